@@ -1,0 +1,105 @@
+// The commander program: global flags, the command registry, and the one
+// place where errors become exit codes. Command modules are imported only
+// when their name is on the command line, so `ipcctl --help` and `ipcctl ls`
+// never load ffi-rs.
+import { Command, CommanderError } from 'commander';
+import { CliError, EXIT, exitCodeFor } from './errors.js';
+import { settings } from './output/style.js';
+import { writeStderr } from './output/sink.js';
+import { readFileSync } from 'node:fs';
+import { exitProcess } from './exit.js';
+
+export interface CommandModule {
+  register(program: Command): void;
+}
+
+interface Entry {
+  name: string;
+  summary: string;
+  load: () => Promise<CommandModule>;
+}
+
+/** Every command group. Adding one is a line here and a file in commands/. */
+export const registry: Entry[] = [
+  { name: 'msgq', summary: 'System V message queues: create, send, recv, stat, set, rm', load: () => import('./commands/msgq.js') },
+  { name: 'selftest', summary: 'round-trip every mechanism on private objects; the smoke check', load: () => import('./commands/selftest.js') },
+];
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('ipcctl');
+  program
+    .description('Linux inter-process communication from the shell: System V queues, shared memory, semaphores, and sockets')
+    .option('--json', 'machine-readable output (JSON, or JSON Lines for streams)')
+    .option('--no-color', 'no colour (also when NO_COLOR is set)')
+    .version(version(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      // commander's own errors ("error: unknown option") become our one line.
+      outputError: (str) => writeStderr(`ipcctl: ${str.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()}\n`),
+    })
+    .hook('preAction', (_this, action) => {
+      const g = action.optsWithGlobals() as { json?: boolean; color?: boolean };
+      settings.json = Boolean(g.json);
+      settings.color = g.color !== false;
+    });
+  return program;
+}
+
+/** Register the named group for real, and placeholders for the others. */
+async function registerFor(program: Command, argv: string[]): Promise<void> {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const wanted = words[0] === 'help' ? words[1] : words[0];
+  for (const entry of registry) {
+    if (entry.name === wanted) (await entry.load()).register(program);
+    else program.command(entry.name).description(entry.summary);
+  }
+}
+
+/** Every group loaded: for completion and the manual check. */
+export async function buildFullProgram(): Promise<Command> {
+  const program = buildProgram();
+  for (const entry of registry) (await entry.load()).register(program);
+  return program;
+}
+
+function report(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Help and version are not errors; everything else commander rejects is usage.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.OK;
+    if (err.code === 'commander.help') return EXIT.USAGE;
+    return EXIT.USAGE;
+  }
+  if (err instanceof CliError) {
+    writeStderr(`ipcctl: ${err.message}${err.hint ? ` (${err.hint})` : ''}\n`);
+  } else {
+    const e = err as Error;
+    writeStderr(`ipcctl: internal error: ${e?.message ?? String(err)}${process.env.IPCCTL_DEBUG === '1' ? '' : ' (set IPCCTL_DEBUG=1 for details)'}\n`);
+  }
+  if (process.env.IPCCTL_DEBUG === '1' && err instanceof Error && err.stack) writeStderr(err.stack + '\n');
+  return exitCodeFor(err);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let code: number = EXIT.OK;
+  try {
+    const program = buildProgram();
+    await registerFor(program, argv);
+    await program.parseAsync(argv, { from: 'user' });
+    code = typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+  } catch (err) {
+    code = report(err);
+  }
+  // Let callbacks of calls that finished just now run (a late message is put
+  // back there), let stdout drain, then exit even if a native thread still
+  // blocks in the kernel.
+  await new Promise((r) => setImmediate(r));
+  if (process.stdout.writableNeedDrain) await new Promise((r) => process.stdout.once('drain', r));
+  exitProcess(code);
+}

@@ -1,0 +1,97 @@
+// Parsing of the values users type: ids, durations, sizes, modes, counts.
+// Each parser throws UsageError (exit 2) with a message that names the value
+// and says what would have been accepted.
+import { Option, type Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { type KeySpec, parseKey, parseProj } from '../ipc/keys.js';
+
+export function parseId(text: string, what = 'id'): number {
+  if (!/^[0-9]+$/.test(text)) throw new UsageError(`invalid ${what} '${text}': a kernel id is a decimal number (see 'ipcctl ls')`);
+  const n = Number(text);
+  if (n > 2 ** 31 - 1) throw new UsageError(`invalid ${what} '${text}': out of range`);
+  return n;
+}
+
+export function parseInteger(text: string, what: string, min: number, max: number = Number.MAX_SAFE_INTEGER): number {
+  if (!/^[-+]?[0-9]+$/.test(text.trim())) throw new UsageError(`invalid ${what} '${text}': expected an integer`);
+  const n = Number(text);
+  if (n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
+    throw new UsageError(`invalid ${what} '${text}': must be ${range}`);
+  }
+  return n;
+}
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, '': 1000, m: 60_000, h: 3_600_000 };
+
+/** "1.5" or "1.5s", "250ms", "2m", "1h": milliseconds. A bare number is seconds, as timeout(1). */
+export function parseDuration(text: string, what = 'duration'): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`invalid ${what} '${text}': use seconds (1.5), or 250ms, 2s, 1m, 1h`);
+  return Math.round(Number(m[1]) * durationUnits[m[2] ?? '']!);
+}
+
+const sizeUnits: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** "4096", "64K", "1M", "2G" (powers of 1024): bytes. */
+export function parseSize(text: string, what = 'size'): number {
+  const m = /^([0-9]+)([bkmg])?i?b?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`invalid ${what} '${text}': use bytes, or a K, M or G suffix (64K)`);
+  const n = Number(m[1]) * sizeUnits[(m[2] ?? '').toLowerCase()]!;
+  if (!Number.isSafeInteger(n)) throw new UsageError(`invalid ${what} '${text}': too large`);
+  return n;
+}
+
+/** Octal permission bits as chmod takes them: 600, 0644, 0o600. */
+export function parseMode(text: string): number {
+  const t = text.trim().replace(/^0o/i, '');
+  if (!/^[0-7]{1,4}$/.test(t)) throw new UsageError(`invalid mode '${text}': octal permission bits like 0600`);
+  const n = parseInt(t, 8);
+  if (n > 0o777) throw new UsageError(`invalid mode '${text}': only permission bits (0000 to 0777)`);
+  return n;
+}
+
+/** --owner UID[:GID] (numbers or names). */
+export function parseOwner(text: string): { uid?: string; gid?: string } {
+  const m = /^([^:]*)(?::(.*))?$/.exec(text)!;
+  const uid = m[1] || undefined;
+  const gid = m[2] || undefined;
+  if (!uid && !gid) throw new UsageError(`invalid owner '${text}': use UID, UID:GID or :GID`);
+  return { uid, gid };
+}
+
+// commander argParser adaptors: commander calls fn(value, previous).
+export const asDuration = (v: string) => parseDuration(v, 'duration');
+export const asSize = (v: string) => parseSize(v);
+export const asMode = (v: string) => parseMode(v);
+export const asCount = (v: string) => parseInteger(v, 'count', 1);
+export const asNonNegative = (what: string) => (v: string) => parseInteger(v, what, 0);
+
+/** The -k/-f/--proj options every System V command shares. */
+export function addKeyOptions(cmd: Command, defaultPrivate = false): Command {
+  return cmd
+    .addOption(new Option('-k, --key <key>', 'the object by key: 0x1a2b (hex), 6699 (decimal)' + (defaultPrivate ? " or 'private'" : '')))
+    .addOption(new Option('-f, --path <file>', 'the object by ftok(FILE, --proj) key'))
+    .addOption(new Option('--proj <n>', 'project id for --path (1-255)').default('1'));
+}
+
+export function keySpecFrom(opts: { key?: string; path?: string; proj?: string }): KeySpec | undefined {
+  if (opts.key !== undefined && opts.path !== undefined) throw new UsageError('give either --key or --path, not both');
+  if (opts.key !== undefined) return { kind: 'key', key: parseKey(opts.key) };
+  if (opts.path !== undefined) return { kind: 'path', path: opts.path, proj: parseProj(opts.proj ?? '1') };
+  return undefined;
+}
+
+/** How a command names an existing object: a positional id, or -k/-f. */
+export type Target = { kind: 'id'; id: number } | KeySpec;
+
+export function targetFrom(idArg: string | undefined, opts: { key?: string; path?: string; proj?: string }, op: string): Target {
+  const spec = keySpecFrom(opts);
+  if (idArg !== undefined && spec) throw new UsageError(`${op}: give an ID or --key/--path, not both`);
+  if (idArg !== undefined) return { kind: 'id', id: parseId(idArg) };
+  if (spec) {
+    if (spec.kind === 'key' && spec.key === 0) throw new UsageError(`${op}: 'private' names no existing object; give its ID`);
+    return spec;
+  }
+  throw new UsageError(`${op}: missing ID (or --key/--path)`);
+}

@@ -1,0 +1,357 @@
+// ipcctl msgq create|send|recv|stat|set|rm: parse arguments, call
+// MessageQueue, hand results to output. The domain layer is imported inside
+// each action so that `ipcctl msgq --help` does not load ffi-rs.
+import { Option, type Command } from 'commander';
+import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
+import type { Message, MessageQueue } from '../ipc/msgq.js';
+import { formatKey, formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
+import { BatchWriter, OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
+import { settings } from '../output/style.js';
+import { formatTime, renderFields } from '../output/table.js';
+import { startSpinner } from '../output/spinner.js';
+import { addKeyOptions, asCount, asDuration, asMode, asSize, keySpecFrom, parseInteger, parseOwner, targetFrom, type Target } from './args.js';
+import { readAll, readRecords } from './input.js';
+
+const MAX_TYPE = Number.MAX_SAFE_INTEGER;
+
+async function openQueue(target: Target): Promise<MessageQueue> {
+  const { MessageQueue } = await import('../ipc/msgq.js');
+  return target.kind === 'id' ? MessageQueue.fromId(target.id) : MessageQueue.fromKey(target);
+}
+
+function sendType(v: string): number {
+  return parseInteger(v, 'message type', 1, MAX_TYPE);
+}
+
+function recvType(v: string): number {
+  return parseInteger(v, 'message type', -MAX_TYPE, MAX_TYPE);
+}
+
+async function create(opts: { key?: string; path?: string; proj?: string; mode: number; exclusive?: boolean }) {
+  const { MessageQueue } = await import('../ipc/msgq.js');
+  const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
+  const id = await MessageQueue.create({ key, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
+  if (settings.json) {
+    const st = MessageQueue.fromId(id).stat('msgq create');
+    printJson({ id, key: formatKey(st.key), mode: formatMode(st.mode) });
+  } else writeStdout(`${id}\n`);
+}
+
+interface SendOpts {
+  key?: string;
+  path?: string;
+  proj?: string;
+  type: number;
+  lines?: boolean;
+  null?: boolean;
+  nowait?: boolean;
+  timeout?: number;
+}
+
+async function send(idArg: string | undefined, text: string[], opts: SendOpts) {
+  // With -k/-f the first positional word is text, not an id.
+  if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) {
+    text = [idArg, ...text];
+    idArg = undefined;
+  }
+  if (opts.lines && opts.null) throw new UsageError('msgq send: give --lines or --null, not both');
+  const q = await openQueue(targetFrom(idArg, opts, 'msgq send'));
+  const { Deadline } = await import('../ipc/wait.js');
+  const sendOpts = { type: opts.type, nowait: Boolean(opts.nowait), deadline: new Deadline(opts.timeout) };
+  let sent = 0;
+  const sendOne = async (payload: Uint8Array) => {
+    if (!(await q.send(payload, sendOpts))) {
+      throw new IpcError(11, 'msgq send', q.name, {
+        code: 'EAGAIN',
+        detail: `the queue is full; sent ${sent} message${sent === 1 ? '' : 's'}`,
+        exitCode: EXIT.EMPTY,
+      });
+    }
+    sent++;
+  };
+  try {
+    if (text.length > 0) {
+      const payload = Buffer.from(text.join(' '));
+      if (opts.lines || opts.null) {
+        const sep = opts.null ? 0 : 10;
+        let start = 0;
+        for (let at = payload.indexOf(sep); at !== -1; at = payload.indexOf(sep, start)) {
+          await sendOne(payload.subarray(start, at));
+          start = at + 1;
+        }
+        if (start < payload.length) await sendOne(payload.subarray(start));
+      } else await sendOne(payload);
+    } else if (opts.lines || opts.null) {
+      for (const record of readRecords(opts.null ? 0 : 10)) await sendOne(record);
+    } else {
+      await sendOne(readAll());
+    }
+  } catch (e) {
+    // Say how many went out before the failure: exactly those are on the queue.
+    if (sent > 0 && !(e instanceof IpcError && e.code === 'EAGAIN') && e instanceof Error && 'exitCode' in e) {
+      e.message += ` (after sending ${sent} message${sent === 1 ? '' : 's'})`;
+    }
+    throw e;
+  } finally {
+    q.close();
+  }
+  if (settings.json) printJson({ id: q.id, sent });
+}
+
+interface RecvOpts {
+  key?: string;
+  path?: string;
+  proj?: string;
+  type: number;
+  except?: boolean;
+  nowait?: boolean;
+  timeout?: number;
+  maxSize?: number;
+  truncate?: boolean;
+  count?: number;
+  all?: boolean;
+  peek?: boolean;
+  null?: boolean;
+}
+
+/** Does a message of type `t` match what --type/--except ask for (used by --peek)? */
+function typeMatches(t: number, want: number, except: boolean): boolean {
+  if (want === 0) return true;
+  if (want > 0) return except ? t !== want : t === want;
+  return t <= -want;
+}
+
+async function recv(idArg: string | undefined, opts: RecvOpts) {
+  if (opts.all && opts.count !== undefined) throw new UsageError('msgq recv: give --count or --all, not both');
+  if (opts.except && opts.type <= 0) throw new UsageError('msgq recv: --except needs a --type above 0');
+  const q = await openQueue(targetFrom(idArg, opts, 'msgq recv'));
+  const { Deadline } = await import('../ipc/wait.js');
+  const capacity = q.receiveCapacity(opts.maxSize);
+  const several = Boolean(opts.all) || opts.count !== undefined;
+  const limit = opts.all ? Infinity : (opts.count ?? 1);
+  const sep = Buffer.from(opts.null ? '\0' : '\n');
+  const out = new BatchWriter<Message>(1, several ? 64 * 1024 : 0);
+  const emit = (m: Message) => {
+    if (settings.json) out.push(m, Buffer.from(jsonLine({ type: m.type, size: m.data.length, ...payloadFields(m.data) })));
+    else if (several) out.push(m, m.data, sep);
+    else out.push(m, m.data);
+  };
+  let got = 0;
+  let empty = false;
+  try {
+    if (opts.peek) {
+      // MSG_COPY reads by position; --type filters the copies here.
+      for (let index = 0; got < limit; index++) {
+        const m = q.peek(index, capacity, Boolean(opts.truncate));
+        if (!m) break;
+        if (typeMatches(m.type, opts.type, Boolean(opts.except))) {
+          emit(m);
+          got++;
+        }
+      }
+      out.flush();
+      if (got === 0) empty = true;
+    } else {
+      const deadline = new Deadline(opts.timeout);
+      const ropts = { type: opts.type, except: Boolean(opts.except), truncate: Boolean(opts.truncate), nowait: Boolean(opts.nowait) || Boolean(opts.all), deadline };
+      while (got < limit) {
+        let m = await q.receive(capacity, { ...ropts, nowait: true });
+        if (!m && !ropts.nowait) {
+          out.flush(); // what we have goes out before we wait
+          const spinner = startSpinner(`waiting for a message on queue ${q.name}`);
+          try {
+            m = await q.receive(capacity, ropts);
+          } finally {
+            spinner.stop();
+          }
+        }
+        if (!m) {
+          empty = !opts.all;
+          break;
+        }
+        got++;
+        try {
+          emit(m);
+        } catch (e) {
+          if (e instanceof OutputClosedError) throw e;
+          await q.putBack(m);
+          throw e;
+        }
+      }
+      out.flush();
+    }
+  } catch (e) {
+    if (e instanceof OutputClosedError) {
+      if (!opts.peek) {
+        for (const m of out.unwritten) await q.putBack(m);
+        if (out.unwritten.length > 0) {
+          const n = out.unwritten.length;
+          writeStderr(`ipcctl: msgq recv ${q.name}: output closed; put ${n} message${n === 1 ? '' : 's'} back on the queue (at its tail)\n`);
+        }
+      }
+      return; // a reader that went away is not an error
+    }
+    throw e;
+  } finally {
+    q.close();
+  }
+  if (empty) {
+    throw new IpcError(42, 'msgq recv', q.name, {
+      code: 'ENOMSG',
+      detail: got === 0 ? 'no message' + (opts.type !== 0 ? ` of type ${opts.type}` : '') : `only ${got} message${got === 1 ? '' : 's'}`,
+      exitCode: EXIT.EMPTY,
+    });
+  }
+}
+
+async function stat(idArg: string | undefined, opts: { key?: string; path?: string; proj?: string }) {
+  const q = await openQueue(targetFrom(idArg, opts, 'msgq stat'));
+  const st = q.stat();
+  const { userName, groupName } = await import('../ipc/users.js');
+  if (settings.json) {
+    printJson({
+      id: st.id,
+      key: formatKey(st.key),
+      mode: formatMode(st.mode),
+      uid: st.uid,
+      gid: st.gid,
+      cuid: st.cuid,
+      cgid: st.cgid,
+      qnum: st.qnum,
+      cbytes: st.cbytes,
+      qbytes: st.qbytes,
+      lspid: st.lspid,
+      lrpid: st.lrpid,
+      stime: st.stime,
+      rtime: st.rtime,
+      ctime: st.ctime,
+    });
+    return;
+  }
+  writeStdout(
+    renderFields([
+      ['id', st.id],
+      ['key', formatKey(st.key)],
+      ['owner', `${userName(st.uid)}:${groupName(st.gid)}`],
+      ['creator', `${userName(st.cuid)}:${groupName(st.cgid)}`],
+      ['mode', formatMode(st.mode)],
+      ['messages', st.qnum],
+      ['bytes', st.cbytes],
+      ['max bytes', st.qbytes],
+      ['last send pid', st.lspid],
+      ['last recv pid', st.lrpid],
+      ['last send', formatTime(st.stime)],
+      ['last recv', formatTime(st.rtime)],
+      ['last change', formatTime(st.ctime)],
+    ]),
+  );
+}
+
+async function set(idArg: string | undefined, opts: { key?: string; path?: string; proj?: string; mode?: number; owner?: string; maxBytes?: number }) {
+  if (opts.mode === undefined && opts.owner === undefined && opts.maxBytes === undefined) {
+    throw new UsageError('msgq set: nothing to change: give --mode, --owner or --max-bytes');
+  }
+  const q = await openQueue(targetFrom(idArg, opts, 'msgq set'));
+  const { userId, groupId } = await import('../ipc/users.js');
+  const owner = opts.owner !== undefined ? parseOwner(opts.owner) : {};
+  const st = q.set({
+    mode: opts.mode,
+    uid: owner.uid !== undefined ? userId(owner.uid) : undefined,
+    gid: owner.gid !== undefined ? groupId(owner.gid) : undefined,
+    qbytes: opts.maxBytes,
+  });
+  if (settings.json) printJson({ id: st.id, mode: formatMode(st.mode), uid: st.uid, gid: st.gid, qbytes: st.qbytes });
+}
+
+async function rm(ids: string[], opts: { key?: string; path?: string; proj?: string }) {
+  const targets: Target[] = ids.length > 0 ? ids.map((id) => targetFrom(id, {}, 'msgq rm')) : [targetFrom(undefined, opts, 'msgq rm')];
+  if (ids.length > 0 && keySpecFrom(opts)) throw new UsageError('msgq rm: give IDs or --key/--path, not both');
+  let firstError: unknown = null;
+  const removed: number[] = [];
+  for (const t of targets) {
+    try {
+      const q = await openQueue(t);
+      q.remove();
+      removed.push(q.id);
+    } catch (e) {
+      // Try them all; report each failure, exit with the first one's code.
+      if (targets.length === 1) throw e;
+      writeStderr(`ipcctl: ${(e as Error).message}\n`);
+      firstError ??= e;
+    }
+  }
+  if (settings.json) printJson({ removed });
+  if (firstError) process.exitCode = (firstError as OperationError).exitCode ?? EXIT.FAILED;
+}
+
+export function register(program: Command): void {
+  const msgq = program
+    .command('msgq')
+    .description('System V message queues: create, send, recv, stat, set, rm')
+    .addHelpText('after', '\nExample:\n  id=$(ipcctl msgq create) && ipcctl msgq send $id hello && ipcctl msgq recv $id');
+
+  addKeyOptions(
+    msgq
+      .command('create')
+      .description('create a queue (or open the one with that key) and print its id')
+      .addOption(new Option('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
+      .option('-x, --exclusive', 'fail if a queue with the key exists (IPC_EXCL)'),
+    true,
+  )
+    .addHelpText('after', '\nExample:\n  id=$(ipcctl msgq create -k 0x1234 -m 0660)')
+    .action((opts) => create(opts));
+
+  addKeyOptions(
+    msgq
+      .command('send')
+      .description('send TEXT, or stdin, as a message')
+      .argument('[id]', 'queue id (or use --key/--path)')
+      .argument('[text...]', 'the message; stdin when absent')
+      .addOption(new Option('-t, --type <n>', 'message type, above 0').argParser(sendType).default(1))
+      .option('--lines', 'one message per line of stdin (newline stripped)')
+      .option('-0, --null', 'one message per NUL-terminated record of stdin')
+      .option('--nowait', 'fail with exit 3 instead of waiting when the queue is full (IPC_NOWAIT)')
+      .addOption(new Option('--timeout <dur>', 'give up after DUR (exit 124)').argParser(asDuration)),
+  )
+    .addHelpText('after', '\nExamples:\n  ipcctl msgq send 32768 -t 2 "hello"\n  seq 10 | ipcctl msgq send 32768 --lines')
+    .action((id, text, opts) => send(id, text, opts));
+
+  addKeyOptions(
+    msgq
+      .command('recv')
+      .description('receive messages; payload bytes to stdout')
+      .argument('[id]', 'queue id (or use --key/--path)')
+      .addOption(new Option('-t, --type <n>', '0: first message; N>0: first of type N; N<0: first of lowest type <= |N|').argParser(recvType).default(0))
+      .option('--except', 'first message NOT of --type N (MSG_EXCEPT)')
+      .option('--nowait', 'exit 3 at once when no message is there (IPC_NOWAIT)')
+      .addOption(new Option('--timeout <dur>', 'give up after DUR (exit 124)').argParser(asDuration))
+      .addOption(new Option('--max-size <bytes>', 'receive buffer size (default: the queue limit)').argParser(asSize))
+      .option('--truncate', 'cut longer messages to --max-size instead of failing (MSG_NOERROR)')
+      .addOption(new Option('-n, --count <n>', 'receive N messages').argParser(asCount))
+      .option('--all', 'drain the messages there now, then exit 0')
+      .option('--peek', 'copy without removing (MSG_COPY)')
+      .option('-0, --null', 'end each message with NUL instead of newline (with --count/--all)'),
+  )
+    .addHelpText('after', '\nExamples:\n  ipcctl msgq recv 32768 -t 2 --timeout 5s\n  ipcctl --json msgq recv 32768 --all')
+    .action((id, opts) => recv(id, opts));
+
+  addKeyOptions(msgq.command('stat').description('show a queue: owner, mode, messages, bytes, pids, times').argument('[id]', 'queue id'))
+    .addHelpText('after', '\nExample:\n  ipcctl msgq stat 32768 --json')
+    .action((id, opts) => stat(id, opts));
+
+  addKeyOptions(
+    msgq
+      .command('set')
+      .description('change mode, owner or byte limit (IPC_SET)')
+      .argument('[id]', 'queue id')
+      .addOption(new Option('-m, --mode <octal>', 'permission bits').argParser(asMode))
+      .option('--owner <uid[:gid]>', 'new owner (name or number)')
+      .addOption(new Option('--max-bytes <bytes>', 'queue byte limit (msg_qbytes)').argParser(asSize)),
+  )
+    .addHelpText('after', '\nExample:\n  ipcctl msgq set 32768 --mode 0666 --max-bytes 64K')
+    .action((id, opts) => set(id, opts));
+
+  addKeyOptions(msgq.command('rm').description('remove queues (IPC_RMID)').argument('[id...]', 'queue ids'))
+    .addHelpText('after', '\nExample:\n  ipcctl msgq rm 32768')
+    .action((ids, opts) => rm(ids, opts));
+}

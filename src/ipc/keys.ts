@@ -1,0 +1,39 @@
+// Keys of System V objects: hex (0x1a2b), decimal (6699), `private`
+// (IPC_PRIVATE), or ftok(path, proj). Parsing is pure; ftok needs libc and is
+// imported only when a path is given.
+import { UsageError } from '../errors.js';
+
+export const IPC_PRIVATE = 0;
+
+/** A key as the user wrote it: a number, or a path for ftok. */
+export type KeySpec = { kind: 'key'; key: number } | { kind: 'path'; path: string; proj: number };
+
+export function parseKey(text: string): number {
+  const t = text.trim().toLowerCase();
+  if (t === 'private' || t === 'ipc_private') return IPC_PRIVATE;
+  let n: number;
+  if (/^0x[0-9a-f]{1,8}$/.test(t)) n = parseInt(t.slice(2), 16);
+  else if (/^-?[0-9]+$/.test(t)) n = Number(t);
+  else throw new UsageError(`invalid key '${text}': use hex (0x1a2b), decimal (6699) or 'private'`);
+  if (n < -(2 ** 31) || n > 2 ** 32 - 1) throw new UsageError(`invalid key '${text}': keys are 32-bit`);
+  // key_t is a signed int: 0xffffffff and -1 are the same key.
+  return n | 0;
+}
+
+export function parseProj(text: string): number {
+  if (!/^[0-9]+$/.test(text)) throw new UsageError(`invalid --proj '${text}': a number from 1 to 255`);
+  const n = Number(text);
+  if (n < 1 || n > 255) throw new UsageError(`invalid --proj '${text}': a number from 1 to 255 (ftok uses its low 8 bits, and 0 is reserved)`);
+  return n;
+}
+
+/** Turn what the user gave into the key_t value. */
+export async function resolveKey(spec: KeySpec): Promise<number> {
+  if (spec.kind === 'key') return spec.key;
+  const { ftok } = await import('../native/sysv.js');
+  return ftok(spec.path, spec.proj);
+}
+
+export function describeKey(key: number): string {
+  return key === IPC_PRIVATE ? 'private' : '0x' + (key >>> 0).toString(16).padStart(8, '0');
+}

@@ -1,0 +1,287 @@
+// MessageQueue: a System V message queue as the commands use it. Typed
+// values in, typed values or IpcError out; never prints. Every errno of the
+// native layer is re-described here in terms of queues.
+import { EXIT, IpcError, OperationError } from '../errors.js';
+import * as native from '../native/msg.js';
+import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT } from '../native/sysv.js';
+import { type KeySpec, describeKey, resolveKey } from './keys.js';
+import { kernelLimit } from './limits.js';
+import { Deadline, isStopping, waitFor } from './wait.js';
+
+export type MsqStat = native.MsqidDs & { id: number };
+
+export interface Message {
+  type: number;
+  data: Buffer;
+}
+
+const phrases: Record<string, string> = {
+  EIDRM: 'the queue was removed',
+  EINVAL: 'no such queue',
+  ENOENT: 'no queue has that key',
+  EEXIST: 'a queue with that key already exists',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied (only the owner, the creator or root may do this)',
+  ENOSPC: 'too many queues',
+  E2BIG: 'the message is larger than the receive buffer',
+};
+
+const hints: Record<string, string> = {
+  ENOSPC: 'the limit is kernel.msgmni; raise it with sysctl',
+  EEXIST: 'drop --exclusive to open it',
+};
+
+/** Re-describe a native error for the operation the user ran. */
+function relabel(err: unknown, op: string, object: string): never {
+  if (err instanceof IpcError) {
+    throw new IpcError(err.errno, op, object, { detail: phrases[err.code], hint: hints[err.code] });
+  }
+  throw err;
+}
+
+export interface CreateOptions {
+  key: KeySpec;
+  mode: number;
+  exclusive: boolean;
+}
+
+export interface SendOptions {
+  type: number;
+  nowait: boolean;
+  deadline: Deadline;
+}
+
+export interface ReceiveOptions {
+  type: number;
+  except: boolean;
+  truncate: boolean;
+  nowait: boolean;
+  deadline: Deadline;
+}
+
+export class MessageQueue {
+  private buffer: native.MsgBuffer | null = null;
+  private qbytesCache: number | null = null;
+
+  private constructor(readonly id: number) {}
+
+  static async create(opts: CreateOptions): Promise<number> {
+    const key = await resolveKey(opts.key);
+    const flags = IPC_CREAT | (opts.exclusive ? IPC_EXCL : 0) | opts.mode;
+    try {
+      return native.msgGet(key, flags);
+    } catch (e) {
+      return relabel(e, 'msgq create', `key ${describeKey(key)}`);
+    }
+  }
+
+  static fromId(id: number): MessageQueue {
+    return new MessageQueue(id);
+  }
+
+  static async fromKey(spec: KeySpec): Promise<MessageQueue> {
+    const key = await resolveKey(spec);
+    try {
+      return new MessageQueue(native.msgGet(key, 0));
+    } catch (e) {
+      return relabel(e, 'msgq', `key ${describeKey(key)}`);
+    }
+  }
+
+  get name(): string {
+    return String(this.id);
+  }
+
+  stat(op = 'msgq stat'): MsqStat {
+    try {
+      return { id: this.id, ...native.msgStat(this.id) };
+    } catch (e) {
+      return relabel(e, op, this.name);
+    }
+  }
+
+  /** Change mode, owner or byte limit; unspecified values stay as they are. */
+  set(changes: { mode?: number; uid?: number; gid?: number; qbytes?: number }): MsqStat {
+    const cur = this.stat('msgq set');
+    try {
+      native.msgSet(this.id, {
+        uid: changes.uid ?? cur.uid,
+        gid: changes.gid ?? cur.gid,
+        mode: changes.mode ?? cur.mode,
+        qbytes: changes.qbytes ?? cur.qbytes,
+      });
+    } catch (e) {
+      if (e instanceof IpcError && e.code === 'EPERM' && changes.qbytes !== undefined && changes.qbytes > cur.qbytes) {
+        throw new IpcError(e.errno, 'msgq set', this.name, {
+          detail: `raising --max-bytes above ${cur.qbytes} needs root (CAP_SYS_RESOURCE)`,
+          hint: `kernel.msgmnb is ${kernelLimit('msgmnb', 16384)}`,
+        });
+      }
+      relabel(e, 'msgq set', this.name);
+    }
+    return this.stat('msgq set');
+  }
+
+  remove(): void {
+    try {
+      native.msgRemove(this.id);
+    } catch (e) {
+      relabel(e, 'msgq rm', this.name);
+    }
+  }
+
+  /** The largest message this queue can ever hold (its byte limit). */
+  private qbytes(): number | null {
+    if (this.qbytesCache === null) {
+      try {
+        this.qbytesCache = native.msgStat(this.id).qbytes;
+      } catch {
+        return null; // no read permission: the kernel will judge
+      }
+    }
+    return this.qbytesCache;
+  }
+
+  private bufferFor(size: number): native.MsgBuffer {
+    if (!this.buffer || this.buffer.capacity < size) {
+      this.buffer?.free();
+      this.buffer = new native.MsgBuffer(Math.max(size, 1024));
+    }
+    return this.buffer;
+  }
+
+  /**
+   * Refuse a message the kernel could never take, before anything is sent:
+   * above msgmax msgsnd fails with a bare EINVAL, and above the queue's byte
+   * limit it would block for ever.
+   */
+  checkSize(size: number, op = 'msgq send'): void {
+    const msgmax = kernelLimit('msgmax', 8192);
+    if (size > msgmax) {
+      throw new OperationError(`${op} ${this.name}: message of ${size} bytes is above the system limit msgmax=${msgmax}`, EXIT.FAILED, 'raise it with sysctl kernel.msgmax');
+    }
+    const qbytes = this.qbytes();
+    if (qbytes !== null && size > qbytes) {
+      throw new OperationError(`${op} ${this.name}: message of ${size} bytes is above the queue's limit of ${qbytes} bytes`, EXIT.FAILED, "raise it with 'ipcctl msgq set --max-bytes'");
+    }
+  }
+
+  /**
+   * Send one message. Returns false when the queue is full under --nowait.
+   * Tries without blocking first: a native thread costs ~0.1 ms, a plain
+   * call a few microseconds.
+   */
+  async send(data: Uint8Array, opts: SendOptions): Promise<boolean> {
+    this.checkSize(data.length);
+    const mb = this.bufferFor(data.length);
+    mb.type = opts.type;
+    mb.mem.buf.set(data, native.MTYPE_SIZE);
+    try {
+      if (native.msgSend(this.id, mb, data.length, IPC_NOWAIT) === 0) return true;
+      if (opts.nowait) return false;
+      const what = `msgq send ${this.name}`;
+      const r = await waitFor(native.msgSendBlocking(this.id, mb, data.length, 0), { what, timeoutMs: opts.deadline.remaining(), totalMs: opts.deadline.total });
+      return r === 0;
+    } catch (e) {
+      return relabel(e, 'msgq send', this.name);
+    }
+  }
+
+  /** Buffer size for receiving: the given one, or the queue's byte limit. */
+  receiveCapacity(maxSize: number | undefined): number {
+    if (maxSize !== undefined) return maxSize;
+    return this.qbytes() ?? kernelLimit('msgmax', 8192);
+  }
+
+  private flags(opts: ReceiveOptions): number {
+    return (opts.except ? native.MSG_EXCEPT : 0) | (opts.truncate ? native.MSG_NOERROR : 0);
+  }
+
+  /**
+   * Take one message. Returns null when nothing matches under --nowait.
+   * The returned data is a copy: safe to hold while receiving more.
+   */
+  async receive(capacity: number, opts: ReceiveOptions): Promise<Message | null> {
+    const mb = this.bufferFor(capacity);
+    const flags = this.flags(opts);
+    try {
+      let size = native.msgReceive(this.id, mb, opts.type, flags | IPC_NOWAIT, capacity);
+      if (size === native.EMPTY) {
+        if (opts.nowait) return null;
+        const what = `msgq recv ${this.name}`;
+        size = await waitFor(native.msgReceiveBlocking(this.id, mb, opts.type, flags, capacity, isStopping), {
+          what,
+          timeoutMs: opts.deadline.remaining(),
+          totalMs: opts.deadline.total,
+          // We stopped waiting, but the thread took a message anyway: put it back.
+          onLateResult: (late: number) => {
+            if (late >= 0) this.putBackNow({ type: mb.type, data: Buffer.from(mb.text(late)) });
+          },
+        });
+        if (size === native.EMPTY) return null;
+      }
+      return { type: mb.type, data: Buffer.from(mb.text(size)) };
+    } catch (e) {
+      if (e instanceof IpcError && e.code === 'E2BIG') {
+        throw new IpcError(e.errno, 'msgq recv', this.name, {
+          detail: `the next message is larger than the receive buffer of ${capacity} bytes; it stays on the queue`,
+          hint: 'use --max-size or --truncate',
+          exitCode: EXIT.FAILED,
+        });
+      }
+      return relabel(e, 'msgq recv', this.name);
+    }
+  }
+
+  /** Copy message number `index` (0 = the oldest) without removing it: MSG_COPY. */
+  peek(index: number, capacity: number, truncate: boolean): Message | null {
+    const mb = this.bufferFor(capacity);
+    try {
+      const size = native.msgReceive(this.id, mb, index, native.MSG_COPY | IPC_NOWAIT | (truncate ? native.MSG_NOERROR : 0), capacity);
+      if (size === native.EMPTY) return null;
+      return { type: mb.type, data: Buffer.from(mb.text(size)) };
+    } catch (e) {
+      if (e instanceof IpcError && e.code === 'ENOSYS') {
+        throw new IpcError(e.errno, 'msgq recv --peek', this.name, { detail: 'this kernel has no MSG_COPY (CONFIG_CHECKPOINT_RESTORE)' });
+      }
+      if (e instanceof IpcError && e.code === 'E2BIG') {
+        throw new IpcError(e.errno, 'msgq recv --peek', this.name, { detail: `message ${index} is larger than ${capacity} bytes`, hint: 'use --max-size or --truncate', exitCode: EXIT.FAILED });
+      }
+      return relabel(e, 'msgq recv --peek', this.name);
+    }
+  }
+
+  /**
+   * Put a taken message back (at the tail: System V has no way to insert at
+   * the head). Never blocks for long: a full queue gets one second.
+   */
+  async putBack(msg: Message): Promise<void> {
+    if (this.putBackNow(msg)) return;
+    const mb = this.bufferFor(msg.data.length);
+    mb.type = msg.type;
+    mb.mem.buf.set(msg.data, native.MTYPE_SIZE);
+    try {
+      await waitFor(native.msgSendBlocking(this.id, mb, msg.data.length, 0), { what: `msgq put back ${this.name}`, timeoutMs: 1000 });
+    } catch (e) {
+      relabel(e, 'msgq put back', this.name);
+    }
+  }
+
+  private putBackNow(msg: Message): boolean {
+    const mb = new native.MsgBuffer(msg.data.length);
+    try {
+      mb.type = msg.type;
+      mb.mem.buf.set(msg.data, native.MTYPE_SIZE);
+      return native.msgSend(this.id, mb, msg.data.length, IPC_NOWAIT) === 0;
+    } catch {
+      return false;
+    } finally {
+      mb.free();
+    }
+  }
+
+  close(): void {
+    this.buffer?.free();
+    this.buffer = null;
+  }
+}

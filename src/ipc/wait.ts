@@ -1,0 +1,78 @@
+// Waiting on a blocking call without losing the ability to stop: the call
+// runs on a native thread, and here it races against SIGINT and --timeout.
+import { InterruptedError, TimeoutError } from '../errors.js';
+
+let stopping = false;
+
+/** True once SIGINT arrived or a timeout expired: EINTR must not be retried. */
+export function isStopping(): boolean {
+  return stopping;
+}
+
+export interface WaitOptions {
+  /** Milliseconds, or undefined for no limit. */
+  timeoutMs?: number;
+  /** Says what timed out, for the error line ("msgq recv 5"). */
+  what: string;
+  /** The --timeout the user gave, for the message (defaults to timeoutMs). */
+  totalMs?: number;
+  /**
+   * Called when the wait is abandoned and the call finishes later anyway
+   * (a message arrived just as we stopped): undo what it did.
+   */
+  onLateResult?: (value: never) => void;
+}
+
+export function waitFor<T>(work: Promise<T>, opts: WaitOptions): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      settled = true;
+      if (timer) clearTimeout(timer);
+      process.off('SIGINT', onSigint);
+    };
+    const abandon = (err: Error) => {
+      stopping = true;
+      finish();
+      if (opts.onLateResult) work.then((v) => opts.onLateResult!(v as never), () => {});
+      reject(err);
+    };
+    const onSigint = () => !settled && abandon(new InterruptedError(`${opts.what}: interrupted`));
+    process.on('SIGINT', onSigint);
+    if (opts.timeoutMs !== undefined) {
+      timer = setTimeout(() => !settled && abandon(new TimeoutError(`${opts.what}: timed out after ${formatMs(opts.totalMs ?? opts.timeoutMs!)}`)), opts.timeoutMs);
+    }
+    work.then(
+      (v) => {
+        if (settled) return;
+        finish();
+        resolve(v);
+      },
+      (e) => {
+        if (settled) return;
+        finish();
+        reject(e);
+      },
+    );
+  });
+}
+
+/** A deadline shared by several waits of one command (`--timeout` covers them all). */
+export class Deadline {
+  private readonly end: number | undefined;
+  constructor(private readonly totalMs: number | undefined) {
+    const timeoutMs = totalMs;
+    this.end = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+  }
+  get total(): number | undefined {
+    return this.totalMs;
+  }
+  remaining(): number | undefined {
+    return this.end === undefined ? undefined : Math.max(0, this.end - Date.now());
+  }
+}
+
+export function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}

@@ -1,0 +1,102 @@
+// Writing to stdout and stderr. Writes are synchronous (fs.writeSync) so that
+// a command knows, message by message, whether its output reached the reader:
+// a reader that closed early (`| head -1`) shows up as OutputClosedError right
+// where the write failed, and the command can put back what it had taken.
+import { writeSync } from 'node:fs';
+
+export class OutputClosedError extends Error {
+  constructor(readonly written: number) {
+    super('output closed');
+  }
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Write all of `data` to `fd`. Returns when everything is written; throws
+ * OutputClosedError (with the count written so far) when the reader is gone.
+ */
+export function writeAll(fd: number, data: Uint8Array): void {
+  let done = 0;
+  while (done < data.length) {
+    try {
+      done += writeSync(fd, data, done, data.length - done);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        // A non-blocking stdout inherited from the parent: wait, do not spin.
+        sleepMs(1);
+        continue;
+      }
+      if (code === 'EPIPE' || code === 'ECONNRESET') throw new OutputClosedError(done);
+      throw err;
+    }
+  }
+}
+
+export function writeStdout(data: Uint8Array | string): void {
+  writeAll(1, typeof data === 'string' ? Buffer.from(data) : data);
+}
+
+/** Diagnostics never fail a command: a closed stderr is ignored. */
+export function writeStderr(text: string): void {
+  try {
+    writeAll(2, Buffer.from(text));
+  } catch {
+    /* nobody is listening */
+  }
+}
+
+/**
+ * Collects small writes into one buffer (fewer system calls for streams of
+ * small messages) and remembers which item each byte belongs to, so that on
+ * a closed reader the caller learns exactly which items never got out.
+ */
+export class BatchWriter<T> {
+  private chunks: Buffer[] = [];
+  private ends: number[] = [];
+  private items: T[] = [];
+  private bytes = 0;
+
+  constructor(
+    private readonly fd = 1,
+    private readonly limit = 64 * 1024,
+  ) {}
+
+  /** Queue `parts` as one item; flushes when the batch is full. */
+  push(item: T, ...parts: Buffer[]): void {
+    for (const p of parts) {
+      this.chunks.push(p);
+      this.bytes += p.length;
+    }
+    this.ends.push(this.bytes);
+    this.items.push(item);
+    if (this.bytes >= this.limit) this.flush();
+  }
+
+  /**
+   * Write what is queued. On a closed reader throws OutputClosedError after
+   * setting `unwritten` to the items whose bytes did not all get out.
+   */
+  unwritten: T[] = [];
+  flush(): void {
+    if (this.bytes === 0) return;
+    const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bytes);
+    const ends = this.ends;
+    const items = this.items;
+    this.chunks = [];
+    this.ends = [];
+    this.items = [];
+    this.bytes = 0;
+    try {
+      writeAll(this.fd, data);
+    } catch (err) {
+      if (err instanceof OutputClosedError) {
+        this.unwritten = items.filter((_, i) => ends[i]! > err.written);
+      }
+      throw err;
+    }
+  }
+}
