@@ -1,0 +1,31 @@
+// Shared helpers for benchmarks: timing commands and printing ratios.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const IPCCTL = fileURLToPath(new URL('../bin/ipcctl', import.meta.url));
+
+/** Wall time of one run of a shell command, in milliseconds. */
+export function timeShell(cmd, opts = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('bash', ['-c', cmd], { stdio: ['ignore', 'ignore', 'inherit'], ...opts });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}`);
+  return ms;
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Run each command `rounds` times, interleaved, and return the medians. */
+export function medians(cmds, rounds = 20) {
+  const times = Object.fromEntries(Object.keys(cmds).map((k) => [k, []]));
+  for (let i = 0; i < rounds; i++) for (const [k, c] of Object.entries(cmds)) times[k].push(timeShell(c));
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+}
+
+export function row(label, value, unit, ratio) {
+  console.log(`${label.padEnd(40)} ${value.toFixed(2).padStart(12)} ${unit.padEnd(8)}${ratio === undefined ? '' : `  ratio ${ratio.toFixed(2)}`}`);
+}

@@ -1,0 +1,86 @@
+// Spawning bin/ipcctl and peers from tests, and tracking what a test creates
+// so that it is removed (by id) also when the test fails.
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const IPCCTL = `${ROOT}bin/ipcctl`;
+/** Debian's python3 with python3-sysv-ipc, not whatever python3 is first on PATH. */
+export const PYTHON = '/usr/bin/python3';
+
+export interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  out: Buffer;
+}
+
+function toRun(r: SpawnSyncReturns<Buffer>): Run {
+  if (r.error) throw r.error;
+  return { code: r.status, signal: r.signal, out: r.stdout, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** Run ipcctl synchronously. `input` is its stdin (default: empty). */
+export function ipcctl(args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeout?: number } = {}): Run {
+  return toRun(
+    spawnSync(IPCCTL, args, {
+      input: opts.input ?? '',
+      env: { ...process.env, NO_COLOR: '1', ...opts.env },
+      timeout: opts.timeout ?? 20_000,
+      maxBuffer: 1 << 30,
+    }),
+  );
+}
+
+/** Run any program synchronously. */
+export function run(cmd: string, args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeout?: number } = {}): Run {
+  return toRun(spawnSync(cmd, args, { input: opts.input ?? '', env: { ...process.env, ...opts.env }, timeout: opts.timeout ?? 20_000, maxBuffer: 1 << 30 }));
+}
+
+/** Run ipcctl in the background; resolves with its result when it exits. */
+export function ipcctlAsync(args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}) {
+  const child = spawn(IPCCTL, args, { env: { ...process.env, NO_COLOR: '1', ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (d: Buffer) => out.push(d));
+  child.stderr.on('data', (d: Buffer) => err.push(d));
+  if (opts.input !== undefined) child.stdin.end(opts.input);
+  else child.stdin.end();
+  const done = new Promise<Run>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const o = Buffer.concat(out);
+      resolve({ code, signal, out: o, stdout: o.toString(), stderr: Buffer.concat(err).toString() });
+    });
+  });
+  return { child, done };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+type Kind = 'q' | 'm' | 's';
+const created: Array<[Kind, number]> = [];
+
+/** Remember an object for removal after this test, pass or fail. */
+export function track(kind: Kind, id: number): number {
+  created.push([kind, id]);
+  return id;
+}
+
+afterEach(() => {
+  while (created.length > 0) {
+    const [kind, id] = created.pop()!;
+    spawnSync('ipcrm', [`-${kind}`, String(id)], { stdio: 'ignore' });
+  }
+});
+
+/** Create a private queue with ipcctl and track it. */
+export function newQueue(extra: string[] = []): number {
+  const r = ipcctl(['msgq', 'create', ...extra]);
+  if (r.code !== 0) throw new Error(`msgq create failed: ${r.stderr}`);
+  return track('q', Number(r.stdout.trim()));
+}
