@@ -84,3 +84,8 @@ export function newQueue(extra: string[] = []): number {
   if (r.code !== 0) throw new Error(`msgq create failed: ${r.stderr}`);
   return track('q', Number(r.stdout.trim()));
 }
+
+/** A key unlikely to collide with parallel tests: random in 0x4c000000..0x4cffffff. */
+export function uniqueKey(): string {
+  return '0x4c' + Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0');
+}
