@@ -4,10 +4,9 @@
 // Pointers cross as plain numbers (DataType.U64 addresses): memory we own
 // is malloc'ed here and viewed as a Buffer without a copy, so a pointer
 // into the middle of a block is simple arithmetic.
-import ffiModule from 'ffi-rs';
+import { ffi } from './binding.js';
 import { blockingCallEnded, blockingCallStarted, installHardExit } from '../exit.js';
 
-const ffi = ffiModule as typeof import('ffi-rs');
 const { DataType } = ffi;
 const LIB = 'libc';
 ffi.open({ library: LIB, path: 'libc.so.6' });
@@ -52,6 +51,7 @@ export function bind(name: string, ret: CType, params: CType[]): LibcFunction {
     paramsType: params,
     paramsValue: new Array<number | string>(params.length).fill(0),
     errno: true as const,
+    freeResultMemory: false,
   };
   const blocking = { ...sync, paramsValue: [...sync.paramsValue], runInNewThread: true as const };
   return {
@@ -76,7 +76,7 @@ export function bind(name: string, ret: CType, params: CType[]): LibcFunction {
   };
 }
 
-const exitFn = { library: LIB, funcName: '_exit', retType: DataType.Void, paramsType: [DataType.I32], paramsValue: [0] };
+const exitFn = { library: LIB, funcName: '_exit', retType: DataType.Void, paramsType: [DataType.I32], paramsValue: [0], freeResultMemory: false };
 installHardExit((code: number): never => {
   exitFn.paramsValue[0] = code;
   ffi.load(exitFn as never);
@@ -91,8 +91,9 @@ const mallocFn = {
   retType: DataType.External,
   paramsType: [DataType.U64],
   paramsValue: [0],
+  freeResultMemory: false,
 };
-const freeFn = { library: LIB, funcName: 'free', retType: DataType.Void, paramsType: [DataType.External], paramsValue: [null as unknown] };
+const freeFn = { library: LIB, funcName: 'free', retType: DataType.Void, paramsType: [DataType.External], paramsValue: [null as unknown], freeResultMemory: false };
 // memmove(p, p, 0) returns p: the cheapest way to learn an External's address.
 const addressOf = {
   library: LIB,
@@ -100,6 +101,7 @@ const addressOf = {
   retType: DataType.U64,
   paramsType: [DataType.External, DataType.External, DataType.U64],
   paramsValue: [null as unknown, null as unknown, 0],
+  freeResultMemory: false,
 };
 
 export class NativeMemory {
@@ -151,6 +153,7 @@ export function bindPointer(name: string, params: CType[]): { call(...args: numb
     paramsType: params,
     paramsValue: new Array<number>(params.length).fill(0),
     errno: true as const,
+    freeResultMemory: false,
   };
   return {
     call(...args) {
