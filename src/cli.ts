@@ -22,6 +22,8 @@ interface Entry {
 /** Every command group. Adding one is a line here and a file in commands/. */
 export const registry: Entry[] = [
   { name: 'msgq', summary: 'System V message queues: create, send, recv, stat, set, rm', load: () => import('./commands/msgq.js') },
+  { name: 'shm', summary: 'System V shared memory: create, attach, read, write, stat, set, lock, unlock, rm', load: () => import('./commands/shm.js') },
+  { name: 'sem', summary: 'System V semaphores: create, op, ctl, stat, rm', load: () => import('./commands/sem.js') },
   { name: 'ls', summary: 'list System V objects, limits and usage (ipcs/lsipc-like)', load: () => import('./commands/ls.js') },
   { name: 'selftest', summary: 'round-trip every mechanism on private objects; the smoke check', load: () => import('./commands/selftest.js') },
 ];

@@ -1,0 +1,269 @@
+// ipcctl sem create|op|ctl|stat|rm: parse arguments, call SemaphoreSet, hand
+// results to output. The domain layer is imported inside each action so
+// that `ipcctl sem --help` does not load ffi-rs.
+import { Option, type Command } from 'commander';
+import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
+import type { SemaphoreSet, SemOp } from '../ipc/sem.js';
+import { formatKey, formatMode, printJson } from '../output/json.js';
+import { writeStderr, writeStdout } from '../output/sink.js';
+import { settings } from '../output/style.js';
+import { formatTime, renderFields, renderTable } from '../output/table.js';
+import { startSpinner } from '../output/spinner.js';
+import { addKeyOptions, asDuration, asMode, keySpecFrom, parseId, parseInteger, targetFrom, type Target } from './args.js';
+
+type KeyOpts = { key?: string; path?: string; proj?: string };
+
+/** SEMVMX, repeated here so that parsing does not load the native layer. */
+const SEMVMX = 32767;
+
+async function openSet(target: Target): Promise<SemaphoreSet> {
+  const { SemaphoreSet } = await import('../ipc/sem.js');
+  return target.kind === 'id' ? SemaphoreSet.fromId(target.id) : SemaphoreSet.fromKey(target);
+}
+
+function parseValue(text: string): number {
+  return parseInteger(text, 'semaphore value', 0, SEMVMX);
+}
+
+function parseIndex(text: string | undefined, op: string): number {
+  if (text === undefined) throw new UsageError(`${op}: missing the semaphore number (0 is the first)`);
+  return parseInteger(text, 'semaphore number', 0, 65535);
+}
+
+/** NUM:+N (add), NUM:-N (take, waiting while it would go below 0), NUM:0 (wait for zero). */
+export function parseOp(text: string): SemOp {
+  const m = /^([0-9]+):([+-]?)([0-9]+)$/.exec(text.trim());
+  if (!m) throw new UsageError(`invalid op '${text}': use NUM:+N (add), NUM:-N (take) or NUM:0 (wait for zero), e.g. 0:-1`);
+  const num = Number(m[1]);
+  const n = Number(m[3]);
+  if (num > 65535) throw new UsageError(`invalid op '${text}': semaphore number ${m[1]} is out of range`);
+  if (n > SEMVMX) throw new UsageError(`invalid op '${text}': ${n} is above SEMVMX (${SEMVMX})`);
+  if (n === 0) {
+    if (m[2]) throw new UsageError(`invalid op '${text}': ${m[2]}0 changes nothing; NUM:0 waits for zero`);
+    return { num, op: 0 };
+  }
+  if (!m[2]) throw new UsageError(`invalid op '${text}': say +${n} to add or -${n} to take`);
+  return { num, op: m[2] === '-' ? -n : n };
+}
+
+function collectValues(v: string, prev: number[] | undefined): number[] {
+  // --value 1 2 3, --value 1 --value 2, and --value 1,2,3 all work.
+  return [...(prev ?? []), ...v.split(',').filter((s) => s !== '').map(parseValue)];
+}
+
+async function create(opts: KeyOpts & { count?: number; value?: number[]; mode: number; exclusive?: boolean; timeout?: number }) {
+  const { SemaphoreSet } = await import('../ipc/sem.js');
+  const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
+  const values = opts.value ?? [];
+  const made = await SemaphoreSet.create({ key, count: opts.count, values, mode: opts.mode, exclusive: Boolean(opts.exclusive), initWaitMs: opts.timeout ?? 3000 });
+  if (!made.created && values.length > 0) {
+    writeStderr(`ipcctl: sem create: set ${made.id} with that key exists; opened it without changing its values\n`);
+  }
+  if (settings.json) {
+    const st = SemaphoreSet.fromId(made.id).stat('sem create');
+    printJson({ id: made.id, key: formatKey(st.key), mode: formatMode(st.mode), nsems: st.nsems, created: made.created, values: st.values });
+  } else writeStdout(`${made.id}\n`);
+}
+
+async function op(idArg: string | undefined, words: string[], opts: KeyOpts & { undo?: boolean; nowait?: boolean; timeout?: number }) {
+  // With -k/-f the first positional word is an op, not an id.
+  if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) {
+    words = [idArg, ...words];
+    idArg = undefined;
+  }
+  if (idArg !== undefined && idArg.includes(':')) throw new UsageError(`sem op: missing ID before '${idArg}' (ipcctl sem op ID ${idArg})`);
+  if (opts.nowait && opts.timeout !== undefined) throw new UsageError('sem op: give --nowait or --timeout, not both');
+  const target = targetFrom(idArg, opts, 'sem op');
+  if (words.length === 0) throw new UsageError('sem op: missing OP: NUM:+N, NUM:-N or NUM:0');
+  const ops = words.map(parseOp);
+  const set = await openSet(target);
+  const { Deadline } = await import('../ipc/wait.js');
+  const run = (nowait: boolean) => set.op(ops, { undo: Boolean(opts.undo), nowait, deadline: new Deadline(opts.timeout) });
+  let done = await run(true);
+  if (!done && !opts.nowait) {
+    const spinner = startSpinner(`waiting on semaphore set ${set.name}`);
+    try {
+      done = await run(false);
+    } finally {
+      spinner.stop();
+    }
+  }
+  if (!done) {
+    throw new IpcError(11, 'sem op', set.name, { code: 'EAGAIN', detail: 'would block; nothing applied', exitCode: EXIT.EMPTY });
+  }
+  if (settings.json) printJson({ id: set.id, ops: ops.map((o) => ({ num: o.num, op: o.op })), undo: Boolean(opts.undo) });
+}
+
+const ctlUsage = 'getval N | setval N V | getall | setall V... | getpid N | getncnt N | getzcnt N';
+
+async function ctl(words: string[], opts: KeyOpts) {
+  const byKey = opts.key !== undefined || opts.path !== undefined;
+  const idArg = byKey ? undefined : words[0];
+  const [cmdRaw, ...args] = byKey ? words : words.slice(1);
+  if (!byKey && idArg !== undefined && !/^[0-9]+$/.test(idArg)) {
+    throw new UsageError(`sem ctl: expected an ID before '${idArg}' (ipcctl sem ctl ID ${ctlUsage.split(' | ')[0]})`);
+  }
+  if (idArg !== undefined) parseId(idArg);
+  const cmd = cmdRaw?.toLowerCase();
+  if (cmd === undefined) throw new UsageError(`sem ctl: missing command: ${ctlUsage}`);
+  const expect = (n: number) => {
+    if (args.length !== n) throw new UsageError(`sem ctl ${cmd}: expected ${n === 0 ? 'no arguments' : n === 1 ? 'N' : 'N V'}, got ${args.length === 0 ? 'none' : args.join(' ')}`);
+  };
+  const opName = `sem ctl ${cmd}`;
+  const set = await openSet(targetFrom(idArg, opts, opName));
+  const one = (field: string, num: number, value: number) => (settings.json ? printJson({ id: set.id, num, [field]: value }) : writeStdout(`${value}\n`));
+  switch (cmd) {
+    case 'getval': {
+      expect(1);
+      const num = parseIndex(args[0], opName);
+      return one('value', num, set.getVal(num));
+    }
+    case 'getpid': {
+      expect(1);
+      const num = parseIndex(args[0], opName);
+      return one('pid', num, set.getPid(num));
+    }
+    case 'getncnt': {
+      expect(1);
+      const num = parseIndex(args[0], opName);
+      return one('ncnt', num, set.getNcnt(num));
+    }
+    case 'getzcnt': {
+      expect(1);
+      const num = parseIndex(args[0], opName);
+      return one('zcnt', num, set.getZcnt(num));
+    }
+    case 'getall': {
+      expect(0);
+      const values = set.getAll();
+      return settings.json ? printJson({ id: set.id, values }) : writeStdout(values.join(' ') + '\n');
+    }
+    case 'setval': {
+      expect(2);
+      const num = parseIndex(args[0], opName);
+      set.setVal(num, parseValue(args[1]!));
+      return settings.json ? printJson({ id: set.id, num, value: set.getVal(num) }) : undefined;
+    }
+    case 'setall': {
+      if (args.length === 0) throw new UsageError(`sem ctl setall: missing values (one per semaphore)`);
+      set.setAll(args.flatMap((a) => a.split(',')).filter((a) => a !== '').map(parseValue));
+      return settings.json ? printJson({ id: set.id, values: set.getAll() }) : undefined;
+    }
+    default:
+      throw new UsageError(`sem ctl: unknown command '${cmdRaw}': ${ctlUsage}`);
+  }
+}
+
+async function stat(idArg: string | undefined, opts: KeyOpts) {
+  const set = await openSet(targetFrom(idArg, opts, 'sem stat'));
+  const st = set.stat();
+  if (settings.json) {
+    printJson({
+      id: st.id,
+      key: formatKey(st.key),
+      mode: formatMode(st.mode),
+      uid: st.uid,
+      gid: st.gid,
+      cuid: st.cuid,
+      cgid: st.cgid,
+      nsems: st.nsems,
+      otime: st.otime,
+      ctime: st.ctime,
+      values: st.values,
+    });
+    return;
+  }
+  const { userName, groupName } = await import('../ipc/users.js');
+  writeStdout(
+    renderFields([
+      ['id', st.id],
+      ['key', formatKey(st.key)],
+      ['owner', `${userName(st.uid)}:${groupName(st.gid)}`],
+      ['creator', `${userName(st.cuid)}:${groupName(st.cgid)}`],
+      ['mode', formatMode(st.mode)],
+      ['semaphores', st.nsems],
+      ['last op', formatTime(st.otime)],
+      ['last change', formatTime(st.ctime)],
+    ]) +
+      '\n' +
+      renderTable(set.details(), [
+        { header: 'SEMNUM', value: (d) => d.num, align: 'right' },
+        { header: 'VALUE', value: (d) => d.value, align: 'right' },
+        { header: 'NCNT', value: (d) => d.ncnt, align: 'right' },
+        { header: 'ZCNT', value: (d) => d.zcnt, align: 'right' },
+        { header: 'PID', value: (d) => d.pid, align: 'right' },
+      ]),
+  );
+}
+
+async function rm(ids: string[], opts: KeyOpts) {
+  if (ids.length > 0 && keySpecFrom(opts)) throw new UsageError('sem rm: give IDs or --key/--path, not both');
+  const targets: Target[] = ids.length > 0 ? ids.map((id) => targetFrom(id, {}, 'sem rm')) : [targetFrom(undefined, opts, 'sem rm')];
+  let firstError: unknown = null;
+  const removed: number[] = [];
+  for (const t of targets) {
+    try {
+      const set = await openSet(t);
+      set.remove();
+      removed.push(set.id);
+    } catch (e) {
+      // Try them all; report each failure, exit with the first one's code.
+      if (targets.length === 1) throw e;
+      writeStderr(`ipcctl: ${(e as Error).message}\n`);
+      firstError ??= e;
+    }
+  }
+  if (settings.json) printJson({ removed });
+  if (firstError) process.exitCode = (firstError as OperationError).exitCode ?? EXIT.FAILED;
+}
+
+export function register(program: Command): void {
+  const sem = program
+    .command('sem')
+    .description('System V semaphores: create, op, ctl, stat, rm')
+    .addHelpText('after', '\nExample (a mutex):\n  id=$(ipcctl sem create --value 1)\n  ipcctl sem op $id 0:-1 --undo && critical-section; ipcctl sem op $id 0:+1');
+
+  addKeyOptions(
+    sem
+      .command('create')
+      .description('create a set with its initial values (or open the one with that key, unchanged) and print its id')
+      .addOption(new Option('-n, --count <n>', 'number of semaphores (default: one per --value, or 1)').argParser((v) => parseInteger(v, 'count', 1)))
+      .addOption(new Option('-v, --value <v...>', `initial values, 0 to ${SEMVMX}: one for all, or one per semaphore (default 0)`).argParser(collectValues))
+      .addOption(new Option('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
+      .option('-x, --exclusive', 'fail if a set with the key exists (IPC_EXCL)')
+      .addOption(new Option('--timeout <dur>', 'how long to wait for another creator to initialise an existing set (default 3s)').argParser(asDuration)),
+    true,
+  )
+    .addHelpText('after', '\nExamples:\n  id=$(ipcctl sem create --value 1)              # a mutex\n  ipcctl sem create -k 0x1234 --count 3 --value 0 5 1')
+    .action((opts) => create(opts));
+
+  addKeyOptions(
+    sem
+      .command('op')
+      .description('apply OPs atomically in one semop: NUM:+N adds, NUM:-N takes (waits), NUM:0 waits for zero')
+      .argument('[id]', 'set id (or use --key/--path)')
+      .argument('[op...]', 'NUM:+N, NUM:-N or NUM:0')
+      .option('-u, --undo', 'undo the ops when this process exits (SEM_UNDO)')
+      .option('--nowait', 'exit 3 at once instead of waiting (IPC_NOWAIT)')
+      .addOption(new Option('--timeout <dur>', 'give up after DUR (semtimedop; exit 124)').argParser(asDuration)),
+  )
+    .addHelpText('after', '\nExamples:\n  ipcctl sem op 32768 0:-1            # take (P)\n  ipcctl sem op 32768 0:+1            # give back (V)\n  ipcctl sem op 32768 0:-1 1:-1 --nowait   # both or neither\n  ipcctl sem op 32768 2:0 --timeout 5s     # wait until semaphore 2 is 0')
+    .action((id, ops, opts) => op(id, ops, opts));
+
+  addKeyOptions(
+    sem
+      .command('ctl')
+      .description(`read or set values: ${ctlUsage}`)
+      .argument('<words...>', 'ID then the command (with --key/--path: just the command)'),
+  )
+    .addHelpText('after', '\nExamples:\n  ipcctl sem ctl 32768 getall\n  ipcctl sem ctl 32768 setval 0 1\n  ipcctl sem ctl 32768 getncnt 0       # how many wait to take from semaphore 0')
+    .action((words, opts) => ctl(words, opts));
+
+  addKeyOptions(sem.command('stat').description('show a set: owner, mode, times, and each value with its waiters').argument('[id]', 'set id'))
+    .addHelpText('after', '\nExample:\n  ipcctl sem stat 32768 --json')
+    .action((id, opts) => stat(id, opts));
+
+  addKeyOptions(sem.command('rm').description('remove sets (IPC_RMID); waiters fail with EIDRM').argument('[id...]', 'set ids'))
+    .addHelpText('after', '\nExample:\n  ipcctl sem rm 32768')
+    .action((ids, opts) => rm(ids, opts));
+}

@@ -1,0 +1,369 @@
+// ipcctl shm create|attach|read|write|stat|set|lock|unlock|rm: parse
+// arguments, call SharedMemory, hand results to output. The domain layer is
+// imported inside each action so that `ipcctl shm --help` does not load ffi-rs.
+import { fstatSync, readSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { EXIT, OperationError, UsageError } from '../errors.js';
+import type { Attachment, SharedMemory } from '../ipc/shm.js';
+import { formatKey, formatMode, payloadFields, printJson } from '../output/json.js';
+import { HexDumper } from '../output/hexdump.js';
+import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
+import { settings } from '../output/style.js';
+import { formatTime, humanBytes, renderFields } from '../output/table.js';
+import { addKeyOptions, asDuration, asMode, keySpecFrom, parseOwner, parseSize, targetFrom, type Target } from './args.js';
+
+type KeyOpts = { key?: string; path?: string; proj?: string };
+
+async function openSegment(target: Target): Promise<SharedMemory> {
+  const { SharedMemory } = await import('../ipc/shm.js');
+  return target.kind === 'id' ? SharedMemory.fromId(target.id) : SharedMemory.fromKey(target);
+}
+
+const asBytes = (what: string) => (v: string) => parseSize(v, what);
+
+async function create(opts: KeyOpts & { size: number; mode: number; exclusive?: boolean }) {
+  const { SharedMemory } = await import('../ipc/shm.js');
+  const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
+  const id = await SharedMemory.create({ key, size: opts.size, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
+  if (settings.json) {
+    const st = SharedMemory.fromId(id).stat('shm create');
+    printJson({ id, key: formatKey(st.key), mode: formatMode(st.mode), size: st.size });
+  } else writeStdout(`${id}\n`);
+}
+
+async function attach(idArg: string | undefined, opts: KeyOpts & { readOnly?: boolean; hold?: number }) {
+  const seg = await openSegment(targetFrom(idArg, opts, 'shm attach'));
+  const { waitFor } = await import('../ipc/wait.js');
+  const readOnly = Boolean(opts.readOnly);
+  const { attachment, stat } = seg.attach(readOnly, 'shm attach');
+  try {
+    if (settings.json) printJson({ id: seg.id, size: stat.size, readOnly, holdMs: opts.hold ?? null });
+    else if (process.stderr.isTTY) {
+      const how = opts.hold === undefined ? 'until Ctrl-C' : `for ${opts.hold / 1000}s (Ctrl-C detaches early)`;
+      writeStderr(`ipcctl: shm attach ${seg.id}: attached ${humanBytes(stat.size)} ${readOnly ? 'read-only' : 'read-write'}, holding ${how}\n`);
+    }
+    // Held by a timer: without one Node would see nothing to wait for and exit.
+    let timer: NodeJS.Timeout | undefined;
+    const held = new Promise<void>((resolve) => {
+      timer = opts.hold === undefined ? setInterval(() => {}, 1 << 30) : setTimeout(resolve, opts.hold);
+    });
+    try {
+      await waitFor(held, { what: `shm attach ${seg.id}` });
+    } finally {
+      clearTimeout(timer);
+      clearInterval(timer);
+    }
+  } finally {
+    attachment.detach();
+  }
+}
+
+/** Offsets and lengths take the size suffixes too: --offset 1M. */
+async function read(idArg: string | undefined, opts: KeyOpts & { offset: number; length?: number; hex?: boolean }) {
+  const seg = await openSegment(targetFrom(idArg, opts, 'shm read'));
+  const { SharedMemory, CHUNK } = await import('../ipc/shm.js');
+  if (settings.json && opts.hex) throw new UsageError('shm read: give --json or --hex, not both');
+  try {
+    seg.withAttached(true, 'shm read', (a, st) => {
+      const length = SharedMemory.checkRange('shm read', seg.id, st.size, opts.offset, opts.length);
+      if (settings.json) {
+        if (length > 64 << 20) throw new OperationError(`shm read ${seg.id}: --json is for up to 64M; read ${length} bytes raw instead`, EXIT.USAGE);
+        const data = Buffer.from(a.view(opts.offset, length));
+        printJson({ id: seg.id, offset: opts.offset, size: length, ...payloadFields(data) });
+        return;
+      }
+      const hex = opts.hex ? new HexDumper() : null;
+      // Straight from the segment to stdout, one window at a time: no copy.
+      for (let at = opts.offset, end = opts.offset + length; at < end; at += CHUNK) {
+        const window = a.view(at, Math.min(CHUNK, end - at));
+        if (hex) writeStdout(hex.push(window, at));
+        else writeStdout(window);
+      }
+      if (hex) writeStdout(hex.end(opts.offset + length));
+    });
+  } catch (e) {
+    if (e instanceof OutputClosedError) return; // a reader that went away is not an error
+    throw e;
+  }
+}
+
+/** How much stdin holds when it is a regular file, else null (a pipe: unknown). */
+function stdinFileSize(): number | null {
+  try {
+    const st = fstatSync(0);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** read(2) on stdin into `buf`: 0 at EOF. */
+function readStdin(buf: Uint8Array, at: number, length: number): number {
+  for (;;) {
+    try {
+      return readSync(0, buf, at, length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        sleepMs(2); // a non-blocking stdin inherited from the parent
+        continue;
+      }
+      if (code === 'EOF') return 0;
+      throw err;
+    }
+  }
+}
+
+/**
+ * Stdin, up to `capacity` bytes; null when there is more than that. Read
+ * into private memory first: a write that does not fit must leave the
+ * segment untouched, and a pipe's length is known only at its end.
+ */
+function readStdinUpTo(capacity: number): Buffer[] | null {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    // One byte beyond the capacity is enough to know it does not fit.
+    const want = Math.min(4 << 20, capacity + 1 - total);
+    const buf = Buffer.allocUnsafe(want);
+    let filled = 0;
+    while (filled < want) {
+      const n = readStdin(buf, filled, want - filled);
+      if (n === 0) break;
+      filled += n;
+    }
+    if (filled > 0) parts.push(buf.subarray(0, filled));
+    total += filled;
+    if (total > capacity) return null;
+    if (filled < want) return parts;
+  }
+}
+
+/** A regular file on stdin of known size: read straight into the segment. */
+function readFileInto(a: Attachment, offset: number, size: number, chunk: number): number {
+  let done = 0;
+  while (done < size) {
+    const window = a.view(offset + done, Math.min(chunk, size - done));
+    let filled = 0;
+    while (filled < window.length) {
+      const n = readStdin(window, filled, window.length - filled);
+      if (n === 0) return done + filled; // the file shrank meanwhile
+      filled += n;
+    }
+    done += filled;
+  }
+  return done;
+}
+
+async function write(idArg: string | undefined, text: string[], opts: KeyOpts & { offset: number }) {
+  // With -k/-f the first positional word is data, not an id.
+  if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) {
+    text = [idArg, ...text];
+    idArg = undefined;
+  }
+  const seg = await openSegment(targetFrom(idArg, opts, 'shm write'));
+  const { CHUNK } = await import('../ipc/shm.js');
+  const st = seg.stat('shm write');
+  const offset = opts.offset;
+  const tooBig = (n: number | string) =>
+    new OperationError(`shm write ${seg.id}: ${n} bytes at offset ${offset} do not fit in the ${st.size}-byte segment (${Math.max(0, st.size - offset)} bytes fit); nothing written`, EXIT.USAGE);
+  if (offset > st.size) throw new OperationError(`shm write ${seg.id}: offset ${offset} is past the end of the ${st.size}-byte segment; nothing written`, EXIT.USAGE);
+  const capacity = st.size - offset;
+
+  let written: number;
+  const fileSize = text.length === 0 ? stdinFileSize() : null;
+  if (text.length > 0) {
+    const data = Buffer.from(text.join(' '));
+    if (data.length > capacity) throw tooBig(data.length);
+    written = seg.withAttached(false, 'shm write', (a) => {
+      a.view(offset, data.length).set(data);
+      return data.length;
+    });
+  } else if (fileSize !== null) {
+    // Known size: check first, then read(2) lands in the segment itself.
+    if (fileSize > capacity) throw tooBig(fileSize);
+    written = seg.withAttached(false, 'shm write', (a) => readFileInto(a, offset, fileSize, CHUNK));
+  } else {
+    const parts = readStdinUpTo(capacity);
+    if (parts === null) throw tooBig(`more than ${capacity}`);
+    written = seg.withAttached(false, 'shm write', (a) => {
+      let at = offset;
+      for (const p of parts) {
+        a.view(at, p.length).set(p);
+        at += p.length;
+      }
+      return at - offset;
+    });
+  }
+  if (settings.json) printJson({ id: seg.id, offset, written });
+}
+
+async function stat(idArg: string | undefined, opts: KeyOpts) {
+  const seg = await openSegment(targetFrom(idArg, opts, 'shm stat'));
+  const st = seg.stat();
+  if (settings.json) {
+    printJson({
+      id: st.id,
+      key: formatKey(st.key),
+      mode: formatMode(st.mode),
+      uid: st.uid,
+      gid: st.gid,
+      cuid: st.cuid,
+      cgid: st.cgid,
+      size: st.size,
+      nattch: st.nattch,
+      cpid: st.cpid,
+      lpid: st.lpid,
+      atime: st.atime,
+      dtime: st.dtime,
+      ctime: st.ctime,
+      locked: st.locked,
+      removed: st.removed,
+    });
+    return;
+  }
+  const { userName, groupName } = await import('../ipc/users.js');
+  const flags = [st.locked ? 'locked' : '', st.removed ? 'removed (gone at last detach)' : ''].filter(Boolean).join(', ');
+  writeStdout(
+    renderFields([
+      ['id', st.id],
+      ['key', formatKey(st.key)],
+      ['owner', `${userName(st.uid)}:${groupName(st.gid)}`],
+      ['creator', `${userName(st.cuid)}:${groupName(st.cgid)}`],
+      ['mode', formatMode(st.mode)],
+      ['size', `${st.size} (${humanBytes(st.size)})`],
+      ['attached', st.nattch],
+      ['locked', st.locked ? 'yes' : 'no'],
+      ['creator pid', st.cpid],
+      ['last pid', st.lpid],
+      ['last attach', formatTime(st.atime)],
+      ['last detach', formatTime(st.dtime)],
+      ['last change', formatTime(st.ctime)],
+      ...(flags ? ([['status', flags]] as Array<[string, string]>) : []),
+    ]),
+  );
+}
+
+async function set(idArg: string | undefined, opts: KeyOpts & { mode?: number; owner?: string }) {
+  if (opts.mode === undefined && opts.owner === undefined) throw new UsageError('shm set: nothing to change: give --mode or --owner');
+  const seg = await openSegment(targetFrom(idArg, opts, 'shm set'));
+  const { userId, groupId } = await import('../ipc/users.js');
+  const owner = opts.owner !== undefined ? parseOwner(opts.owner) : {};
+  const st = seg.set({
+    mode: opts.mode,
+    uid: owner.uid !== undefined ? userId(owner.uid) : undefined,
+    gid: owner.gid !== undefined ? groupId(owner.gid) : undefined,
+  });
+  if (settings.json) printJson({ id: st.id, mode: formatMode(st.mode), uid: st.uid, gid: st.gid });
+}
+
+async function lock(idArg: string | undefined, opts: KeyOpts, on: boolean) {
+  const seg = await openSegment(targetFrom(idArg, opts, on ? 'shm lock' : 'shm unlock'));
+  seg.lock(on);
+  if (settings.json) printJson({ id: seg.id, locked: seg.stat(on ? 'shm lock' : 'shm unlock').locked });
+}
+
+async function rm(ids: string[], opts: KeyOpts) {
+  if (ids.length > 0 && keySpecFrom(opts)) throw new UsageError('shm rm: give IDs or --key/--path, not both');
+  const targets: Target[] = ids.length > 0 ? ids.map((id) => targetFrom(id, {}, 'shm rm')) : [targetFrom(undefined, opts, 'shm rm')];
+  let firstError: unknown = null;
+  const removed: number[] = [];
+  for (const t of targets) {
+    try {
+      const seg = await openSegment(t);
+      seg.remove();
+      removed.push(seg.id);
+    } catch (e) {
+      // Try them all; report each failure, exit with the first one's code.
+      if (targets.length === 1) throw e;
+      writeStderr(`ipcctl: ${(e as Error).message}\n`);
+      firstError ??= e;
+    }
+  }
+  if (settings.json) printJson({ removed });
+  if (firstError) process.exitCode = (firstError as OperationError).exitCode ?? EXIT.FAILED;
+}
+
+export function register(program: Command): void {
+  const shm = program
+    .command('shm')
+    .description('System V shared memory: create, attach, read, write, stat, set, lock, unlock, rm')
+    .addHelpText('after', '\nExample:\n  id=$(ipcctl shm create --size 4K) && ipcctl shm write $id hello && ipcctl shm read $id --length 5');
+
+  addKeyOptions(
+    shm
+      .command('create')
+      .description('create a segment (or open the one with that key) and print its id')
+      .requiredOption('-s, --size <size>', 'size in bytes, or with K, M, G', asBytes('size'))
+      .addOption(new Option('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
+      .option('-x, --exclusive', 'fail if a segment with the key exists (IPC_EXCL)'),
+    true,
+  )
+    .addHelpText('after', '\nExample:\n  id=$(ipcctl shm create --size 1M -k 0x1234 -m 0660)')
+    .action((opts) => create(opts));
+
+  addKeyOptions(
+    shm
+      .command('attach')
+      .description('attach and stay attached (shows in nattch) until --hold ends or Ctrl-C')
+      .argument('[id]', 'segment id (or use --key/--path)')
+      .option('-r, --read-only', 'attach read-only (SHM_RDONLY)')
+      .addOption(new Option('--hold <dur>', 'detach and exit 0 after DUR (default: until Ctrl-C, exit 130)').argParser(asDuration)),
+  )
+    .addHelpText('after', '\nExample:\n  ipcctl shm attach 32768 --hold 10s &')
+    .action((id, opts) => attach(id, opts));
+
+  addKeyOptions(
+    shm
+      .command('read')
+      .description('write the segment\'s bytes to stdout (raw, or --hex)')
+      .argument('[id]', 'segment id (or use --key/--path)')
+      .addOption(new Option('-o, --offset <n>', 'first byte (K, M, G allowed)').argParser(asBytes('offset')).default(0))
+      .addOption(new Option('-l, --length <n>', 'how many bytes (default: to the end)').argParser(asBytes('length')))
+      .option('--hex', 'a hex dump (as hexdump -C) instead of raw bytes'),
+  )
+    .addHelpText('after', '\nExamples:\n  ipcctl shm read 32768 --offset 16 --length 4 --hex\n  ipcctl shm read 32768 > segment.bin')
+    .action((id, opts) => read(id, opts));
+
+  addKeyOptions(
+    shm
+      .command('write')
+      .description('write DATA, or stdin, into the segment; refused whole if it does not fit')
+      .argument('[id]', 'segment id (or use --key/--path)')
+      .argument('[data...]', 'the bytes to write (words joined by spaces); stdin when absent')
+      .addOption(new Option('-o, --offset <n>', 'where to write (K, M, G allowed)').argParser(asBytes('offset')).default(0)),
+  )
+    .addHelpText('after', '\nExamples:\n  ipcctl shm write 32768 --offset 16 "hello"\n  ipcctl shm write 32768 < segment.bin')
+    .action((id, data, opts) => write(id, data, opts));
+
+  addKeyOptions(shm.command('stat').description('show a segment: size, nattch, pids, times, mode, owner, locked').argument('[id]', 'segment id'))
+    .addHelpText('after', '\nExample:\n  ipcctl shm stat 32768 --json')
+    .action((id, opts) => stat(id, opts));
+
+  addKeyOptions(
+    shm
+      .command('set')
+      .description('change mode or owner (IPC_SET)')
+      .argument('[id]', 'segment id')
+      .addOption(new Option('-m, --mode <octal>', 'permission bits').argParser(asMode))
+      .option('--owner <uid[:gid]>', 'new owner (name or number)'),
+  )
+    .addHelpText('after', '\nExample:\n  ipcctl shm set 32768 --mode 0640 --owner alice:staff')
+    .action((id, opts) => set(id, opts));
+
+  addKeyOptions(shm.command('lock').description('keep the segment in RAM, never swapped (SHM_LOCK)').argument('[id]', 'segment id'))
+    .addHelpText('after', '\nExample:\n  ipcctl shm lock 32768')
+    .action((id, opts) => lock(id, opts, true));
+
+  addKeyOptions(shm.command('unlock').description('let the segment be swapped again (SHM_UNLOCK)').argument('[id]', 'segment id'))
+    .addHelpText('after', '\nExample:\n  ipcctl shm unlock 32768')
+    .action((id, opts) => lock(id, opts, false));
+
+  addKeyOptions(shm.command('rm').description('remove segments (IPC_RMID; gone when the last user detaches)').argument('[id...]', 'segment ids'))
+    .addHelpText('after', '\nExample:\n  ipcctl shm rm 32768')
+    .action((ids, opts) => rm(ids, opts));
+}

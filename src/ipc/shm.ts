@@ -1,0 +1,196 @@
+// SharedMemory: a System V shared memory segment as the commands use it.
+// Typed values in, typed values or IpcError out; never prints. Reading and
+// writing happen inside withAttached(), which detaches on every path out, so
+// no view of a detached segment can escape.
+import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
+import * as native from '../native/shm.js';
+import { IPC_CREAT, IPC_EXCL } from '../native/sysv.js';
+import { type KeySpec, describeKey, resolveKey } from './keys.js';
+import { kernelLimit, readKernelNumbers } from './limits.js';
+
+export type ShmStat = native.ShmidDs & { id: number; locked: boolean; removed: boolean };
+export type Attachment = native.Attachment;
+
+/** Bytes per window when streaming a segment: big enough for few syscalls. */
+export const CHUNK = 8 << 20;
+
+const phrases: Record<string, string> = {
+  EIDRM: 'the segment was removed',
+  EINVAL: 'no such segment',
+  ENOENT: 'no segment has that key',
+  EEXIST: 'a segment with that key already exists',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied (only the owner, the creator or root may do this)',
+  ENOSPC: 'too many segments, or the system-wide shared memory limit is reached',
+  ENOMEM: 'out of memory',
+};
+
+const hints: Record<string, string> = {
+  ENOSPC: 'the limits are kernel.shmmni and kernel.shmall; see ipcctl ls --limits',
+  EEXIST: 'drop --exclusive to open it',
+};
+
+function relabel(err: unknown, op: string, object: string): never {
+  if (err instanceof IpcError) {
+    throw new IpcError(err.errno, op, object, { detail: phrases[err.code], hint: hints[err.code] });
+  }
+  throw err;
+}
+
+export interface CreateOptions {
+  key: KeySpec;
+  size: number;
+  mode: number;
+  exclusive: boolean;
+}
+
+/** SHMMAX as this kernel has it (a size_t: may be above 2^53, then "no limit"). */
+export function shmmax(): number {
+  const [n] = readKernelNumbers('shmmax');
+  return n === undefined || Number.isNaN(n) ? Number.MAX_SAFE_INTEGER : Math.min(n, Number.MAX_SAFE_INTEGER);
+}
+
+export class SharedMemory {
+  private constructor(readonly id: number) {}
+
+  /** Create a segment (or open the one with the key) and return its id. */
+  static async create(opts: CreateOptions): Promise<number> {
+    if (opts.size <= 0) throw new UsageError('shm create: --size must be above 0');
+    const max = shmmax();
+    if (opts.size > max) {
+      throw new OperationError(`shm create: size ${opts.size} is above the system limit shmmax=${max}`, EXIT.FAILED, 'raise it with sysctl kernel.shmmax');
+    }
+    const key = await resolveKey(opts.key);
+    const flags = IPC_CREAT | (opts.exclusive ? IPC_EXCL : 0) | opts.mode;
+    try {
+      return native.shmGet(key, opts.size, flags);
+    } catch (e) {
+      // Opening an existing segment with a larger size is EINVAL.
+      if (e instanceof IpcError && e.code === 'EINVAL' && key !== 0) {
+        let existing: number | null = null;
+        try {
+          existing = native.shmStat(native.shmGet(key, 0, 0)).size;
+        } catch {
+          /* fall through to the plain message */
+        }
+        if (existing !== null) {
+          throw new IpcError(e.errno, 'shm create', `key ${describeKey(key)}`, {
+            detail: `a segment of ${existing} bytes has that key; --size ${opts.size} is larger`,
+            exitCode: EXIT.FAILED,
+          });
+        }
+      }
+      if (e instanceof IpcError && e.code === 'ENOMEM') {
+        throw new IpcError(e.errno, 'shm create', `key ${describeKey(key)}`, { detail: `no memory for ${opts.size} bytes`, hint: `kernel.shmall is ${kernelLimit('shmall', 0)} pages` });
+      }
+      return relabel(e, 'shm create', `key ${describeKey(key)}`);
+    }
+  }
+
+  static fromId(id: number): SharedMemory {
+    return new SharedMemory(id);
+  }
+
+  static async fromKey(spec: KeySpec): Promise<SharedMemory> {
+    const key = await resolveKey(spec);
+    try {
+      return new SharedMemory(native.shmGet(key, 0, 0));
+    } catch (e) {
+      return relabel(e, 'shm', `key ${describeKey(key)}`);
+    }
+  }
+
+  get name(): string {
+    return String(this.id);
+  }
+
+  stat(op = 'shm stat'): ShmStat {
+    try {
+      const st = native.shmStat(this.id);
+      return { id: this.id, ...st, locked: (st.mode & native.SHM_LOCKED) !== 0, removed: (st.mode & native.SHM_DEST) !== 0 };
+    } catch (e) {
+      return relabel(e, op, this.name);
+    }
+  }
+
+  set(changes: { mode?: number; uid?: number; gid?: number }): ShmStat {
+    const cur = this.stat('shm set');
+    try {
+      native.shmSet(this.id, { uid: changes.uid ?? cur.uid, gid: changes.gid ?? cur.gid, mode: changes.mode ?? cur.mode });
+    } catch (e) {
+      relabel(e, 'shm set', this.name);
+    }
+    return this.stat('shm set');
+  }
+
+  lock(lock: boolean): void {
+    const op = lock ? 'shm lock' : 'shm unlock';
+    try {
+      native.shmLock(this.id, lock);
+    } catch (e) {
+      if (e instanceof IpcError && e.code === 'ENOMEM') {
+        throw new IpcError(e.errno, op, this.name, { detail: 'locking it would pass your locked-memory limit (RLIMIT_MEMLOCK)', hint: 'see ulimit -l', exitCode: EXIT.FAILED });
+      }
+      if (e instanceof IpcError && e.code === 'EPERM') {
+        throw new IpcError(e.errno, op, this.name, { detail: 'only the owner or creator may lock it, and needs a locked-memory limit above 0 or CAP_IPC_LOCK' });
+      }
+      relabel(e, op, this.name);
+    }
+  }
+
+  remove(): void {
+    try {
+      native.shmRemove(this.id);
+    } catch (e) {
+      relabel(e, 'shm rm', this.name);
+    }
+  }
+
+  /**
+   * shmat the segment. A segment already removed (IPC_RMID while others are
+   * still attached) is refused: Linux would allow it, but to a user it is gone.
+   */
+  attach(readOnly: boolean, op: string): { attachment: Attachment; stat: ShmStat } {
+    const st = this.stat(op);
+    if (st.removed) {
+      throw IpcError.of('EIDRM', op, this.name, { detail: `the segment was removed; it disappears when its last ${st.nattch} user${st.nattch === 1 ? '' : 's'} detach` });
+    }
+    try {
+      return { attachment: native.Attachment.attach(this.id, st.size, readOnly), stat: st };
+    } catch (e) {
+      if (e instanceof IpcError && e.code === 'EACCES') {
+        throw new IpcError(e.errno, op, this.name, { detail: readOnly ? 'no read permission' : 'no write permission', hint: readOnly ? undefined : `mode is ${(st.mode & 0o777).toString(8).padStart(4, '0')}` });
+      }
+      return relabel(e, op, this.name);
+    }
+  }
+
+  /** Run `fn` with the segment attached; detach whatever happens. */
+  withAttached<T>(readOnly: boolean, op: string, fn: (a: Attachment, st: ShmStat) => T): T {
+    const { attachment, stat } = this.attach(readOnly, op);
+    let ok = false;
+    try {
+      const result = fn(attachment, stat);
+      ok = true;
+      return result;
+    } finally {
+      try {
+        attachment.detach();
+      } catch (e) {
+        if (ok) relabel(e, op, this.name); // do not hide the first error behind this one
+      }
+    }
+  }
+
+  /** Check that [offset, offset+length) lies inside a segment of `size` bytes. */
+  static checkRange(op: string, id: number, size: number, offset: number, length: number | undefined): number {
+    if (offset > size || (offset === size && length !== 0)) {
+      throw new OperationError(`${op} ${id}: offset ${offset} is past the end of the ${size}-byte segment`, EXIT.USAGE);
+    }
+    const len = length ?? size - offset;
+    if (offset + len > size) {
+      throw new OperationError(`${op} ${id}: ${len} bytes at offset ${offset} go past the end of the ${size}-byte segment (${size - offset} bytes fit)`, EXIT.USAGE);
+    }
+    return len;
+  }
+}

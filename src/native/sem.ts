@@ -1,0 +1,179 @@
+// semget, semop, semtimedop, semctl and struct semid_ds.
+// semctl's fourth argument is `union semun`, passed by value: an int (SETVAL)
+// or a pointer (IPC_STAT, GETALL, SETALL). On x86_64 both travel in one
+// 64-bit register, so it is bound as one U64 argument.
+import { errnoNumber, IpcError } from '../errors.js';
+import { bind, C, NativeMemory } from './libc.js';
+import { sembuf, semid_ds, timespec } from './layouts.js';
+import { IPC_NOWAIT, IPC_RMID, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull } from './sysv.js';
+
+export const SEM_UNDO = 0x1000;
+export const GETPID = 11;
+export const GETVAL = 12;
+export const GETALL = 13;
+export const GETNCNT = 14;
+export const GETZCNT = 15;
+export const SETVAL = 16;
+export const SETALL = 17;
+/** The largest value a semaphore may hold (<linux/sem.h>). */
+export const SEMVMX = 32767;
+
+const EINTR = errnoNumber('EINTR');
+const EAGAIN = errnoNumber('EAGAIN');
+
+const semget = bind('semget', C.int, [C.int, C.int, C.int]);
+const semop = bind('semop', C.int, [C.int, C.ptr, C.size_t]);
+const semtimedop = bind('semtimedop', C.int, [C.int, C.ptr, C.size_t, C.ptr]);
+const semctl = bind('semctl', C.int, [C.int, C.int, C.int, C.ulong]);
+
+export interface SemidDs extends IpcPerm {
+  nsems: number;
+  otime: number | null;
+  ctime: number | null;
+}
+
+export interface SemOp {
+  num: number;
+  op: number;
+}
+
+export function semGet(key: number, nsems: number, flags: number): number {
+  const r = semget.call(key, nsems, flags);
+  if (r.value === -1) throw new IpcError(r.errno, 'semget', `key 0x${(key >>> 0).toString(16).padStart(8, '0')}`);
+  return r.value;
+}
+
+/**
+ * One array of struct sembuf in native memory, plus a timespec for
+ * semtimedop: everything one semop call hands to the kernel.
+ */
+export class OpBuffer {
+  private readonly mem: NativeMemory;
+  private readonly ts: NativeMemory;
+
+  constructor(
+    readonly ops: readonly SemOp[],
+    readonly flags: number,
+  ) {
+    this.mem = new NativeMemory(ops.length * sembuf.size);
+    this.ts = new NativeMemory(timespec.size);
+    const f = sembuf.fields;
+    ops.forEach((o, i) => {
+      const at = i * sembuf.size;
+      this.mem.buf.writeUInt16LE(o.num, at + f.sem_num);
+      this.mem.buf.writeInt16LE(o.op, at + f.sem_op);
+      this.mem.buf.writeInt16LE(flags, at + f.sem_flg);
+    });
+  }
+
+  /** The same array with IPC_NOWAIT set or cleared on every op. */
+  setNowait(on: boolean): void {
+    const f = sembuf.fields;
+    const flags = on ? this.flags | IPC_NOWAIT : this.flags & ~IPC_NOWAIT;
+    for (let i = 0; i < this.ops.length; i++) this.mem.buf.writeInt16LE(flags, i * sembuf.size + f.sem_flg);
+  }
+
+  get addr(): number {
+    return this.mem.addr;
+  }
+
+  timespecFor(ms: number): number {
+    this.ts.buf.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), timespec.fields.tv_sec);
+    this.ts.buf.writeBigInt64LE(BigInt((ms % 1000) * 1_000_000), timespec.fields.tv_nsec);
+    return this.ts.addr;
+  }
+
+  free(): void {
+    this.mem.free();
+    this.ts.free();
+  }
+}
+
+/** Outcome of a semop that would block (IPC_NOWAIT) or whose timeout ran out. */
+export const WOULD_BLOCK = -1;
+
+/** semop on this thread; use with IPC_NOWAIT set. Returns 0 or WOULD_BLOCK. */
+export function semOp(id: number, b: OpBuffer): number {
+  for (;;) {
+    const r = semop.call(id, b.addr, b.ops.length);
+    if (r.value === 0) return 0;
+    if (r.errno === EAGAIN) return WOULD_BLOCK;
+    if (r.errno !== EINTR) throw new IpcError(r.errno, 'semop', String(id));
+  }
+}
+
+/**
+ * semop, or semtimedop when `timeoutMs` is given, on a native thread: it
+ * waits until the ops can apply. WOULD_BLOCK means the timeout ran out.
+ * `remainingMs` is asked again after EINTR, `stopping` whether to give up.
+ */
+export async function semOpBlocking(id: number, b: OpBuffer, remainingMs: () => number | undefined, stopping: () => boolean): Promise<number> {
+  for (;;) {
+    const ms = remainingMs();
+    const r = ms === undefined ? await semop.callBlocking(id, b.addr, b.ops.length) : await semtimedop.callBlocking(id, b.addr, b.ops.length, b.timespecFor(ms));
+    if (r.value === 0) return 0;
+    if (r.errno === EAGAIN) return WOULD_BLOCK;
+    if (r.errno !== EINTR || stopping()) throw new IpcError(r.errno, ms === undefined ? 'semop' : 'semtimedop', String(id));
+  }
+}
+
+function ctl(id: number, num: number, cmd: number, arg: number, what: string): number {
+  const r = semctl.call(id, num, cmd, arg);
+  if (r.value === -1) throw new IpcError(r.errno, `semctl ${what}`, String(id));
+  return r.value;
+}
+
+export const getVal = (id: number, num: number) => ctl(id, num, GETVAL, 0, 'GETVAL');
+export const getPid = (id: number, num: number) => ctl(id, num, GETPID, 0, 'GETPID');
+export const getNcnt = (id: number, num: number) => ctl(id, num, GETNCNT, 0, 'GETNCNT');
+export const getZcnt = (id: number, num: number) => ctl(id, num, GETZCNT, 0, 'GETZCNT');
+
+export function setVal(id: number, num: number, value: number): void {
+  ctl(id, num, SETVAL, value, 'SETVAL');
+}
+
+/** GETALL into an array of unsigned short the size of the set. */
+export function getAll(id: number, nsems: number): number[] {
+  const mem = new NativeMemory(nsems * 2);
+  try {
+    ctl(id, 0, GETALL, mem.addr, 'GETALL');
+    return Array.from({ length: nsems }, (_, i) => mem.buf.readUInt16LE(i * 2));
+  } finally {
+    mem.free();
+  }
+}
+
+/** SETALL: every value at once, atomically; also clears all undo entries. */
+export function setAll(id: number, values: readonly number[]): void {
+  const mem = new NativeMemory(values.length * 2);
+  try {
+    values.forEach((v, i) => mem.buf.writeUInt16LE(v, i * 2));
+    ctl(id, 0, SETALL, mem.addr, 'SETALL');
+  } finally {
+    mem.free();
+  }
+}
+
+let statMem: NativeMemory | null = null;
+function statMemory(): NativeMemory {
+  return (statMem ??= new NativeMemory(semid_ds.size));
+}
+
+export function semStat(id: number): SemidDs {
+  const mem = statMemory();
+  ctl(id, 0, IPC_STAT, mem.addr, 'IPC_STAT');
+  const b = mem.buf;
+  const f = semid_ds.fields;
+  return {
+    ...readIpcPerm(b, f.sem_perm),
+    nsems: Number(b.readBigUInt64LE(f.sem_nsems)),
+    otime: timeOrNull(b.readBigInt64LE(f.sem_otime)),
+    ctime: timeOrNull(b.readBigInt64LE(f.sem_ctime)),
+  };
+}
+
+export function semRemove(id: number): void {
+  ctl(id, 0, IPC_RMID, 0, 'IPC_RMID');
+}
+
+export { IPC_NOWAIT };

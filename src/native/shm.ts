@@ -1,0 +1,130 @@
+// shmget, shmat, shmdt, shmctl and struct shmid_ds.
+// An attached segment is viewed as a Buffer that aliases the mapping (no
+// copy). Such a view must never be touched after shmdt: the memory is gone,
+// and a read would crash the process. Attachment hands out views only while
+// it is attached, and callers keep them inside withAttachment-style scopes.
+import { IpcError } from '../errors.js';
+import { bind, bindPointer, C, NativeMemory } from './libc.js';
+import { shmid_ds } from './layouts.js';
+import { IPC_RMID, IPC_SET, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull, writeIpcPermSet } from './sysv.js';
+
+export const SHM_RDONLY = 0o10000;
+export const SHM_LOCK = 11;
+export const SHM_UNLOCK = 12;
+/** Mode bits the kernel keeps in shm_perm.mode. */
+export const SHM_DEST = 0o1000;
+export const SHM_LOCKED = 0o2000;
+
+const shmget = bind('shmget', C.int, [C.int, C.size_t, C.int]);
+const shmat = bindPointer('shmat', [C.int, C.ptr, C.int]);
+const shmdt = bind('shmdt', C.int, [C.ptr]);
+const shmctl = bind('shmctl', C.int, [C.int, C.int, C.ptr]);
+// memmove(p, p, 0) returns p: turns any address into a viewable pointer, for
+// windows into segments larger than one Buffer may be.
+const pointerAt = bindPointer('memmove', [C.ptr, C.ptr, C.size_t]);
+
+export interface ShmidDs extends IpcPerm {
+  size: number;
+  atime: number | null;
+  dtime: number | null;
+  ctime: number | null;
+  cpid: number;
+  lpid: number;
+  nattch: number;
+}
+
+export function shmGet(key: number, size: number, flags: number): number {
+  const r = shmget.call(key, size, flags);
+  if (r.value === -1) throw new IpcError(r.errno, 'shmget', `key 0x${(key >>> 0).toString(16).padStart(8, '0')}`);
+  return r.value;
+}
+
+/** The largest Buffer Node can make; bigger segments are seen through windows. */
+const MAX_VIEW = 2 ** 31;
+
+/** One shmat of a segment, until detach(). */
+export class Attachment {
+  private attached = true;
+
+  private constructor(
+    readonly id: number,
+    readonly addr: number,
+    readonly size: number,
+  ) {}
+
+  static attach(id: number, size: number, readOnly: boolean): Attachment {
+    const r = shmat.call(id, 0, readOnly ? SHM_RDONLY : 0);
+    if (r.addr === -1) throw new IpcError(r.errno, 'shmat', String(id));
+    return new Attachment(id, r.addr, size);
+  }
+
+  /**
+   * `length` bytes at `offset`, aliasing the segment. Valid only until
+   * detach(); a window is cheap (one call), so ask for one per chunk.
+   */
+  view(offset: number, length: number): Buffer {
+    if (!this.attached) throw new Error(`segment ${this.id} is detached`);
+    if (offset < 0 || length < 0 || offset + length > this.size) throw new RangeError(`window ${offset}+${length} outside ${this.size} bytes`);
+    if (length > MAX_VIEW) throw new RangeError(`window of ${length} bytes is larger than one view`);
+    if (length === 0) return Buffer.alloc(0);
+    return pointerAt.call(this.addr + offset, this.addr + offset, 0).view(length);
+  }
+
+  get isAttached(): boolean {
+    return this.attached;
+  }
+
+  /** shmdt; safe to call twice. */
+  detach(): void {
+    if (!this.attached) return;
+    this.attached = false;
+    const r = shmdt.call(this.addr);
+    if (r.value === -1) throw new IpcError(r.errno, 'shmdt', String(this.id));
+  }
+}
+
+/** Largest window view() hands out. */
+export const MAX_WINDOW = MAX_VIEW;
+
+let statMem: NativeMemory | null = null;
+function statMemory(): NativeMemory {
+  return (statMem ??= new NativeMemory(shmid_ds.size));
+}
+
+export function shmStat(id: number): ShmidDs {
+  const mem = statMemory();
+  const r = shmctl.call(id, IPC_STAT, mem.addr);
+  if (r.value === -1) throw new IpcError(r.errno, 'shmctl IPC_STAT', String(id));
+  const b = mem.buf;
+  const f = shmid_ds.fields;
+  return {
+    ...readIpcPerm(b, f.shm_perm),
+    size: Number(b.readBigUInt64LE(f.shm_segsz)),
+    atime: timeOrNull(b.readBigInt64LE(f.shm_atime)),
+    dtime: timeOrNull(b.readBigInt64LE(f.shm_dtime)),
+    ctime: timeOrNull(b.readBigInt64LE(f.shm_ctime)),
+    cpid: b.readInt32LE(f.shm_cpid),
+    lpid: b.readInt32LE(f.shm_lpid),
+    nattch: Number(b.readBigUInt64LE(f.shm_nattch)),
+  };
+}
+
+/** IPC_SET: the kernel reads uid, gid and the permission bits of mode. */
+export function shmSet(id: number, values: { uid: number; gid: number; mode: number }): void {
+  const mem = statMemory();
+  mem.buf.fill(0);
+  writeIpcPermSet(mem.buf, values, shmid_ds.fields.shm_perm);
+  const r = shmctl.call(id, IPC_SET, mem.addr);
+  if (r.value === -1) throw new IpcError(r.errno, 'shmctl IPC_SET', String(id));
+}
+
+/** SHM_LOCK / SHM_UNLOCK: keep the pages in RAM, or let them be swapped again. */
+export function shmLock(id: number, lock: boolean): void {
+  const r = shmctl.call(id, lock ? SHM_LOCK : SHM_UNLOCK, 0);
+  if (r.value === -1) throw new IpcError(r.errno, lock ? 'shmctl SHM_LOCK' : 'shmctl SHM_UNLOCK', String(id));
+}
+
+export function shmRemove(id: number): void {
+  const r = shmctl.call(id, IPC_RMID, 0);
+  if (r.value === -1) throw new IpcError(r.errno, 'shmctl IPC_RMID', String(id));
+}
