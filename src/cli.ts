@@ -25,6 +25,7 @@ export const registry: Entry[] = [
   { name: 'shm', summary: 'System V shared memory: create, attach, read, write, stat, set, lock, unlock, rm', load: () => import('./commands/shm.js') },
   { name: 'sem', summary: 'System V semaphores: create, op, ctl, stat, rm', load: () => import('./commands/sem.js') },
   { name: 'ls', summary: 'list System V objects, limits and usage (ipcs/lsipc-like)', load: () => import('./commands/ls.js') },
+  { name: 'rm', summary: 'remove System V objects by id, by key, or --all of a selection (ipcrm-like)', load: () => import('./commands/rm.js') },
   { name: 'selftest', summary: 'round-trip every mechanism on private objects; the smoke check', load: () => import('./commands/selftest.js') },
 ];
 

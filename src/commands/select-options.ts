@@ -35,9 +35,10 @@ export interface FilterOpts {
   olderThan?: string;
 }
 
-export function addFilterOptions(cmd: Command): Command {
+/** The filter options; `key: false` leaves --key to the command (rm names objects by key). */
+export function addFilterOptions(cmd: Command, { key = true } = {}): Command {
+  if (key) cmd.addOption(new Option('-k, --key <key>', "objects with this key: 0x1a2b, 6699, or 'private'"));
   return cmd
-    .addOption(new Option('-k, --key <key>', "objects with this key: 0x1a2b, 6699, or 'private'"))
     .addOption(new Option('--owner <user>', 'objects owned by USER (name or uid)'))
     .addOption(new Option('--creator <pid>', 'segments created by process PID (only segments record their creator)'))
     .option('--orphans', 'segments with no attachment whose creator process is gone')
