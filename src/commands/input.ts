@@ -54,3 +54,13 @@ export function* readRecords(sep: number, fd = 0): Generator<Buffer> {
   }
   if (carry && carry.length > 0) yield carry;
 }
+
+/** The same records from a buffer already in memory. */
+export function* splitRecords(data: Buffer, sep: number): Generator<Buffer> {
+  let start = 0;
+  for (let at = data.indexOf(sep); at !== -1; at = data.indexOf(sep, start)) {
+    yield data.subarray(start, at);
+    start = at + 1;
+  }
+  if (start < data.length) yield data.subarray(start);
+}

@@ -10,7 +10,7 @@ import { settings } from '../output/style.js';
 import { formatTime, renderFields } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
 import { addKeyOptions, asCount, asDuration, asMode, asSize, keySpecFrom, parseInteger, parseOwner, targetFrom, type Target } from './args.js';
-import { readAll, readRecords } from './input.js';
+import { readAll, readRecords, splitRecords } from './input.js';
 
 const MAX_TYPE = Number.MAX_SAFE_INTEGER;
 
@@ -59,33 +59,30 @@ async function send(idArg: string | undefined, text: string[], opts: SendOpts) {
   const { Deadline } = await import('../ipc/wait.js');
   const sendOpts = { type: opts.type, nowait: Boolean(opts.nowait), deadline: new Deadline(opts.timeout) };
   let sent = 0;
-  const sendOne = async (payload: Uint8Array) => {
-    if (!(await q.send(payload, sendOpts))) {
-      throw new IpcError(11, 'msgq send', q.name, {
-        code: 'EAGAIN',
-        detail: `the queue is full; sent ${sent} message${sent === 1 ? '' : 's'}`,
-        exitCode: EXIT.EMPTY,
-      });
-    }
+  const full = () =>
+    new IpcError(11, 'msgq send', q.name, {
+      code: 'EAGAIN',
+      detail: `the queue is full; sent ${sent} message${sent === 1 ? '' : 's'}`,
+      exitCode: EXIT.EMPTY,
+    });
+  // The common case (room on the queue) stays synchronous: an await per
+  // message would cost more than the system call.
+  const slowSend = async (payload: Uint8Array) => {
+    if (sendOpts.nowait || !(await q.sendWaiting(payload, sendOpts))) throw full();
     sent++;
   };
+  const trySend = (payload: Uint8Array): boolean => {
+    if (!q.sendNow(payload, sendOpts.type)) return false;
+    sent++;
+    return true;
+  };
+  const payloads = (): Iterable<Buffer> => {
+    if (text.length === 0) return opts.lines || opts.null ? readRecords(opts.null ? 0 : 10) : [readAll()];
+    const joined = Buffer.from(text.join(' '));
+    return opts.lines || opts.null ? splitRecords(joined, opts.null ? 0 : 10) : [joined];
+  };
   try {
-    if (text.length > 0) {
-      const payload = Buffer.from(text.join(' '));
-      if (opts.lines || opts.null) {
-        const sep = opts.null ? 0 : 10;
-        let start = 0;
-        for (let at = payload.indexOf(sep); at !== -1; at = payload.indexOf(sep, start)) {
-          await sendOne(payload.subarray(start, at));
-          start = at + 1;
-        }
-        if (start < payload.length) await sendOne(payload.subarray(start));
-      } else await sendOne(payload);
-    } else if (opts.lines || opts.null) {
-      for (const record of readRecords(opts.null ? 0 : 10)) await sendOne(record);
-    } else {
-      await sendOne(readAll());
-    }
+    for (const payload of payloads()) if (!trySend(payload)) await slowSend(payload);
   } catch (e) {
     // Say how many went out before the failure: exactly those are on the queue.
     if (sent > 0 && !(e instanceof IpcError && e.code === 'EAGAIN') && e instanceof Error && 'exitCode' in e) {
@@ -155,7 +152,7 @@ async function recv(idArg: string | undefined, opts: RecvOpts) {
       const deadline = new Deadline(opts.timeout);
       const ropts = { type: opts.type, except: Boolean(opts.except), truncate: Boolean(opts.truncate), nowait: Boolean(opts.nowait) || Boolean(opts.all), deadline };
       while (got < limit) {
-        let m = await q.receive(capacity, { ...ropts, nowait: true });
+        let m = q.receiveNow(capacity, ropts);
         if (!m && !ropts.nowait) {
           out.flush(); // what we have goes out before we wait
           const spinner = startSpinner(`waiting for a message on queue ${q.name}`);

@@ -62,6 +62,7 @@ export interface ReceiveOptions {
 export class MessageQueue {
   private buffer: native.MsgBuffer | null = null;
   private qbytesCache: number | null = null;
+  private msgmaxCache: number | null = null;
 
   private constructor(readonly id: number) {}
 
@@ -113,8 +114,8 @@ export class MessageQueue {
     } catch (e) {
       if (e instanceof IpcError && e.code === 'EPERM' && changes.qbytes !== undefined && changes.qbytes > cur.qbytes) {
         throw new IpcError(e.errno, 'msgq set', this.name, {
-          detail: `raising --max-bytes above ${cur.qbytes} needs root (CAP_SYS_RESOURCE)`,
-          hint: `kernel.msgmnb is ${kernelLimit('msgmnb', 16384)}`,
+          detail: `raising --max-bytes above kernel.msgmnb needs CAP_SYS_RESOURCE`,
+          hint: `kernel.msgmnb is ${kernelLimit("msgmnb", 16384)}; raise it with sysctl`,
         });
       }
       relabel(e, 'msgq set', this.name);
@@ -156,7 +157,7 @@ export class MessageQueue {
    * limit it would block for ever.
    */
   checkSize(size: number, op = 'msgq send'): void {
-    const msgmax = kernelLimit('msgmax', 8192);
+    const msgmax = (this.msgmaxCache ??= kernelLimit('msgmax', 8192));
     if (size > msgmax) {
       throw new OperationError(`${op} ${this.name}: message of ${size} bytes is above the system limit msgmax=${msgmax}`, EXIT.FAILED, 'raise it with sysctl kernel.msgmax');
     }
@@ -172,13 +173,35 @@ export class MessageQueue {
    * call a few microseconds.
    */
   async send(data: Uint8Array, opts: SendOptions): Promise<boolean> {
+    if (this.sendNow(data, opts.type)) return true;
+    if (opts.nowait) return false;
+    return this.sendWaiting(data, opts);
+  }
+
+  /**
+   * Send without waiting: false when the queue is full. Synchronous, for the
+   * loops that send many messages (an await per message costs more than the
+   * system call).
+   */
+  sendNow(data: Uint8Array, type: number): boolean {
+    if (data.length > 8192 || this.qbytesCache === null || data.length > this.qbytesCache) this.checkSize(data.length);
+    const mb = this.bufferFor(data.length);
+    mb.type = type;
+    mb.mem.buf.set(data, native.MTYPE_SIZE);
+    try {
+      return native.msgSend(this.id, mb, data.length, IPC_NOWAIT) === 0;
+    } catch (e) {
+      return relabel(e, 'msgq send', this.name);
+    }
+  }
+
+  /** Send, waiting on a native thread for room (after sendNow found none). */
+  async sendWaiting(data: Uint8Array, opts: SendOptions): Promise<boolean> {
     this.checkSize(data.length);
     const mb = this.bufferFor(data.length);
     mb.type = opts.type;
     mb.mem.buf.set(data, native.MTYPE_SIZE);
     try {
-      if (native.msgSend(this.id, mb, data.length, IPC_NOWAIT) === 0) return true;
-      if (opts.nowait) return false;
       const what = `msgq send ${this.name}`;
       const r = await waitFor(native.msgSendBlocking(this.id, mb, data.length, 0), { what, timeoutMs: opts.deadline.remaining(), totalMs: opts.deadline.total });
       return r === 0;
@@ -201,13 +224,37 @@ export class MessageQueue {
    * Take one message. Returns null when nothing matches under --nowait.
    * The returned data is a copy: safe to hold while receiving more.
    */
+  /** Take one message if one matches now; null otherwise. Synchronous. */
+  receiveNow(capacity: number, opts: ReceiveOptions): Message | null {
+    const mb = this.bufferFor(capacity);
+    try {
+      const size = native.msgReceive(this.id, mb, opts.type, this.flags(opts) | IPC_NOWAIT, capacity);
+      if (size === native.EMPTY) return null;
+      return { type: mb.type, data: Buffer.from(mb.text(size)) };
+    } catch (e) {
+      return this.receiveError(e, capacity);
+    }
+  }
+
+  private receiveError(e: unknown, capacity: number): never {
+    if (e instanceof IpcError && e.code === 'E2BIG') {
+      throw new IpcError(e.errno, 'msgq recv', this.name, {
+        detail: `the next message is larger than the receive buffer of ${capacity} bytes; it stays on the queue`,
+        hint: 'use --max-size or --truncate',
+        exitCode: EXIT.FAILED,
+      });
+    }
+    return relabel(e, 'msgq recv', this.name);
+  }
+
   async receive(capacity: number, opts: ReceiveOptions): Promise<Message | null> {
+    const now = this.receiveNow(capacity, opts);
+    if (now || opts.nowait) return now;
     const mb = this.bufferFor(capacity);
     const flags = this.flags(opts);
     try {
-      let size = native.msgReceive(this.id, mb, opts.type, flags | IPC_NOWAIT, capacity);
-      if (size === native.EMPTY) {
-        if (opts.nowait) return null;
+      let size: number = native.EMPTY;
+      {
         const what = `msgq recv ${this.name}`;
         size = await waitFor(native.msgReceiveBlocking(this.id, mb, opts.type, flags, capacity, isStopping), {
           what,
@@ -222,14 +269,7 @@ export class MessageQueue {
       }
       return { type: mb.type, data: Buffer.from(mb.text(size)) };
     } catch (e) {
-      if (e instanceof IpcError && e.code === 'E2BIG') {
-        throw new IpcError(e.errno, 'msgq recv', this.name, {
-          detail: `the next message is larger than the receive buffer of ${capacity} bytes; it stays on the queue`,
-          hint: 'use --max-size or --truncate',
-          exitCode: EXIT.FAILED,
-        });
-      }
-      return relabel(e, 'msgq recv', this.name);
+      return this.receiveError(e, capacity);
     }
   }
 

@@ -1,0 +1,89 @@
+// msgq benchmarks, ipcctl and its peers in one run:
+//  1. start-up: `ipcctl msgq stat ID` against `node -e 0`, the floor for any
+//     Node program (target: median ratio <= 1.25);
+//  2. throughput: 100,000 messages of 1 KiB through `msgq send --lines` and
+//     then `msgq recv --all`, against the same through Perl IPC::SysV
+//     (target: at least half of Perl's rate).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IPCCTL, medians, row, timeShell } from './lib.mjs';
+
+const N = Number(process.env.BENCH_MSGS ?? 100_000);
+const SIZE = 1024;
+
+function ipcctl(...args) {
+  const r = spawnSync(IPCCTL, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ipcctl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ipcctl-bench-'));
+const ids = [];
+const inner = process.argv[2] === '--throughput';
+if (!inner) {
+  // The throughput part needs one queue that holds all messages at once, so
+  // that each side runs alone: kernel.msgmnb is raised in a private IPC
+  // namespace (its own sysctl), which the bench process enters here.
+  try {
+    startup();
+  } finally {
+    cleanup();
+  }
+  const r = spawnSync('unshare', ['--ipc', '--', process.execPath, new URL(import.meta.url).pathname, '--throughput'], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+
+function cleanup() {
+  for (const id of ids) spawnSync(IPCCTL, ['msgq', 'rm', id]);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function startup() {
+  const id = ipcctl('msgq', 'create');
+  ids.push(id);
+  const m = medians({ node: 'node -e 0', stat: `${IPCCTL} msgq stat ${id}`, help: `${IPCCTL} --help` }, 21);
+  console.log('start-up (median of 21 runs)');
+  row('node -e 0', m.node, 'ms');
+  row(`ipcctl msgq stat`, m.stat, 'ms', m.stat / m.node);
+  row(`ipcctl --help`, m.help, 'ms', m.help / m.node);
+  console.log('(ratio = ipcctl time / node time)');
+}
+
+try {
+  writeFileSync('/proc/sys/kernel/msgmnb', String(N * SIZE + 1024 * 1024));
+  const input = join(dir, 'lines');
+  const line = 'x'.repeat(SIZE) + '\n';
+  writeFileSync(input, line.repeat(N));
+  const q = ipcctl('msgq', 'create');
+  ids.push(q);
+
+  const perlSend = `use IPC::SysV; my $id=shift; while (my $l=<STDIN>) { chomp $l; msgsnd($id, pack("l! a*", 1, $l), 0) or die "$!" }`;
+  const perlRecv = `use IPC::SysV qw(IPC_NOWAIT); my $id=shift; my $b; my $n=0; while (msgrcv($id, $b, 65536, 0, IPC_NOWAIT)) { print substr($b, 8), "\\n"; $n++ } print STDERR "";`;
+  writeFileSync(join(dir, 'send.pl'), perlSend);
+  writeFileSync(join(dir, 'recv.pl'), perlRecv);
+
+  const rounds = 3;
+  const t = { ipcSend: [], ipcRecv: [], perlSend: [], perlRecv: [] };
+  for (let i = 0; i < rounds; i++) {
+    t.ipcSend.push(timeShell(`${IPCCTL} msgq send ${q} --lines < ${input}`));
+    t.ipcRecv.push(timeShell(`${IPCCTL} msgq recv ${q} --all > /dev/null`));
+    t.perlSend.push(timeShell(`perl ${join(dir, 'send.pl')} ${q} < ${input}`));
+    t.perlRecv.push(timeShell(`perl ${join(dir, 'recv.pl')} ${q} > /dev/null`));
+  }
+  const best = (xs) => Math.min(...xs);
+  const rate = (ms) => N / (ms / 1000);
+  console.log(`\nthroughput: ${N} messages of ${SIZE} bytes (best of ${rounds})`);
+  row('perl IPC::SysV send', rate(best(t.perlSend)), 'msg/s');
+  row('ipcctl msgq send --lines', rate(best(t.ipcSend)), 'msg/s', best(t.perlSend) / best(t.ipcSend));
+  row('perl IPC::SysV recv', rate(best(t.perlRecv)), 'msg/s');
+  row('ipcctl msgq recv --all', rate(best(t.ipcRecv)), 'msg/s', best(t.perlRecv) / best(t.ipcRecv));
+  const perlBoth = best(t.perlSend) + best(t.perlRecv);
+  const ipcBoth = best(t.ipcSend) + best(t.ipcRecv);
+  row('perl send+recv', rate(perlBoth), 'msg/s');
+  row('ipcctl send+recv', rate(ipcBoth), 'msg/s', perlBoth / ipcBoth);
+  console.log('(ratio = ipcctl rate / peer rate; above 1 means ipcctl is faster)');
+} finally {
+  cleanup();
+}
