@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT, exitCodeFor } from './errors.js';
 import { settings } from './output/style.js';
-import { writeStderr } from './output/sink.js';
+import { OutputClosedError, writeStderr } from './output/sink.js';
 import { readFileSync } from 'node:fs';
 import { exitProcess } from './exit.js';
 
@@ -26,6 +26,7 @@ export const registry: Entry[] = [
   { name: 'sem', summary: 'System V semaphores: create, op, ctl, stat, rm', load: () => import('./commands/sem.js') },
   { name: 'ls', summary: 'list System V objects, limits and usage (ipcs/lsipc-like)', load: () => import('./commands/ls.js') },
   { name: 'rm', summary: 'remove System V objects by id, by key, or --all of a selection (ipcrm-like)', load: () => import('./commands/rm.js') },
+  { name: 'completion', summary: 'print a shell completion script (bash, zsh or fish)', load: () => import('./commands/completion.js') },
   { name: 'selftest', summary: 'round-trip every mechanism on private objects; the smoke check', load: () => import('./commands/selftest.js') },
 ];
 
@@ -80,6 +81,8 @@ function report(err: unknown): number {
     if (err.code === 'commander.help') return EXIT.USAGE;
     return EXIT.USAGE;
   }
+  // A reader that went away (`| head -1`) is not an error.
+  if (err instanceof OutputClosedError) return EXIT.OK;
   if (err instanceof CliError) {
     writeStderr(`ipcctl: ${err.message}${err.hint ? ` (${err.hint})` : ''}\n`);
   } else {
