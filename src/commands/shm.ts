@@ -227,7 +227,7 @@ async function stat(idArg: string | undefined, opts: KeyOpts) {
     return;
   }
   const { userName, groupName } = await import('../ipc/users.js');
-  const flags = [st.locked ? 'locked' : '', st.removed ? 'removed (gone at last detach)' : ''].filter(Boolean).join(', ');
+
   writeStdout(
     renderFields([
       ['id', st.id],
@@ -243,7 +243,7 @@ async function stat(idArg: string | undefined, opts: KeyOpts) {
       ['last attach', formatTime(st.atime)],
       ['last detach', formatTime(st.dtime)],
       ['last change', formatTime(st.ctime)],
-      ...(flags ? ([['status', flags]] as Array<[string, string]>) : []),
+      ...(st.removed ? ([['status', 'removed: gone when the last user detaches']] as Array<[string, string]>) : []),
     ]),
   );
 }

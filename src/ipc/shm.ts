@@ -81,7 +81,10 @@ export class SharedMemory {
         }
       }
       if (e instanceof IpcError && e.code === 'ENOMEM') {
-        throw new IpcError(e.errno, 'shm create', `key ${describeKey(key)}`, { detail: `no memory for ${opts.size} bytes`, hint: `kernel.shmall is ${kernelLimit('shmall', 0)} pages` });
+        // shmall counts pages; a default kernel has it near 2^64, saying nothing.
+        const shmall = kernelLimit('shmall', 0);
+        const hint = shmall > 0 && shmall < 2 ** 40 ? `kernel.shmall is ${shmall} pages` : undefined;
+        throw new IpcError(e.errno, 'shm create', `key ${describeKey(key)}`, { detail: `not enough memory for ${opts.size} bytes`, hint });
       }
       return relabel(e, 'shm create', `key ${describeKey(key)}`);
     }
@@ -153,7 +156,7 @@ export class SharedMemory {
   attach(readOnly: boolean, op: string): { attachment: Attachment; stat: ShmStat } {
     const st = this.stat(op);
     if (st.removed) {
-      throw IpcError.of('EIDRM', op, this.name, { detail: `the segment was removed; it disappears when its last ${st.nattch} user${st.nattch === 1 ? '' : 's'} detach` });
+      throw IpcError.of('EIDRM', op, this.name, { detail: `the segment was removed; it disappears when ${st.nattch === 1 ? 'its last user detaches' : `its ${st.nattch} remaining users detach`}` });
     }
     try {
       return { attachment: native.Attachment.attach(this.id, st.size, readOnly), stat: st };
