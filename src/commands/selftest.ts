@@ -1,6 +1,8 @@
 // ipcctl selftest: round-trips each mechanism on private objects, removes
 // what it made, prints a report; exit 0 only when all pass.
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { readKernelNumbers } from '../ipc/limits.js';
 import { OperationError } from '../errors.js';
 import { printJson } from '../output/json.js';
 import { writeStdout } from '../output/sink.js';
@@ -34,9 +36,33 @@ async function msgqRoundTrip(): Promise<string> {
 
 export const checks: Array<[string, Check]> = [['msgq', msgqRoundTrip]];
 
+/** System V checks need /proc/sysvipc; inside some containers it is missing. */
+const SYSV = new Set(['msgq', 'shm', 'sem']);
+
+function sysvAvailable(): boolean {
+  return existsSync('/proc/sysvipc/msg');
+}
+
+function mainLimits(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of ['msgmax', 'msgmnb', 'msgmni', 'shmmax', 'shmall', 'shmmni']) {
+    const [v] = readKernelNumbers(name);
+    if (v !== undefined) out[name] = v;
+  }
+  const sem = readKernelNumbers('sem');
+  if (sem.length === 4) Object.assign(out, { semmsl: sem[0]!, semmns: sem[1]!, semopm: sem[2]!, semmni: sem[3]! });
+  return out;
+}
+
 async function run(): Promise<void> {
   const results: CheckResult[] = [];
+  const sysv = sysvAvailable();
+  const limits = mainLimits();
   for (const [mechanism, check] of checks) {
+    if (SYSV.has(mechanism) && !sysv) {
+      results.push({ mechanism, ok: false, ms: 0, detail: 'System V IPC is not available here (no /proc/sysvipc: a kernel without CONFIG_SYSVIPC, or a sandbox)' });
+      continue;
+    }
     const t0 = performance.now();
     try {
       const detail = await check();
@@ -46,7 +72,7 @@ async function run(): Promise<void> {
     }
   }
   const ok = results.every((r) => r.ok);
-  if (settings.json) printJson({ ok, results: results.map((r) => ({ ...r, ms: Math.round(r.ms * 1000) / 1000 })) });
+  if (settings.json) printJson({ ok, sysv, limits, results: results.map((r) => ({ ...r, ms: Math.round(r.ms * 1000) / 1000 })) });
   else {
     const { loadChalk } = await import('../output/style.js');
     const chalk = await loadChalk();
@@ -59,6 +85,10 @@ async function run(): Promise<void> {
         { header: 'DETAIL', value: (r) => r.detail },
       ]),
     );
+    // shmmax/shmall default to "no limit" (ULONG_MAX - 2^24): say so.
+    const shown = Object.entries(limits).map(([k, v]) => `${k} ${v >= 2 ** 62 ? 'unlimited' : v}`);
+    if (shown.length > 0) writeStdout(chalk.dim(`limits: ${shown.join(', ')}`) + '\n');
+    writeStdout(ok ? chalk.green(`all ${results.length} checks passed\n`) : chalk.red(`${results.filter((r) => !r.ok).length} of ${results.length} checks failed\n`));
   }
   if (!ok) throw new OperationError(`selftest: ${results.filter((r) => !r.ok).map((r) => r.mechanism).join(', ')} failed`);
 }
