@@ -7,6 +7,7 @@ import { OperationError } from '../errors.js';
 import { printJson } from '../output/json.js';
 import { writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
+import { semRoundTrip, shmRoundTrip } from './selftest-sysv.js';
 
 export interface CheckResult {
   mechanism: string;
@@ -34,7 +35,7 @@ async function msgqRoundTrip(): Promise<string> {
   }
 }
 
-export const checks: Array<[string, Check]> = [['msgq', msgqRoundTrip]];
+export const checks: Array<[string, Check]> = [['msgq', msgqRoundTrip], ['shm', shmRoundTrip], ['sem', semRoundTrip]];
 
 /** System V checks need /proc/sysvipc; inside some containers it is missing. */
 const SYSV = new Set(['msgq', 'shm', 'sem']);
