@@ -27,6 +27,9 @@ export const registry: Entry[] = [
   { name: 'ls', summary: 'list System V objects, limits and usage (ipcs/lsipc-like)', load: () => import('./commands/ls.js') },
   { name: 'rm', summary: 'remove System V objects by id, by key, or --all of a selection (ipcrm-like)', load: () => import('./commands/rm.js') },
   { name: 'completion', summary: 'print a shell completion script (bash, zsh or fish)', load: () => import('./commands/completion.js') },
+  { name: 'tcp', summary: 'TCP sockets: serve, connect', load: () => import('./commands/tcp.js') },
+  { name: 'udp', summary: 'UDP datagrams: send, listen', load: () => import('./commands/udp.js') },
+  { name: 'unix', summary: 'UNIX domain sockets (stream or --dgram): serve, connect', load: () => import('./commands/unix.js') },
   { name: 'selftest', summary: 'round-trip every mechanism on private objects; the smoke check', load: () => import('./commands/selftest.js') },
 ];
 

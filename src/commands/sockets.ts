@@ -1,0 +1,96 @@
+// What `tcp`, `unix` and `udp` share at the command level: the options of a
+// stream server and client, the reporting of events (-v on stderr, --json
+// lines on stdout), and datagram output. The domain modules are imported
+// inside the actions so that `--help` never loads ffi-rs.
+import { Option, type Command } from 'commander';
+import { UsageError } from '../errors.js';
+import type { SockAddr } from '../ipc/address.js';
+import type { Datagram } from '../ipc/datagram.js';
+import { jsonLine, payloadFields } from '../output/json.js';
+import { writeStderr, writeStdout } from '../output/sink.js';
+import { settings } from '../output/style.js';
+import { asDuration, parseInteger } from './args.js';
+
+export const asBacklog = (v: string) => parseInteger(v, 'backlog', 1, 65535);
+export const asLinger = (v: string) => parseInteger(v, 'linger seconds', 0, 65535);
+export const asConns = (v: string) => parseInteger(v, 'connection count', 1, 1_000_000);
+
+export interface StreamServeFlags {
+  echo?: boolean;
+  once?: boolean;
+  keepOpen?: boolean;
+  maxConns?: number;
+  backlog: number;
+  linger?: number;
+  timeout?: number;
+  verbose?: boolean;
+}
+
+export function addStreamServeOptions(cmd: Command): Command {
+  return cmd
+    .option('--echo', 'send every byte back to the client that sent it')
+    .option('--once', 'serve one client, then exit (the default)')
+    .option('-k, --keep-open', 'serve many clients, at the same time, until Ctrl-C')
+    .addOption(new Option('--max-conns <n>', 'with --keep-open: at most N clients at once (others wait)').argParser(asConns))
+    .addOption(new Option('--backlog <n>', 'listen(2) queue length').argParser(asBacklog).default(128))
+    .addOption(new Option('--linger <secs>', 'SO_LINGER: close waits up to SECS for unsent data (0: reset)').argParser(asLinger))
+    .addOption(new Option('--timeout <dur>', 'exit 124 after DUR without a client or traffic').argParser(asDuration))
+    .option('-v, --verbose', 'report listening address and each client on stderr');
+}
+
+export function checkServeFlags(op: string, f: StreamServeFlags): void {
+  if (f.once && f.keepOpen) throw new UsageError(`${op}: give --once or --keep-open, not both`);
+  if (f.maxConns !== undefined && !f.keepOpen) throw new UsageError(`${op}: --max-conns needs --keep-open`);
+}
+
+export function addConnectOptions(cmd: Command): Command {
+  return cmd
+    .option('--send <text>', 'send TEXT instead of stdin')
+    .addOption(new Option('--timeout <dur>', 'give up connecting, or after DUR without traffic (exit 124)').argParser(asDuration))
+    .option('-z, --zero', 'only check that the connection opens, send nothing')
+    .addOption(new Option('--linger <secs>', 'SO_LINGER for the connection').argParser(asLinger))
+    .option('-v, --verbose', 'report the connection on stderr');
+}
+
+/** Events of a stream server, as the user asked to see them. */
+export function serveReporter(op: string, verbose: boolean, showListening: boolean, format: (a: SockAddr) => string, fields: (a: SockAddr) => object) {
+  const json = settings.json;
+  return {
+    listening(local: SockAddr) {
+      if (json) writeStdout(jsonLine({ event: 'listening', ...fields(local) }));
+      else if (verbose || showListening) writeStderr(`ipcctl: ${op}: listening on ${format(local)}\n`);
+    },
+    accept(conn: number, peer: SockAddr) {
+      if (json) writeStdout(jsonLine({ event: 'accept', conn, ...fields(peer) }));
+      else if (verbose) writeStderr(`ipcctl: ${op}: connection ${conn} from ${format(peer)}\n`);
+    },
+    data: json ? (conn: number, chunk: Buffer) => writeStdout(jsonLine({ event: 'data', conn, size: chunk.length, ...payloadFields(chunk) })) : undefined,
+    close(conn: number, info: { received: number; error?: string }) {
+      if (json) writeStdout(jsonLine({ event: 'close', conn, received: info.received, ...(info.error ? { error: info.error } : {}) }));
+      else if (verbose) writeStderr(`ipcctl: ${op}: connection ${conn} closed, ${info.received} bytes received${info.error ? ` (${info.error})` : ''}\n`);
+    },
+  };
+}
+
+/** Print each datagram: raw bytes (optionally newline-ended), or one JSON line. */
+export function datagramPrinter(op: string, opts: { lines?: boolean; verbose?: boolean }, fields: (a: SockAddr) => object, format: (a: SockAddr) => string) {
+  const nl = Buffer.from('\n');
+  let warned = false;
+  return (batch: Datagram[]) => {
+    const parts: Buffer[] = [];
+    for (const d of batch) {
+      if (d.truncated && !warned) {
+        writeStderr(`ipcctl: ${op}: a datagram was larger than the receive buffer and was cut\n`);
+        warned = true;
+      }
+      if (settings.json) {
+        parts.push(Buffer.from(jsonLine({ ...fields(d.from()), size: d.data.length, ...payloadFields(d.data) })));
+        continue;
+      }
+      if (opts.verbose) writeStderr(`ipcctl: ${op}: ${d.data.length} bytes from ${format(d.from())}\n`);
+      parts.push(d.data);
+      if (opts.lines) parts.push(nl);
+    }
+    if (parts.length > 0) writeStdout(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  };
+}

@@ -1,0 +1,106 @@
+// ipcctl udp send|listen: datagrams, with their boundaries. `listen` takes
+// datagrams from every sender (nc -u -l locks onto the first one); `send`
+// sends stdin, TEXT, or each line as one datagram, --count times each.
+import { Option, type Command } from 'commander';
+import { printJson } from '../output/json.js';
+import { writeStderr } from '../output/sink.js';
+import { settings } from '../output/style.js';
+import { asCount, asDuration } from './args.js';
+import { readAll, readRecords } from './input.js';
+import { datagramPrinter } from './sockets.js';
+import { quietOnClosedOutput } from './tcp.js';
+
+interface ListenFlags {
+  port: string;
+  bind: string;
+  count?: number;
+  timeout?: number;
+  echo?: boolean;
+  lines?: boolean;
+  reuseaddr?: boolean;
+  verbose?: boolean;
+}
+
+async function listen(opts: ListenFlags) {
+  const { parseHost, parsePort, formatAddress, addressFields } = await import('../ipc/address.js');
+  const port = parsePort(opts.port, true);
+  const address = await parseHost(opts.bind, port);
+  const { listen } = await import('../ipc/datagram.js');
+  await quietOnClosedOutput(async () => {
+    await listen({
+      op: 'udp listen',
+      address,
+      reuseaddr: Boolean(opts.reuseaddr),
+      count: opts.count,
+      idleMs: opts.timeout,
+      echo: Boolean(opts.echo),
+      deliver: datagramPrinter('udp listen', opts, addressFields, formatAddress),
+      onListening: (local) => {
+        if ((opts.verbose || port === 0) && !settings.json) writeStderr(`ipcctl: udp listen: listening on ${formatAddress(local)}\n`);
+      },
+    });
+  });
+}
+
+interface SendFlags {
+  lines?: boolean;
+  count?: number;
+  broadcast?: boolean;
+  timeout?: number;
+  verbose?: boolean;
+}
+
+function* splitLines(data: Buffer): Generator<Buffer> {
+  let start = 0;
+  for (let at = data.indexOf(10); at !== -1; at = data.indexOf(10, start)) {
+    yield data.subarray(start, at);
+    start = at + 1;
+  }
+  if (start < data.length) yield data.subarray(start);
+}
+
+async function send(host: string, portText: string, text: string[], opts: SendFlags) {
+  const { parseHost, parsePort, formatAddress } = await import('../ipc/address.js');
+  const to = await parseHost(host, parsePort(portText, false));
+  const { send } = await import('../ipc/datagram.js');
+  const payloads: Iterable<Buffer> =
+    text.length > 0 ? (opts.lines ? splitLines(Buffer.from(text.join(' '))) : [Buffer.from(text.join(' '))]) : opts.lines ? readRecords(10) : [readAll()];
+  const r = await send({ op: 'udp send', to, payloads, count: opts.count ?? 1, broadcast: Boolean(opts.broadcast), timeoutMs: opts.timeout });
+  if (settings.json) printJson({ ...{ address: (to as { address: string }).address, port: (to as { port: number }).port }, sent: r.sent });
+  else if (opts.verbose) writeStderr(`ipcctl: udp send: ${r.sent} datagram${r.sent === 1 ? '' : 's'} to ${formatAddress(to)}\n`);
+}
+
+export function register(program: Command): void {
+  const udp = program
+    .command('udp')
+    .description('UDP datagrams: send and listen; each send is one datagram, boundaries kept')
+    .addHelpText('after', '\nExample:\n  ipcctl udp listen --port 9000 --json &  ipcctl udp send 127.0.0.1 9000 hello');
+
+  udp
+    .command('listen')
+    .description('receive datagrams from every sender; payloads to stdout')
+    .addOption(new Option('-p, --port <port>', 'port (0: any free port, printed on stderr)').makeOptionMandatory())
+    .addOption(new Option('-b, --bind <addr>', 'address to listen on: 0.0.0.0 or :: for every interface').default('127.0.0.1'))
+    .addOption(new Option('-n, --count <n>', 'exit after N datagrams').argParser(asCount))
+    .addOption(new Option('--timeout <dur>', 'exit 124 after DUR without a datagram').argParser(asDuration))
+    .option('--echo', 'send each datagram back to its sender')
+    .option('--lines', 'end each datagram with a newline on stdout')
+    .option('--reuseaddr', 'SO_REUSEADDR')
+    .option('-v, --verbose', 'report the address and each datagram on stderr')
+    .addHelpText('after', '\nExamples:\n  ipcctl udp listen --port 9000 -n 1 > datagram.bin\n  ipcctl --json udp listen --port 9000 --timeout 10s')
+    .action((opts) => listen(opts));
+
+  udp
+    .command('send')
+    .description('send TEXT, stdin, or each line (--lines) as one datagram')
+    .argument('<host>', 'numeric address: 127.0.0.1, ::1, 255.255.255.255 with --broadcast')
+    .argument('<port>', 'port')
+    .argument('[text...]', 'the datagram; stdin when absent')
+    .option('--lines', 'one datagram per line (newline stripped)')
+    .addOption(new Option('--count <n>', 'send each datagram N times (sendmmsg batches)').argParser(asCount))
+    .option('--broadcast', 'allow a broadcast address (SO_BROADCAST)')
+    .addOption(new Option('--timeout <dur>', 'give up when the socket stays full for DUR (exit 124)').argParser(asDuration))
+    .option('-v, --verbose', 'report what was sent on stderr')
+    .addHelpText('after', '\nExamples:\n  ipcctl udp send 127.0.0.1 9000 hello\n  seq 5 | ipcctl udp send 127.0.0.1 9000 --lines\n  ipcctl udp send 127.0.0.1 9000 --count 100000 ping')
+    .action((host, port, text, opts) => send(host, port, text, opts));
+}

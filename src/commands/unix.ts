@@ -1,0 +1,140 @@
+// ipcctl unix serve|connect PATH: the behaviour of `tcp serve`/`tcp connect`
+// on a UNIX domain socket, plus --dgram for datagrams. The socket file is
+// removed when the server ends (also on Ctrl-C); a stale file from a dead
+// server is replaced, a live server's is left alone. @NAME is the abstract
+// namespace (no file at all).
+import { Option, type Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { printJson } from '../output/json.js';
+import { writeStderr } from '../output/sink.js';
+import { settings } from '../output/style.js';
+import { asCount } from './args.js';
+import { readAll, readRecords } from './input.js';
+import { addConnectOptions, addStreamServeOptions, checkServeFlags, datagramPrinter, serveReporter, type StreamServeFlags } from './sockets.js';
+import { quietOnClosedOutput, runConnect } from './tcp.js';
+
+interface ServeFlags extends StreamServeFlags {
+  dgram?: boolean;
+  count?: number;
+  lines?: boolean;
+}
+
+function checkPath(op: string, path: string): void {
+  if (path === '' || path === '@') throw new UsageError(`${op}: empty socket path`);
+}
+
+async function serve(path: string, opts: ServeFlags) {
+  const op = 'unix serve';
+  checkPath(op, path);
+  checkServeFlags(op, opts);
+  if (!opts.dgram && (opts.count !== undefined || opts.lines)) throw new UsageError(`${op}: --count and --lines are for --dgram`);
+  if (opts.dgram && (opts.keepOpen || opts.maxConns !== undefined || opts.linger !== undefined)) {
+    throw new UsageError(`${op}: --keep-open, --max-conns and --linger are for stream sockets, not --dgram`);
+  }
+  const { formatAddress, addressFields } = await import('../ipc/address.js');
+  const unixpath = await import('../ipc/unixpath.js');
+  const address = { family: 'unix' as const, path };
+  unixpath.prepare(op, path);
+  let claim: import('../ipc/unixpath.js').Claim | null = null;
+  const afterBind = () => {
+    claim = unixpath.claim(address);
+  };
+  try {
+    await quietOnClosedOutput(async () => {
+      if (opts.dgram) {
+        const { listen } = await import('../ipc/datagram.js');
+        await listen({
+          op,
+          address,
+          count: opts.count,
+          idleMs: opts.timeout,
+          echo: Boolean(opts.echo),
+          afterBind,
+          deliver: datagramPrinter(op, opts, addressFields, formatAddress),
+          onListening: (local) => {
+            if (opts.verbose && !settings.json) writeStderr(`ipcctl: ${op}: listening on ${formatAddress(local)}\n`);
+          },
+        });
+        return;
+      }
+      const { serve } = await import('../ipc/stream.js');
+      await serve({
+        op,
+        address,
+        backlog: opts.backlog,
+        reuseaddr: false,
+        linger: opts.linger,
+        keepOpen: Boolean(opts.keepOpen),
+        maxConns: opts.maxConns,
+        echo: Boolean(opts.echo),
+        idleMs: opts.timeout,
+        output: settings.json ? null : 1,
+        afterBind,
+        events: serveReporter(op, Boolean(opts.verbose), false, formatAddress, addressFields),
+      });
+    });
+  } finally {
+    unixpath.release(claim);
+  }
+}
+
+interface ConnectFlags {
+  send?: string;
+  timeout?: number;
+  zero?: boolean;
+  linger?: number;
+  verbose?: boolean;
+  dgram?: boolean;
+  lines?: boolean;
+  count?: number;
+}
+
+async function connect(path: string, text: string[], opts: ConnectFlags) {
+  const op = 'unix connect';
+  checkPath(op, path);
+  const address = { family: 'unix' as const, path };
+  if (!opts.dgram) {
+    if (text.length > 0) throw new UsageError(`${op}: TEXT is for --dgram; use --send TEXT`);
+    if (opts.lines || opts.count !== undefined) throw new UsageError(`${op}: --lines and --count are for --dgram`);
+    return runConnect(op, address, opts);
+  }
+  if (opts.zero) throw new UsageError(`${op}: -z is for stream sockets`);
+  const { send } = await import('../ipc/datagram.js');
+  const words = opts.send !== undefined ? [opts.send, ...text] : text;
+  const payloads: Iterable<Buffer> = words.length > 0 ? [Buffer.from(words.join(' '))] : opts.lines ? readRecords(10) : [readAll()];
+  const r = await send({ op, to: address, payloads, count: opts.count ?? 1, timeoutMs: opts.timeout });
+  if (settings.json) printJson({ path, sent: r.sent });
+  else if (opts.verbose) writeStderr(`ipcctl: ${op}: ${r.sent} datagram${r.sent === 1 ? '' : 's'} to ${path}\n`);
+}
+
+export function register(program: Command): void {
+  const unix = program
+    .command('unix')
+    .description('UNIX domain sockets: serve and connect, stream by default, --dgram for datagrams')
+    .addHelpText('after', '\nExample:\n  ipcctl unix serve /tmp/lab.sock > got.txt &  echo hi | ipcctl unix connect /tmp/lab.sock');
+
+  addStreamServeOptions(
+    unix
+      .command('serve')
+      .description('listen on a socket file (removed at exit); what clients send goes to stdout')
+      .argument('<path>', 'socket file, or @NAME for the abstract namespace')
+      .option('--dgram', 'a datagram socket (SOCK_DGRAM): one datagram per send')
+      .addOption(new Option('-n, --count <n>', 'with --dgram: exit after N datagrams').argParser(asCount))
+      .option('--lines', 'with --dgram: end each datagram with a newline on stdout'),
+  )
+    .addHelpText('after', '\nExamples:\n  ipcctl unix serve /tmp/lab.sock --echo --keep-open\n  ipcctl unix serve --dgram /tmp/lab.dgram -n 3 --lines')
+    .action((path, opts) => serve(path, opts));
+
+  addConnectOptions(
+    unix
+      .command('connect')
+      .description('connect to a socket file; send stdin (or --send), print the reply until the peer closes')
+      .argument('<path>', 'socket file, or @NAME')
+      .argument('[text...]', 'with --dgram: the datagram; stdin when absent')
+      .option('--dgram', 'send datagrams (SOCK_DGRAM) instead of a stream')
+      .option('--lines', 'with --dgram: one datagram per line of stdin')
+      .addOption(new Option('--count <n>', 'with --dgram: send each datagram N times').argParser(asCount)),
+  )
+    .addHelpText('after', '\nExamples:\n  echo hello | ipcctl unix connect /tmp/lab.sock\n  ipcctl unix connect --dgram /tmp/lab.dgram "one datagram"')
+    .action((path, text, opts) => connect(path, text, opts));
+}

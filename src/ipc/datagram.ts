@@ -1,0 +1,166 @@
+// Datagram sockets (UDP and UNIX SOCK_DGRAM): a listener that takes
+// datagrams from every peer in batches (recvmmsg), and a sender that sends
+// one payload per datagram, N copies at a time with sendmmsg. Message
+// boundaries are the kernel's: one send is one receive, never merged or split.
+import { DatagramBatch, MAX_BATCH } from '../native/mmsg.js';
+import { POLLIN, POLLOUT } from '../native/poll.js';
+import { familyNumber, type SockAddr } from '../native/sockaddr.js';
+import * as sock from '../native/socket.js';
+import { AGAIN } from '../native/socket.js';
+import { formatAddress } from './address.js';
+import { Reactor, waitReady } from './reactor.js';
+import { relabel } from './sockerr.js';
+
+export interface Datagram {
+  data: Buffer;
+  /** The sender, decoded only when asked (inet_ntop per datagram is not free). */
+  from(): SockAddr;
+  truncated: boolean;
+}
+
+export interface ListenOptions {
+  op: string;
+  address: SockAddr;
+  reuseaddr?: boolean;
+  /** Stop after this many datagrams. */
+  count?: number;
+  idleMs?: number;
+  echo: boolean;
+  /**
+   * Gets each batch as it arrives. `data` views native memory and is only
+   * valid during the call.
+   */
+  deliver: (batch: Datagram[]) => void;
+  afterBind?: (local: SockAddr) => void;
+  onListening?: (local: SockAddr) => void;
+}
+
+/** Payload slot per datagram: a UDP datagram is at most 65507 bytes (65527 over IPv6). */
+const UDP_SLOT = 65536;
+/** UNIX datagrams may be larger, up to the socket send buffer. */
+const UNIX_SLOT = 256 << 10;
+
+export async function listen(opts: ListenOptions): Promise<{ received: number; local: SockAddr }> {
+  const where = formatAddress(opts.address);
+  let fd = -1;
+  let local: SockAddr;
+  try {
+    fd = sock.socket(familyNumber(opts.address), sock.SOCK_DGRAM);
+    if (opts.reuseaddr && opts.address.family !== 'unix') sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_REUSEADDR, 1);
+    sock.bindTo(fd, opts.address);
+    local = sock.localAddress(fd);
+    opts.afterBind?.(local);
+    // A deeper receive queue rides out bursts; the kernel caps it at rmem_max.
+    try {
+      sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_RCVBUF, 4 << 20);
+    } catch {
+      /* keep the default */
+    }
+  } catch (e) {
+    if (fd >= 0) sock.close(fd);
+    return relabel(e, opts.op, where, opts.address);
+  }
+  opts.onListening?.(local);
+  const unix = opts.address.family === 'unix';
+  const batch = new DatagramBatch(unix ? 16 : 64, unix ? UNIX_SLOT : UDP_SLOT);
+  const reactor = new Reactor();
+  let received = 0;
+  const limit = opts.count ?? Infinity;
+  const datagrams: Datagram[] = [];
+  reactor.add({
+    interests: () => (received < limit ? [[fd, POLLIN]] : []),
+    ready: () => {
+      for (let rounds = 0; rounds < 64 && received < limit; rounds++) {
+        const n = batch.receive(fd, Math.min(batch.count, limit - received));
+        if (n === AGAIN || n === 0) return;
+        datagrams.length = 0;
+        for (let i = 0; i < n; i++) {
+          const idx = i;
+          datagrams.push({ data: batch.slot(i).subarray(0, batch.length(i)), truncated: batch.truncated(i), from: () => batch.sender(idx) });
+        }
+        received += n;
+        reactor.touch();
+        opts.deliver(datagrams);
+        if (opts.echo) for (let i = 0; i < n; i++) batch.reply(fd, i);
+        if (n < batch.count) return;
+      }
+    },
+  });
+  try {
+    await reactor.run({ what: `${opts.op} ${where}`, idleMs: opts.idleMs, done: () => received >= limit });
+  } catch (e) {
+    relabel(e, opts.op, where, opts.address);
+  } finally {
+    batch.free();
+    sock.close(fd);
+  }
+  return { received, local };
+}
+
+export interface SendOptions {
+  op: string;
+  to: SockAddr;
+  /** Each payload is one datagram. */
+  payloads: Iterable<Buffer>;
+  /** Send each payload this many times (sendmmsg batches of up to 1024). */
+  count: number;
+  broadcast?: boolean;
+  timeoutMs?: number;
+}
+
+export async function send(opts: SendOptions): Promise<{ sent: number }> {
+  const where = formatAddress(opts.to);
+  let fd = -1;
+  let sent = 0;
+  const what = `${opts.op} ${where}`;
+  try {
+    fd = sock.socket(familyNumber(opts.to), sock.SOCK_DGRAM);
+    if (opts.broadcast) sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_BROADCAST, 1);
+    // A bound UNIX sender can be answered (by an --echo server); the kernel picks the name.
+    if (opts.to.family === 'unix') sock.autobindUnix(fd);
+    for (const payload of opts.payloads) {
+      if (opts.count === 1) {
+        sent += await sendOne(fd, payload, opts.to, what, opts.timeoutMs);
+        continue;
+      }
+      const batch = new DatagramBatch(Math.min(opts.count, MAX_BATCH), payload.length, true);
+      try {
+        payload.copy(batch.slot(0));
+        batch.setDestination(opts.to);
+        for (let i = 0; i < batch.count; i++) batch.setLength(i, payload.length);
+        let left = opts.count;
+        while (left > 0) {
+          const n = batch.send(fd, 0, Math.min(left, batch.count));
+          if (n === AGAIN) {
+            await waitReady(fd, POLLOUT, what, opts.timeoutMs);
+            continue;
+          }
+          left -= n;
+          sent += n;
+        }
+      } finally {
+        batch.free();
+      }
+    }
+  } catch (e) {
+    relabel(e, opts.op, where, opts.to);
+  } finally {
+    if (fd >= 0) sock.close(fd);
+  }
+  return { sent };
+}
+
+async function sendOne(fd: number, payload: Buffer, to: SockAddr, what: string, timeoutMs?: number): Promise<number> {
+  const { NativeMemory } = await import('../native/libc.js');
+  const mem = new NativeMemory(payload.length);
+  try {
+    payload.copy(mem.buf);
+    for (;;) {
+      const n = sock.sendTo(fd, mem.addr, payload.length, to);
+      if (n !== AGAIN) return 1;
+      await waitReady(fd, POLLOUT, what, timeoutMs);
+    }
+  } finally {
+    mem.free();
+  }
+}

@@ -1,0 +1,331 @@
+// A Flow moves bytes one way between two fds (stdin -> socket, socket ->
+// stdout, socket -> the same socket for --echo) without ever blocking, and
+// picks the cheapest way the two ends allow:
+//   direct   splice(2) straight through, when one end is a pipe and the other a socket
+//   staged   socket -> a pipe of our own -> file, /dev/null or socket (two splices, still no copy)
+//   sendfile a regular file -> socket
+//   copy     read into a buffer, write it out (terminals, O_APPEND files, or
+//            when the bytes must be seen, e.g. for --json data events)
+import { fstatSync } from 'node:fs';
+import { IpcError } from '../errors.js';
+import { NativeMemory } from '../native/libc.js';
+import { POLLIN, POLLOUT, readyNow } from '../native/poll.js';
+import * as sock from '../native/socket.js';
+import { AGAIN } from '../native/socket.js';
+import type { Pollable, Reactor } from './reactor.js';
+
+export type FdKind = 'pipe' | 'file' | 'socket' | 'null' | 'other';
+
+/** What kind of file `fd` is, which decides how bytes can move. */
+export function fdKind(fd: number): FdKind {
+  try {
+    const st = fstatSync(fd);
+    if (st.isFIFO()) return 'pipe';
+    if (st.isSocket()) return 'socket';
+    if (st.isFile()) return sock.isAppendOnly(fd) ? 'other' : 'file';
+    // /dev/null (char 1:3) takes splice like a file.
+    if (st.isCharacterDevice() && st.rdev === 0x103) return 'null';
+    return 'other';
+  } catch {
+    return 'other';
+  }
+}
+
+/** A failure of one end of a flow: the source (read side) or the destination. */
+export class FlowError extends Error {
+  constructor(
+    readonly side: 'src' | 'dst',
+    readonly failure: IpcError,
+  ) {
+    super(failure.message);
+  }
+  get code(): string {
+    return this.failure.code;
+  }
+}
+
+export interface FlowOptions {
+  /** Where the bytes come from: an fd, or fixed bytes (--send TEXT). */
+  src: number | Buffer;
+  /** Where they go; null drops them (when `observe` is all that matters). */
+  dst: number | null;
+  /** Sees every chunk (forces the copy path). The Buffer is only valid during the call. */
+  observe?: (chunk: Buffer) => void;
+  /** Called once when the source is exhausted and everything was delivered. */
+  onEnd?: () => void;
+  /** Buffer or pipe size to ask for. */
+  size?: number;
+}
+
+type Mode = 'direct' | 'staged' | 'sendfile' | 'copy';
+
+/** Per slice, a flow moves at most this much before letting the others run. */
+const BUDGET = 8 << 20;
+
+export class Flow implements Pollable {
+  private mode: Mode;
+  private readonly src: number;
+  private readonly dst: number | null;
+  private readonly srcKind: FdKind;
+  private readonly dstKind: FdKind;
+  private pipeFds: [number, number] | null = null;
+  private capacity: number;
+  private mem: NativeMemory | null = null;
+  private offset = 0;
+  private pending = 0;
+  private srcEof = false;
+  private want: [number, number] | null = null;
+  done = false;
+  /** Bytes delivered to the destination (or observed, when it drops them). */
+  bytes = 0;
+
+  constructor(
+    private readonly reactor: Reactor,
+    private readonly opts: FlowOptions,
+  ) {
+    this.capacity = opts.size ?? 1 << 20;
+    if (Buffer.isBuffer(opts.src)) {
+      // Fixed bytes: already "read", the source is at its end.
+      this.mode = 'copy';
+      this.src = -1;
+      this.srcKind = 'other';
+      this.dst = opts.dst;
+      this.dstKind = opts.dst === null ? 'other' : fdKind(opts.dst);
+      this.mem = new NativeMemory(opts.src.length);
+      opts.src.copy(this.mem.buf);
+      this.pending = opts.src.length;
+      this.srcEof = true;
+      return;
+    }
+    this.src = opts.src;
+    this.dst = opts.dst;
+    this.srcKind = fdKind(this.src);
+    this.dstKind = opts.dst === null ? 'other' : fdKind(opts.dst);
+    this.mode = this.chooseMode();
+    if (this.mode === 'staged') {
+      this.pipeFds = sock.pipe();
+      this.capacity = sock.setPipeSize(this.pipeFds[1], this.capacity);
+    } else if (this.mode === 'direct') {
+      // A bigger pipe on our side of stdin/stdout means fewer wake-ups; best effort.
+      const p = this.srcKind === 'pipe' ? this.src : this.dst!;
+      this.capacity = sock.setPipeSize(p, this.capacity);
+    } else if (this.mode === 'copy') {
+      this.mem = new NativeMemory(this.capacity);
+    }
+  }
+
+  private chooseMode(): Mode {
+    const { srcKind: s, dstKind: d } = this;
+    if (this.opts.observe || this.dst === null) return 'copy';
+    if ((s === 'pipe' && d === 'socket') || (s === 'socket' && d === 'pipe')) return 'direct';
+    if (s === 'socket' && (d === 'file' || d === 'null' || d === 'socket')) return 'staged';
+    if (s === 'file' && d === 'socket') return 'sendfile';
+    return 'copy';
+  }
+
+  interests(): Array<[number, number]> {
+    return this.done || !this.want ? [] : [this.want];
+  }
+
+  ready(): void {
+    this.pump();
+  }
+
+  /** Move what can be moved now; afterwards `want` says what to wait for. */
+  pump(): void {
+    if (this.done) return;
+    this.want = null;
+    try {
+      switch (this.mode) {
+        case 'direct':
+          return this.pumpDirect();
+        case 'staged':
+          return this.pumpStaged();
+        case 'sendfile':
+          return this.pumpSendfile();
+        case 'copy':
+          return this.pumpCopy();
+      }
+    } catch (e) {
+      if (e instanceof IpcError && e.code === 'EINVAL' && this.mode !== 'copy' && this.bytes === 0 && this.pending === 0) {
+        // This pair of files does not take splice/sendfile after all: copy.
+        this.releasePipe();
+        this.mode = 'copy';
+        this.mem = new NativeMemory(this.capacity);
+        return this.pump();
+      }
+      throw e;
+    }
+  }
+
+  private moved(n: number): void {
+    this.bytes += n;
+    this.reactor.touch();
+  }
+
+  private fromSrc<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      throw e instanceof IpcError ? new FlowError('src', e) : e;
+    }
+  }
+
+  private toDst<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      throw e instanceof IpcError ? new FlowError('dst', e) : e;
+    }
+  }
+
+  private pumpDirect(): void {
+    let budget = BUDGET;
+    for (;;) {
+      let n: number;
+      try {
+        n = sock.splice(this.src, this.dst!, this.capacity);
+      } catch (e) {
+        if (!(e instanceof IpcError)) throw e;
+        if (e.code === 'EINVAL') throw e;
+        // A pipe end reports EPIPE; the socket end reports its own errors.
+        const side = e.code === 'EPIPE' ? 'dst' : this.srcKind === 'socket' ? 'src' : 'dst';
+        throw new FlowError(side, e);
+      }
+      if (n === 0) return this.finish();
+      if (n === AGAIN) {
+        // Either end may be the one that is not ready: ask the destination.
+        const blockedOut = (readyNow(this.dst!, POLLOUT) & POLLOUT) === 0;
+        this.want = blockedOut ? [this.dst!, POLLOUT] : [this.src, POLLIN];
+        return;
+      }
+      this.moved(n);
+      budget -= n;
+      if (budget <= 0) {
+        this.want = [this.src, POLLIN];
+        return;
+      }
+    }
+  }
+
+  private pumpStaged(): void {
+    const [pr, pw] = this.pipeFds!;
+    let budget = BUDGET;
+    for (;;) {
+      if (this.pending > 0) {
+        const n = this.toDst(() => sock.splice(pr, this.dst!, this.pending));
+        if (n === AGAIN || n === 0) {
+          this.want = [this.dst!, POLLOUT];
+          return;
+        }
+        this.pending -= n;
+        this.moved(n);
+        budget -= n;
+        continue;
+      }
+      if (this.srcEof) return this.finish();
+      if (budget <= 0) {
+        this.want = [this.src, POLLIN];
+        return;
+      }
+      // The pipe is empty here, so AGAIN can only mean the socket has nothing.
+      const n = this.fromSrc(() => sock.splice(this.src, pw, this.capacity));
+      if (n === AGAIN) {
+        this.want = [this.src, POLLIN];
+        return;
+      }
+      if (n === 0) this.srcEof = true;
+      else this.pending += n;
+    }
+  }
+
+  private pumpSendfile(): void {
+    let budget = BUDGET;
+    for (;;) {
+      const n = this.toDst(() => sock.sendfile(this.dst!, this.src, this.capacity));
+      if (n === 0) return this.finish();
+      if (n === AGAIN) {
+        this.want = [this.dst!, POLLOUT];
+        return;
+      }
+      this.moved(n);
+      budget -= n;
+      if (budget <= 0) {
+        this.want = [this.dst!, POLLOUT];
+        return;
+      }
+    }
+  }
+
+  private pumpCopy(): void {
+    const mem = this.mem!;
+    // A blocking source (an inherited stdin) is read once per poll, never twice in a row.
+    const srcMayBlock = this.srcKind !== 'socket' && this.srcKind !== 'file';
+    let reads = 0;
+    for (;;) {
+      if (this.pending > 0) {
+        if (this.dst === null) {
+          this.moved(this.pending);
+          this.pending = 0;
+          continue;
+        }
+        const at = mem.addr + this.offset;
+        const n = this.toDst(() => (this.dstKind === 'socket' ? sock.send(this.dst!, at, this.pending) : sock.write(this.dst!, at, this.pending)));
+        if (n === AGAIN) {
+          this.want = [this.dst, POLLOUT];
+          return;
+        }
+        this.offset += n;
+        this.pending -= n;
+        this.moved(n);
+        continue;
+      }
+      if (this.srcEof) return this.finish();
+      if (reads > 0 && (srcMayBlock || reads >= 64)) {
+        this.want = [this.src, POLLIN];
+        return;
+      }
+      const n = this.fromSrc(() => (this.srcKind === 'socket' ? sock.recv(this.src, mem.addr, this.capacity) : sock.read(this.src, mem.addr, this.capacity)));
+      reads++;
+      if (n === AGAIN) {
+        this.want = [this.src, POLLIN];
+        return;
+      }
+      if (n === 0) {
+        this.srcEof = true;
+        continue;
+      }
+      this.opts.observe?.(mem.buf.subarray(0, n));
+      this.offset = 0;
+      this.pending = n;
+    }
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.want = null;
+    this.release();
+    this.opts.onEnd?.();
+  }
+
+  /** Stop here: whatever was not delivered is dropped. */
+  stop(): void {
+    this.done = true;
+    this.want = null;
+    this.release();
+  }
+
+  private releasePipe(): void {
+    if (this.pipeFds) {
+      sock.close(this.pipeFds[0]);
+      sock.close(this.pipeFds[1]);
+      this.pipeFds = null;
+    }
+  }
+
+  private release(): void {
+    this.releasePipe();
+    this.mem?.free();
+    this.mem = null;
+  }
+}

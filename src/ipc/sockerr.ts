@@ -1,0 +1,50 @@
+// Socket errors re-described for the command the user ran: the native layer
+// names the system call (bind, connect, splice), this names the endpoint
+// ("tcp serve 127.0.0.1:8080") and says what the errno means there.
+import { EXIT, IpcError } from '../errors.js';
+import type { SockAddr } from '../native/sockaddr.js';
+import { FlowError } from './flow.js';
+
+function phrase(code: string, a: SockAddr | null): { detail?: string; hint?: string; exitCode?: number } {
+  const unix = a?.family === 'unix';
+  const port = a && a.family !== 'unix' ? a.port : undefined;
+  switch (code) {
+    case 'EADDRINUSE':
+      return unix
+        ? { detail: 'a socket is already bound to that path' }
+        : {
+            detail: `port ${port} is already in use`,
+            hint: `another program listens there (ss -ltnup 'sport = :${port}'), or an old connection holds it: retry with --reuseaddr`,
+            exitCode: EXIT.FAILED,
+          };
+    case 'EACCES':
+      return port !== undefined && port < 1024
+        ? { detail: `ports below 1024 need root (CAP_NET_BIND_SERVICE)` }
+        : { detail: 'permission denied' + (port !== undefined ? ' (for broadcast, give --broadcast)' : '') };
+    case 'EADDRNOTAVAIL':
+      return { detail: 'that address is not on this machine', exitCode: EXIT.FAILED };
+    case 'ECONNREFUSED':
+      return unix ? { detail: 'connection refused: nobody listens on that socket (a stale socket file?)', exitCode: EXIT.FAILED } : { detail: 'connection refused', exitCode: EXIT.FAILED };
+    case 'ENOENT':
+      return { detail: 'no such socket file' };
+    case 'ENOTDIR':
+      return { detail: 'a component of the path is not a directory', exitCode: EXIT.NO_OBJECT };
+    case 'EPROTOTYPE':
+      return { detail: unix ? 'the socket is of the other kind (stream vs --dgram)' : 'wrong socket type', exitCode: EXIT.FAILED };
+    case 'EINVAL':
+      return { detail: 'invalid argument', exitCode: EXIT.FAILED };
+    case 'EMSGSIZE':
+      return { detail: 'datagram too large for one send (the limit is 65507 bytes for UDP over IPv4)', exitCode: EXIT.FAILED };
+    case 'ENOBUFS':
+      return { detail: 'the kernel is out of socket buffer space', exitCode: EXIT.FAILED };
+    default:
+      return {};
+  }
+}
+
+/** Re-throw a native socket error as `<op> <endpoint>: ERRNO, meaning`. */
+export function relabel(err: unknown, op: string, endpoint: string, a: SockAddr | null): never {
+  const e = err instanceof FlowError ? err.failure : err;
+  if (e instanceof IpcError) throw new IpcError(e.errno, op, endpoint, phrase(e.code, a));
+  throw err;
+}

@@ -1,0 +1,269 @@
+// BSD sockets through libc: socket, setsockopt, bind, listen, accept4,
+// connect, send/recv, sendto/recvfrom, shutdown, close, getsockname,
+// getpeername, and the fd plumbing the relays need (pipe2, fcntl, splice,
+// sendfile, read, write). Every socket is created non-blocking: the layers
+// above wait with poll(2) (src/native/poll.ts), never on a native thread,
+// because a blocking ffi call costs ~100 us and a slot of libuv's 4-thread pool.
+//
+// Calls that find nothing to do return AGAIN instead of throwing; every other
+// failure throws IpcError naming the system call, which src/ipc re-describes.
+//
+// Why not hand connected fds to Node (`new net.Socket({fd})`)? It would be
+// shorter for the echo server, but Node's streams copy every chunk into a JS
+// Buffer and cannot splice(2): the bulk path here moves bytes from a pipe to
+// a socket (and back) without them ever entering user space, which is the
+// whole speed advantage over nc and socat. Keeping every fd in one poll loop
+// also gives one idle timeout and one place that handles SIGINT.
+import { errnoNumber, IpcError } from '../errors.js';
+import { bind, C, NativeMemory } from './libc.js';
+import { linger } from './layouts.js';
+import { decodeSockAddr, encodeSockAddr, familyNumber, type SockAddr } from './sockaddr.js';
+
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+
+export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
+export const SO_ERROR = 4;
+export const SO_BROADCAST = 6;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const SO_LINGER = 13;
+export const IPPROTO_TCP = 6;
+export const TCP_NODELAY = 1;
+export const IPPROTO_IPV6 = 41;
+export const IPV6_V6ONLY = 26;
+
+export const MSG_DONTWAIT = 0x40;
+export const MSG_TRUNC = 0x20;
+export const MSG_NOSIGNAL = 0x4000;
+
+export const SHUT_RD = 0;
+export const SHUT_WR = 1;
+export const SHUT_RDWR = 2;
+
+const SPLICE_F_MOVE = 1;
+const SPLICE_F_NONBLOCK = 2;
+const SPLICE_F_MORE = 4;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
+
+/** A non-blocking call that found nothing to do (EAGAIN). */
+export const AGAIN = -1;
+
+const EINTR = errnoNumber('EINTR');
+const EAGAIN = errnoNumber('EAGAIN');
+const EINPROGRESS = errnoNumber('EINPROGRESS');
+
+const socketFn = bind('socket', C.int, [C.int, C.int, C.int]);
+const setsockopt = bind('setsockopt', C.int, [C.int, C.int, C.int, C.ptr, C.uint]);
+const getsockopt = bind('getsockopt', C.int, [C.int, C.int, C.int, C.ptr, C.ptr]);
+const bindFn = bind('bind', C.int, [C.int, C.ptr, C.uint]);
+const listenFn = bind('listen', C.int, [C.int, C.int]);
+const accept4 = bind('accept4', C.int, [C.int, C.ptr, C.ptr, C.int]);
+const connectFn = bind('connect', C.int, [C.int, C.ptr, C.uint]);
+const sendFn = bind('send', C.ssize_t, [C.int, C.ptr, C.size_t, C.int]);
+const recvFn = bind('recv', C.ssize_t, [C.int, C.ptr, C.size_t, C.int]);
+const sendtoFn = bind('sendto', C.ssize_t, [C.int, C.ptr, C.size_t, C.int, C.ptr, C.uint]);
+const recvfromFn = bind('recvfrom', C.ssize_t, [C.int, C.ptr, C.size_t, C.int, C.ptr, C.ptr]);
+const shutdownFn = bind('shutdown', C.int, [C.int, C.int]);
+const closeFn = bind('close', C.int, [C.int]);
+const getsockname = bind('getsockname', C.int, [C.int, C.ptr, C.ptr]);
+const getpeername = bind('getpeername', C.int, [C.int, C.ptr, C.ptr]);
+const pipe2 = bind('pipe2', C.int, [C.ptr, C.int]);
+const fcntl = bind('fcntl', C.int, [C.int, C.int, C.long]);
+const spliceFn = bind('splice', C.ssize_t, [C.int, C.ptr, C.int, C.ptr, C.size_t, C.uint]);
+const sendfileFn = bind('sendfile', C.ssize_t, [C.int, C.int, C.ptr, C.size_t]);
+const readFn = bind('read', C.ssize_t, [C.int, C.ptr, C.size_t]);
+const writeFn = bind('write', C.ssize_t, [C.int, C.ptr, C.size_t]);
+
+// One scratch block for addresses and option values: [0,128) a sockaddr,
+// [128,132) its socklen_t, [136,144) an option value, [144,148) its length.
+const scratch = new NativeMemory(160);
+const ADDR = 0;
+const ADDRLEN = 128;
+const OPT = 136;
+const OPTLEN = 144;
+
+function fail(errno: number, op: string): never {
+  throw new IpcError(errno, op, '');
+}
+
+/** A new non-blocking, close-on-exec socket. */
+export function socket(family: number, type: number): number {
+  const r = socketFn.call(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (r.value === -1) fail(r.errno, 'socket');
+  return r.value;
+}
+
+export function setIntOption(fd: number, level: number, name: number, value: number): void {
+  scratch.buf.writeInt32LE(value, OPT);
+  const r = setsockopt.call(fd, level, name, scratch.addr + OPT, 4);
+  if (r.value === -1) fail(r.errno, 'setsockopt');
+}
+
+export function getIntOption(fd: number, level: number, name: number): number {
+  scratch.buf.writeUInt32LE(4, OPTLEN);
+  const r = getsockopt.call(fd, level, name, scratch.addr + OPT, scratch.addr + OPTLEN);
+  if (r.value === -1) fail(r.errno, 'getsockopt');
+  return scratch.buf.readInt32LE(OPT);
+}
+
+/** SO_LINGER: close(2) waits up to `seconds` for unsent data (0: reset at once). */
+export function setLinger(fd: number, seconds: number): void {
+  scratch.buf.writeInt32LE(1, OPT + linger.fields.l_onoff);
+  scratch.buf.writeInt32LE(seconds, OPT + linger.fields.l_linger);
+  const r = setsockopt.call(fd, SOL_SOCKET, SO_LINGER, scratch.addr + OPT, linger.size);
+  if (r.value === -1) fail(r.errno, 'setsockopt SO_LINGER');
+}
+
+export function bindTo(fd: number, addr: SockAddr): void {
+  const len = encodeSockAddr(addr, scratch, ADDR);
+  const r = bindFn.call(fd, scratch.addr + ADDR, len);
+  if (r.value === -1) fail(r.errno, 'bind');
+}
+
+/** bind(2) with only the family: the kernel picks an abstract UNIX name (autobind). */
+export function autobindUnix(fd: number): void {
+  scratch.buf.writeUInt16LE(familyNumber({ family: 'unix', path: '' }), ADDR);
+  const r = bindFn.call(fd, scratch.addr + ADDR, 2);
+  if (r.value === -1) fail(r.errno, 'bind');
+}
+
+export function listen(fd: number, backlog: number): void {
+  const r = listenFn.call(fd, backlog);
+  if (r.value === -1) fail(r.errno, 'listen');
+}
+
+/** accept4: a new non-blocking connected socket and its peer, or null (none waiting). */
+export function accept(fd: number): { fd: number; peer: SockAddr } | null {
+  for (;;) {
+    scratch.buf.writeUInt32LE(128, ADDRLEN);
+    const r = accept4.call(fd, scratch.addr + ADDR, scratch.addr + ADDRLEN, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (r.value >= 0) return { fd: r.value, peer: decodeSockAddr(scratch, ADDR, scratch.buf.readUInt32LE(ADDRLEN)) };
+    if (r.errno === EAGAIN) return null;
+    // A client that gave up before we took it is not our failure.
+    if (r.errno === EINTR || r.errno === errnoNumber('ECONNABORTED')) continue;
+    fail(r.errno, 'accept4');
+  }
+}
+
+/** Start connecting: true when connected at once, false when in progress (wait for POLLOUT, then connectResult). */
+export function connectStart(fd: number, addr: SockAddr): boolean {
+  const len = encodeSockAddr(addr, scratch, ADDR);
+  const r = connectFn.call(fd, scratch.addr + ADDR, len);
+  if (r.value === 0) return true;
+  if (r.errno === EINPROGRESS || r.errno === EINTR) return false;
+  fail(r.errno, 'connect');
+}
+
+/** The outcome of a non-blocking connect, read from SO_ERROR: throws when it failed. */
+export function connectResult(fd: number): void {
+  const err = getIntOption(fd, SOL_SOCKET, SO_ERROR);
+  if (err !== 0) fail(err, 'connect');
+}
+
+export function shutdown(fd: number, how: number): void {
+  const r = shutdownFn.call(fd, how);
+  // ENOTCONN: the peer is already gone; nothing left to shut.
+  if (r.value === -1 && r.errno !== errnoNumber('ENOTCONN')) fail(r.errno, 'shutdown');
+}
+
+export function close(fd: number): void {
+  closeFn.call(fd);
+}
+
+function nameOf(fn: typeof getsockname, fd: number, op: string): SockAddr {
+  scratch.buf.writeUInt32LE(128, ADDRLEN);
+  const r = fn.call(fd, scratch.addr + ADDR, scratch.addr + ADDRLEN);
+  if (r.value === -1) fail(r.errno, op);
+  return decodeSockAddr(scratch, ADDR, scratch.buf.readUInt32LE(ADDRLEN));
+}
+
+export function localAddress(fd: number): SockAddr {
+  return nameOf(getsockname, fd, 'getsockname');
+}
+
+export function peerAddress(fd: number): SockAddr {
+  return nameOf(getpeername, fd, 'getpeername');
+}
+
+/** Run a byte-moving call: its count, AGAIN, or a throw; EINTR retried. */
+function moved(fn: () => { value: number; errno: number }, op: string): number {
+  for (;;) {
+    const r = fn();
+    if (r.value >= 0) return r.value;
+    if (r.errno === EAGAIN) return AGAIN;
+    if (r.errno !== EINTR) fail(r.errno, op);
+  }
+}
+
+export function send(fd: number, ptr: number, len: number, flags = 0): number {
+  return moved(() => sendFn.call(fd, ptr, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL), 'send');
+}
+
+export function recv(fd: number, ptr: number, len: number, flags = 0): number {
+  return moved(() => recvFn.call(fd, ptr, len, flags | MSG_DONTWAIT), 'recv');
+}
+
+export function sendTo(fd: number, ptr: number, len: number, to: SockAddr, flags = 0): number {
+  const alen = encodeSockAddr(to, scratch, ADDR);
+  return moved(() => sendtoFn.call(fd, ptr, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL, scratch.addr + ADDR, alen), 'sendto');
+}
+
+/** recvfrom: the datagram's size (its full size with MSG_TRUNC) and sender, or null. */
+export function recvFrom(fd: number, ptr: number, len: number, flags = 0): { size: number; from: SockAddr } | null {
+  scratch.buf.writeUInt32LE(128, ADDRLEN);
+  const n = moved(() => recvfromFn.call(fd, ptr, len, flags | MSG_DONTWAIT, scratch.addr + ADDR, scratch.addr + ADDRLEN), 'recvfrom');
+  if (n === AGAIN) return null;
+  return { size: n, from: decodeSockAddr(scratch, ADDR, scratch.buf.readUInt32LE(ADDRLEN)) };
+}
+
+/** pipe2 with O_CLOEXEC|O_NONBLOCK: [read end, write end]. */
+export function pipe(): [number, number] {
+  const r = pipe2.call(scratch.addr + OPT, O_CLOEXEC | O_NONBLOCK);
+  if (r.value === -1) fail(r.errno, 'pipe2');
+  return [scratch.buf.readInt32LE(OPT), scratch.buf.readInt32LE(OPT + 4)];
+}
+
+/** Grow a pipe (F_SETPIPE_SZ); returns its capacity, which may stay smaller than asked. */
+export function setPipeSize(fd: number, bytes: number): number {
+  const r = fcntl.call(fd, F_SETPIPE_SZ, bytes);
+  if (r.value > 0) return r.value;
+  const g = fcntl.call(fd, F_GETPIPE_SZ, 0);
+  return g.value > 0 ? g.value : 65536;
+}
+
+export function isAppendOnly(fd: number): boolean {
+  const r = fcntl.call(fd, F_GETFL, 0);
+  return r.value !== -1 && (r.value & 0o2000) !== 0;
+}
+
+export function setNonBlocking(fd: number): void {
+  const r = fcntl.call(fd, F_GETFL, 0);
+  if (r.value !== -1) fcntl.call(fd, F_SETFL, r.value | O_NONBLOCK);
+}
+
+/** splice(2) between a pipe and anything: bytes moved without a copy through user space. */
+export function splice(fdIn: number, fdOut: number, len: number): number {
+  return moved(() => spliceFn.call(fdIn, 0, fdOut, 0, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE), 'splice');
+}
+
+/** sendfile(2) from a regular file at its current offset to a socket. */
+export function sendfile(fdOut: number, fdIn: number, len: number): number {
+  return moved(() => sendfileFn.call(fdOut, fdIn, 0, len), 'sendfile');
+}
+
+export function read(fd: number, ptr: number, len: number): number {
+  return moved(() => readFn.call(fd, ptr, len), 'read');
+}
+
+export function write(fd: number, ptr: number, len: number): number {
+  return moved(() => writeFn.call(fd, ptr, len), 'write');
+}
