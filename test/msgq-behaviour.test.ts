@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { IPCCTL, ipcctl, ipcctlAsync, newQueue, sleep } from './helpers/run.js';
+import { IPCCTL, ipcctl, ipcctlAsync, newQueue, run, sleep } from './helpers/run.js';
 
 const SYS_msgrcv = 70; // x86_64
 
@@ -215,5 +215,25 @@ describe('a reader that closes early', () => {
     expect(r.stderr).toMatch(/put 3 messages back/);
     const back = ipcctl(['--json', 'msgq', 'recv', String(id), '--all']).stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(back.map((m) => [m.type, m.text])).toEqual([[1, 'a'], [2, 'b'], [3, 'c']]);
+  });
+});
+
+describe('permission', () => {
+  // setpriv drops to nobody; root itself is never refused.
+  const asNobody = (args: string[]) => run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', IPCCTL, ...args]);
+
+  it("EACCES exits 5 and names the queue's owner and mode", () => {
+    const id = newQueue(['-m', '0600']);
+    const r = asNobody(['msgq', 'recv', String(id), '--nowait']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toBe(`ipcctl: msgq recv ${id}: EACCES, permission denied (queue ${id} belongs to root (uid 0), mode 0600; you are uid 65534)\n`);
+  });
+
+  it('EPERM on rm exits 5 and the queue stays', () => {
+    const id = newQueue(['-m', '0666']);
+    const r = asNobody(['msgq', 'rm', String(id)]);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/EPERM, not permitted/);
+    expect(stat(id).id).toBe(id);
   });
 });

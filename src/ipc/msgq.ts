@@ -4,6 +4,7 @@
 import { EXIT, IpcError, OperationError } from '../errors.js';
 import * as native from '../native/msg.js';
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT } from '../native/sysv.js';
+import { permissionHint, spaceHint } from './hints.js';
 import { type KeySpec, describeKey, resolveKey } from './keys.js';
 import { kernelLimit } from './limits.js';
 import { Deadline, isStopping, waitFor } from './wait.js';
@@ -21,20 +22,22 @@ const phrases: Record<string, string> = {
   ENOENT: 'no queue has that key',
   EEXIST: 'a queue with that key already exists',
   EACCES: 'permission denied',
-  EPERM: 'permission denied (only the owner, the creator or root may do this)',
+  EPERM: 'not permitted: only the owner, the creator or root may do this',
   ENOSPC: 'too many queues',
   E2BIG: 'the message is larger than the receive buffer',
 };
 
-const hints: Record<string, string> = {
-  ENOSPC: 'the limit is kernel.msgmni; raise it with sysctl',
-  EEXIST: 'drop --exclusive to open it',
-};
+function hintFor(code: string, object: string): string | undefined {
+  if ((code === 'EACCES' || code === 'EPERM') && /^[0-9]+$/.test(object)) return permissionHint('msgq', Number(object));
+  if (code === 'ENOSPC') return spaceHint('msgq');
+  if (code === 'EEXIST') return 'drop --exclusive to open it';
+  return undefined;
+}
 
 /** Re-describe a native error for the operation the user ran. */
 function relabel(err: unknown, op: string, object: string): never {
   if (err instanceof IpcError) {
-    throw new IpcError(err.errno, op, object, { detail: phrases[err.code], hint: hints[err.code] });
+    throw new IpcError(err.errno, op, object, { detail: phrases[err.code], hint: hintFor(err.code, object) });
   }
   throw err;
 }
