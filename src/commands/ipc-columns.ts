@@ -99,12 +99,15 @@ export function toJsonDocument(objects: readonly IpcObject[], kinds: readonly Ki
 export function tableColumns(view: View, kinds: readonly Kind[]): Column<IpcObject>[] {
   return COLUMNS.filter((c) => c.views.includes(view))
     .filter((c) => (c.header === 'TYPE' ? kinds.length > 1 : c.kinds.some((k) => kinds.includes(k))))
-    .map((c) => ({
-      header: c.header,
-      align: c.align,
-      value: (o: IpcObject) => {
-        if (!c.kinds.includes(o.kind)) return '-';
-        return c.human ? c.human(o) : String(c.value(o) ?? '-');
-      },
-    }));
+    .map((c) => {
+      // Decided once per column and kind, not once per cell: with thousands
+      // of objects the per-cell work is what `ls` spends its time on.
+      const text = c.human ?? ((o: IpcObject) => String(c.value(o) ?? '-'));
+      const byKind: Record<Kind, (o: IpcObject) => string> = {
+        msgq: c.kinds.includes('msgq') ? text : () => '-',
+        shm: c.kinds.includes('shm') ? text : () => '-',
+        sem: c.kinds.includes('sem') ? text : () => '-',
+      };
+      return { header: c.header, align: c.align, value: (o: IpcObject) => byKind[o.kind](o) };
+    });
 }

@@ -5,10 +5,8 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { KINDS, type Kind, pageSize, readKernelLimits, readObjects } from '../ipc/procfs.js';
-import { select, type Selection } from '../ipc/select.js';
-import { type LimitRow, limitRows, type Summary, summarize } from '../ipc/usage.js';
-import { exactJson } from '../output/exact-json.js';
-import { jsonLinesEvery, liveScreen } from '../output/live.js';
+import type { Selection } from '../ipc/select.js';
+import type { LimitRow, Summary } from '../ipc/usage.js';
 import { writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { type Column, humanBytes, renderTable } from '../output/table.js';
@@ -37,12 +35,17 @@ interface Report {
 
 // --- objects -----------------------------------------------------------------
 
-function objectsReport(sel: Selection, view: View): Report {
+async function objectsReport(sel: Selection, view: View): Promise<Report> {
   const kinds = sel.kinds;
   const columns = tableColumns(view, kinds);
+  // The filter module only when a filter is given: the plain `ls` loads as
+  // few modules as it can (module loading is most of its time).
+  const filtered = Object.keys(sel).length > 1;
+  const { select } = filtered ? await import('../ipc/select.js') : { select: null };
+  const objects = () => (select ? select(readObjects(kinds), sel) : readObjects(kinds));
   return {
-    json: () => toJsonDocument(select(readObjects(kinds), sel), kinds),
-    text: () => renderTable(select(readObjects(kinds), sel), columns),
+    json: () => toJsonDocument(objects(), kinds),
+    text: () => renderTable(objects(), columns),
     serialize: (v, indent) => JSON.stringify(v, null, indent),
   };
 }
@@ -70,7 +73,9 @@ const LIMIT_COLUMNS: Array<{ header: string; json: keyof LimitRow; human: (r: Li
   { header: 'USE%', json: 'percent', human: (r) => (r.percent === null ? '-' : `${r.percent.toFixed(2)}%`), align: 'right' },
 ];
 
-function limitsReport(kinds: readonly Kind[]): Report {
+async function limitsReport(kinds: readonly Kind[]): Promise<Report> {
+  const { limitRows, summarize } = await import('../ipc/usage.js');
+  const { exactJson } = await import('../output/exact-json.js');
   const rows = () => limitRows(readKernelLimits(), summarize(readObjects(kinds), pageSize()), kinds);
   const columns: Column<LimitRow>[] = LIMIT_COLUMNS.map((c) => ({ header: c.header, value: c.human, align: c.align }));
   return {
@@ -100,7 +105,8 @@ function summaryText(s: Summary, kinds: readonly Kind[]): string {
   return lines.join('\n') + '\n';
 }
 
-function summaryReport(kinds: readonly Kind[]): Report {
+async function summaryReport(kinds: readonly Kind[]): Promise<Report> {
+  const { summarize } = await import('../ipc/usage.js');
   const summary = () => summarize(readObjects(kinds), pageSize());
   return {
     json: () => {
@@ -114,7 +120,7 @@ function summaryReport(kinds: readonly Kind[]): Report {
 
 // --- the command --------------------------------------------------------------
 
-function reportFor(kindArg: string | undefined, opts: LsOpts): Report {
+async function reportFor(kindArg: string | undefined, opts: LsOpts): Promise<Report> {
   const kinds: readonly Kind[] = kindArg === undefined ? KINDS : [parseKind(kindArg, 'ls')];
   const modes = [opts.limits && '--limits', opts.summary && '--summary', opts.time && '--time', opts.pid && '--pid'].filter(Boolean);
   if (modes.length > 1) throw new UsageError(`ls: give only one of ${modes.join(', ')}`);
@@ -133,7 +139,7 @@ async function ls(kindArg: string | undefined, opts: LsOpts): Promise<void> {
     kindArg = opts.watch;
     opts.watch = true;
   }
-  const report = reportFor(kindArg, opts);
+  const report = await reportFor(kindArg, opts);
   if (opts.watch === undefined) {
     if (settings.json) writeStdout(report.serialize(report.json(), 2) + '\n');
     else writeStdout(report.text());
@@ -145,9 +151,11 @@ async function ls(kindArg: string | undefined, opts: LsOpts): Promise<void> {
   if (process.stdout.isTTY && !settings.json) {
     const every = intervalMs % 1000 === 0 ? `${intervalMs / 1000}s` : `${intervalMs}ms`;
     const args = process.argv.slice(2).join(' ');
+    const { liveScreen } = await import('../output/live.js');
     await liveScreen(repeat, () => `every ${every}: ipcctl ${args}    ${new Date().toLocaleTimeString()}    q to quit`, () => report.text());
   } else {
     // One snapshot per line, stamped with the time it was taken.
+    const { jsonLinesEvery } = await import('../output/live.js');
     await jsonLinesEvery(repeat, () => ({ time: Math.floor(Date.now() / 1000), ...(report.json() as object) }), (v) => report.serialize(v) + '\n');
   }
 }
