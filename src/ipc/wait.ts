@@ -4,6 +4,31 @@ import { InterruptedError, TimeoutError } from '../errors.js';
 
 let stopping = false;
 
+// One SIGINT listener for the life of the process, installed at the first
+// wait. It must stay installed: listeners that come and go let other code's
+// handlers (ora's signal-exit) believe nobody handles SIGINT and kill the
+// process before our own message is written.
+const activeWaits = new Set<() => void>();
+let sigintInstalled = false;
+
+function onSigint(): void {
+  stopping = true;
+  if (activeWaits.size > 0) {
+    for (const interrupt of [...activeWaits]) interrupt();
+    return;
+  }
+  // Between waits: the next wait rejects at once; if none comes, still stop.
+  setTimeout(() => {
+    process.exit(130);
+  }, 2000).unref();
+}
+
+function ensureSigintHandler(): void {
+  if (sigintInstalled) return;
+  sigintInstalled = true;
+  process.on('SIGINT', onSigint);
+}
+
 /** True once SIGINT arrived or a timeout expired: EINTR must not be retried. */
 export function isStopping(): boolean {
   return stopping;
@@ -24,13 +49,14 @@ export interface WaitOptions {
 }
 
 export function waitFor<T>(work: Promise<T>, opts: WaitOptions): Promise<T> {
+  ensureSigintHandler();
   return new Promise<T>((resolve, reject) => {
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     const finish = () => {
       settled = true;
       if (timer) clearTimeout(timer);
-      process.off('SIGINT', onSigint);
+      activeWaits.delete(interrupt);
     };
     const abandon = (err: Error) => {
       stopping = true;
@@ -38,8 +64,9 @@ export function waitFor<T>(work: Promise<T>, opts: WaitOptions): Promise<T> {
       if (opts.onLateResult) work.then((v) => opts.onLateResult!(v as never), () => {});
       reject(err);
     };
-    const onSigint = () => !settled && abandon(new InterruptedError(`${opts.what}: interrupted`));
-    process.on('SIGINT', onSigint);
+    const interrupt = () => !settled && abandon(new InterruptedError(`${opts.what}: interrupted`));
+    if (stopping) return interrupt();
+    activeWaits.add(interrupt);
     if (opts.timeoutMs !== undefined) {
       timer = setTimeout(() => !settled && abandon(new TimeoutError(`${opts.what}: timed out after ${formatMs(opts.totalMs ?? opts.timeoutMs!)}`)), opts.timeoutMs);
     }

@@ -16,7 +16,9 @@ export function startSpinner(text: string): SpinnerHandle {
   const timer = setTimeout(async () => {
     const { default: ora } = await import('ora');
     if (stopped) return;
-    spinner = ora({ text, stream: process.stderr, color: 'cyan', isEnabled: !process.env.NO_COLOR || true }).start();
+    // discardStdin would put the terminal in raw mode, turning Ctrl-C into a
+    // keypress instead of the SIGINT our waits listen for.
+    spinner = ora({ text, stream: process.stderr, color: 'cyan', discardStdin: false }).start();
   }, DELAY_MS);
   timer.unref();
   return {
