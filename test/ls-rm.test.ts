@@ -289,6 +289,18 @@ m = sysv_ipc.attach(int(sys.argv[1])); print("attached", flush=True); time.sleep
     expect(after.sem).toEqual([]);
   });
 
+  it('a reader that stops early (| head -1) stops the report, not the removal', () => {
+    const r = inIpcNamespace(`
+      # Enough lines (~100 KB) to overflow the pipe buffer, so that writes fail with EPIPE.
+      perl -e 'use IPC::SysV qw(IPC_PRIVATE IPC_CREAT); for (1 .. 3000) { defined msgget(IPC_PRIVATE, IPC_CREAT | 0600) or die } semget(IPC_PRIVATE, 1, IPC_CREAT | 0600) // die'
+      echo @@head; $IPCCTL rm --all --yes | head -1; echo "rc=\${PIPESTATUS[0]}"
+      echo @@left; $IPCCTL ls --summary --json
+    `);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.sections.head).toMatch(/^removed msgq 0 .*\nrc=0\n$/);
+    expect(json<Record<string, Record<string, number>>>(r.sections.left)).toMatchObject({ msgq: { queues: 0 }, sem: { sets: 0 } });
+  });
+
   it('a bare --all on a terminal asks first: no keeps everything, yes removes it', () => {
     // script(1) gives rm a terminal; the answer is typed into it.
     const r = inIpcNamespace(`

@@ -8,7 +8,7 @@ import { parseKey, describeKey } from '../ipc/keys.js';
 import { KINDS, type IpcObject, type Kind, readObjects } from '../ipc/procfs.js';
 import { select } from '../ipc/select.js';
 import { formatKey, printJson } from '../output/json.js';
-import { writeStderr, writeStdout } from '../output/sink.js';
+import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { renderTable } from '../output/table.js';
 import { parseId } from './args.js';
@@ -130,11 +130,20 @@ async function rm(kindArg: string | undefined, ids: string[], opts: RmOpts): Pro
   const { removeObject, isGone } = await import('../ipc/remove.js');
   const removed: Target[] = [];
   const failed: Failure[] = [];
+  let readerGone = false;
   for (const t of targets) {
     try {
       removeObject(t.kind, t.id);
       removed.push(t);
-      if (opts.all && !settings.json) writeStdout(`removed ${t.kind} ${t.id}${t.object ? ` (key ${describeKey(t.object.key)})` : ''}\n`);
+      if (opts.all && !settings.json && !readerGone) {
+        // A reader that went away (| head) stops the report, not the removal.
+        try {
+          writeStdout(`removed ${t.kind} ${t.id}${t.object ? ` (key ${describeKey(t.object.key)})` : ''}\n`);
+        } catch (e) {
+          if (!(e instanceof OutputClosedError)) throw e;
+          readerGone = true;
+        }
+      }
     } catch (e) {
       if (!(e instanceof IpcError)) throw e;
       // Selected by --all but gone since: someone else removed it; not a failure.
