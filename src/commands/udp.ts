@@ -5,7 +5,14 @@ import { Option, type Command } from 'commander';
 import { printJson } from '../output/json.js';
 import { writeStderr } from '../output/sink.js';
 import { settings } from '../output/style.js';
-import { asCount, asDuration } from './args.js';
+import { asCount, asDuration, parseSize } from './args.js';
+import { UsageError } from '../errors.js';
+
+const asDatagramSize = (v: string) => {
+  const n = parseSize(v, 'datagram size');
+  if (n < 1 || n > 65507) throw new UsageError(`invalid datagram size '${v}': from 1 to 65507 bytes`);
+  return n;
+};
 import { readAll, readRecords } from './input.js';
 import { datagramPrinter } from './sockets.js';
 import { quietOnClosedOutput } from './tcp.js';
@@ -44,6 +51,7 @@ async function listen(opts: ListenFlags) {
 
 interface SendFlags {
   lines?: boolean;
+  chunk?: number;
   count?: number;
   broadcast?: boolean;
   timeout?: number;
@@ -59,12 +67,17 @@ function* splitLines(data: Buffer): Generator<Buffer> {
   if (start < data.length) yield data.subarray(start);
 }
 
+function* chunks(data: Buffer, size: number): Generator<Buffer> {
+  for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
+}
+
 async function send(host: string, portText: string, text: string[], opts: SendFlags) {
+  if (opts.lines && opts.chunk !== undefined) throw new UsageError('udp send: give --lines or --chunk, not both');
   const { parseHost, parsePort, formatAddress } = await import('../ipc/address.js');
   const to = await parseHost(host, parsePort(portText, false));
   const { send } = await import('../ipc/datagram.js');
   const payloads: Iterable<Buffer> =
-    text.length > 0 ? (opts.lines ? splitLines(Buffer.from(text.join(' '))) : [Buffer.from(text.join(' '))]) : opts.lines ? readRecords(10) : [readAll()];
+    text.length > 0 ? (opts.lines ? splitLines(Buffer.from(text.join(' '))) : [Buffer.from(text.join(' '))]) : opts.lines ? readRecords(10) : opts.chunk !== undefined ? chunks(readAll(), opts.chunk) : [readAll()];
   const r = await send({ op: 'udp send', to, payloads, count: opts.count ?? 1, broadcast: Boolean(opts.broadcast), timeoutMs: opts.timeout });
   if (settings.json) printJson({ ...{ address: (to as { address: string }).address, port: (to as { port: number }).port }, sent: r.sent });
   else if (opts.verbose) writeStderr(`ipcctl: udp send: ${r.sent} datagram${r.sent === 1 ? '' : 's'} to ${formatAddress(to)}\n`);
@@ -97,6 +110,7 @@ export function register(program: Command): void {
     .argument('<port>', 'port')
     .argument('[text...]', 'the datagram; stdin when absent')
     .option('--lines', 'one datagram per line (newline stripped)')
+    .addOption(new Option('--chunk <bytes>', 'cut stdin into datagrams of at most BYTES (e.g. a file)').argParser(asDatagramSize))
     .addOption(new Option('--count <n>', 'send each datagram N times (sendmmsg batches)').argParser(asCount))
     .option('--broadcast', 'allow a broadcast address (SO_BROADCAST)')
     .addOption(new Option('--timeout <dur>', 'give up when the socket stays full for DUR (exit 124)').argParser(asDuration))

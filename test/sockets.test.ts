@@ -1,0 +1,415 @@
+// tcp, udp and unix against real peers (socat, nc from netcat-openbsd) on
+// loopback. Ports: servers run by ipcctl choose their own (--port 0, read
+// back from "listening on"); peers get a port the test process just bound
+// and released. Every process started here is killed by pid afterwards.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { IPCCTL, ipcctl, run, sleep } from './helpers/run.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ipcctl-sock-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const started: ChildProcess[] = [];
+afterEach(() => {
+  while (started.length) {
+    const c = started.pop()!;
+    if (c.exitCode === null && c.signalCode === null && c.pid) {
+      try {
+        process.kill(c.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+});
+
+/** A free TCP (or UDP) port on 127.0.0.1, found by binding port 0 here. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Proc {
+  child: ChildProcess;
+  out: () => Buffer;
+  err: () => string;
+  done: Promise<number | null>;
+}
+
+let outputs = 0;
+/**
+ * Start a process in the background. Its stdout goes to a file: a pipe read
+ * by this process would stall the peer whenever a synchronous spawn blocks
+ * the test's event loop.
+ */
+function start(cmd: string, args: string[], input?: Buffer | string): Proc {
+  const file = join(dir, `out-${++outputs}`);
+  const fd = openSync(file, 'w');
+  const child = spawn(cmd, args, { stdio: ['pipe', fd, 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  closeSync(fd);
+  started.push(child);
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  if (input !== undefined) child.stdin!.end(input);
+  const done = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return { child, out: () => readFileSync(file), err: () => err, done };
+}
+
+/** Run to the end without blocking this process (its servers keep running). */
+async function runAsync(cmd: string, args: string[], input: Buffer | string = ''): Promise<{ code: number | null; out: Buffer; stderr: string }> {
+  const p = start(cmd, args, input);
+  const code = await p.done;
+  return { code, out: p.out(), stderr: p.err() };
+}
+
+/** Start an ipcctl server with --port 0 -v and learn its port from stderr. */
+async function startServer(args: string[]): Promise<Proc & { port: number }> {
+  const p = start(IPCCTL, [...args, '--port', '0', '-v']);
+  for (let i = 0; i < 200; i++) {
+    const m = /listening on [^\n]*:(\d+)\n/.exec(p.err());
+    if (m) return { ...p, port: Number(m[1]) };
+    if (p.child.exitCode !== null) break;
+    await sleep(25);
+  }
+  throw new Error(`server did not start: ${p.err()}`);
+}
+
+/** Wait until a TCP port listens (asked of ss: a probe connection would be nc's only client). */
+async function waitListening(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (run('ss', ['-ltnH', `sport = :${port}`]).stdout.trim() !== '') return;
+    await sleep(25);
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** Wait until a UDP port is bound (ss lists it). */
+async function waitUdpBound(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (run('ss', ['-lunH', `sport = :${port}`]).stdout.trim() !== '') return;
+    await sleep(25);
+  }
+  throw new Error(`nothing bound to udp ${port}`);
+}
+
+const MiB = randomBytes(1 << 20);
+const mibFile = join(dir, 'mib.bin');
+writeFileSync(mibFile, MiB);
+
+describe('tcp with socat and nc as peers: 1 MiB of random bytes arrives byte-exact', () => {
+  it('nc -> ipcctl tcp serve', async () => {
+    const srv = await startServer(['tcp', 'serve']);
+    const r = await runAsync('nc', ['-N', '127.0.0.1', String(srv.port)], MiB);
+    expect(r.code).toBe(0);
+    expect(await srv.done).toBe(0);
+    expect(srv.out().equals(MiB)).toBe(true);
+  });
+
+  it('socat -> ipcctl tcp serve', async () => {
+    const srv = await startServer(['tcp', 'serve']);
+    const r = await runAsync('socat', ['-u', `OPEN:${mibFile}`, `TCP:127.0.0.1:${srv.port}`]);
+    expect(r.code).toBe(0);
+    expect(await srv.done).toBe(0);
+    expect(srv.out().equals(MiB)).toBe(true);
+  });
+
+  it('ipcctl tcp connect -> nc -l', async () => {
+    const port = await freePort();
+    const peer = start('nc', ['-l', '127.0.0.1', String(port)]);
+    await waitListening(port);
+    const r = ipcctl(['tcp', 'connect', '127.0.0.1', String(port)], { input: MiB });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    await peer.done;
+    expect(peer.out().equals(MiB)).toBe(true);
+  });
+
+  it('ipcctl tcp connect -> socat TCP-LISTEN, stdin from a file (sendfile) and from a pipe (splice)', async () => {
+    for (const viaFile of [true, false]) {
+      const port = await freePort();
+      const peer = start('socat', ['-u', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, '-']);
+      await waitListening(port);
+      const r = viaFile
+        ? run('bash', ['-c', `${IPCCTL} tcp connect 127.0.0.1 ${port} < ${mibFile}`])
+        : run('bash', ['-c', `cat ${mibFile} | ${IPCCTL} tcp connect 127.0.0.1 ${port}`]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      await peer.done;
+      expect(peer.out().equals(MiB)).toBe(true);
+    }
+  });
+
+  it('ipcctl tcp serve --echo returns the bytes to socat', async () => {
+    const srv = await startServer(['tcp', 'serve', '--echo']);
+    const r = await runAsync('socat', ['-t', '5', '-', `TCP:127.0.0.1:${srv.port},shut-down`], MiB);
+    expect(r.code).toBe(0);
+    expect(r.out.equals(MiB)).toBe(true);
+    expect(await srv.done).toBe(0);
+  });
+});
+
+describe('tcp behaviour', () => {
+  it('serve without --bind listens on 127.0.0.1 only', async () => {
+    const srv = await startServer(['tcp', 'serve', '--timeout', '10s']);
+    const ss = run('ss', ['-ltnH', `sport = :${srv.port}`]).stdout.trim().split('\n');
+    expect(ss).toHaveLength(1);
+    // State, Recv-Q, Send-Q, Local Address:Port, Peer Address:Port
+    expect(ss[0]!.split(/\s+/)[3]).toBe(`127.0.0.1:${srv.port}`);
+  });
+
+  it('serve --bind ::1 serves IPv6 and reports the peer in --json', async () => {
+    const p = start(IPCCTL, ['--json', 'tcp', 'serve', '--bind', '::1', '--port', '0']);
+    let port = 0;
+    for (let i = 0; i < 200 && !port; i++) {
+      const m = /"port":(\d+)/.exec(p.out().toString());
+      if (m) port = Number(m[1]);
+      else await sleep(25);
+    }
+    const r = ipcctl(['tcp', 'connect', '::1', String(port), '--send', 'over six']);
+    expect(r.code).toBe(0);
+    expect(await p.done).toBe(0);
+    const events = p.out().toString().trim().split('\n').map((l) => JSON.parse(l));
+    expect(events[0]).toEqual({ event: 'listening', address: '::1', port });
+    expect(events[1]).toMatchObject({ event: 'accept', conn: 1, address: '::1' });
+    expect(events.filter((e) => e.event === 'data').map((e) => e.text).join('')).toBe('over six');
+    expect(events.at(-1)).toMatchObject({ event: 'close', conn: 1, received: 8 });
+  });
+
+  it('connect prints a reply that comes one second after its EOF', async () => {
+    const port = await freePort();
+    // -t 3: socat itself would give the reply only 0.5 s after the client's EOF.
+    start('socat', ['-t', '3', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, 'SYSTEM:cat >/dev/null; sleep 1; echo late-reply']);
+    await waitListening(port);
+    const r = ipcctl(['tcp', 'connect', '127.0.0.1', String(port)], { input: 'request\n' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('late-reply\n');
+  });
+
+  it('--keep-open --echo serves 50 concurrent clients, each echoed exactly', async () => {
+    const srv = await startServer(['tcp', 'serve', '--keep-open', '--echo']);
+    const clients = Array.from({ length: 50 }, (_, i) => {
+      const payload = randomBytes(16384 + i * 997);
+      return new Promise<boolean>((resolve, reject) => {
+        const s = net.connect(srv.port, '127.0.0.1');
+        const got: Buffer[] = [];
+        s.on('data', (d) => got.push(d));
+        s.on('error', reject);
+        s.on('end', () => resolve(Buffer.concat(got).equals(payload)));
+        s.end(payload);
+      });
+    });
+    const results = await Promise.all(clients);
+    expect(results.every(Boolean)).toBe(true);
+    srv.child.kill('SIGINT');
+    expect(await srv.done).toBe(130);
+  });
+
+  it('-z checks that a port opens', async () => {
+    const srv = await startServer(['tcp', 'serve']);
+    expect(ipcctl(['tcp', 'connect', '-z', '127.0.0.1', String(srv.port)]).code).toBe(0);
+    expect(await srv.done).toBe(0);
+  });
+
+  it('exit codes: refused 1, idle timeout 124, usage 2, address in use 1', async () => {
+    const closed = await freePort();
+    const refused = ipcctl(['tcp', 'connect', '127.0.0.1', String(closed)]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`ipcctl: tcp connect 127.0.0.1:${closed}: ECONNREFUSED, connection refused\n`);
+
+    // A server that accepts, never answers and never closes.
+    const silent = net.createServer({ allowHalfOpen: true }, () => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const t = await runAsync(IPCCTL, ['tcp', 'connect', '--timeout', '300ms', '127.0.0.1', String((silent.address() as net.AddressInfo).port)]);
+    silent.close();
+    expect(t.code).toBe(124);
+    expect(t.stderr).toMatch(/^ipcctl: tcp connect 127\.0\.0\.1:\d+: timed out after 300ms\n$/);
+
+    for (const args of [['tcp', 'connect', '127.0.0.1', 'http'], ['tcp', 'serve'], ['tcp', 'connect', 'example.com', '80'], ['tcp', 'serve', '--port', '70000']]) {
+      const u = ipcctl(args);
+      expect(u.code, args.join(' ')).toBe(2);
+      expect(u.stderr).toMatch(/^ipcctl: /);
+    }
+
+    const srv = await startServer(['tcp', 'serve', '--timeout', '10s']);
+    const inUse = ipcctl(['tcp', 'serve', '--port', String(srv.port)]);
+    expect(inUse.code).toBe(1);
+    expect(inUse.stderr).toContain(`tcp serve 127.0.0.1:${srv.port}: EADDRINUSE, port ${srv.port} is already in use`);
+    expect(inUse.stderr).toContain('--reuseaddr');
+  });
+});
+
+describe('udp with socat and nc as peers', () => {
+  it('socat -> ipcctl udp listen: 1 MiB as 18 datagrams of up to 60000 bytes, concatenated exactly', async () => {
+    const port = await freePort();
+    const srv = start(IPCCTL, ['udp', 'listen', '--port', String(port), '-n', '18']);
+    await waitUdpBound(port);
+    const r = run('socat', ['-u', '-b', '60000', `OPEN:${mibFile}`, `UDP-SENDTO:127.0.0.1:${port}`]);
+    expect(r.code).toBe(0);
+    expect(await srv.done).toBe(0);
+    expect(srv.out().equals(MiB)).toBe(true);
+  });
+
+  it('nc -u -> ipcctl udp listen: every datagram nc sends, concatenated exactly', async () => {
+    const port = await freePort();
+    const srv = start(IPCCTL, ['udp', 'listen', '--port', String(port), '--timeout', '1s']);
+    await waitUdpBound(port);
+    // nc sends each read of its stdin as one datagram.
+    const r = run('bash', ['-c', `nc -u -w 1 -q 0 127.0.0.1 ${port} < ${mibFile} || nc -u -w 1 127.0.0.1 ${port} < ${mibFile}`]);
+    expect(r.code).toBe(0);
+    expect(await srv.done).toBe(124); // it listened until 1 s of silence
+    expect(srv.out().equals(MiB)).toBe(true);
+  });
+
+  it('ipcctl udp send --chunk 60000 -> socat UDP-RECV: 1 MiB as 18 datagrams', async () => {
+    const port = await freePort();
+    // A receive buffer that holds the whole burst: UDP drops what does not fit.
+    const peer = start('socat', ['-u', '-b', '65536', `UDP-RECV:${port},bind=127.0.0.1,rcvbuf=4194304`, '-']);
+    await waitUdpBound(port);
+    const r = ipcctl(['udp', 'send', '127.0.0.1', String(port), '--chunk', '60000', '-v'], { input: MiB });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('18 datagrams');
+    for (let i = 0; i < 100 && peer.out().length < MiB.length; i++) await sleep(25);
+    expect(peer.out().equals(MiB)).toBe(true);
+  });
+
+  it('ipcctl udp send --chunk 16000 -> nc -u -l: 64000 bytes as 4 datagrams', async () => {
+    // nc reads datagrams into a 16 KiB buffer (longer ones are cut), locks onto
+    // the first sender, and cannot enlarge its receive buffer: so 4 datagrams
+    // of 16000 bytes from one process, a burst its default buffer holds.
+    const port = await freePort();
+    const peer = start('nc', ['-u', '-l', '127.0.0.1', String(port)]);
+    await waitUdpBound(port);
+    const one = MiB.subarray(0, 64000);
+    expect(ipcctl(['udp', 'send', '127.0.0.1', String(port), '--chunk', '16000'], { input: one }).code).toBe(0);
+    for (let i = 0; i < 100 && peer.out().length < one.length; i++) await sleep(25);
+    expect(peer.out().equals(one)).toBe(true);
+  });
+
+  it('keeps boundaries, hears every sender, and --echo answers each', async () => {
+    const port = await freePort();
+    const srv = start(IPCCTL, ['--json', 'udp', 'listen', '--port', String(port), '-n', '4', '--echo']);
+    await waitUdpBound(port);
+    expect(ipcctl(['udp', 'send', '127.0.0.1', String(port), 'x'.repeat(170)]).code).toBe(0);
+    expect(ipcctl(['udp', 'send', '127.0.0.1', String(port), 'y'.repeat(230)]).code).toBe(0);
+    expect(ipcctl(['udp', 'send', '127.0.0.1', String(port), '--count', '2'], { input: Buffer.from([0xff, 0, 1]) }).code).toBe(0);
+    expect(await srv.done).toBe(0);
+    const lines = srv.out().toString().trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.size)).toEqual([170, 230, 3, 3]);
+    expect(lines[2]).toMatchObject({ address: '127.0.0.1', base64: Buffer.from([0xff, 0, 1]).toString('base64') });
+    expect(new Set(lines.map((l) => l.port)).size).toBe(3);
+    const p = await freePort();
+    start(IPCCTL, ['udp', 'listen', '--port', String(p), '-n', '1', '--echo']);
+    await waitUdpBound(p);
+    const echoed = await runAsync('socat', ['-t', '1', '-', `UDP:127.0.0.1:${p}`], 'ping');
+    expect(echoed.out.toString()).toBe('ping');
+  });
+
+  it('listen --timeout exits 124 when nothing comes', async () => {
+    const port = await freePort();
+    const r = ipcctl(['udp', 'listen', '--port', String(port), '--timeout', '200ms']);
+    expect(r.code).toBe(124);
+    expect(r.stderr).toBe(`ipcctl: udp listen 127.0.0.1:${port}: timed out after 200ms\n`);
+  });
+});
+
+describe('unix with socat and nc as peers', () => {
+  it('nc -U -> ipcctl unix serve, and ipcctl unix connect -> socat UNIX-LISTEN: 1 MiB exact', async () => {
+    const path = join(dir, 'a.sock');
+    const srv = start(IPCCTL, ['unix', 'serve', path]);
+    await waitFor(() => existsSync(path));
+    const r = await runAsync('nc', ['-N', '-U', path], MiB);
+    expect(r.code).toBe(0);
+    expect(await srv.done).toBe(0);
+    expect(srv.out().equals(MiB)).toBe(true);
+    expect(existsSync(path)).toBe(false); // removed at exit
+
+    const path2 = join(dir, 'b.sock');
+    const peer = start('socat', ['-u', `UNIX-LISTEN:${path2}`, '-']);
+    await waitFor(() => existsSync(path2));
+    const c = ipcctl(['unix', 'connect', path2], { input: MiB });
+    expect(c.code).toBe(0);
+    await peer.done;
+    expect(peer.out().equals(MiB)).toBe(true);
+  });
+
+  it('socat -> ipcctl unix serve --echo, and ipcctl unix connect -> nc -lU', async () => {
+    const path = join(dir, 'c.sock');
+    const srv = start(IPCCTL, ['unix', 'serve', path, '--echo']);
+    await waitFor(() => existsSync(path));
+    const r = await runAsync('socat', ['-t', '5', '-', `UNIX-CONNECT:${path},shut-down`], MiB);
+    expect(r.out.equals(MiB)).toBe(true);
+    expect(await srv.done).toBe(0);
+
+    const path2 = join(dir, 'd.sock');
+    const peer = start('nc', ['-l', '-U', path2]);
+    await waitFor(() => existsSync(path2));
+    const c = await runAsync(IPCCTL, ['unix', 'connect', path2, '--timeout', '2s'], MiB);
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    await peer.done;
+    expect(peer.out().equals(MiB)).toBe(true);
+    rmSync(path2, { force: true });
+  });
+
+  it('--dgram keeps boundaries', async () => {
+    const path = join(dir, 'g.sock');
+    const srv = start(IPCCTL, ['--json', 'unix', 'serve', '--dgram', path, '-n', '2']);
+    await waitFor(() => existsSync(path));
+    expect(ipcctl(['unix', 'connect', '--dgram', path, 'a'.repeat(170)]).code).toBe(0);
+    expect(ipcctl(['unix', 'connect', '--dgram', path, 'b'.repeat(230)]).code).toBe(0);
+    expect(await srv.done).toBe(0);
+    expect(srv.out().toString().trim().split('\n').map((l) => JSON.parse(l).size)).toEqual([170, 230]);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('replaces a stale socket file, refuses a live one, leaves other files alone, and cleans up on Ctrl-C', async () => {
+    const path = join(dir, 'stale.sock');
+    // A server killed with SIGKILL leaves its file behind.
+    const dead = start('socat', [`UNIX-LISTEN:${path}`, '-']);
+    await waitFor(() => existsSync(path));
+    dead.child.kill('SIGKILL');
+    await dead.done;
+    expect(existsSync(path)).toBe(true);
+
+    const srv = start(IPCCTL, ['unix', 'serve', path, '-v']);
+    await waitFor(() => srv.err().includes('listening'));
+    const again = ipcctl(['unix', 'serve', path]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('a server is listening on this socket');
+    expect(srv.child.exitCode).toBe(null); // the probe did not take the live server's one client
+
+    srv.child.kill('SIGINT');
+    expect(await srv.done).toBe(130);
+    expect(existsSync(path)).toBe(false);
+
+    const plain = join(dir, 'plain.txt');
+    writeFileSync(plain, 'keep me');
+    const r = ipcctl(['unix', 'serve', plain]);
+    expect(r.code).toBe(1);
+    expect(readFileSync(plain, 'utf8')).toBe('keep me');
+
+    const missing = ipcctl(['unix', 'connect', join(dir, 'nobody.sock')]);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain('ENOENT');
+  });
+});
+
+async function waitFor(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (cond()) return;
+    await sleep(25);
+  }
+  throw new Error('condition not met');
+}
+
