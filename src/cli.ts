@@ -30,6 +30,7 @@ export const registry: Entry[] = [
   { name: 'tcp', summary: 'TCP sockets: serve, connect', load: () => import('./commands/tcp.js') },
   { name: 'udp', summary: 'UDP datagrams: send, listen', load: () => import('./commands/udp.js') },
   { name: 'unix', summary: 'UNIX domain sockets (stream or --dgram): serve, connect', load: () => import('./commands/unix.js') },
+  { name: 'lab', summary: 'classic IPC and synchronisation exercises run with real processes (race, deadlock, ...)', load: () => import('./commands/lab.js') },
   { name: 'selftest', summary: 'round-trip every mechanism on private objects; the smoke check', load: () => import('./commands/selftest.js') },
 ];
 
