@@ -37,6 +37,13 @@ async function msgqRoundTrip(): Promise<string> {
 
 export const checks: Array<[string, Check]> = [['msgq', msgqRoundTrip], ['shm', shmRoundTrip], ['sem', semRoundTrip]];
 
+// Sockets on loopback: a TCP and a UNIX stream connection, and UDP datagrams.
+checks.push(
+  ['tcp', async () => (await import('../ipc/sockcheck.js')).tcpRoundTrip()],
+  ['udp', async () => (await import('../ipc/sockcheck.js')).udpRoundTrip()],
+  ['unix', async () => (await import('../ipc/sockcheck.js')).unixRoundTrip()],
+);
+
 /** System V checks need /proc/sysvipc; inside some containers it is missing. */
 const SYSV = new Set(['msgq', 'shm', 'sem']);
 
