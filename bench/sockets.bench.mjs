@@ -1,0 +1,141 @@
+// Sockets against socat and nc, on loopback only.
+//  TCP: 1 GiB from `head -c` through each client into each server > /dev/null,
+//       timed from the client's start until the server has exited (every
+//       byte delivered). Rounds are interleaved; the median counts.
+//  UDP: 64-byte datagrams for about 5 seconds, `ipcctl udp send --count N`
+//       into `ipcctl udp listen`, and socat into socat. N is calibrated so the
+//       send takes ~5 s; received = bytes on the listener's stdout / 64.
+// Every run is bounded (a hard timeout per command) and uses a fresh port.
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { IPCCTL, median, row } from './lib.mjs';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const GIB = 1 << 30;
+const HARD_MS = 120_000;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function bound(proto, port) {
+  return spawnSync('ss', [`-l${proto}nH`, `sport = :${port}`], { encoding: 'utf8' }).stdout.trim() !== '';
+}
+
+async function waitBound(proto, port) {
+  for (let i = 0; i < 400; i++) {
+    if (bound(proto, port)) return;
+    await sleep(10);
+  }
+  throw new Error(`nothing bound to ${proto} port ${port}`);
+}
+
+/** Start a shell command in the background; resolves with [exit code, stdout]. */
+function background(cmd) {
+  const child = spawn('bash', ['-c', cmd], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), HARD_MS);
+  const done = new Promise((r) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      r([code, out]);
+    }),
+  );
+  return { child, done };
+}
+
+const tcpTools = {
+  ipcctl: {
+    server: (p) => `exec ${IPCCTL} tcp serve --port ${p} > /dev/null`,
+    client: (p) => `head -c ${GIB} /dev/zero | ${IPCCTL} tcp connect 127.0.0.1 ${p}`,
+  },
+  'socat->socat': {
+    server: (p) => `exec socat -u TCP-LISTEN:${p},bind=127.0.0.1,reuseaddr - > /dev/null`,
+    client: (p) => `head -c ${GIB} /dev/zero | socat -u - TCP:127.0.0.1:${p}`,
+  },
+  'nc->nc': {
+    server: (p) => `exec nc -l 127.0.0.1 ${p} > /dev/null`,
+    client: (p) => `head -c ${GIB} /dev/zero | nc -N 127.0.0.1 ${p}`,
+  },
+};
+
+async function tcpOnce(tool) {
+  const port = await freePort();
+  const srv = background(tool.server(port));
+  await waitBound('t', port);
+  const t0 = process.hrtime.bigint();
+  const c = spawnSync('bash', ['-c', tool.client(port)], { stdio: ['ignore', 'ignore', 'inherit'], timeout: HARD_MS });
+  const [code] = await srv.done;
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (c.status !== 0 || code !== 0) throw new Error(`tcp run failed (client ${c.status}, server ${code})`);
+  return s;
+}
+
+async function tcp() {
+  console.log(`TCP: 1 GiB through loopback, median of ${ROUNDS} interleaved rounds`);
+  const times = Object.fromEntries(Object.keys(tcpTools).map((k) => [k, []]));
+  for (let i = 0; i < ROUNDS; i++) for (const [k, t] of Object.entries(tcpTools)) times[k].push(await tcpOnce(t));
+  const rate = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, GIB / 1e6 / median(v)]));
+  for (const k of Object.keys(tcpTools)) row(`tcp ${k}`, rate[k], 'MB/s', k === 'ipcctl' ? undefined : rate.ipcctl / rate[k]);
+  console.log(`ipcctl / nc = ${(rate.ipcctl / rate['nc->nc']).toFixed(2)}x (target >= 1.5x), ipcctl / socat = ${(rate.ipcctl / rate['socat->socat']).toFixed(2)}x`);
+}
+
+const udpTools = {
+  ipcctl: {
+    listener: (p) => `${IPCCTL} udp listen --port ${p} --timeout 1s 2>/dev/null | wc -c`,
+    sender: (p, n) => `${IPCCTL} udp send 127.0.0.1 ${p} --count ${n} ${'x'.repeat(64)}`,
+  },
+  'socat->socat': {
+    listener: (p) => `socat -T 1 -u -b 65536 UDP-RECV:${p},bind=127.0.0.1 - | wc -c`,
+    // -b 64: every 64-byte read of the pipe becomes one datagram.
+    sender: (p, n) => `head -c ${64 * n} /dev/zero | socat -u -b 64 - UDP-SENDTO:127.0.0.1:${p}`,
+  },
+};
+
+async function udpOnce(tool, n) {
+  const port = await freePort();
+  const lis = background(tool.listener(port));
+  await waitBound('u', port);
+  const t0 = process.hrtime.bigint();
+  const s = spawnSync('bash', ['-c', tool.sender(port, n)], { stdio: ['ignore', 'ignore', 'inherit'], timeout: HARD_MS });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const [, out] = await lis.done;
+  if (s.status !== 0) throw new Error(`udp sender failed (${s.status})`);
+  const received = Math.floor(Number(out.trim()) / 64);
+  return { secs, sent: n, received };
+}
+
+async function udp() {
+  console.log('UDP: 64-byte datagrams for ~5 s each');
+  const results = {};
+  for (const [k, tool] of Object.entries(udpTools)) {
+    // Calibrate: how many can this sender push in about 5 seconds?
+    const probe = await udpOnce(tool, 50_000);
+    const n = Math.max(50_000, Math.min(50_000_000, Math.round((50_000 / probe.secs) * 5)));
+    results[k] = await udpOnce(tool, n);
+  }
+  for (const [k, r] of Object.entries(results)) {
+    const perSec = r.received / r.secs;
+    const drops = r.sent - r.received;
+    row(`udp ${k} received`, perSec, 'dgram/s', k === 'ipcctl' ? undefined : results.ipcctl.received / results.ipcctl.secs / perSec);
+    console.log(`  sent ${r.sent} in ${r.secs.toFixed(2)} s, received ${r.received}, dropped ${drops} (${((100 * drops) / r.sent).toFixed(1)}%)`);
+  }
+  const ratio = results.ipcctl.received / results.ipcctl.secs / (results['socat->socat'].received / results['socat->socat'].secs);
+  console.log(`ipcctl / socat received rate = ${ratio.toFixed(2)}x (target >= 2x)`);
+}
+
+const which = process.argv[2];
+if (!which || which === 'tcp') await tcp();
+if (!which || which === 'udp') await udp();
