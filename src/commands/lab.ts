@@ -2,7 +2,7 @@
 // real processes on real System V objects. This file parses options and
 // renders what the lab reports; the labs themselves (src/lab) never print.
 // Lab modules (and with them ffi-rs) are imported only inside the actions.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { LabEvent, LabResult } from '../lab/runner.js';
 import { labs } from '../lab/catalog.js';
@@ -40,6 +40,7 @@ function figures(r: LabResult): string {
 }
 
 async function runOne(name: string, opts: Record<string, unknown>, maxMs: number): Promise<void> {
+  if (maxMs <= 0) throw new UsageError(`lab ${name}: --max-time must be above 0`);
   const { findLab } = await import('../lab/catalog.js');
   const { runLab } = await import('../lab/runner.js');
   const entry = findLab(name)!;
@@ -58,12 +59,21 @@ async function runOne(name: string, opts: Record<string, unknown>, maxMs: number
   if (!result.ok) process.exitCode = 1;
 }
 
+/** A duration option whose default --help shows as 1s or 250ms, not 1000. */
+function duration(flags: string, help: string, ms: number): Option {
+  return new Option(flags, help).argParser(asDuration).default(ms, formatDuration(ms));
+}
+
+function formatDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
 function labCommand(parent: Command, name: string, help: string): Command {
   const summary = labs.find((l) => l.name === name)!.summary;
   return parent
     .command(name)
     .description(summary)
-    .option('--max-time <dur>', 'stop the lab (exit 124) if it runs longer than this', asDuration, 60_000)
+    .addOption(duration('--max-time <dur>', 'stop the lab (exit 124) if it runs longer than this', 60_000))
     .addHelpText('after', `\n${help}`);
 }
 
@@ -99,7 +109,7 @@ export function register(program: Command): void {
 
   labCommand(lab, 'deadlock', 'Without --atomic both processes block for ever, each holding what the other needs; with --atomic both finish.')
     .option('--atomic', 'take both semaphores in one semop (all or nothing): no deadlock')
-    .option('--timeout <dur>', 'declare a deadlock once both have been blocked this long', asDuration, 1000)
+    .addOption(duration('--timeout <dur>', 'declare a deadlock once both have been blocked this long', 1000))
     .action(async (o: Common & { atomic?: boolean; timeout: number }) => {
       await runOne('deadlock', { atomic: Boolean(o.atomic), timeoutMs: o.timeout }, o.maxTime);
     });
@@ -115,7 +125,7 @@ export function register(program: Command): void {
   labCommand(lab, 'heartbeat', 'Every worker answers each heartbeat in time, except a --stall worker, which is declared unhealthy.')
     .option('--workers <n>', 'number of worker processes', count('number of workers', 1, MAX_PROCESSES), 3)
     .option('--rounds <n>', 'heartbeat rounds', count('number of rounds', 1, 10_000), 3)
-    .option('--response-time <dur>', 'how long a worker has to answer', asDuration, 500)
+    .addOption(duration('--response-time <dur>', 'how long a worker has to answer', 500))
     .option('--stall <n>', 'worker N (1 is the first) stops answering after the first round', count('worker number', 1, MAX_PROCESSES))
     .action(async (o: Common & { workers: number; rounds: number; responseTime: number; stall?: number }) => {
       if (o.stall !== undefined && o.stall > o.workers) throw new UsageError(`lab heartbeat: --stall ${o.stall}: there ${o.workers === 1 ? 'is 1 worker' : `are ${o.workers} workers`} (1 to ${o.workers})`);
@@ -125,8 +135,8 @@ export function register(program: Command): void {
 
   labCommand(lab, 'pipeline', 'Triggers come faster than images are processed, so the queue before processing grows; failed mails are retried, and every trigger ends as one report.')
     .option('--triggers <n>', 'sensor triggers (pictures taken)', count('number of triggers', 1, 100_000), 20)
-    .option('--interval <dur>', 'time between triggers', asDuration, 25)
-    .option('--process-time <dur>', 'image processing time per picture', asDuration, 75)
+    .addOption(duration('--interval <dur>', 'time between triggers', 25))
+    .addOption(duration('--process-time <dur>', 'image processing time per picture', 75))
     .option('--mail-failures <n>', 'the first N mail attempts fail and are retried', count('number of mail failures', 0, 100_000), 3)
     .action(async (o: Common & { triggers: number; interval: number; processTime: number; mailFailures: number }) => {
       await runOne('pipeline', { triggers: o.triggers, intervalMs: o.interval, processMs: o.processTime, mailFailures: o.mailFailures }, o.maxTime);
