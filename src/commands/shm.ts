@@ -4,7 +4,7 @@
 import { fstatSync, readSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { EXIT, OperationError, UsageError } from '../errors.js';
-import type { Attachment, SharedMemory } from '../ipc/shm.js';
+import type { Attachment, SharedMemory, Staging } from '../ipc/shm.js';
 import { formatKey, formatMode, payloadFields, printJson } from '../output/json.js';
 import { HexDumper } from '../output/hexdump.js';
 import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
@@ -20,6 +20,9 @@ async function openSegment(target: Target): Promise<SharedMemory> {
 }
 
 const asBytes = (what: string) => (v: string) => parseSize(v, what);
+
+/** From this many bytes on, a bigger pipe pays for its one fcntl. */
+const BULK = 1 << 20;
 
 async function create(opts: KeyOpts & { size: number; mode: number; exclusive?: boolean }) {
   const { SharedMemory } = await import('../ipc/shm.js');
@@ -62,6 +65,7 @@ async function attach(idArg: string | undefined, opts: KeyOpts & { readOnly?: bo
 async function read(idArg: string | undefined, opts: KeyOpts & { offset: number; length?: number; hex?: boolean }) {
   const seg = await openSegment(targetFrom(idArg, opts, 'shm read'));
   const { SharedMemory, CHUNK } = await import('../ipc/shm.js');
+  const { preferBulkPipe } = await import('../ipc/pipes.js');
   if (settings.json && opts.hex) throw new UsageError('shm read: give --json or --hex, not both');
   try {
     seg.withAttached(true, 'shm read', (a, st) => {
@@ -73,9 +77,13 @@ async function read(idArg: string | undefined, opts: KeyOpts & { offset: number;
         return;
       }
       const hex = opts.hex ? new HexDumper() : null;
+      if (!hex && length >= BULK) preferBulkPipe(1);
+      // Mapping the pages ahead pays when write(2) will touch them; /dev/null never does.
+      const touches = hex !== null || !stdoutIsCharDevice();
       // Straight from the segment to stdout, one window at a time: no copy.
       for (let at = opts.offset, end = opts.offset + length; at < end; at += CHUNK) {
         const window = a.view(at, Math.min(CHUNK, end - at));
+        if (touches) a.prefault(at, window.length, false);
         if (hex) writeStdout(hex.push(window, at));
         else writeStdout(window);
       }
@@ -84,6 +92,14 @@ async function read(idArg: string | undefined, opts: KeyOpts & { offset: number;
   } catch (e) {
     if (e instanceof OutputClosedError) return; // a reader that went away is not an error
     throw e;
+  }
+}
+
+function stdoutIsCharDevice(): boolean {
+  try {
+    return fstatSync(1).isCharacterDevice();
+  } catch {
+    return false;
   }
 }
 
@@ -143,11 +159,28 @@ function readStdinUpTo(capacity: number): Buffer[] | null {
   }
 }
 
+/** Stdin into `staging` until EOF or full: the byte count. */
+function readStdinInto(staging: Staging, chunk: number): number {
+  let done = 0;
+  while (done < staging.size) {
+    const window = staging.view(done, Math.min(chunk, staging.size - done));
+    let filled = 0;
+    while (filled < window.length) {
+      const n = readStdin(window, filled, window.length - filled);
+      if (n === 0) return done + filled;
+      filled += n;
+    }
+    done += filled;
+  }
+  return done;
+}
+
 /** A regular file on stdin of known size: read straight into the segment. */
 function readFileInto(a: Attachment, offset: number, size: number, chunk: number): number {
   let done = 0;
   while (done < size) {
     const window = a.view(offset + done, Math.min(chunk, size - done));
+    a.prefault(offset + done, window.length, true);
     let filled = 0;
     while (filled < window.length) {
       const n = readStdin(window, filled, window.length - filled);
@@ -188,16 +221,38 @@ async function write(idArg: string | undefined, text: string[], opts: KeyOpts & 
     if (fileSize > capacity) throw tooBig(fileSize);
     written = seg.withAttached(false, 'shm write', (a) => readFileInto(a, offset, fileSize, CHUNK));
   } else {
-    const parts = readStdinUpTo(capacity);
-    if (parts === null) throw tooBig(`more than ${capacity}`);
-    written = seg.withAttached(false, 'shm write', (a) => {
-      let at = offset;
-      for (const p of parts) {
-        a.view(at, p.length).set(p);
-        at += p.length;
+    if (capacity >= BULK) (await import('../ipc/pipes.js')).preferBulkPipe(0);
+    const { stagingMemory } = await import('../ipc/shm.js');
+    // A pipe: its length is known only at its end, so gather it privately
+    // first (one byte more than fits is enough to know it does not).
+    const staging = capacity >= BULK ? stagingMemory(capacity + 1) : null;
+    if (staging) {
+      try {
+        const total = readStdinInto(staging, CHUNK);
+        if (total > capacity) throw tooBig(`more than ${capacity}`);
+        written = seg.withAttached(false, 'shm write', (a) => {
+          for (let done = 0; done < total; done += CHUNK) {
+            const n = Math.min(CHUNK, total - done);
+            a.prefault(offset + done, n, true);
+            a.view(offset + done, n).set(staging.view(done, n));
+          }
+          return total;
+        });
+      } finally {
+        staging.free();
       }
-      return at - offset;
-    });
+    } else {
+      const parts = readStdinUpTo(capacity);
+      if (parts === null) throw tooBig(`more than ${capacity}`);
+      written = seg.withAttached(false, 'shm write', (a) => {
+        let at = offset;
+        for (const p of parts) {
+          a.view(at, p.length).set(p);
+          at += p.length;
+        }
+        return at - offset;
+      });
+    }
   }
   if (settings.json) printJson({ id: seg.id, offset, written });
 }

@@ -3,12 +3,28 @@
 // writing happen inside withAttached(), which detaches on every path out, so
 // no view of a detached segment can escape.
 import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
+import { AnonymousMemory } from '../native/memory.js';
 import * as native from '../native/shm.js';
 import { IPC_CREAT, IPC_EXCL } from '../native/sysv.js';
 import { type KeySpec, describeKey, resolveKey } from './keys.js';
 import { kernelLimit, readKernelNumbers } from './limits.js';
 
 export type ShmStat = native.ShmidDs & { id: number; locked: boolean; removed: boolean };
+
+/** Private memory to gather input in before it may go into a segment. */
+export interface Staging {
+  readonly size: number;
+  view(offset: number, length: number): Buffer;
+  free(): void;
+}
+
+/**
+ * `size` bytes of private memory, reserved but not touched (huge pages when
+ * the kernel gives them). Null when the system will not map that much.
+ */
+export function stagingMemory(size: number): Staging | null {
+  return AnonymousMemory.map(size);
+}
 export type Attachment = native.Attachment;
 
 /** Bytes per window when streaming a segment: big enough for few syscalls. */

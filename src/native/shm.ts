@@ -6,6 +6,7 @@
 import { IpcError } from '../errors.js';
 import { bind, bindPointer, C, NativeMemory } from './libc.js';
 import { shmid_ds } from './layouts.js';
+import { prefault, viewAt } from './memory.js';
 import { IPC_RMID, IPC_SET, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull, writeIpcPermSet } from './sysv.js';
 
 export const SHM_RDONLY = 0o10000;
@@ -19,9 +20,6 @@ const shmget = bind('shmget', C.int, [C.int, C.size_t, C.int]);
 const shmat = bindPointer('shmat', [C.int, C.ptr, C.int]);
 const shmdt = bind('shmdt', C.int, [C.ptr]);
 const shmctl = bind('shmctl', C.int, [C.int, C.int, C.ptr]);
-// memmove(p, p, 0) returns p: turns any address into a viewable pointer, for
-// windows into segments larger than one Buffer may be.
-const pointerAt = bindPointer('memmove', [C.ptr, C.ptr, C.size_t]);
 
 export interface ShmidDs extends IpcPerm {
   size: number;
@@ -66,8 +64,12 @@ export class Attachment {
     if (!this.attached) throw new Error(`segment ${this.id} is detached`);
     if (offset < 0 || length < 0 || offset + length > this.size) throw new RangeError(`window ${offset}+${length} outside ${this.size} bytes`);
     if (length > MAX_VIEW) throw new RangeError(`window of ${length} bytes is larger than one view`);
-    if (length === 0) return Buffer.alloc(0);
-    return pointerAt.call(this.addr + offset, this.addr + offset, 0).view(length);
+    return viewAt(this.addr + offset, length);
+  }
+
+  /** Map the window's pages in one call before a bulk copy (a hint; see memory.ts). */
+  prefault(offset: number, length: number, forWrite: boolean): void {
+    if (this.attached) prefault(this.addr + offset, length, forWrite);
   }
 
   get isAttached(): boolean {

@@ -1,0 +1,21 @@
+// File descriptor tuning for bulk transfers: the pipe buffer size.
+import { bind, C } from './libc.js';
+
+const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
+
+const fcntl = bind('fcntl', C.int, [C.int, C.int, C.int]);
+
+/**
+ * Grow the pipe on `fd` to `bytes` (rounded up by the kernel, capped by
+ * /proc/sys/fs/pipe-max-size): fewer wake-ups between the two ends of a
+ * pipe that carries hundreds of megabytes. Returns the size now in effect,
+ * or -1 when fd is not a pipe or the kernel refused (harmless: it stays as is).
+ */
+export function growPipe(fd: number, bytes: number): number {
+  const cur = fcntl.call(fd, F_GETPIPE_SZ, 0);
+  if (cur.value === -1) return -1;
+  if (cur.value >= bytes) return cur.value;
+  const r = fcntl.call(fd, F_SETPIPE_SZ, bytes);
+  return r.value === -1 ? cur.value : r.value;
+}
