@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT, exitCodeFor } from './errors.js';
 import { settings } from './output/style.js';
-import { OutputClosedError, writeStderr } from './output/sink.js';
+import { OutputClosedError, writeStderr, writeStdout } from './output/sink.js';
 import { readFileSync } from 'node:fs';
 import { exitProcess } from './exit.js';
 
@@ -50,6 +50,15 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
+      // Help goes through our synchronous writer: `ipcctl --help | head -1` then
+      // ends quietly instead of with an unhandled EPIPE.
+      writeOut: (str) => {
+        try {
+          writeStdout(str);
+        } catch {
+          /* reader gone */
+        }
+      },
       // commander's own errors ("error: unknown option") become our one line.
       outputError: (str) => writeStderr(`ipcctl: ${str.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()}\n`),
     })

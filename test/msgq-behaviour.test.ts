@@ -237,3 +237,20 @@ describe('permission', () => {
     expect(stat(id).id).toBe(id);
   });
 });
+
+describe('help', () => {
+  it('--help into a reader that closes early ends quietly with exit 0', () => {
+    const r = run('bash', ['-c', `${IPCCTL} msgq recv --help | head -1; echo "rc=\${PIPESTATUS[0]}"`]);
+    expect(r.stdout).toBe('Usage: ipcctl msgq recv [options] [id]\nrc=0\n');
+    expect(r.stderr).toBe('');
+  });
+
+  it('every subcommand help has a description and an example', () => {
+    for (const sub of ['create', 'send', 'recv', 'stat', 'set', 'rm']) {
+      const r = ipcctl(['msgq', sub, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout, sub).toMatch(/\n\n\S.*\n/);
+      expect(r.stdout, sub).toMatch(/Examples?:\n  ipcctl /);
+    }
+  });
+});
