@@ -389,6 +389,13 @@ describe('bad input: one line, the right exit code', () => {
     expect(long.stdout).toBe('');
   });
 
+  it('a size above shmmax is refused with the limit named (in a private IPC namespace)', () => {
+    // shmmax is per IPC namespace: lowering it there changes nothing outside.
+    const r = run('unshare', ['--ipc', '--', 'sh', '-c', `echo 65536 > /proc/sys/kernel/shmmax && "${IPCCTL}" shm create --size 1M; echo "rc=$?"; cat /proc/sysvipc/shm | grep -vc '^ *key'`]);
+    expect(r.stdout.split('\n').slice(0, 2)).toEqual(['rc=1', '0']); // refused, and nothing created
+    expect(r.stderr).toBe('ipcctl: shm create: size 1048576 is above the system limit shmmax=65536 (raise it with sysctl kernel.shmmax)\n');
+  });
+
   it('a key that exists with a smaller size', () => {
     const key = uniqueKey();
     newSegment('4K', ['-k', key, '-x']);
