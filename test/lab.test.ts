@@ -39,6 +39,14 @@ describe('ipcctl lab (listing and bad input)', () => {
     expect(j.map((l) => l.name)).toEqual(names);
   });
 
+  it('lists and shows help without loading ffi-rs', () => {
+    for (const args of [['lab'], ['lab', 'race', '--help']]) {
+      const r = ipcctl(args, { env: { NODE_DEBUG: 'module' } });
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stderr, args.join(' ')).not.toMatch(/ffi-rs/);
+    }
+  });
+
   it('refuses an unknown lab and bad options with exit 2 and one line', () => {
     for (const args of [['lab', 'nope'], ['lab', 'race', '--processes', '0'], ['lab', 'heartbeat', '--workers', '2', '--stall', '3'], ['lab', 'pipeline', '--interval', 'soon'], ['lab', 'deadlock', '--max-time', '0']]) {
       const r = ipcctl(args);
@@ -170,6 +178,20 @@ describe('ipcctl lab interrupted with SIGINT', () => {
     expect(Number(r.sections.alive)).toBe(0);
     expect(Number(r.sections.left)).toBe(0);
     expect(r.sections.dir!.trim()).toBe('gone');
+  });
+
+  it.each([
+    ['prodcons', 'prodcons --items 1000000', 'opening it', 2],
+    ['msgq-server', 'msgq-server --clients 3 --thief', 'semaphore set', 2],
+    ['heartbeat', 'heartbeat --rounds 1000 --stall 1', 'round 1', 1],
+  ])('%s: exit 130 mid-run, children killed, objects removed', (_name, args, marker, objects) => {
+    const r = interrupt(args, `grep -q '${marker}' $out`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Number(r.sections.before)).toBe(objects);
+    expect(r.sections.kids!.trim()).not.toBe('');
+    expect(Number(r.sections.rc), r.sections.out).toBe(130);
+    expect(Number(r.sections.alive)).toBe(0);
+    expect(Number(r.sections.left)).toBe(0);
   });
 
   it('race: exit 130 while processes run, segment and set removed', () => {
