@@ -11,7 +11,7 @@
 // is lost. Processing slower than the triggers makes the images queue grow:
 // the lab samples the depth (msg_qnum) of every queue while it runs.
 // An "end" message travels down the pipeline after the last trigger.
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageQueue } from '../ipc/msgq.js';
 import { Deadline } from '../ipc/wait.js';
@@ -181,7 +181,6 @@ export async function run(lab: LabRun, opts: PipelineOptions): Promise<LabResult
   const mail = (await lab.wait(mailed)) as { sent: number[]; attempts: number; failures: number };
   await lab.wait(Promise.all([sensorChild.result, ...stages.map((s) => s.result)]));
   const elapsedMs = Date.now() - start;
-  const { readdirSync } = await import('node:fs');
   const files = readdirSync(dir).length;
   const reports = new Set(mail.sent).size;
   lab.say(`the images queue grew to ${maxDepth[1]} pictures waiting for processing`, maxDepth[1]! > 1 ? 'step' : 'info');

@@ -44,15 +44,14 @@ export interface WorkerContext<A> {
   message(type: string): Promise<Record<string, unknown>>;
 }
 
-// Roles are looked up by name from the command line of a child, so their
-// argument types are erased at this boundary: each role checks its own.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Role = (ctx: WorkerContext<any>) => Promise<unknown>;
+// Roles are looked up by name from the command line of a child, and a lab's
+// options come from the command: their types are erased at this boundary
+// (`never` accepts every role and run function; callers cast to it).
+export type Role = (ctx: WorkerContext<never>) => Promise<unknown>;
 
 export interface LabModule {
   roles: Record<string, Role>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  run(run: LabRun, opts: any): Promise<LabResult>;
+  run(run: LabRun, opts: never): Promise<LabResult>;
 }
 
 /** Parent <-> child messages over the Node IPC channel. */
@@ -321,7 +320,7 @@ export async function runLab(name: string, mod: LabModule, opts: unknown, onEven
   process.on('SIGINT', onSigint);
   const timer = setTimeout(() => run.abort(new OperationError(`lab ${name}: did not finish within ${formatMs(maxMs)}; stopped it`, EXIT.TIMEOUT, 'raise --max-time for bigger runs')), maxMs);
   try {
-    const work = mod.run(run, opts);
+    const work = mod.run(run, opts as never);
     work.catch(() => {}); // after an abort it may reject later, unobserved
     return await run.wait(work);
   } finally {

@@ -50,7 +50,7 @@ async function main(): Promise<number> {
     message,
   };
   try {
-    const value = await fn(ctx);
+    const value = await fn(ctx as WorkerContext<never>);
     await post({ t: 'result', value: value ?? null });
     return EXIT.OK;
   } catch (e) {
