@@ -68,13 +68,14 @@ function formatDuration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
-function labCommand(parent: Command, name: string, help: string): Command {
+/** One lab's subcommand: its summary, what to observe, and examples. */
+function labCommand(parent: Command, name: string, observe: string, examples: string[]): Command {
   const summary = labs.find((l) => l.name === name)!.summary;
   return parent
     .command(name)
     .description(summary)
     .addOption(duration('--max-time <dur>', 'stop the lab (exit 124) if it runs longer than this', 60_000))
-    .addHelpText('after', `\n${help}`);
+    .addHelpText('after', `\nObserve: ${observe}\n\nExamples:\n${examples.map((e) => `  ${e}\n`).join('')}`);
 }
 
 type Common = { maxTime: number };
@@ -87,7 +88,11 @@ export function register(program: Command): void {
     .action((name: string | undefined) => list(name))
     .addHelpText('after', '\nExamples:\n  ipcctl lab\n  ipcctl lab race && ipcctl lab race --lock\n  ipcctl --json lab deadlock');
 
-  labCommand(lab, 'race', 'Without --lock the counter usually ends away from 0 (lost updates); with --lock it is always 0.')
+  labCommand(lab, 'race', 'without --lock the counter usually ends away from 0 (lost updates); with --lock it is always 0.', [
+    'ipcctl lab race',
+    'ipcctl lab race --lock --processes 8',
+    'ipcctl --json lab race --iterations 5000000 | jq .final',
+  ])
     .option('--processes <n>', 'number of processes', count('number of processes', 1, MAX_PROCESSES), 4)
     .option('--iterations <n>', 'add/subtract pairs per process (default 1000000, or 2000 with --lock)', count('iterations'))
     .option('--lock', 'guard each update with a semaphore used as a binary semaphore (SEM_UNDO)')
@@ -98,7 +103,10 @@ export function register(program: Command): void {
       await runOne('race', { processes: o.processes, iterations, lock }, o.maxTime);
     });
 
-  labCommand(lab, 'prodcons', 'Every item is consumed exactly once, in order per producer; the semaphores make producers wait on a full buffer and consumers on an empty one.')
+  labCommand(lab, 'prodcons', 'every item is consumed exactly once, in order per producer; producers wait on a full buffer, consumers on an empty one.', [
+    'ipcctl lab prodcons',
+    'ipcctl lab prodcons --producers 3 --consumers 1 --buffer 2 --items 1000',
+  ])
     .option('--producers <n>', 'number of producer processes', count('number of producers', 1, MAX_PROCESSES), 2)
     .option('--consumers <n>', 'number of consumer processes', count('number of consumers', 1, MAX_PROCESSES), 2)
     .option('--buffer <n>', 'slots in the bounded buffer', count('buffer size', 1, 4096), 4)
@@ -107,14 +115,21 @@ export function register(program: Command): void {
       await runOne('prodcons', { producers: o.producers, consumers: o.consumers, buffer: o.buffer, items: o.items }, o.maxTime);
     });
 
-  labCommand(lab, 'deadlock', 'Without --atomic both processes block for ever, each holding what the other needs; with --atomic both finish.')
+  labCommand(lab, 'deadlock', 'without --atomic both processes block for ever, each holding what the other needs; with --atomic both finish.', [
+    'ipcctl lab deadlock',
+    'ipcctl lab deadlock --atomic',
+    'ipcctl --json lab deadlock --timeout 300ms',
+  ])
     .option('--atomic', 'take both semaphores in one semop (all or nothing): no deadlock')
     .addOption(duration('--timeout <dur>', 'declare a deadlock once both have been blocked this long', 1000))
     .action(async (o: Common & { atomic?: boolean; timeout: number }) => {
       await runOne('deadlock', { atomic: Boolean(o.atomic), timeoutMs: o.timeout }, o.maxTime);
     });
 
-  labCommand(lab, 'msgq-server', 'Every reply reaches its own client; with --thief a rogue client takes replies meant for another, and they are counted as misdelivered.')
+  labCommand(lab, 'msgq-server', 'every reply reaches its own client; with --thief a rogue client takes replies meant for another, counted as misdelivered.', [
+    'ipcctl lab msgq-server --clients 5',
+    'ipcctl lab msgq-server --thief',
+  ])
     .option('--clients <n>', 'number of client processes', count('number of clients', 1, MAX_PROCESSES), 3)
     .option('--requests <n>', 'requests each client sends', count('number of requests', 1, 100), 5)
     .option('--thief', "add a rogue client that receives with another client's pid as the type")
@@ -122,7 +137,10 @@ export function register(program: Command): void {
       await runOne('msgq-server', { clients: o.clients, requests: o.requests, thief: Boolean(o.thief) }, o.maxTime);
     });
 
-  labCommand(lab, 'heartbeat', 'Every worker answers each heartbeat in time, except a --stall worker, which is declared unhealthy.')
+  labCommand(lab, 'heartbeat', 'every worker answers each heartbeat in time, except a --stall worker, which is declared unhealthy.', [
+    'ipcctl lab heartbeat',
+    'ipcctl lab heartbeat --workers 5 --stall 3 --response-time 200ms',
+  ])
     .option('--workers <n>', 'number of worker processes', count('number of workers', 1, MAX_PROCESSES), 3)
     .option('--rounds <n>', 'heartbeat rounds', count('number of rounds', 1, 10_000), 3)
     .addOption(duration('--response-time <dur>', 'how long a worker has to answer', 500))
@@ -133,7 +151,11 @@ export function register(program: Command): void {
       await runOne('heartbeat', { workers: o.workers, rounds: o.rounds, responseMs: o.responseTime, stall: o.stall ?? null }, o.maxTime);
     });
 
-  labCommand(lab, 'pipeline', 'Triggers come faster than images are processed, so the queue before processing grows; failed mails are retried, and every trigger ends as one report.')
+  labCommand(lab, 'pipeline', 'triggers come faster than images are processed, so the queue before processing grows; failed mails are retried; every trigger ends as one report.', [
+    'ipcctl lab pipeline',
+    'ipcctl lab pipeline --triggers 100 --interval 10ms --process-time 40ms --mail-failures 10',
+    'ipcctl ls --watch msgq    # in another terminal, while it runs',
+  ])
     .option('--triggers <n>', 'sensor triggers (pictures taken)', count('number of triggers', 1, 100_000), 20)
     .addOption(duration('--interval <dur>', 'time between triggers', 25))
     .addOption(duration('--process-time <dur>', 'image processing time per picture', 75))
