@@ -169,6 +169,7 @@ export class LabRun {
   private readonly children: Child[] = [];
   private readonly made: Made[] = [];
   private failure: Error | null = null;
+  private silenced = false;
   private rejectAbort!: (e: Error) => void;
   /** Rejects when the run must stop: SIGINT, the time limit, a child failing. */
   private readonly aborted: Promise<never>;
@@ -185,8 +186,19 @@ export class LabRun {
     return Date.now() - this.started;
   }
 
+  /**
+   * Narrate. Also called from child message handlers, outside any flow that
+   * could catch: a failing listener (its reader went away) stops the run,
+   * which then cleans up, instead of crashing the process with objects left.
+   */
   say(text: string, tone: Tone = 'info'): void {
-    this.onEvent({ ms: this.ms, text, tone });
+    if (this.silenced) return;
+    try {
+      this.onEvent({ ms: this.ms, text, tone });
+    } catch (e) {
+      this.silenced = true;
+      this.abort(e instanceof Error ? e : new Error(String(e)));
+    }
   }
 
   /** Stop the run with `err` (the first reason wins). */
