@@ -134,6 +134,18 @@ describe('ipcctl lab: each lab behaves as the lesson predicts and leaves nothing
   });
 });
 
+describe('ipcctl lab whose reader goes away', () => {
+  it('stops quietly (exit 0) and still removes every object', () => {
+    const r = inIpcNamespace(`
+      $IPCCTL lab pipeline --triggers 200 | head -2 > /dev/null; echo @@rc; echo \${PIPESTATUS[0]}
+      echo @@left; ${LEFT}`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Number(r.sections.rc)).toBe(0);
+    expect(Number(r.sections.left)).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+});
+
 describe('ipcctl lab interrupted with SIGINT', () => {
   /**
    * Start the lab in the background, wait until `ready` (a shell condition)
