@@ -2,7 +2,7 @@
 // MessageQueue, hand results to output. The domain layer is imported inside
 // each action so that `ipcctl msgq --help` does not load ffi-rs.
 import { Option, type Command } from 'commander';
-import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
+import { EXIT, IpcError, UsageError } from '../errors.js';
 import type { Message, MessageQueue } from '../ipc/msgq.js';
 import { formatKey, formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
 import { BatchWriter, OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
@@ -10,6 +10,7 @@ import { settings } from '../output/style.js';
 import { formatTime, renderFields } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
 import { addKeyOptions, asCount, asDuration, asMode, asSize, keySpecFrom, parseInteger, parseOwner, targetFrom, type Target } from './args.js';
+import { removeEach, type KeyOpts } from './remove-each.js';
 import { readAll, readRecords, splitRecords } from './input.js';
 
 const MAX_TYPE = Number.MAX_SAFE_INTEGER;
@@ -260,25 +261,8 @@ async function set(idArg: string | undefined, opts: { key?: string; path?: strin
   if (settings.json) printJson({ id: st.id, mode: formatMode(st.mode), uid: st.uid, gid: st.gid, qbytes: st.qbytes });
 }
 
-async function rm(ids: string[], opts: { key?: string; path?: string; proj?: string }) {
-  const targets: Target[] = ids.length > 0 ? ids.map((id) => targetFrom(id, {}, 'msgq rm')) : [targetFrom(undefined, opts, 'msgq rm')];
-  if (ids.length > 0 && keySpecFrom(opts)) throw new UsageError('msgq rm: give IDs or --key/--path, not both');
-  let firstError: unknown = null;
-  const removed: number[] = [];
-  for (const t of targets) {
-    try {
-      const q = await openQueue(t);
-      q.remove();
-      removed.push(q.id);
-    } catch (e) {
-      // Try them all; report each failure, exit with the first one's code.
-      if (targets.length === 1) throw e;
-      writeStderr(`ipcctl: ${(e as Error).message}\n`);
-      firstError ??= e;
-    }
-  }
-  if (settings.json) printJson({ removed });
-  if (firstError) process.exitCode = (firstError as OperationError).exitCode ?? EXIT.FAILED;
+async function rm(ids: string[], opts: KeyOpts) {
+  await removeEach('msgq rm', ids, opts, openQueue);
 }
 
 export function register(program: Command): void {

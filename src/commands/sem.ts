@@ -2,7 +2,7 @@
 // results to output. The domain layer is imported inside each action so
 // that `ipcctl sem --help` does not load ffi-rs.
 import { Option, type Command } from 'commander';
-import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
+import { EXIT, IpcError, UsageError } from '../errors.js';
 import type { SemaphoreSet, SemOp } from '../ipc/sem.js';
 import { formatKey, formatMode, printJson } from '../output/json.js';
 import { writeStderr, writeStdout } from '../output/sink.js';
@@ -10,8 +10,8 @@ import { settings } from '../output/style.js';
 import { formatTime, renderFields, renderTable } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
 import { addKeyOptions, asDuration, asMode, keySpecFrom, parseId, parseInteger, targetFrom, type Target } from './args.js';
+import { removeEach, type KeyOpts } from './remove-each.js';
 
-type KeyOpts = { key?: string; path?: string; proj?: string };
 
 /** SEMVMX, repeated here so that parsing does not load the native layer. */
 const SEMVMX = 32767;
@@ -197,24 +197,7 @@ async function stat(idArg: string | undefined, opts: KeyOpts) {
 }
 
 async function rm(ids: string[], opts: KeyOpts) {
-  if (ids.length > 0 && keySpecFrom(opts)) throw new UsageError('sem rm: give IDs or --key/--path, not both');
-  const targets: Target[] = ids.length > 0 ? ids.map((id) => targetFrom(id, {}, 'sem rm')) : [targetFrom(undefined, opts, 'sem rm')];
-  let firstError: unknown = null;
-  const removed: number[] = [];
-  for (const t of targets) {
-    try {
-      const set = await openSet(t);
-      set.remove();
-      removed.push(set.id);
-    } catch (e) {
-      // Try them all; report each failure, exit with the first one's code.
-      if (targets.length === 1) throw e;
-      writeStderr(`ipcctl: ${(e as Error).message}\n`);
-      firstError ??= e;
-    }
-  }
-  if (settings.json) printJson({ removed });
-  if (firstError) process.exitCode = (firstError as OperationError).exitCode ?? EXIT.FAILED;
+  await removeEach('sem rm', ids, opts, openSet);
 }
 
 export function register(program: Command): void {

@@ -11,8 +11,8 @@ import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { formatTime, humanBytes, renderFields } from '../output/table.js';
 import { addKeyOptions, asDuration, asMode, keySpecFrom, parseOwner, parseSize, targetFrom, type Target } from './args.js';
+import { removeEach, type KeyOpts } from './remove-each.js';
 
-type KeyOpts = { key?: string; path?: string; proj?: string };
 
 async function openSegment(target: Target): Promise<SharedMemory> {
   const { SharedMemory } = await import('../ipc/shm.js');
@@ -323,24 +323,7 @@ async function lock(idArg: string | undefined, opts: KeyOpts, on: boolean) {
 }
 
 async function rm(ids: string[], opts: KeyOpts) {
-  if (ids.length > 0 && keySpecFrom(opts)) throw new UsageError('shm rm: give IDs or --key/--path, not both');
-  const targets: Target[] = ids.length > 0 ? ids.map((id) => targetFrom(id, {}, 'shm rm')) : [targetFrom(undefined, opts, 'shm rm')];
-  let firstError: unknown = null;
-  const removed: number[] = [];
-  for (const t of targets) {
-    try {
-      const seg = await openSegment(t);
-      seg.remove();
-      removed.push(seg.id);
-    } catch (e) {
-      // Try them all; report each failure, exit with the first one's code.
-      if (targets.length === 1) throw e;
-      writeStderr(`ipcctl: ${(e as Error).message}\n`);
-      firstError ??= e;
-    }
-  }
-  if (settings.json) printJson({ removed });
-  if (firstError) process.exitCode = (firstError as OperationError).exitCode ?? EXIT.FAILED;
+  await removeEach('shm rm', ids, opts, openSegment);
 }
 
 export function register(program: Command): void {
