@@ -115,8 +115,10 @@ export class Child {
     proc.stderr?.on('data', (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString()).slice(-2000);
     });
+    // 'close', not 'exit': 'exit' can come before the last IPC message (the
+    // worker's result) has been read, which would look like a silent death.
     this.exitedPromise = new Promise((resolve) => {
-      proc.on('exit', (code, signal) => {
+      proc.on('close', (code, signal) => {
         this.exited = true;
         resolve();
         if (settled) return;
