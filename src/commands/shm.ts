@@ -7,8 +7,10 @@ import { EXIT, OperationError, UsageError } from '../errors.js';
 import type { Attachment, SharedMemory, Staging } from '../ipc/shm.js';
 import { formatKey, formatMode, payloadFields, printJson } from '../output/json.js';
 import { HexDumper } from '../output/hexdump.js';
-import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
+import { OutputClosedError, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
+import { progressWanted, threadProgress } from '../output/progress.js';
+import { startSpinner } from '../output/spinner.js';
 import { formatTime, humanBytes, renderFields } from '../output/table.js';
 import { addKeyOptions, asDuration, asMode, keySpecFrom, parseOwner, parseSize, targetFrom, type Target } from './args.js';
 import { removeEach, type KeyOpts } from './remove-each.js';
@@ -41,10 +43,12 @@ async function attach(idArg: string | undefined, opts: KeyOpts & { readOnly?: bo
   const { attachment, stat } = seg.attach(readOnly, 'shm attach');
   try {
     if (settings.json) printJson({ id: seg.id, size: stat.size, readOnly, holdMs: opts.hold ?? null });
-    else if (process.stderr.isTTY) {
-      const how = opts.hold === undefined ? 'until Ctrl-C' : `for ${opts.hold / 1000}s (Ctrl-C detaches early)`;
-      writeStderr(`ipcctl: shm attach ${seg.id}: attached ${humanBytes(stat.size)} ${readOnly ? 'read-only' : 'read-write'}, holding ${how}\n`);
-    }
+    // On a terminal, a spinner says what we hold and how it ends (nothing under --json).
+    const holding = `holding segment ${seg.id} attached (${humanBytes(stat.size)}, ${readOnly ? 'read-only' : 'read-write'})`;
+    const end = Date.now() + (opts.hold ?? 0);
+    const until = () => (opts.hold === undefined ? '' : `, ${Math.max(1, Math.ceil((end - Date.now()) / 1000))}s left`);
+    const spinner = startSpinner(`${holding}${until()}; Ctrl-C to detach`, 0);
+    const countdown = opts.hold === undefined ? undefined : setInterval(() => spinner.update(`${holding}${until()}; Ctrl-C to detach`), 250);
     // Held by a timer: without one Node would see nothing to wait for and exit.
     let timer: NodeJS.Timeout | undefined;
     const held = new Promise<void>((resolve) => {
@@ -53,6 +57,8 @@ async function attach(idArg: string | undefined, opts: KeyOpts & { readOnly?: bo
     try {
       await waitFor(held, { what: `shm attach ${seg.id}` });
     } finally {
+      spinner.stop();
+      clearInterval(countdown);
       clearTimeout(timer);
       clearInterval(timer);
     }
@@ -62,11 +68,13 @@ async function attach(idArg: string | undefined, opts: KeyOpts & { readOnly?: bo
 }
 
 /** Offsets and lengths take the size suffixes too: --offset 1M. */
-async function read(idArg: string | undefined, opts: KeyOpts & { offset: number; length?: number; hex?: boolean }) {
+async function read(idArg: string | undefined, opts: KeyOpts & { offset: number; length?: number; hex?: boolean; progress?: boolean }) {
   const seg = await openSegment(targetFrom(idArg, opts, 'shm read'));
   const { SharedMemory, CHUNK } = await import('../ipc/shm.js');
   const { preferBulkPipe } = await import('../ipc/pipes.js');
   if (settings.json && opts.hex) throw new UsageError('shm read: give --json or --hex, not both');
+  const progress = threadProgress(`shm read ${seg.id}`, progressWanted(opts.progress));
+  const counter = progress.counter;
   try {
     seg.withAttached(true, 'shm read', (a, st) => {
       const length = SharedMemory.checkRange('shm read', seg.id, st.size, opts.offset, opts.length);
@@ -86,13 +94,16 @@ async function read(idArg: string | undefined, opts: KeyOpts & { offset: number;
         if (touches) a.prefault(at, window.length, false);
         if (hex) writeStdout(hex.push(window, at));
         else writeStdout(window);
+        counter[0] = at + window.length - opts.offset;
       }
       if (hex) writeStdout(hex.end(opts.offset + length));
     });
   } catch (e) {
+    await progress.abandon();
     if (e instanceof OutputClosedError) return; // a reader that went away is not an error
     throw e;
   }
+  await progress.finish();
 }
 
 function stdoutIsCharDevice(): boolean {
@@ -117,11 +128,13 @@ function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** read(2) on stdin into `buf`: 0 at EOF. */
-function readStdin(buf: Uint8Array, at: number, length: number): number {
+/** read(2) on stdin into `buf`: 0 at EOF. `counter[0]` adds up what was read (for --progress). */
+function readStdin(buf: Uint8Array, at: number, length: number, counter: Float64Array): number {
   for (;;) {
     try {
-      return readSync(0, buf, at, length, null);
+      const n = readSync(0, buf, at, length, null);
+      counter[0] += n;
+      return n;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') {
@@ -139,7 +152,7 @@ function readStdin(buf: Uint8Array, at: number, length: number): number {
  * into private memory first: a write that does not fit must leave the
  * segment untouched, and a pipe's length is known only at its end.
  */
-function readStdinUpTo(capacity: number): Buffer[] | null {
+function readStdinUpTo(capacity: number, counter: Float64Array): Buffer[] | null {
   const parts: Buffer[] = [];
   let total = 0;
   for (;;) {
@@ -148,7 +161,7 @@ function readStdinUpTo(capacity: number): Buffer[] | null {
     const buf = Buffer.allocUnsafe(want);
     let filled = 0;
     while (filled < want) {
-      const n = readStdin(buf, filled, want - filled);
+      const n = readStdin(buf, filled, want - filled, counter);
       if (n === 0) break;
       filled += n;
     }
@@ -160,13 +173,13 @@ function readStdinUpTo(capacity: number): Buffer[] | null {
 }
 
 /** Stdin into `staging` until EOF or full: the byte count. */
-function readStdinInto(staging: Staging, chunk: number): number {
+function readStdinInto(staging: Staging, chunk: number, counter: Float64Array): number {
   let done = 0;
   while (done < staging.size) {
     const window = staging.view(done, Math.min(chunk, staging.size - done));
     let filled = 0;
     while (filled < window.length) {
-      const n = readStdin(window, filled, window.length - filled);
+      const n = readStdin(window, filled, window.length - filled, counter);
       if (n === 0) return done + filled;
       filled += n;
     }
@@ -176,14 +189,14 @@ function readStdinInto(staging: Staging, chunk: number): number {
 }
 
 /** A regular file on stdin of known size: read straight into the segment. */
-function readFileInto(a: Attachment, offset: number, size: number, chunk: number): number {
+function readFileInto(a: Attachment, offset: number, size: number, chunk: number, counter: Float64Array): number {
   let done = 0;
   while (done < size) {
     const window = a.view(offset + done, Math.min(chunk, size - done));
     a.prefault(offset + done, window.length, true);
     let filled = 0;
     while (filled < window.length) {
-      const n = readStdin(window, filled, window.length - filled);
+      const n = readStdin(window, filled, window.length - filled, counter);
       if (n === 0) return done + filled; // the file shrank meanwhile
       filled += n;
     }
@@ -192,7 +205,7 @@ function readFileInto(a: Attachment, offset: number, size: number, chunk: number
   return done;
 }
 
-async function write(idArg: string | undefined, text: string[], opts: KeyOpts & { offset: number }) {
+async function write(idArg: string | undefined, text: string[], opts: KeyOpts & { offset: number; progress?: boolean }) {
   // With -k/-f the first positional word is data, not an id.
   if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) {
     text = [idArg, ...text];
@@ -209,51 +222,60 @@ async function write(idArg: string | undefined, text: string[], opts: KeyOpts & 
 
   let written: number;
   const fileSize = text.length === 0 ? stdinFileSize() : null;
-  if (text.length > 0) {
-    const data = Buffer.from(text.join(' '));
-    if (data.length > capacity) throw tooBig(data.length);
-    written = seg.withAttached(false, 'shm write', (a) => {
-      a.view(offset, data.length).set(data);
-      return data.length;
-    });
-  } else if (fileSize !== null) {
-    // Known size: check first, then read(2) lands in the segment itself.
-    if (fileSize > capacity) throw tooBig(fileSize);
-    written = seg.withAttached(false, 'shm write', (a) => readFileInto(a, offset, fileSize, CHUNK));
-  } else {
-    if (capacity >= BULK) (await import('../ipc/pipes.js')).preferBulkPipe(0);
-    const { stagingMemory } = await import('../ipc/shm.js');
-    // A pipe: its length is known only at its end, so gather it privately
-    // first (one byte more than fits is enough to know it does not).
-    const staging = capacity >= BULK ? stagingMemory(capacity + 1) : null;
-    if (staging) {
-      try {
-        const total = readStdinInto(staging, CHUNK);
-        if (total > capacity) throw tooBig(`more than ${capacity}`);
-        written = seg.withAttached(false, 'shm write', (a) => {
-          for (let done = 0; done < total; done += CHUNK) {
-            const n = Math.min(CHUNK, total - done);
-            a.prefault(offset + done, n, true);
-            a.view(offset + done, n).set(staging.view(done, n));
-          }
-          return total;
-        });
-      } finally {
-        staging.free();
-      }
-    } else {
-      const parts = readStdinUpTo(capacity);
-      if (parts === null) throw tooBig(`more than ${capacity}`);
+  // --progress counts what comes from stdin; DATA on the command line is there at once.
+  const progress = threadProgress(`shm write ${seg.id}`, text.length === 0 && progressWanted(opts.progress));
+  const counter = progress.counter;
+  try {
+    if (text.length > 0) {
+      const data = Buffer.from(text.join(' '));
+      if (data.length > capacity) throw tooBig(data.length);
       written = seg.withAttached(false, 'shm write', (a) => {
-        let at = offset;
-        for (const p of parts) {
-          a.view(at, p.length).set(p);
-          at += p.length;
-        }
-        return at - offset;
+        a.view(offset, data.length).set(data);
+        return data.length;
       });
+    } else if (fileSize !== null) {
+      // Known size: check first, then read(2) lands in the segment itself.
+      if (fileSize > capacity) throw tooBig(fileSize);
+      written = seg.withAttached(false, 'shm write', (a) => readFileInto(a, offset, fileSize, CHUNK, counter));
+    } else {
+      if (capacity >= BULK) (await import('../ipc/pipes.js')).preferBulkPipe(0);
+      const { stagingMemory } = await import('../ipc/shm.js');
+      // A pipe: its length is known only at its end, so gather it privately
+      // first (one byte more than fits is enough to know it does not).
+      const staging = capacity >= BULK ? stagingMemory(capacity + 1) : null;
+      if (staging) {
+        try {
+          const total = readStdinInto(staging, CHUNK, counter);
+          if (total > capacity) throw tooBig(`more than ${capacity}`);
+          written = seg.withAttached(false, 'shm write', (a) => {
+            for (let done = 0; done < total; done += CHUNK) {
+              const n = Math.min(CHUNK, total - done);
+              a.prefault(offset + done, n, true);
+              a.view(offset + done, n).set(staging.view(done, n));
+            }
+            return total;
+          });
+        } finally {
+          staging.free();
+        }
+      } else {
+        const parts = readStdinUpTo(capacity, counter);
+        if (parts === null) throw tooBig(`more than ${capacity}`);
+        written = seg.withAttached(false, 'shm write', (a) => {
+          let at = offset;
+          for (const p of parts) {
+            a.view(at, p.length).set(p);
+            at += p.length;
+          }
+          return at - offset;
+        });
+      }
     }
+  } catch (e) {
+    await progress.abandon();
+    throw e;
   }
+  await progress.finish();
   if (settings.json) printJson({ id: seg.id, offset, written });
 }
 
@@ -362,7 +384,8 @@ export function register(program: Command): void {
       .argument('[id]', 'segment id (or use --key/--path)')
       .addOption(new Option('-o, --offset <n>', 'first byte (K, M, G allowed)').argParser(asBytes('offset')).default(0))
       .addOption(new Option('-l, --length <n>', 'how many bytes (default: to the end)').argParser(asBytes('length')))
-      .option('--hex', 'a hex dump (as hexdump -C) instead of raw bytes'),
+      .option('--hex', 'a hex dump (as hexdump -C) instead of raw bytes')
+      .option('--progress', 'on a terminal: bytes read and the rate on stderr, and a summary at the end'),
   )
     .addHelpText('after', '\nExamples:\n  ipcctl shm read 32768 --offset 16 --length 4 --hex\n  ipcctl shm read 32768 > segment.bin')
     .action((id, opts) => read(id, opts));
@@ -373,7 +396,8 @@ export function register(program: Command): void {
       .description('write DATA, or stdin, into the segment; refused whole if it does not fit')
       .argument('[id]', 'segment id (or use --key/--path)')
       .argument('[data...]', 'the bytes to write (words joined by spaces); stdin when absent')
-      .addOption(new Option('-o, --offset <n>', 'where to write (K, M, G allowed)').argParser(asBytes('offset')).default(0)),
+      .addOption(new Option('-o, --offset <n>', 'where to write (K, M, G allowed)').argParser(asBytes('offset')).default(0))
+      .option('--progress', 'on a terminal, with stdin: bytes read and the rate on stderr, and a summary at the end'),
   )
     .addHelpText('after', '\nExamples:\n  ipcctl shm write 32768 --offset 16 "hello"\n  ipcctl shm write 32768 < segment.bin')
     .action((id, data, opts) => write(id, data, opts));

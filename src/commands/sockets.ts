@@ -24,6 +24,7 @@ export interface StreamServeFlags {
   linger?: number;
   timeout?: number;
   verbose?: boolean;
+  progress?: boolean;
 }
 
 export function addStreamServeOptions(cmd: Command): Command {
@@ -35,7 +36,8 @@ export function addStreamServeOptions(cmd: Command): Command {
     .addOption(new Option('--backlog <n>', 'listen(2) queue length').argParser(asBacklog).default(128))
     .addOption(new Option('--linger <secs>', 'SO_LINGER: close waits up to SECS for unsent data (0: reset)').argParser(asLinger))
     .addOption(new Option('--timeout <dur>', 'exit 124 after DUR without a client or traffic').argParser(asDuration))
-    .option('-v, --verbose', 'report listening address and each client on stderr');
+    .option('-v, --verbose', 'report listening address and each client on stderr')
+    .option('--progress', 'on a terminal: bytes received and the rate on stderr, and a summary at the end');
 }
 
 export function checkServeFlags(op: string, f: StreamServeFlags): void {
@@ -49,7 +51,8 @@ export function addConnectOptions(cmd: Command): Command {
     .addOption(new Option('--timeout <dur>', 'give up connecting, or after DUR without traffic (exit 124)').argParser(asDuration))
     .option('-z, --zero', 'only check that the connection opens, send nothing')
     .addOption(new Option('--linger <secs>', 'SO_LINGER for the connection').argParser(asLinger))
-    .option('-v, --verbose', 'report the connection on stderr');
+    .option('-v, --verbose', 'report the connection on stderr')
+    .option('--progress', 'on a terminal: bytes moved and the rate on stderr, and a summary at the end');
 }
 
 /** Events of a stream server, as the user asked to see them. */

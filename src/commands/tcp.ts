@@ -5,7 +5,9 @@
 import { Option, type Command } from 'commander';
 import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
 import { jsonLine, payloadFields } from '../output/json.js';
+import { preloadSpinner } from '../output/spinner.js';
 import { settings } from '../output/style.js';
+import { ConnectFeedback, ServeFeedback } from './feedback.js';
 import { addConnectOptions, addStreamServeOptions, checkServeFlags, serveReporter, type StreamServeFlags } from './sockets.js';
 
 interface ServeFlags extends StreamServeFlags {
@@ -26,25 +28,33 @@ export async function quietOnClosedOutput(work: () => Promise<void>): Promise<vo
 
 async function serve(opts: ServeFlags) {
   checkServeFlags('tcp serve', opts);
+  const spinnerReady = preloadSpinner();
   const { parseHost, parsePort, formatAddress, addressFields } = await import('../ipc/address.js');
   const port = parsePort(opts.port, true);
   const address = await parseHost(opts.bind, port);
   const { serve } = await import('../ipc/stream.js');
-  await quietOnClosedOutput(() =>
-    serve({
-      op: 'tcp serve',
-      address,
-      backlog: opts.backlog,
-      reuseaddr: Boolean(opts.reuseaddr),
-      linger: opts.linger,
-      keepOpen: Boolean(opts.keepOpen),
-      maxConns: opts.maxConns,
-      echo: Boolean(opts.echo),
-      idleMs: opts.timeout,
-      output: settings.json ? null : 1,
-      events: serveReporter('tcp serve', Boolean(opts.verbose), port === 0, formatAddress, addressFields),
-    }),
-  );
+  const feedback = new ServeFeedback('tcp serve', opts.progress, Boolean(opts.keepOpen), formatAddress);
+  await spinnerReady;
+  try {
+    await quietOnClosedOutput(() =>
+      serve({
+        op: 'tcp serve',
+        address,
+        backlog: opts.backlog,
+        reuseaddr: Boolean(opts.reuseaddr),
+        linger: opts.linger,
+        keepOpen: Boolean(opts.keepOpen),
+        maxConns: opts.maxConns,
+        echo: Boolean(opts.echo),
+        idleMs: opts.timeout,
+        output: settings.json ? null : 1,
+        events: feedback.wrap(serveReporter('tcp serve', Boolean(opts.verbose), port === 0, formatAddress, addressFields)),
+        meter: feedback.meter,
+      }),
+    );
+  } finally {
+    feedback.end();
+  }
 }
 
 interface ConnectFlags {
@@ -53,36 +63,47 @@ interface ConnectFlags {
   zero?: boolean;
   linger?: number;
   verbose?: boolean;
+  progress?: boolean;
 }
 
 /** The client side, shared with `unix connect` (which passes its own address). */
 export async function runConnect(op: string, address: import('../ipc/address.js').SockAddr, opts: ConnectFlags) {
+  const spinnerReady = preloadSpinner();
   const { formatAddress, addressFields } = await import('../ipc/address.js');
   const { connect } = await import('../ipc/stream.js');
   const json = settings.json;
-  await quietOnClosedOutput(async () => {
-    const r = await connect(
-      {
-        op,
-        address,
-        timeoutMs: opts.timeout,
-        input: opts.zero ? null : opts.send !== undefined ? Buffer.from(opts.send) : 0,
-        output: json ? null : 1,
-        onData: json ? (chunk) => writeStdout(jsonLine({ event: 'data', size: chunk.length, ...payloadFields(chunk) })) : undefined,
-        zero: Boolean(opts.zero),
-        linger: opts.linger,
-      },
-      ({ local }) => {
-        if (json) writeStdout(jsonLine({ event: 'connected', ...addressFields(address), local: addressFields(local) }));
-        else if (opts.verbose || opts.zero) {
-          if (opts.zero && !opts.verbose) return;
-          writeStderr(`ipcctl: ${op}: connected to ${formatAddress(address)}${local.family !== 'unix' ? ` from ${formatAddress(local)}` : ''}\n`);
-        }
-      },
-    );
-    if (json) writeStdout(jsonLine({ event: 'closed', sent: r.sent, received: r.received }));
-    else if (opts.verbose && !opts.zero) writeStderr(`ipcctl: ${op}: closed, ${r.sent} bytes sent, ${r.received} received\n`);
-  });
+  await spinnerReady;
+  const feedback = new ConnectFeedback(op, formatAddress(address), opts.progress && !opts.zero);
+  try {
+    await quietOnClosedOutput(async () => {
+      const r = await connect(
+        {
+          op,
+          address,
+          timeoutMs: opts.timeout,
+          input: opts.zero ? null : opts.send !== undefined ? Buffer.from(opts.send) : 0,
+          output: json ? null : 1,
+          onData: json ? (chunk) => writeStdout(jsonLine({ event: 'data', size: chunk.length, ...payloadFields(chunk) })) : undefined,
+          zero: Boolean(opts.zero),
+          linger: opts.linger,
+          meter: feedback.meter,
+        },
+        ({ local }) => {
+          feedback.connected();
+          if (json) writeStdout(jsonLine({ event: 'connected', ...addressFields(address), local: addressFields(local) }));
+          else if (opts.verbose || opts.zero) {
+            if (opts.zero && !opts.verbose) return;
+            writeStderr(`ipcctl: ${op}: connected to ${formatAddress(address)}${local.family !== 'unix' ? ` from ${formatAddress(local)}` : ''}\n`);
+          }
+        },
+      );
+      feedback.end();
+      if (json) writeStdout(jsonLine({ event: 'closed', sent: r.sent, received: r.received }));
+      else if (opts.verbose && !opts.zero) writeStderr(`ipcctl: ${op}: closed, ${r.sent} bytes sent, ${r.received} received\n`);
+    });
+  } finally {
+    feedback.end();
+  }
 }
 
 async function connect(host: string, portText: string, opts: ConnectFlags) {

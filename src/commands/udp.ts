@@ -4,6 +4,7 @@
 import { Option, type Command } from 'commander';
 import { printJson } from '../output/json.js';
 import { writeStderr } from '../output/sink.js';
+import { preloadSpinner } from '../output/spinner.js';
 import { settings } from '../output/style.js';
 import { asCount, asDuration, parseSize } from './args.js';
 import { UsageError } from '../errors.js';
@@ -15,6 +16,7 @@ const asDatagramSize = (v: string) => {
 };
 import { readAll, readRecords } from './input.js';
 import { datagramPrinter } from './sockets.js';
+import { waitingForDatagrams } from './feedback.js';
 import { quietOnClosedOutput } from './tcp.js';
 
 interface ListenFlags {
@@ -29,24 +31,36 @@ interface ListenFlags {
 }
 
 async function listen(opts: ListenFlags) {
+  const spinnerReady = preloadSpinner();
   const { parseHost, parsePort, formatAddress, addressFields } = await import('../ipc/address.js');
   const port = parsePort(opts.port, true);
   const address = await parseHost(opts.bind, port);
   const { listen } = await import('../ipc/datagram.js');
-  await quietOnClosedOutput(async () => {
-    await listen({
-      op: 'udp listen',
-      address,
-      reuseaddr: Boolean(opts.reuseaddr),
-      count: opts.count,
-      idleMs: opts.timeout,
-      echo: Boolean(opts.echo),
-      deliver: datagramPrinter('udp listen', opts, addressFields, formatAddress),
-      onListening: (local) => {
-        if ((opts.verbose || port === 0) && !settings.json) writeStderr(`ipcctl: udp listen: listening on ${formatAddress(local)}\n`);
-      },
+  const print = datagramPrinter('udp listen', opts, addressFields, formatAddress);
+  const waiting = waitingForDatagrams('udp listen');
+  await spinnerReady;
+  try {
+    await quietOnClosedOutput(async () => {
+      await listen({
+        op: 'udp listen',
+        address,
+        reuseaddr: Boolean(opts.reuseaddr),
+        count: opts.count,
+        idleMs: opts.timeout,
+        echo: Boolean(opts.echo),
+        deliver: (batch) => {
+          waiting.stop(); // before the first datagram is printed
+          print(batch);
+        },
+        onListening: (local) => {
+          if ((opts.verbose || port === 0) && !settings.json) writeStderr(`ipcctl: udp listen: listening on ${formatAddress(local)}\n`);
+          waiting.listening(formatAddress(local));
+        },
+      });
     });
-  });
+  } finally {
+    waiting.stop();
+  }
 }
 
 interface SendFlags {

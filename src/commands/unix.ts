@@ -7,11 +7,13 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output/json.js';
 import { writeStderr } from '../output/sink.js';
+import { preloadSpinner } from '../output/spinner.js';
 import { settings } from '../output/style.js';
 import { asCount } from './args.js';
 import { readAll, readRecords } from './input.js';
 import { addConnectOptions, addStreamServeOptions, checkServeFlags, datagramPrinter, serveReporter, type StreamServeFlags } from './sockets.js';
 import { quietOnClosedOutput, runConnect } from './tcp.js';
+import { ServeFeedback, waitingForDatagrams } from './feedback.js';
 
 interface ServeFlags extends StreamServeFlags {
   dgram?: boolean;
@@ -31,6 +33,8 @@ async function serve(path: string, opts: ServeFlags) {
   if (opts.dgram && (opts.keepOpen || opts.maxConns !== undefined || opts.linger !== undefined)) {
     throw new UsageError(`${op}: --keep-open, --max-conns and --linger are for stream sockets, not --dgram`);
   }
+  if (opts.dgram && opts.progress) throw new UsageError(`${op}: --progress is for stream sockets, not --dgram`);
+  const spinnerReady = preloadSpinner();
   const { formatAddress, addressFields } = await import('../ipc/address.js');
   const unixpath = await import('../ipc/unixpath.js');
   const address = { family: 'unix' as const, path };
@@ -39,10 +43,14 @@ async function serve(path: string, opts: ServeFlags) {
   const afterBind = () => {
     claim = unixpath.claim(address);
   };
+  const feedback = new ServeFeedback(op, opts.progress, Boolean(opts.keepOpen), formatAddress);
+  const waiting = waitingForDatagrams(op);
+  await spinnerReady;
   try {
     await quietOnClosedOutput(async () => {
       if (opts.dgram) {
         const { listen } = await import('../ipc/datagram.js');
+        const print = datagramPrinter(op, opts, addressFields, formatAddress);
         await listen({
           op,
           address,
@@ -50,9 +58,13 @@ async function serve(path: string, opts: ServeFlags) {
           idleMs: opts.timeout,
           echo: Boolean(opts.echo),
           afterBind,
-          deliver: datagramPrinter(op, opts, addressFields, formatAddress),
+          deliver: (batch) => {
+            waiting.stop();
+            print(batch);
+          },
           onListening: (local) => {
             if (opts.verbose && !settings.json) writeStderr(`ipcctl: ${op}: listening on ${formatAddress(local)}\n`);
+            waiting.listening(formatAddress(local));
           },
         });
         return;
@@ -70,10 +82,13 @@ async function serve(path: string, opts: ServeFlags) {
         idleMs: opts.timeout,
         output: settings.json ? null : 1,
         afterBind,
-        events: serveReporter(op, Boolean(opts.verbose), false, formatAddress, addressFields),
+        events: feedback.wrap(serveReporter(op, Boolean(opts.verbose), false, formatAddress, addressFields)),
+        meter: feedback.meter,
       });
     });
   } finally {
+    waiting.stop();
+    feedback.end();
     unixpath.release(claim);
   }
 }
@@ -87,6 +102,7 @@ interface ConnectFlags {
   dgram?: boolean;
   lines?: boolean;
   count?: number;
+  progress?: boolean;
 }
 
 async function connect(path: string, text: string[], opts: ConnectFlags) {
@@ -99,6 +115,7 @@ async function connect(path: string, text: string[], opts: ConnectFlags) {
     return runConnect(op, address, opts);
   }
   if (opts.zero) throw new UsageError(`${op}: -z is for stream sockets`);
+  if (opts.progress) throw new UsageError(`${op}: --progress is for stream sockets, not --dgram`);
   const { send } = await import('../ipc/datagram.js');
   const words = opts.send !== undefined ? [opts.send, ...text] : text;
   const payloads: Iterable<Buffer> = words.length > 0 ? [Buffer.from(words.join(' '))] : opts.lines ? readRecords(10) : [readAll()];

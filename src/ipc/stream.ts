@@ -37,6 +37,11 @@ export interface ServeOptions {
   events: ServeEvents;
   /** Called right after bind(2), before anything can fail later (UNIX: remember the file). */
   afterBind?: (local: SockAddr) => void;
+  /**
+   * Called once at the start with a reader of the bytes moved so far, over
+   * all clients (for --progress: it polls this, the flows keep the count anyway).
+   */
+  meter?: (moved: () => number) => void;
 }
 
 /** A socket of the address's family, with its fd closed if setup throws. */
@@ -98,12 +103,19 @@ export async function serve(opts: ServeOptions): Promise<void> {
   let outputClosed = false;
   let failure: unknown = null;
   const max = opts.keepOpen ? (opts.maxConns ?? Infinity) : 1;
+  let movedByClosed = 0;
+  opts.meter?.(() => {
+    let n = movedByClosed;
+    for (const c of conns.values()) n += c.flow.bytes;
+    return n;
+  });
 
   const end = (c: Connection, error?: string) => {
     const p = pollers.get(c);
     if (p) reactor.remove(p);
     pollers.delete(c);
     conns.delete(c.id);
+    movedByClosed += c.flow.bytes;
     c.flow.stop();
     sock.close(c.fd);
     opts.events.close?.(c.id, { received: c.flow.bytes, error });
@@ -189,6 +201,8 @@ export interface ConnectOptions {
   /** Only check that the connection opens; close at once. */
   zero: boolean;
   linger?: number;
+  /** Called once the transfer starts, with a reader of the bytes moved so far (for --progress). */
+  meter?: (moved: () => { sent: number; received: number }) => void;
 }
 
 export interface ConnectResult {
@@ -231,6 +245,7 @@ export async function connect(opts: ConnectOptions, onConnected?: (r: { local: S
             onEnd: () => sock.shutdown(fd, sock.SHUT_WR),
           });
     if (!up) sock.shutdown(fd, sock.SHUT_WR);
+    opts.meter?.(() => ({ sent: up?.bytes ?? 0, received: down.bytes }));
     const guard = (flow: Flow, isUp: boolean) => {
       try {
         flow.pump();

@@ -42,6 +42,20 @@ export function writeStdout(data: Uint8Array | string): void {
 
 /** Diagnostics never fail a command: a closed stderr is ignored. */
 export function writeStderr(text: string): void {
+  eraseLiveLine?.();
+  writeStderrRaw(text);
+}
+
+// A line redrawn in place on stderr (--progress) erases itself before a
+// diagnostic is written, so that the diagnostic starts on a clean line.
+let eraseLiveLine: (() => void) | null = null;
+
+export function setStderrLiveLine(erase: (() => void) | null): void {
+  eraseLiveLine = erase;
+}
+
+/** Straight to stderr, for the live line itself. */
+export function writeStderrRaw(text: string): void {
   try {
     writeAll(2, Buffer.from(text));
   } catch {

@@ -1,31 +1,79 @@
 // A spinner on stderr while a person waits: only on a terminal, never under
 // --json, and only once a wait lasts longer than a moment. ora is loaded
 // only when a spinner is actually shown.
-import { settings } from './style.js';
+import { colorWanted, settings } from './style.js';
 
 const DELAY_MS = 400;
 
 export interface SpinnerHandle {
+  /** Change the text (shown at the next frame). */
+  update(text: string): void;
+  /** Erase the spinner; call it before anything else is written. Idempotent. */
   stop(): void;
 }
 
-export function startSpinner(text: string): SpinnerHandle {
-  if (!process.stderr.isTTY || settings.json) return { stop() {} };
+const NONE: SpinnerHandle = { update() {}, stop() {} };
+
+/** True when a spinner or progress line may be drawn on stderr. */
+export function stderrIsLive(): boolean {
+  return Boolean(process.stderr.isTTY) && !settings.json;
+}
+
+type Ora = typeof import('ora').default;
+let loading: Promise<Ora> | null = null;
+let loaded: Ora | null = null;
+
+function loadOra(): Promise<Ora> {
+  loading ??= import('ora').then((m) => (loaded = m.default));
+  return loading;
+}
+
+/**
+ * Load ora now, while the event loop runs freely. A wait in the socket
+ * reactor lets the loop turn only every few tens of milliseconds, and ora's
+ * twenty-odd module files would then take over a second to arrive: commands
+ * that wait there await this first (in parallel with their own imports).
+ */
+export async function preloadSpinner(): Promise<void> {
+  if (stderrIsLive()) await loadOra();
+}
+
+export function startSpinner(text: string, delayMs = DELAY_MS): SpinnerHandle {
+  if (!stderrIsLive()) return NONE;
   let stopped = false;
-  let spinner: { stop(): void } | null = null;
+  let spinner: { stop(): void; text: string } | null = null;
   const timer = setTimeout(async () => {
-    const { default: ora } = await import('ora');
+    const ora = loaded ?? (await loadOra());
     if (stopped) return;
-    // discardStdin would put the terminal in raw mode, turning Ctrl-C into a
-    // keypress instead of the SIGINT our waits listen for.
-    spinner = ora({ text, stream: process.stderr, color: 'cyan', discardStdin: false }).start();
-  }, DELAY_MS);
+    // A pty nobody sized (script(1) under a pipe, some serial consoles)
+    // reports 0 columns; ora would then count infinitely many wrapped lines
+    // to clear and never return. Such a terminal is as good as 80 wide.
+    if (!process.stderr.columns) process.stderr.columns = 80;
+    spinner = ora({
+      text,
+      stream: process.stderr,
+      // The spinner's own colour follows NO_COLOR and --no-color like ours.
+      color: colorWanted(process.stderr) ? 'cyan' : false,
+      // discardStdin would put the terminal in raw mode, turning Ctrl-C into a
+      // keypress instead of the SIGINT our waits listen for.
+      discardStdin: false,
+      // We decided already that stderr is a terminal; ora's own test would
+      // also switch the animation off wherever a CI variable is set.
+      isEnabled: process.env.TERM !== 'dumb',
+    }).start();
+  }, delayMs);
   timer.unref();
   return {
+    update(t: string) {
+      text = t;
+      if (spinner) spinner.text = t;
+    },
     stop() {
+      if (stopped) return;
       stopped = true;
       clearTimeout(timer);
       spinner?.stop();
+      spinner = null;
     },
   };
 }
