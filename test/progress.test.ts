@@ -5,7 +5,7 @@
 // stops a spinner here would hang (and time out) if that came back.
 // Each test waits for what it expects to see, bounded in time, never for a
 // fixed delay; every process started here is killed by pid afterwards.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -137,6 +137,20 @@ describe('spinners while a command waits on a terminal', () => {
     expect(after).toMatch(new RegExp(`ipcctl: msgq recv ${id}: interrupted\\n$`));
     // The spinner was erased before the error line: the line starts clean.
     expect(t.raw()).toMatch(/\x1b\[0K(\x1b\[\?25h)*ipcctl: msgq recv \d+: interrupted/);
+  }, 20_000);
+
+  it('a spinner leaves a piped stdout in blocking mode (no O_NONBLOCK for us or whoever shares the pipe)', async () => {
+    const id = track('q', Number(ipcctl(['msgq', 'create']).stdout));
+    const fifo = tmp('fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const reader = spawn('sh', ['-c', `cat ${fifo} > ${tmp('read')}`], { stdio: 'ignore' });
+    started.push(reader);
+    const t = onPty(`${IPCCTL} msgq recv ${id} > ${fifo}`);
+    await waitFor(t.text, new RegExp(`waiting for a message on queue ${id}`));
+    const flags = Number.parseInt(/flags:\s*([0-7]+)/.exec(readFileSync(`/proc/${t.pid()}/fdinfo/1`, 'utf8'))![1]!, 8);
+    expect(flags & 0o4000, 'O_NONBLOCK on stdout').toBe(0);
+    process.kill(t.pid(), 'SIGINT');
+    expect(await t.done).toBe(130);
   }, 20_000);
 
   it('sem op shows its spinner while it waits, and Ctrl-C exits 130', async () => {

@@ -54,6 +54,21 @@ export function setStderrLiveLine(erase: (() => void) | null): void {
   eraseLiveLine = erase;
 }
 
+/**
+ * Node opens process.stdout and process.stderr lazily, as libuv streams, and
+ * that puts a piped fd in non-blocking mode: our synchronous writes then spin
+ * on EAGAIN, and so does every other process that shares the pipe (a shell's
+ * `(ipcctl ...; cat big) | slow` would see cat fail). Any ESM import of
+ * node:process opens them (chalk's does), so whoever loads such a module
+ * calls this afterwards to put them back in blocking mode.
+ */
+export function keepStdioBlocking(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    const handle = (stream as unknown as { _handle?: { setBlocking?: (on: boolean) => number } })._handle;
+    handle?.setBlocking?.(true);
+  }
+}
+
 /** Straight to stderr, for the live line itself. */
 export function writeStderrRaw(text: string): void {
   try {

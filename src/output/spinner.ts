@@ -1,6 +1,14 @@
 // A spinner on stderr while a person waits: only on a terminal, never under
 // --json, and only once a wait lasts longer than a moment. ora is loaded
 // only when a spinner is actually shown.
+//
+// ora draws the frames, but we run its clock: ora.start() would also hook
+// process.stdout, and opening that stream makes a piped fd 1 non-blocking,
+// for us (every full pipe becomes a retry loop) and for every other process
+// sharing the pipe (see keepStdioBlocking). For the same reason the terminal
+// test is isatty(2), not process.stderr.isTTY (with 2>&1, fd 2 is that pipe).
+import { isatty } from 'node:tty';
+import { keepStdioBlocking, writeStderrRaw } from './sink.js';
 import { colorWanted, settings } from './style.js';
 
 const DELAY_MS = 400;
@@ -16,7 +24,7 @@ const NONE: SpinnerHandle = { update() {}, stop() {} };
 
 /** True when a spinner or progress line may be drawn on stderr. */
 export function stderrIsLive(): boolean {
-  return Boolean(process.stderr.isTTY) && !settings.json;
+  return !settings.json && isatty(2);
 }
 
 type Ora = typeof import('ora').default;
@@ -24,7 +32,10 @@ let loading: Promise<Ora> | null = null;
 let loaded: Ora | null = null;
 
 function loadOra(): Promise<Ora> {
-  loading ??= import('ora').then((m) => (loaded = m.default));
+  loading ??= import('ora').then((m) => {
+    keepStdioBlocking(); // chalk, under ora, imports node:process
+    return (loaded = m.default);
+  });
   return loading;
 }
 
@@ -38,10 +49,18 @@ export async function preloadSpinner(): Promise<void> {
   if (stderrIsLive()) await loadOra();
 }
 
+const CURSOR_HIDE = '\x1b[?25l';
+const CURSOR_SHOW = '\x1b[?25h';
+
+function showCursor(): void {
+  writeStderrRaw(CURSOR_SHOW);
+}
+
 export function startSpinner(text: string, delayMs = DELAY_MS): SpinnerHandle {
   if (!stderrIsLive()) return NONE;
   let stopped = false;
-  let spinner: { stop(): void; text: string } | null = null;
+  let spinner: { render(): unknown; clear(): unknown; text: string } | null = null;
+  let ticker: NodeJS.Timeout | undefined;
   const timer = setTimeout(async () => {
     const ora = loaded ?? (await loadOra());
     if (stopped) return;
@@ -49,7 +68,9 @@ export function startSpinner(text: string, delayMs = DELAY_MS): SpinnerHandle {
     // reports 0 columns; ora would then count infinitely many wrapped lines
     // to clear and never return. Such a terminal is as good as 80 wide.
     if (!process.stderr.columns) process.stderr.columns = 80;
-    spinner = ora({
+    // stderr is a terminal here, so this is a tty.WriteStream, which Node
+    // keeps in blocking mode.
+    const s = ora({
       text,
       stream: process.stderr,
       // The spinner's own colour follows NO_COLOR and --no-color like ours.
@@ -60,7 +81,19 @@ export function startSpinner(text: string, delayMs = DELAY_MS): SpinnerHandle {
       // We decided already that stderr is a terminal; ora's own test would
       // also switch the animation off wherever a CI variable is set.
       isEnabled: process.env.TERM !== 'dumb',
-    }).start();
+      hideCursor: false,
+    });
+    if (!s.isEnabled) {
+      // A dumb terminal: one plain line, as ora would print it.
+      writeStderrRaw(`- ${text}\n`);
+      return;
+    }
+    spinner = s;
+    writeStderrRaw(CURSOR_HIDE);
+    process.once('exit', showCursor);
+    s.render();
+    ticker = setInterval(() => s.render(), s.interval);
+    ticker.unref();
   }, delayMs);
   timer.unref();
   return {
@@ -72,8 +105,13 @@ export function startSpinner(text: string, delayMs = DELAY_MS): SpinnerHandle {
       if (stopped) return;
       stopped = true;
       clearTimeout(timer);
-      spinner?.stop();
-      spinner = null;
+      clearInterval(ticker);
+      if (spinner) {
+        spinner.clear();
+        showCursor();
+        process.off('exit', showCursor);
+        spinner = null;
+      }
     },
   };
 }

@@ -1,6 +1,7 @@
 // Colour decisions live here: colour only on a terminal, never when NO_COLOR
 // is set to anything non-empty (chalk does not read it) or --no-color is given.
 import type { ChalkInstance } from 'chalk';
+import { keepStdioBlocking } from './sink.js';
 
 export const settings = { color: true, json: false };
 
@@ -16,6 +17,7 @@ let chalkInstance: ChalkInstance | null = null;
 export async function loadChalk(stream: NodeJS.WriteStream = process.stdout): Promise<ChalkInstance> {
   if (!chalkInstance) {
     const { Chalk } = await import('chalk');
+    keepStdioBlocking(); // chalk imports node:process, which opens our stdio
     chalkInstance = new Chalk({ level: colorWanted(stream) ? 1 : 0 });
   }
   return chalkInstance;
