@@ -11,7 +11,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { IPCCTL, ipcctl, sleep, track } from './helpers/run.js';
+import { IPCCTL, PYTHON, ipcctl, sleep, track } from './helpers/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ipcctl-progress-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -191,6 +191,37 @@ describe('spinners while a command waits on a terminal', () => {
     expect(ipcctl(['unix', 'connect', path, '--send', 'hi there']).code).toBe(0);
     expect(await t.done).toBe(0);
     expect(t.text()).toMatch(/hi there$/);
+  }, 20_000);
+
+  it('tcp connect spins while a connection takes long to open (a listener whose queue is full)', async () => {
+    // A listener that never accepts, its queue filled: the kernel drops our
+    // SYN and retries it, so connect(2) stays in progress until --timeout.
+    const full = spawn(
+      PYTHON,
+      [
+        '-c',
+        `import socket, time
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)
+port = s.getsockname()[1]
+fill = []
+for i in range(3):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(('127.0.0.1', port))
+    except BlockingIOError: pass
+    fill.append(c)
+print(port, flush=True)
+time.sleep(15)`,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    started.push(full);
+    let portText = '';
+    full.stdout!.on('data', (d: Buffer) => (portText += d.toString()));
+    const port = (await waitFor(() => portText, /^(\d+)\n/))[1]!;
+    const t = onPty(`${IPCCTL} tcp connect --timeout 2s 127.0.0.1 ${port}`);
+    await waitFor(t.text, new RegExp(`connecting to 127\\.0\\.0\\.1:${port}`));
+    expect(await t.done).toBe(124);
+    expect(t.raw()).toMatch(new RegExp(`\x1b\\[0K(\x1b\\[\\?25h)*ipcctl: tcp connect 127\\.0\\.0\\.1:${port}: timed out after 2s\r\n$`));
   }, 20_000);
 
   it('shm attach says what it holds and detaches at the end of --hold', async () => {
