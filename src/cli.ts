@@ -117,9 +117,9 @@ export async function main(argv: string[]): Promise<void> {
     code = report(err);
   }
   // Let callbacks of calls that finished just now run (a late message is put
-  // back there), let stdout drain, then exit even if a native thread still
-  // blocks in the kernel.
+  // back there), then exit even if a native thread still blocks in the
+  // kernel. All output was written synchronously: nothing is left to drain
+  // (and touching process.stdout here would make a piped stdout non-blocking).
   await new Promise((r) => setImmediate(r));
-  if (process.stdout.writableNeedDrain) await new Promise((r) => process.stdout.once('drain', r));
   exitProcess(code);
 }

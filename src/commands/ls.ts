@@ -2,6 +2,7 @@
 // path: `ipcctl ls` must start as fast as node itself). Facts come from
 // ipc/procfs.ts; the views (tables, JSON, limits, summary, watch) are built
 // here from the column table in ipc-columns.ts.
+import { isatty } from 'node:tty';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { KINDS, type Kind, pageSize, readKernelLimits, readObjects } from '../ipc/procfs.js';
@@ -148,7 +149,7 @@ async function ls(kindArg: string | undefined, opts: LsOpts): Promise<void> {
   const intervalMs = typeof opts.watch === 'string' ? parseAge(opts.watch) : 1000;
   if (intervalMs < 100) throw new UsageError(`ls: --watch interval '${opts.watch}' is too short: at least 100ms`);
   const repeat = { intervalMs, count: opts.count };
-  if (process.stdout.isTTY && !settings.json) {
+  if (isatty(1) && !settings.json) {
     const every = intervalMs % 1000 === 0 ? `${intervalMs / 1000}s` : `${intervalMs}ms`;
     const args = process.argv.slice(2).join(' ');
     const { liveScreen } = await import('../output/live.js');

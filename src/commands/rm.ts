@@ -2,6 +2,7 @@
 // a filter selects. Named objects that do not exist are exit 4; any other
 // failure is exit 1 (after trying every object). The objects are looked up in
 // /proc first, so that what is reported (and --dry-run) names them fully.
+import { isatty } from 'node:tty';
 import { Option, type Command } from 'commander';
 import { EXIT, IpcError, UsageError } from '../errors.js';
 import { parseKey, describeKey } from '../ipc/keys.js';
@@ -118,7 +119,7 @@ async function rm(kindArg: string | undefined, ids: string[], opts: RmOpts): Pro
 
   if (bare && targets.length > 0 && !opts.yes) {
     const what = `all ${targets.length} object${targets.length === 1 ? '' : 's'} (${countByKind(targets)})`;
-    if (!process.stdin.isTTY) {
+    if (!isatty(0)) {
       throw new UsageError(`rm --all would remove ${what}; not on a terminal, so add --yes to confirm`, "or narrow it: --kind, --owner, --orphans, --older-than");
     }
     if (!confirm(`ipcctl: remove ${what}? [y/N] `)) {

@@ -74,7 +74,7 @@ export function startSpinner(text: string, delayMs = DELAY_MS): SpinnerHandle {
       text,
       stream: process.stderr,
       // The spinner's own colour follows NO_COLOR and --no-color like ours.
-      color: colorWanted(process.stderr) ? 'cyan' : false,
+      color: colorWanted(2) ? 'cyan' : false,
       // discardStdin would put the terminal in raw mode, turning Ctrl-C into a
       // keypress instead of the SIGINT our waits listen for.
       discardStdin: false,
