@@ -7,6 +7,7 @@ import { CliError, EXIT, exitCodeFor } from './errors.js';
 import { settings } from './output/style.js';
 import { OutputClosedError, writeStderr, writeStdout } from './output/sink.js';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { exitProcess } from './exit.js';
 
 export interface CommandModule {
@@ -35,7 +36,7 @@ export const registry: Entry[] = [
 ];
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

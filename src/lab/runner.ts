@@ -8,7 +8,6 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { EXIT, InterruptedError, OperationError } from '../errors.js';
 import { MessageQueue } from '../ipc/msgq.js';
 import { SemaphoreSet } from '../ipc/sem.js';
@@ -61,7 +60,7 @@ export type ToParent =
   | { t: 'result'; value: unknown }
   | { t: 'error'; message: string; exitCode: number };
 
-const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+const WORKER = join(__dirname, 'worker.js');
 
 /** A child process playing one role; the parent's handle on it. */
 export class Child {

@@ -10,8 +10,6 @@ import { createRequire } from 'node:module';
 
 type Ffi = typeof import('ffi-rs');
 
-const require = createRequire(import.meta.url);
-
 function prebuiltName(): string | null {
   if (process.platform !== 'linux') return null;
   // The glibc dynamic loader's presence tells glibc from musl without a report.

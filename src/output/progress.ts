@@ -3,6 +3,7 @@
 // rate). Only on a terminal and never under --json; elsewhere --progress is
 // silently ignored. The transfer is never slowed per chunk: the line is drawn
 // from a timer that polls a byte counter the transfer keeps anyway.
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ERASE_LINE, liveLine, RateWindow, REDRAW_MS, summaryLine } from './progress-format.js';
 import { setStderrLiveLine, writeStderr, writeStderrRaw as writeRaw } from './sink.js';
@@ -78,7 +79,7 @@ export function threadProgress(op: string, wanted: boolean): ThreadProgress {
   // Piping them would open process.stdout here as a libuv stream, which
   // makes fd 1 non-blocking and turns every full pipe into a retry loop in
   // the transfer (measured: a 1 GiB shm read 50% slower).
-  const worker = new Worker(new URL('./progress-thread.js', import.meta.url), {
+  const worker = new Worker(join(__dirname, 'progress-thread.js'), {
     workerData: { shared, startMs: Date.now() },
     stdout: true,
     stderr: true,

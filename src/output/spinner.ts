@@ -7,6 +7,7 @@
 // for us (every full pipe becomes a retry loop) and for every other process
 // sharing the pipe (see keepStdioBlocking). For the same reason the terminal
 // test is isatty(2), not process.stderr.isTTY (with 2>&1, fd 2 is that pipe).
+import { importEsm } from './esm.js';
 import { isatty } from 'node:tty';
 import { keepStdioBlocking, writeStderrRaw } from './sink.js';
 import { colorWanted, settings } from './style.js';
@@ -32,7 +33,7 @@ let loading: Promise<Ora> | null = null;
 let loaded: Ora | null = null;
 
 function loadOra(): Promise<Ora> {
-  loading ??= import('ora').then((m) => {
+  loading ??= importEsm<typeof import('ora')>('ora').then((m) => {
     keepStdioBlocking(); // chalk, under ora, imports node:process
     return (loaded = m.default);
   });

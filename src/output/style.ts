@@ -2,6 +2,7 @@
 // is set to anything non-empty (chalk does not read it) or --no-color is given.
 import { isatty } from 'node:tty';
 import type { ChalkInstance } from 'chalk';
+import { importEsm } from './esm.js';
 import { keepStdioBlocking } from './sink.js';
 
 export const settings = { color: true, json: false };
@@ -22,7 +23,7 @@ let chalkInstance: ChalkInstance | null = null;
 /** chalk, loaded on first use, at level 0 when colour is not wanted. */
 export async function loadChalk(fd = 1): Promise<ChalkInstance> {
   if (!chalkInstance) {
-    const { Chalk } = await import('chalk');
+    const { Chalk } = await importEsm<typeof import('chalk')>('chalk');
     keepStdioBlocking(); // chalk imports node:process, which opens our stdio
     chalkInstance = new Chalk({ level: colorWanted(fd) ? 1 : 0 });
   }
