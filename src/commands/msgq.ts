@@ -10,6 +10,7 @@ import { settings } from '../output/style.js';
 import { formatTime, renderFields } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
 import { addKeyOptions, asCount, asDuration, asMode, asSize, keySpecFrom, parseInteger, parseOwner, targetFrom, type Target } from './args.js';
+import { permJson, permRows } from './perm-view.js';
 import { removeEach, type KeyOpts } from './remove-each.js';
 import { readAll, readRecords, splitRecords } from './input.js';
 
@@ -205,16 +206,9 @@ async function recv(idArg: string | undefined, opts: RecvOpts) {
 async function stat(idArg: string | undefined, opts: { key?: string; path?: string; proj?: string }) {
   const q = await openQueue(targetFrom(idArg, opts, 'msgq stat'));
   const st = q.stat();
-  const { userName, groupName } = await import('../ipc/users.js');
   if (settings.json) {
     printJson({
-      id: st.id,
-      key: formatKey(st.key),
-      mode: formatMode(st.mode),
-      uid: st.uid,
-      gid: st.gid,
-      cuid: st.cuid,
-      cgid: st.cgid,
+      ...permJson(st),
       qnum: st.qnum,
       cbytes: st.cbytes,
       qbytes: st.qbytes,
@@ -228,11 +222,7 @@ async function stat(idArg: string | undefined, opts: { key?: string; path?: stri
   }
   writeStdout(
     renderFields([
-      ['id', st.id],
-      ['key', formatKey(st.key)],
-      ['owner', `${userName(st.uid)}:${groupName(st.gid)}`],
-      ['creator', `${userName(st.cuid)}:${groupName(st.cgid)}`],
-      ['mode', formatMode(st.mode)],
+      ...permRows(st),
       ['messages', st.qnum],
       ['bytes', st.cbytes],
       ['max bytes', st.qbytes],

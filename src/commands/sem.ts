@@ -10,6 +10,7 @@ import { settings } from '../output/style.js';
 import { formatTime, renderFields, renderTable } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
 import { addKeyOptions, asDuration, asMode, keySpecFrom, parseId, parseInteger, targetFrom, type Target } from './args.js';
+import { permJson, permRows } from './perm-view.js';
 import { removeEach, type KeyOpts } from './remove-each.js';
 
 
@@ -159,13 +160,7 @@ async function stat(idArg: string | undefined, opts: KeyOpts) {
   const st = set.stat();
   if (settings.json) {
     printJson({
-      id: st.id,
-      key: formatKey(st.key),
-      mode: formatMode(st.mode),
-      uid: st.uid,
-      gid: st.gid,
-      cuid: st.cuid,
-      cgid: st.cgid,
+      ...permJson(st),
       nsems: st.nsems,
       otime: st.otime,
       ctime: st.ctime,
@@ -173,14 +168,9 @@ async function stat(idArg: string | undefined, opts: KeyOpts) {
     });
     return;
   }
-  const { userName, groupName } = await import('../ipc/users.js');
   writeStdout(
     renderFields([
-      ['id', st.id],
-      ['key', formatKey(st.key)],
-      ['owner', `${userName(st.uid)}:${groupName(st.gid)}`],
-      ['creator', `${userName(st.cuid)}:${groupName(st.cgid)}`],
-      ['mode', formatMode(st.mode)],
+      ...permRows(st),
       ['semaphores', st.nsems],
       ['last op', formatTime(st.otime)],
       ['last change', formatTime(st.ctime)],

@@ -13,6 +13,7 @@ import { progressWanted, threadProgress } from '../output/progress.js';
 import { startSpinner } from '../output/spinner.js';
 import { formatTime, humanBytes, renderFields } from '../output/table.js';
 import { addKeyOptions, asDuration, asMode, keySpecFrom, parseOwner, parseSize, targetFrom, type Target } from './args.js';
+import { permJson, permRows } from './perm-view.js';
 import { removeEach, type KeyOpts } from './remove-each.js';
 
 
@@ -284,13 +285,7 @@ async function stat(idArg: string | undefined, opts: KeyOpts) {
   const st = seg.stat();
   if (settings.json) {
     printJson({
-      id: st.id,
-      key: formatKey(st.key),
-      mode: formatMode(st.mode),
-      uid: st.uid,
-      gid: st.gid,
-      cuid: st.cuid,
-      cgid: st.cgid,
+      ...permJson(st),
       size: st.size,
       nattch: st.nattch,
       cpid: st.cpid,
@@ -303,15 +298,9 @@ async function stat(idArg: string | undefined, opts: KeyOpts) {
     });
     return;
   }
-  const { userName, groupName } = await import('../ipc/users.js');
-
   writeStdout(
     renderFields([
-      ['id', st.id],
-      ['key', formatKey(st.key)],
-      ['owner', `${userName(st.uid)}:${groupName(st.gid)}`],
-      ['creator', `${userName(st.cuid)}:${groupName(st.cgid)}`],
-      ['mode', formatMode(st.mode)],
+      ...permRows(st),
       ['size', `${st.size} (${humanBytes(st.size)})`],
       ['attached', st.nattch],
       ['locked', st.locked ? 'yes' : 'no'],

@@ -254,27 +254,23 @@ export class MessageQueue {
     const now = this.receiveNow(capacity, opts);
     if (now || opts.nowait) return now;
     const mb = this.bufferFor(capacity);
-    const flags = this.flags(opts);
     try {
-      let size: number = native.EMPTY;
-      {
-        const what = `msgq recv ${this.name}`;
-        size = await waitFor(native.msgReceiveBlocking(this.id, mb, opts.type, flags, capacity, isStopping), {
-          what,
-          timeoutMs: opts.deadline.remaining(),
-          totalMs: opts.deadline.total,
-          // We stopped waiting, but the thread took a message anyway: put it back.
-          onLateResult: (late: number) => {
-            if (late >= 0) this.putBackNow({ type: mb.type, data: Buffer.from(mb.text(late)) });
-          },
-        });
-        if (size === native.EMPTY) return null;
-      }
+      const size = await waitFor(native.msgReceiveBlocking(this.id, mb, opts.type, this.flags(opts), capacity, isStopping), {
+        what: `msgq recv ${this.name}`,
+        timeoutMs: opts.deadline.remaining(),
+        totalMs: opts.deadline.total,
+        // We stopped waiting, but the thread took a message anyway: put it back.
+        onLateResult: (late: number) => {
+          if (late >= 0) this.putBackNow({ type: mb.type, data: Buffer.from(mb.text(late)) });
+        },
+      });
+      if (size === native.EMPTY) return null;
       return { type: mb.type, data: Buffer.from(mb.text(size)) };
     } catch (e) {
       return this.receiveError(e, capacity);
     }
   }
+
 
   /** Copy message number `index` (0 = the oldest) without removing it: MSG_COPY. */
   peek(index: number, capacity: number, truncate: boolean): Message | null {

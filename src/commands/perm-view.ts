@@ -1,0 +1,28 @@
+// The ipc_perm part of every `stat`: the same JSON fields, in the contract's
+// order, and the same human rows, for queues, segments and semaphore sets.
+import { userName, groupName } from '../ipc/users.js';
+import { formatKey, formatMode } from '../output/json.js';
+
+export interface PermFacts {
+  id: number;
+  key: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  cuid: number;
+  cgid: number;
+}
+
+export function permJson(st: PermFacts) {
+  return { id: st.id, key: formatKey(st.key), mode: formatMode(st.mode), uid: st.uid, gid: st.gid, cuid: st.cuid, cgid: st.cgid };
+}
+
+export function permRows(st: PermFacts): Array<[string, string | number]> {
+  return [
+    ['id', st.id],
+    ['key', formatKey(st.key)],
+    ['owner', `${userName(st.uid)}:${groupName(st.gid)}`],
+    ['creator', `${userName(st.cuid)}:${groupName(st.cgid)}`],
+    ['mode', formatMode(st.mode)],
+  ];
+}
