@@ -4,7 +4,7 @@
 import { EXIT, IpcError, OperationError } from '../errors.js';
 import * as native from '../native/msg.js';
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT } from '../native/sysv.js';
-import { permissionHint, spaceHint } from './hints.js';
+import { relabeller } from './relabel.js';
 import { type KeySpec, describeKey, resolveKey } from './keys.js';
 import { kernelLimit } from './limits.js';
 import { Deadline, isStopping, waitFor } from './wait.js';
@@ -27,20 +27,8 @@ const phrases: Record<string, string> = {
   E2BIG: 'the message is larger than the receive buffer',
 };
 
-function hintFor(code: string, object: string): string | undefined {
-  if ((code === 'EACCES' || code === 'EPERM') && /^[0-9]+$/.test(object)) return permissionHint('msgq', Number(object));
-  if (code === 'ENOSPC') return spaceHint('msgq');
-  if (code === 'EEXIST') return 'drop --exclusive to open it';
-  return undefined;
-}
 
-/** Re-describe a native error for the operation the user ran. */
-function relabel(err: unknown, op: string, object: string): never {
-  if (err instanceof IpcError) {
-    throw new IpcError(err.errno, op, object, { detail: phrases[err.code], hint: hintFor(err.code, object) });
-  }
-  throw err;
-}
+const relabel = relabeller('msgq', phrases);
 
 export interface CreateOptions {
   key: KeySpec;

@@ -10,6 +10,7 @@
 import { EXIT, IpcError, OperationError, TimeoutError, UsageError } from '../errors.js';
 import * as native from '../native/sem.js';
 import { IPC_CREAT, IPC_EXCL } from '../native/sysv.js';
+import { relabeller } from './relabel.js';
 import { type KeySpec, describeKey, resolveKey } from './keys.js';
 import { readKernelNumbers } from './limits.js';
 import { type Deadline, formatMs, isStopping, waitFor } from './wait.js';
@@ -33,24 +34,15 @@ const phrases: Record<string, string> = {
   ENOENT: 'no semaphore set has that key',
   EEXIST: 'a semaphore set with that key already exists',
   EACCES: 'permission denied',
-  EPERM: 'permission denied (only the owner, the creator or root may do this)',
+  EPERM: 'not permitted: only the owner, the creator or root may do this',
   ENOSPC: 'too many semaphore sets or semaphores (kernel.sem limits)',
   EFBIG: 'semaphore index outside the set',
   E2BIG: 'too many operations in one call (SEMOPM)',
   ERANGE: `a semaphore would go above SEMVMX (${native.SEMVMX})`,
 };
 
-const hints: Record<string, string> = {
-  ENOSPC: 'the limits are in /proc/sys/kernel/sem; see ipcctl ls --limits',
-  EEXIST: 'drop --exclusive to open it',
-};
 
-function relabel(err: unknown, op: string, object: string): never {
-  if (err instanceof IpcError) {
-    throw new IpcError(err.errno, op, object, { detail: phrases[err.code], hint: hints[err.code] });
-  }
-  throw err;
-}
+const relabel = relabeller('sem', phrases);
 
 /** /proc/sys/kernel/sem: SEMMSL SEMMNS SEMOPM SEMMNI. */
 export function semLimits(): { semmsl: number; semopm: number } {

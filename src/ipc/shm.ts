@@ -6,6 +6,7 @@ import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
 import { AnonymousMemory } from '../native/memory.js';
 import * as native from '../native/shm.js';
 import { IPC_CREAT, IPC_EXCL } from '../native/sysv.js';
+import { relabeller } from './relabel.js';
 import { type KeySpec, describeKey, resolveKey } from './keys.js';
 import { kernelLimit, readKernelNumbers } from './limits.js';
 
@@ -36,22 +37,13 @@ const phrases: Record<string, string> = {
   ENOENT: 'no segment has that key',
   EEXIST: 'a segment with that key already exists',
   EACCES: 'permission denied',
-  EPERM: 'permission denied (only the owner, the creator or root may do this)',
+  EPERM: 'not permitted: only the owner, the creator or root may do this',
   ENOSPC: 'too many segments, or the system-wide shared memory limit is reached',
   ENOMEM: 'out of memory',
 };
 
-const hints: Record<string, string> = {
-  ENOSPC: 'the limits are kernel.shmmni and kernel.shmall; see ipcctl ls --limits',
-  EEXIST: 'drop --exclusive to open it',
-};
 
-function relabel(err: unknown, op: string, object: string): never {
-  if (err instanceof IpcError) {
-    throw new IpcError(err.errno, op, object, { detail: phrases[err.code], hint: hints[err.code] });
-  }
-  throw err;
-}
+const relabel = relabeller('shm', phrases);
 
 export interface CreateOptions {
   key: KeySpec;

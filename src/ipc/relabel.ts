@@ -1,0 +1,24 @@
+// Re-describing a native error for the operation the user ran, the same way
+// for queues, segments and semaphore sets: the meaning of each errno for that
+// kind of object, and a hint where one helps (who owns it and with what mode
+// for EACCES/EPERM, which limit ran out for ENOSPC).
+import { IpcError } from '../errors.js';
+import { permissionHint, spaceHint } from './hints.js';
+import type { Kind } from './procfs.js';
+
+function hintFor(kind: Kind, code: string, object: string): string | undefined {
+  if ((code === 'EACCES' || code === 'EPERM') && /^[0-9]+$/.test(object)) return permissionHint(kind, Number(object));
+  if (code === 'ENOSPC') return spaceHint(kind);
+  if (code === 'EEXIST') return 'drop --exclusive to open it';
+  if (code === 'ENOSYS') return 'this kernel or container offers no System V IPC';
+  return undefined;
+}
+
+export function relabeller(kind: Kind, phrases: Record<string, string>) {
+  return function relabel(err: unknown, op: string, object: string): never {
+    if (err instanceof IpcError) {
+      throw new IpcError(err.errno, op, object, { detail: phrases[err.code], hint: hintFor(kind, err.code, object) });
+    }
+    throw err;
+  };
+}
