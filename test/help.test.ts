@@ -23,3 +23,20 @@ describe('--help of every command', async () => {
     });
   }
 });
+
+describe('lazy loading', () => {
+  // NODE_DEBUG=module makes Node's loader name every file it loads on stderr.
+  for (const args of [['--help'], ['msgq', '--help'], ['shm', 'read', '--help'], ['tcp', 'serve', '--help']]) {
+    it(`ipcctl ${args.join(' ')} does not load ffi-rs`, () => {
+      const r = ipcctl(args, { env: { NODE_DEBUG: 'module' } });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/commander/); // the check can see loads at all
+      expect(r.stderr).not.toMatch(/ffi-rs/);
+    });
+  }
+
+  it('a command that calls libc does load it (the check can fail)', () => {
+    const r = ipcctl(['msgq', 'stat', '2147480000'], { env: { NODE_DEBUG: 'module' } });
+    expect(r.stderr).toMatch(/ffi-rs/);
+  });
+});
