@@ -283,16 +283,18 @@ describe('udp with socat and nc as peers', () => {
     expect(peer.out().equals(MiB)).toBe(true);
   });
 
-  it('ipcctl udp send --chunk 16000 -> nc -u -l: 64000 bytes as 4 datagrams', async () => {
-    // nc reads datagrams into a 16 KiB buffer (longer ones are cut), locks onto
-    // the first sender, and cannot enlarge its receive buffer: so 4 datagrams
-    // of 16000 bytes from one process, a burst its default buffer holds.
+  it('ipcctl udp send -> nc -u -l: a 16000-byte binary datagram, byte-exact', async () => {
+    // nc reads datagrams into a 16 KiB buffer (longer ones are cut) and locks
+    // onto its first sender; a burst of several datagrams to it was seen to
+    // lose one now and then on a loaded machine (UDP may drop, and nc gives
+    // no way to enlarge its buffer), so this direction sends one datagram.
+    // Bursts of many datagrams are checked against socat above.
     const port = await freePort();
     const peer = start('nc', ['-u', '-l', '127.0.0.1', String(port)]);
     await waitUdpBound(port);
-    const one = MiB.subarray(0, 64000);
-    expect(ipcctl(['udp', 'send', '127.0.0.1', String(port), '--chunk', '16000'], { input: one }).code).toBe(0);
-    for (let i = 0; i < 100 && peer.out().length < one.length; i++) await sleep(25);
+    const one = MiB.subarray(0, 16000);
+    expect(ipcctl(['udp', 'send', '127.0.0.1', String(port)], { input: one }).code).toBe(0);
+    for (let i = 0; i < 200 && peer.out().length < one.length; i++) await sleep(25);
     expect(peer.out().equals(one)).toBe(true);
   });
 
