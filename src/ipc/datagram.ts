@@ -156,7 +156,7 @@ async function sendOne(fd: number, payload: Buffer, to: SockAddr, what: string, 
   try {
     payload.copy(mem.buf);
     for (;;) {
-      const n = sock.sendTo(fd, mem.addr, payload.length, to);
+      const n = sock.sendTo(fd, mem, 0, payload.length, to);
       if (n !== AGAIN) return 1;
       await waitReady(fd, POLLOUT, what, timeoutMs);
     }

@@ -269,8 +269,7 @@ export class Flow implements Pollable {
           this.pending = 0;
           continue;
         }
-        const at = mem.addr + this.offset;
-        const n = this.toDst(() => (this.dstKind === 'socket' ? sock.send(this.dst!, at, this.pending) : sock.write(this.dst!, at, this.pending)));
+        const n = this.toDst(() => (this.dstKind === 'socket' ? sock.send(this.dst!, mem, this.offset, this.pending) : sock.write(this.dst!, mem, this.offset, this.pending)));
         if (n === AGAIN) {
           this.want = [this.dst, POLLOUT];
           return;
@@ -285,7 +284,7 @@ export class Flow implements Pollable {
         this.want = [this.src, POLLIN];
         return;
       }
-      const n = this.fromSrc(() => (this.srcKind === 'socket' ? sock.recv(this.src, mem.addr, this.capacity) : sock.read(this.src, mem.addr, this.capacity)));
+      const n = this.fromSrc(() => (this.srcKind === 'socket' ? sock.recv(this.src, mem, 0, this.capacity) : sock.read(this.src, mem, 0, this.capacity)));
       reads++;
       if (n === AGAIN) {
         this.want = [this.src, POLLIN];

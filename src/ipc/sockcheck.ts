@@ -16,7 +16,7 @@ const WAIT_MS = 2000;
 
 async function sendAll(fd: number, mem: NativeMemory, len: number): Promise<void> {
   for (let done = 0; done < len; ) {
-    const n = sock.send(fd, mem.addr + done, len - done);
+    const n = sock.send(fd, mem, done, len - done);
     if (n === AGAIN) await waitReady(fd, POLLOUT, 'selftest send', WAIT_MS);
     else done += n;
   }
@@ -25,7 +25,7 @@ async function sendAll(fd: number, mem: NativeMemory, len: number): Promise<void
 async function recvExactly(fd: number, mem: NativeMemory, len: number): Promise<Buffer> {
   let got = 0;
   while (got < len) {
-    const n = sock.recv(fd, mem.addr + got, len - got);
+    const n = sock.recv(fd, mem, got, len - got);
     if (n === AGAIN) await waitReady(fd, POLLIN, 'selftest recv', WAIT_MS);
     else if (n === 0) break;
     else got += n;
@@ -99,14 +99,14 @@ export async function udpRoundTrip(): Promise<string> {
     fds.push(sfd);
     for (const [i, size] of sizes.entries()) {
       mem.buf.fill(65 + i, 0, size);
-      sock.sendTo(sfd, mem.addr, size, to);
+      sock.sendTo(sfd, mem, 0, size, to);
     }
     // Boundaries kept: two sends are two receives of exactly those sizes.
     for (const [i, size] of sizes.entries()) {
-      let r = sock.recvFrom(rfd, mem.addr, mem.size);
+      let r = sock.recvFrom(rfd, mem, 0, mem.size);
       if (!r) {
         await waitReady(rfd, POLLIN, 'selftest udp', WAIT_MS);
-        r = sock.recvFrom(rfd, mem.addr, mem.size);
+        r = sock.recvFrom(rfd, mem, 0, mem.size);
       }
       if (!r || r.size !== size || mem.buf[0] !== 65 + i || mem.buf[size - 1] !== 65 + i) throw new Error(`datagram ${i + 1} came back different`);
     }

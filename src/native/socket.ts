@@ -204,23 +204,25 @@ function moved(fn: () => { value: number; errno: number }, op: string): number {
   }
 }
 
-export function send(fd: number, ptr: number, len: number, flags = 0): number {
-  return moved(() => sendFn.call(fd, ptr, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL), 'send');
+// Buffers are passed as (memory, offset, length): the address arithmetic
+// stays here, and nothing above this layer handles a pointer.
+export function send(fd: number, mem: NativeMemory, offset: number, len: number, flags = 0): number {
+  return moved(() => sendFn.call(fd, mem.addr + offset, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL), 'send');
 }
 
-export function recv(fd: number, ptr: number, len: number, flags = 0): number {
-  return moved(() => recvFn.call(fd, ptr, len, flags | MSG_DONTWAIT), 'recv');
+export function recv(fd: number, mem: NativeMemory, offset: number, len: number, flags = 0): number {
+  return moved(() => recvFn.call(fd, mem.addr + offset, len, flags | MSG_DONTWAIT), 'recv');
 }
 
-export function sendTo(fd: number, ptr: number, len: number, to: SockAddr, flags = 0): number {
+export function sendTo(fd: number, mem: NativeMemory, offset: number, len: number, to: SockAddr, flags = 0): number {
   const alen = encodeSockAddr(to, scratch, ADDR);
-  return moved(() => sendtoFn.call(fd, ptr, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL, scratch.addr + ADDR, alen), 'sendto');
+  return moved(() => sendtoFn.call(fd, mem.addr + offset, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL, scratch.addr + ADDR, alen), 'sendto');
 }
 
 /** recvfrom: the datagram's size (its full size with MSG_TRUNC) and sender, or null. */
-export function recvFrom(fd: number, ptr: number, len: number, flags = 0): { size: number; from: SockAddr } | null {
+export function recvFrom(fd: number, mem: NativeMemory, offset: number, len: number, flags = 0): { size: number; from: SockAddr } | null {
   scratch.buf.writeUInt32LE(128, ADDRLEN);
-  const n = moved(() => recvfromFn.call(fd, ptr, len, flags | MSG_DONTWAIT, scratch.addr + ADDR, scratch.addr + ADDRLEN), 'recvfrom');
+  const n = moved(() => recvfromFn.call(fd, mem.addr + offset, len, flags | MSG_DONTWAIT, scratch.addr + ADDR, scratch.addr + ADDRLEN), 'recvfrom');
   if (n === AGAIN) return null;
   return { size: n, from: decodeSockAddr(scratch, ADDR, scratch.buf.readUInt32LE(ADDRLEN)) };
 }
@@ -260,10 +262,10 @@ export function sendfile(fdOut: number, fdIn: number, len: number): number {
   return moved(() => sendfileFn.call(fdOut, fdIn, 0, len), 'sendfile');
 }
 
-export function read(fd: number, ptr: number, len: number): number {
-  return moved(() => readFn.call(fd, ptr, len), 'read');
+export function read(fd: number, mem: NativeMemory, offset: number, len: number): number {
+  return moved(() => readFn.call(fd, mem.addr + offset, len), 'read');
 }
 
-export function write(fd: number, ptr: number, len: number): number {
-  return moved(() => writeFn.call(fd, ptr, len), 'write');
+export function write(fd: number, mem: NativeMemory, offset: number, len: number): number {
+  return moved(() => writeFn.call(fd, mem.addr + offset, len), 'write');
 }
