@@ -9,7 +9,7 @@ import { labs } from '../lab/catalog.js';
 import { printJson } from '../output/json.js';
 import { writeStdout } from '../output/sink.js';
 import { loadChalk, settings } from '../output/style.js';
-import { asDuration, parseInteger } from './args.js';
+import { asDuration, parseInteger } from './common/args.js';
 
 const MAX_PROCESSES = 64;
 

@@ -11,9 +11,9 @@ import type { LimitRow, Summary } from '../ipc/usage.js';
 import { writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { type Column, humanBytes, renderTable } from '../output/table.js';
-import { asCount } from './args.js';
-import { type View, tableColumns, toJsonDocument } from './ipc-columns.js';
-import { addFilterOptions, type FilterOpts, hasFilter, isKindWord, parseAge, parseKind, selectionFrom } from './select-options.js';
+import { asCount } from './common/args.js';
+import { type View, tableColumns, toJsonDocument } from './common/ipc-columns.js';
+import { addFilterOptions, type FilterOpts, hasFilter, isKindWord, parseAge, parseKind, selectionFrom } from './common/select-options.js';
 
 interface LsOpts extends FilterOpts {
   time?: boolean;

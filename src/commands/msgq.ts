@@ -9,10 +9,10 @@ import { BatchWriter, OutputClosedError, writeStderr, writeStdout } from '../out
 import { settings } from '../output/style.js';
 import { formatTime, renderFields } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
-import { addKeyOptions, asCount, asDuration, asMode, asSize, keySpecFrom, parseInteger, parseOwner, targetFrom, type Target } from './args.js';
-import { permJson, permRows } from './perm-view.js';
-import { removeEach, type KeyOpts } from './remove-each.js';
-import { readAll, readRecords, splitRecords } from './input.js';
+import { addKeyOptions, asCount, asDuration, asMode, asSize, keySpecFrom, parseInteger, parseOwner, targetFrom, type Target } from './common/args.js';
+import { permJson, permRows } from './common/perm-view.js';
+import { removeEach, type KeyOpts } from './common/remove-each.js';
+import { readAll, readRecords, splitRecords } from './common/input.js';
 
 const MAX_TYPE = Number.MAX_SAFE_INTEGER;
 

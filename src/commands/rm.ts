@@ -12,10 +12,10 @@ import { formatKey, printJson } from '../output/json.js';
 import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { renderTable } from '../output/table.js';
-import { parseId } from './args.js';
-import { tableColumns, toJson } from './ipc-columns.js';
-import { confirm } from './confirm.js';
-import { addFilterOptions, type FilterOpts, hasFilter, parseKind, selectionFrom } from './select-options.js';
+import { parseId } from './common/args.js';
+import { tableColumns, toJson } from './common/ipc-columns.js';
+import { confirm } from './common/confirm.js';
+import { addFilterOptions, type FilterOpts, hasFilter, parseKind, selectionFrom } from './common/select-options.js';
 
 interface RmOpts extends Omit<FilterOpts, 'key'> {
   key: string[];

@@ -7,7 +7,7 @@ import { OperationError } from '../errors.js';
 import { printJson } from '../output/json.js';
 import { writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
-import { semRoundTrip, shmRoundTrip } from './selftest-sysv.js';
+import { semRoundTrip, shmRoundTrip } from './common/selftest-sysv.js';
 
 export interface CheckResult {
   mechanism: string;

@@ -9,9 +9,9 @@ import { writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { formatTime, renderFields, renderTable } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
-import { addKeyOptions, asDuration, asMode, keySpecFrom, parseId, parseInteger, targetFrom, type Target } from './args.js';
-import { permJson, permRows } from './perm-view.js';
-import { removeEach, type KeyOpts } from './remove-each.js';
+import { addKeyOptions, asDuration, asMode, keySpecFrom, parseId, parseInteger, targetFrom, type Target } from './common/args.js';
+import { permJson, permRows } from './common/perm-view.js';
+import { removeEach, type KeyOpts } from './common/remove-each.js';
 
 
 /** SEMVMX, repeated here so that parsing does not load the native layer. */

@@ -12,9 +12,9 @@ import { settings } from '../output/style.js';
 import { progressWanted, threadProgress } from '../output/progress.js';
 import { startSpinner } from '../output/spinner.js';
 import { formatTime, humanBytes, renderFields } from '../output/table.js';
-import { addKeyOptions, asDuration, asMode, keySpecFrom, parseOwner, parseSize, targetFrom, type Target } from './args.js';
-import { permJson, permRows } from './perm-view.js';
-import { removeEach, type KeyOpts } from './remove-each.js';
+import { addKeyOptions, asDuration, asMode, keySpecFrom, parseOwner, parseSize, targetFrom, type Target } from './common/args.js';
+import { permJson, permRows } from './common/perm-view.js';
+import { removeEach, type KeyOpts } from './common/remove-each.js';
 
 
 async function openSegment(target: Target): Promise<SharedMemory> {

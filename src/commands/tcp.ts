@@ -7,8 +7,8 @@ import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
 import { jsonLine, payloadFields } from '../output/json.js';
 import { preloadSpinner } from '../output/spinner.js';
 import { settings } from '../output/style.js';
-import { ConnectFeedback, ServeFeedback } from './feedback.js';
-import { addConnectOptions, addStreamServeOptions, checkServeFlags, serveReporter, type StreamServeFlags } from './sockets.js';
+import { ConnectFeedback, ServeFeedback } from './common/feedback.js';
+import { addConnectOptions, addStreamServeOptions, checkServeFlags, serveReporter, type StreamServeFlags } from './common/sockets.js';
 
 interface ServeFlags extends StreamServeFlags {
   port: string;

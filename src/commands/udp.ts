@@ -6,7 +6,7 @@ import { printJson } from '../output/json.js';
 import { writeStderr } from '../output/sink.js';
 import { preloadSpinner } from '../output/spinner.js';
 import { settings } from '../output/style.js';
-import { asCount, asDuration, parseSize } from './args.js';
+import { asCount, asDuration, parseSize } from './common/args.js';
 import { UsageError } from '../errors.js';
 
 const asDatagramSize = (v: string) => {
@@ -14,9 +14,9 @@ const asDatagramSize = (v: string) => {
   if (n < 1 || n > 65507) throw new UsageError(`invalid datagram size '${v}': from 1 to 65507 bytes`);
   return n;
 };
-import { readAll, readRecords } from './input.js';
-import { datagramPrinter } from './sockets.js';
-import { waitingForDatagrams } from './feedback.js';
+import { readAll, readRecords } from './common/input.js';
+import { datagramPrinter } from './common/sockets.js';
+import { waitingForDatagrams } from './common/feedback.js';
 import { quietOnClosedOutput } from './tcp.js';
 
 interface ListenFlags {

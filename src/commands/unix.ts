@@ -9,11 +9,11 @@ import { printJson } from '../output/json.js';
 import { writeStderr } from '../output/sink.js';
 import { preloadSpinner } from '../output/spinner.js';
 import { settings } from '../output/style.js';
-import { asCount } from './args.js';
-import { readAll, readRecords } from './input.js';
-import { addConnectOptions, addStreamServeOptions, checkServeFlags, datagramPrinter, serveReporter, type StreamServeFlags } from './sockets.js';
+import { asCount } from './common/args.js';
+import { readAll, readRecords } from './common/input.js';
+import { addConnectOptions, addStreamServeOptions, checkServeFlags, datagramPrinter, serveReporter, type StreamServeFlags } from './common/sockets.js';
 import { quietOnClosedOutput, runConnect } from './tcp.js';
-import { ServeFeedback, waitingForDatagrams } from './feedback.js';
+import { ServeFeedback, waitingForDatagrams } from './common/feedback.js';
 
 interface ServeFlags extends StreamServeFlags {
   dgram?: boolean;

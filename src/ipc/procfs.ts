@@ -123,12 +123,9 @@ function permColumns(t: ProcTable, idColumn: string) {
   return { id: a[idColumn], key: a.key, perms: a.perms, uid: a.uid, gid: a.gid, cuid: a.cuid, cgid: a.cgid, ctime: a.ctime };
 }
 
-export function readQueues(root = PROC_SYSVIPC): QueueInfo[] {
-  const t = parseTable(readProc(`${root}/msg`));
-  const p = permColumns(t, SOURCES.msgq.idColumn);
-  const { qnum, cbytes, lspid, lrpid, stime, rtime } = t.at;
-  return t.rows.map((r) => ({
-    kind: 'msgq' as const,
+/** The ipc_perm fields of one row (key_t is signed; /proc prints it so). */
+function permFields(r: string[], p: ReturnType<typeof permColumns>) {
+  return {
     id: cell(r, p.id),
     key: cell(r, p.key) | 0,
     mode: p.perms === undefined ? 0 : parseInt(r[p.perms]!, 8),
@@ -137,6 +134,16 @@ export function readQueues(root = PROC_SYSVIPC): QueueInfo[] {
     cuid: cell(r, p.cuid),
     cgid: cell(r, p.cgid),
     ctime: timeCell(r, p.ctime),
+  };
+}
+
+export function readQueues(root = PROC_SYSVIPC): QueueInfo[] {
+  const t = parseTable(readProc(`${root}/msg`));
+  const p = permColumns(t, SOURCES.msgq.idColumn);
+  const { qnum, cbytes, lspid, lrpid, stime, rtime } = t.at;
+  return t.rows.map((r) => ({
+    kind: 'msgq' as const,
+    ...permFields(r, p),
     qnum: cell(r, qnum),
     cbytes: cell(r, cbytes),
     qbytes: null,
@@ -153,14 +160,7 @@ export function readSegments(root = PROC_SYSVIPC): SegmentInfo[] {
   const { size, nattch, cpid, lpid, atime, dtime, rss, swap } = t.at;
   return t.rows.map((r) => ({
     kind: 'shm' as const,
-    id: cell(r, p.id),
-    key: cell(r, p.key) | 0,
-    mode: p.perms === undefined ? 0 : parseInt(r[p.perms]!, 8),
-    uid: cell(r, p.uid),
-    gid: cell(r, p.gid),
-    cuid: cell(r, p.cuid),
-    cgid: cell(r, p.cgid),
-    ctime: timeCell(r, p.ctime),
+    ...permFields(r, p),
     size: cell(r, size),
     nattch: cell(r, nattch),
     cpid: cell(r, cpid),
@@ -178,14 +178,7 @@ export function readSemSets(root = PROC_SYSVIPC): SemSetInfo[] {
   const { nsems, otime } = t.at;
   return t.rows.map((r) => ({
     kind: 'sem' as const,
-    id: cell(r, p.id),
-    key: cell(r, p.key) | 0,
-    mode: p.perms === undefined ? 0 : parseInt(r[p.perms]!, 8),
-    uid: cell(r, p.uid),
-    gid: cell(r, p.gid),
-    cuid: cell(r, p.cuid),
-    cgid: cell(r, p.cgid),
-    ctime: timeCell(r, p.ctime),
+    ...permFields(r, p),
     nsems: cell(r, nsems),
     otime: timeCell(r, otime),
   }));

@@ -3,10 +3,10 @@
 // or a client is still connecting; with --progress, bytes and rate while the
 // bytes flow and a summary at the end. Every piece stops itself before
 // anything else is written, and none of it appears off a terminal or under --json.
-import type { SockAddr } from '../ipc/address.js';
-import type { ServeEvents } from '../ipc/stream.js';
-import { pollProgress, progressWanted, type Progress } from '../output/progress.js';
-import { startSpinner, type SpinnerHandle } from '../output/spinner.js';
+import type { SockAddr } from '../../ipc/address.js';
+import type { ServeEvents } from '../../ipc/stream.js';
+import { pollProgress, progressWanted, type Progress } from '../../output/progress.js';
+import { startSpinner, type SpinnerHandle } from '../../output/spinner.js';
 
 /** A stream server's spinner (no client yet) and --progress (bytes from clients). */
 export class ServeFeedback {

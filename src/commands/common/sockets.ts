@@ -3,12 +3,12 @@
 // lines on stdout), and datagram output. The domain modules are imported
 // inside the actions so that `--help` never loads ffi-rs.
 import { Option, type Command } from 'commander';
-import { UsageError } from '../errors.js';
-import type { SockAddr } from '../ipc/address.js';
-import type { Datagram } from '../ipc/datagram.js';
-import { jsonLine, payloadFields } from '../output/json.js';
-import { writeStderr, writeStdout } from '../output/sink.js';
-import { settings } from '../output/style.js';
+import { UsageError } from '../../errors.js';
+import type { SockAddr } from '../../ipc/address.js';
+import type { Datagram } from '../../ipc/datagram.js';
+import { jsonLine, payloadFields } from '../../output/json.js';
+import { writeStderr, writeStdout } from '../../output/sink.js';
+import { settings } from '../../output/style.js';
 import { asDuration, parseInteger } from './args.js';
 
 export const asBacklog = (v: string) => parseInteger(v, 'backlog', 1, 65535);

@@ -3,10 +3,10 @@
 // human formatting. The table views (default, --time, --pid), the JSON
 // documents of `ls` and `rm --dry-run`, and the watch snapshots are all
 // drawn from this list, so a field can never mean two things.
-import type { IpcObject, Kind } from '../ipc/procfs.js';
-import { groupName, userName } from '../ipc/users.js';
-import { formatKey, formatMode } from '../output/json.js';
-import { type Column, formatTime, humanBytes } from '../output/table.js';
+import type { IpcObject, Kind } from '../../ipc/procfs.js';
+import { groupName, userName } from '../../ipc/users.js';
+import { formatKey, formatMode } from '../../output/json.js';
+import { type Column, formatTime, humanBytes } from '../../output/table.js';
 
 export type View = 'default' | 'time' | 'pid';
 export type JsonValue = number | string | null;

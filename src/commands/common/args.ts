@@ -2,8 +2,8 @@
 // Each parser throws UsageError (exit 2) with a message that names the value
 // and says what would have been accepted.
 import { Option, type Command } from 'commander';
-import { UsageError } from '../errors.js';
-import { type KeySpec, parseKey, parseProj } from '../ipc/keys.js';
+import { UsageError } from '../../errors.js';
+import { type KeySpec, parseKey, parseProj } from '../../ipc/keys.js';
 
 export function parseId(text: string, what = 'id'): number {
   if (!/^[0-9]+$/.test(text)) throw new UsageError(`invalid ${what} '${text}': a kernel id is a decimal number (see 'ipcctl ls')`);

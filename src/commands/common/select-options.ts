@@ -1,11 +1,11 @@
 // The words and options `ls` and `rm` share: object kinds, and the filters
 // that choose objects (--key, --owner, --creator, --orphans, --older-than).
 import { Option, type Command } from 'commander';
-import { UsageError } from '../errors.js';
-import { parseKey } from '../ipc/keys.js';
-import { KINDS, type Kind } from '../ipc/procfs.js';
-import type { Selection } from '../ipc/select.js';
-import { userId } from '../ipc/users.js';
+import { UsageError } from '../../errors.js';
+import { parseKey } from '../../ipc/keys.js';
+import { KINDS, type Kind } from '../../ipc/procfs.js';
+import type { Selection } from '../../ipc/select.js';
+import { userId } from '../../ipc/users.js';
 import { parseDuration, parseInteger } from './args.js';
 
 const kindWords: Record<string, Kind> = { msgq: 'msgq', msg: 'msgq', q: 'msgq', shm: 'shm', m: 'shm', sem: 'sem', s: 'sem' };

@@ -1,17 +1,10 @@
 // The ipc_perm part of every `stat`: the same JSON fields, in the contract's
 // order, and the same human rows, for queues, segments and semaphore sets.
-import { userName, groupName } from '../ipc/users.js';
-import { formatKey, formatMode } from '../output/json.js';
+import type { ObjectBase } from '../../ipc/procfs.js';
+import { userName, groupName } from '../../ipc/users.js';
+import { formatKey, formatMode } from '../../output/json.js';
 
-export interface PermFacts {
-  id: number;
-  key: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  cuid: number;
-  cgid: number;
-}
+export type PermFacts = Pick<ObjectBase, 'id' | 'key' | 'mode' | 'uid' | 'gid' | 'cuid' | 'cgid'>;
 
 export function permJson(st: PermFacts) {
   return { id: st.id, key: formatKey(st.key), mode: formatMode(st.mode), uid: st.uid, gid: st.gid, cuid: st.cuid, cgid: st.cgid };

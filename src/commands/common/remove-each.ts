@@ -1,10 +1,10 @@
 // `msgq rm`, `shm rm` and `sem rm` share one rule: try every named object,
 // report each failure on its own line, and exit with the first failure's
 // code; with a single object its error is simply the command's error.
-import { EXIT, UsageError, CliError } from '../errors.js';
-import { printJson } from '../output/json.js';
-import { writeStderr } from '../output/sink.js';
-import { settings } from '../output/style.js';
+import { EXIT, UsageError, CliError } from '../../errors.js';
+import { printJson } from '../../output/json.js';
+import { writeStderr } from '../../output/sink.js';
+import { settings } from '../../output/style.js';
 import { keySpecFrom, targetFrom, type Target } from './args.js';
 
 export type KeyOpts = { key?: string; path?: string; proj?: string };

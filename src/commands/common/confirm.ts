@@ -1,7 +1,7 @@
 // Asking a person yes or no on the terminal before something drastic.
 // Synchronous on purpose: nothing else runs while the question is open.
 import { readSync } from 'node:fs';
-import { writeStderr } from '../output/sink.js';
+import { writeStderr } from '../../output/sink.js';
 
 /** Prompt on stderr, read one line from stdin; true only for y or yes. */
 export function confirm(question: string): boolean {
