@@ -1,27 +1,10 @@
 // msgq as a careless user and a shell pipeline meet it: bad input, exit codes,
 // and the promise that nothing is lost or half-done.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { IPCCTL, ipcctl, ipcctlAsync, newQueue, run, sleep } from './helpers/run.js';
-
-const SYS_msgrcv = 70; // x86_64
-
-/** Resolve once some thread of `pid` sits in msgrcv(2): the command is really waiting. */
-async function waitUntilInMsgrcv(pid: number): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    try {
-      for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        const nr = Number(readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').split(' ')[0]);
-        if (nr === SYS_msgrcv) return;
-      }
-    } catch {
-      /* thread gone between readdir and read */
-    }
-    await sleep(25);
-  }
-  throw new Error(`process ${pid} never blocked in msgrcv`);
-}
+import { waitUntilInMsgrcv } from './helpers/proc.js';
 
 function stat(id: number) {
   return JSON.parse(ipcctl(['--json', 'msgq', 'stat', String(id)]).stdout);

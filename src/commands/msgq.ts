@@ -3,7 +3,7 @@
 // each action so that `ipcctl msgq --help` does not load ffi-rs.
 import { Option, type Command } from 'commander';
 import { EXIT, IpcError, UsageError } from '../errors.js';
-import type { Message, MessageQueue } from '../ipc/msgq.js';
+import type { Message, MessageQueue, ReceivedRun } from '../ipc/msgq.js';
 import { formatKey, formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
 import { BatchWriter, OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
@@ -12,7 +12,7 @@ import { startSpinner } from '../output/spinner.js';
 import { addKeyOptions, asCount, asDuration, asMode, asSize, keySpecFrom, parseInteger, parseOwner, targetFrom, type Target } from './common/args.js';
 import { permJson, permRows } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
-import { readAll, readRecords, splitRecords } from './common/input.js';
+import { readAll, readRecordGroups, splitRecords } from './common/input.js';
 
 const MAX_TYPE = Number.MAX_SAFE_INTEGER;
 
@@ -78,13 +78,30 @@ async function send(idArg: string | undefined, text: string[], opts: SendOpts) {
     sent++;
     return true;
   };
-  const payloads = (): Iterable<Buffer> => {
-    if (text.length === 0) return opts.lines || opts.null ? readRecords(opts.null ? 0 : 10) : [readAll()];
-    const joined = Buffer.from(text.join(' '));
-    return opts.lines || opts.null ? splitRecords(joined, opts.null ? 0 : 10) : [joined];
+  // --lines/--null records come in groups (what one read of stdin brought),
+  // and a group goes many messages per native call; a lone message alone.
+  const groups = (): Iterable<Buffer[]> => {
+    const sep = opts.null ? 0 : 10;
+    if (!opts.lines && !opts.null) return [[text.length === 0 ? readAll() : Buffer.from(text.join(' '))]];
+    if (text.length === 0) return readRecordGroups(sep);
+    return [[...splitRecords(Buffer.from(text.join(' ')), sep)]];
+  };
+  const sendGroup = async (group: Buffer[]) => {
+    for (let i = 0; i < group.length; ) {
+      if (group.length > 1) {
+        const r = q.sendManyNow(group, i, sendOpts.type);
+        sent += r.sent;
+        i += r.sent;
+        if (r.error) throw r.error;
+        if (i === group.length) break;
+      }
+      // The queue is full, or this message needs its size checked first.
+      const payload = group[i++]!;
+      if (!trySend(payload)) await slowSend(payload);
+    }
   };
   try {
-    for (const payload of payloads()) if (!trySend(payload)) await slowSend(payload);
+    for (const group of groups()) await sendGroup(group);
   } catch (e) {
     // Say how many went out before the failure: exactly those are on the queue.
     if (sent > 0 && !(e instanceof IpcError && e.code === 'EAGAIN') && e instanceof Error && 'exitCode' in e) {
@@ -137,6 +154,7 @@ async function recv(idArg: string | undefined, opts: RecvOpts) {
   };
   let got = 0;
   let empty = false;
+  let notEmitted: Message[] = [];
   try {
     if (opts.peek) {
       // MSG_COPY reads by position; --type filters the copies here.
@@ -153,8 +171,39 @@ async function recv(idArg: string | undefined, opts: RecvOpts) {
     } else {
       const deadline = new Deadline(opts.timeout);
       const ropts = { type: opts.type, except: Boolean(opts.except), truncate: Boolean(opts.truncate), nowait: Boolean(opts.nowait) || Boolean(opts.all), deadline };
+      const handOver = (batch: Message[]) => {
+        for (let i = 0; i < batch.length; i++) {
+          try {
+            emit(batch[i]!);
+          } catch (e) {
+            // Taken but never handed to the writer: these go back too.
+            notEmitted = batch.slice(e instanceof OutputClosedError ? i + 1 : i);
+            throw e;
+          }
+        }
+      };
+      // Plain text of several messages: the run is written as it came.
+      const writeRun = (run: ReceivedRun) => {
+        out.flush(); // messages received one by one before this run go first
+        try {
+          writeStdout(run.bytes);
+        } catch (e) {
+          if (e instanceof OutputClosedError) notEmitted = run.messages(run.firstUnwritten(e.written));
+          throw e;
+        }
+      };
       while (got < limit) {
-        let m = q.receiveNow(capacity, ropts);
+        if (several) {
+          // Whatever is there now comes many messages per native call.
+          const run = q.receiveRunNow(capacity, ropts, Math.min(limit - got, 1 << 30), settings.json ? -1 : sep[0]!);
+          if (run) {
+            got += run.count;
+            if (settings.json) handOver(run.messages());
+            else writeRun(run);
+            continue;
+          }
+        }
+        let m = several ? null : q.receiveNow(capacity, ropts);
         if (!m && !ropts.nowait) {
           out.flush(); // what we have goes out before we wait
           const spinner = startSpinner(`waiting for a message on queue ${q.name}`);
@@ -169,27 +218,23 @@ async function recv(idArg: string | undefined, opts: RecvOpts) {
           break;
         }
         got++;
-        try {
-          emit(m);
-        } catch (e) {
-          if (e instanceof OutputClosedError) throw e;
-          await q.putBack(m);
-          throw e;
-        }
+        handOver([m]);
       }
       out.flush();
     }
   } catch (e) {
     if (e instanceof OutputClosedError) {
       if (!opts.peek) {
-        for (const m of out.unwritten) await q.putBack(m);
-        if (out.unwritten.length > 0) {
-          const n = out.unwritten.length;
+        const back = [...out.unwritten, ...notEmitted];
+        for (const m of back) await q.putBack(m);
+        if (back.length > 0) {
+          const n = back.length;
           writeStderr(`ipcctl: msgq recv ${q.name}: output closed; put ${n} message${n === 1 ? '' : 's'} back on the queue (at its tail)\n`);
         }
       }
       return; // a reader that went away is not an error
     }
+    for (const m of notEmitted) await q.putBack(m);
     throw e;
   } finally {
     q.close();

@@ -1,8 +1,9 @@
 // MessageQueue: a System V message queue as the commands use it. Typed
 // values in, typed values or IpcError out; never prints. Every errno of the
 // native layer is re-described here in terms of queues.
-import { EXIT, IpcError, OperationError } from '../errors.js';
+import { errnoNumber, EXIT, IpcError, OperationError } from '../errors.js';
 import * as native from '../native/msg.js';
+import { msgReceiveRun, msgSendBatch, ReceiveArea, SendBatch } from '../native/msg-batch.js';
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT } from '../native/sysv.js';
 import { relabeller } from './relabel.js';
 import { type KeySpec, describeKey, resolveKey } from './keys.js';
@@ -50,8 +51,20 @@ export interface ReceiveOptions {
   deadline: Deadline;
 }
 
+const EAGAIN = errnoNumber('EAGAIN');
+const EINTR = errnoNumber('EINTR');
+const ENOMSG = errnoNumber('ENOMSG');
+
+/** Outcome of sendManyNow: how many went, and the error that stopped it, if any. */
+export interface ManySent {
+  sent: number;
+  error?: unknown;
+}
+
 export class MessageQueue {
   private buffer: native.MsgBuffer | null = null;
+  private sendBatch: SendBatch | null = null;
+  private receiveArea: ReceiveArea | null = null;
   private qbytesCache: number | null = null;
   private msgmaxCache: number | null = null;
 
@@ -186,6 +199,41 @@ export class MessageQueue {
     }
   }
 
+  /**
+   * Send payloads[from...] without waiting, a batch per native call (the
+   * loop of `send --lines`). Stops at a full queue, and before a payload
+   * that needs sendNow's size checks (above 8 KiB or the queue's limit), so
+   * the caller goes on with sendNow/sendWaiting from payloads[from + sent].
+   * Exactly the first `sent` payloads are on the queue, also with an error.
+   */
+  sendManyNow(payloads: readonly Uint8Array[], from: number, type: number): ManySent {
+    const limit = Math.min(8192, this.qbytes() ?? 8192);
+    const batch = (this.sendBatch ??= new SendBatch());
+    let sent = 0;
+    let i = from;
+    while (i < payloads.length) {
+      batch.clear();
+      let j = i;
+      while (j < payloads.length && payloads[j]!.length <= limit && batch.add(payloads[j]!)) j++;
+      if (j === i) break;
+      let k = 0;
+      while (k < j - i) {
+        const r = msgSendBatch(this.id, batch, k, j - i, type, IPC_NOWAIT);
+        k += r.done;
+        sent += r.done;
+        if (r.errno === 0 || r.errno === EINTR) continue;
+        if (r.errno === EAGAIN) return { sent };
+        try {
+          relabel(new IpcError(r.errno, 'msgsnd', this.name), 'msgq send', this.name);
+        } catch (e) {
+          return { sent, error: e };
+        }
+      }
+      i = j;
+    }
+    return { sent };
+  }
+
   /** Send, waiting on a native thread for room (after sendNow found none). */
   async sendWaiting(data: Uint8Array, opts: SendOptions): Promise<boolean> {
     this.checkSize(data.length);
@@ -201,10 +249,15 @@ export class MessageQueue {
     }
   }
 
-  /** Buffer size for receiving: the given one, or the queue's byte limit. */
+  /**
+   * Buffer size for receiving: the given one, or the largest message the
+   * queue can hold now: its byte limit, or msgmax when that is lower (the
+   * kernel refuses larger messages; the byte limit may be 100 MB).
+   */
   receiveCapacity(maxSize: number | undefined): number {
     if (maxSize !== undefined) return maxSize;
-    return this.qbytes() ?? kernelLimit('msgmax', 8192);
+    const msgmax = (this.msgmaxCache ??= kernelLimit('msgmax', 8192));
+    return Math.min(this.qbytes() ?? msgmax, msgmax);
   }
 
   private flags(opts: ReceiveOptions): number {
@@ -224,6 +277,29 @@ export class MessageQueue {
       return { type: mb.type, data: Buffer.from(mb.text(size)) };
     } catch (e) {
       return this.receiveError(e, capacity);
+    }
+  }
+
+  /**
+   * Take up to `max` messages that match now, many per native call (the
+   * loop of `recv --all/--count`), as one run of texts each followed by
+   * `sep` (a byte, or -1 for none); null when none matches. Synchronous.
+   * When a failure follows some messages, those are returned and the next
+   * call meets the failure.
+   */
+  receiveRunNow(capacity: number, opts: ReceiveOptions, max: number, sep: number): ReceivedRun | null {
+    if (this.receiveArea && this.receiveArea.capacity !== capacity) {
+      this.receiveArea.free();
+      this.receiveArea = null;
+    }
+    // Room for many messages of the common small sizes, and at least 16 of the largest.
+    const area = (this.receiveArea ??= new ReceiveArea(Math.max(1 << 20, 16 * (capacity + 1)), capacity));
+    for (;;) {
+      const r = msgReceiveRun(this.id, area, opts.type, this.flags(opts) | IPC_NOWAIT, max, sep);
+      if (r.done > 0) return new ReceivedRun(area, r.done, sep === -1 ? 0 : 1);
+      if (r.errno === EINTR) continue;
+      if (r.errno === ENOMSG || r.errno === EAGAIN) return null;
+      return this.receiveError(new IpcError(r.errno, 'msgrcv', this.name), capacity);
     }
   }
 
@@ -310,5 +386,46 @@ export class MessageQueue {
   close(): void {
     this.buffer?.free();
     this.buffer = null;
+    this.sendBatch?.free();
+    this.sendBatch = null;
+    this.receiveArea?.free();
+    this.receiveArea = null;
+  }
+}
+
+/**
+ * Messages taken by receiveRunNow: their texts (and separators) back to back
+ * in native memory, valid until the queue's next receive.
+ */
+export class ReceivedRun {
+  constructor(
+    private readonly area: ReceiveArea,
+    readonly count: number,
+    private readonly sepLength: number,
+  ) {}
+
+  /** Everything, ready to write (a view, not a copy). */
+  get bytes(): Buffer {
+    return this.area.bytes(0, this.area.endOf(this.count - 1));
+  }
+
+  /** Messages [from, count), copied out of native memory with one copy. */
+  messages(from = 0): Message[] {
+    const base = this.area.endOf(from - 1);
+    const copy = Buffer.from(this.area.bytes(base, this.area.endOf(this.count - 1)));
+    const out: Message[] = [];
+    for (let i = from; i < this.count; i++) {
+      const start = this.area.endOf(i - 1) - base;
+      const end = this.area.endOf(i) - base - this.sepLength;
+      out.push({ type: this.area.typeOf(i), data: copy.subarray(start, end) });
+    }
+    return out;
+  }
+
+  /** The first message not wholly within the first `written` bytes. */
+  firstUnwritten(written: number): number {
+    let i = 0;
+    while (i < this.count && this.area.endOf(i) <= written) i++;
+    return i;
   }
 }

@@ -59,9 +59,31 @@ const errnoLocation = {
 };
 const errnoSlot = ffi.createExternalBuffer(ffi.load(errnoLocation as never) as never, 4);
 
-export function bind(name: string, ret: CType, params: CType[]): LibcFunction {
+/**
+ * Open a shared library of our own under `name`, for bind(..., name).
+ * False when the file is missing or will not load.
+ */
+export function openLibrary(name: string, path: string): boolean {
+  try {
+    ffi.open({ library: name, path });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * errno of this thread now: for functions of ours that report failure by a
+ * short count rather than -1 (call() reads errno only on -1). Read it right
+ * after the call, before anything else can make a system call here.
+ */
+export function currentErrno(): number {
+  return errnoSlot.readInt32LE(0);
+}
+
+export function bind(name: string, ret: CType, params: CType[], library = LIB): LibcFunction {
   const sync = {
-    library: LIB,
+    library,
     funcName: name,
     retType: ret,
     paramsType: params,

@@ -39,20 +39,28 @@ export function readAll(fd = 0): Buffer {
  * A last record without a separator still counts; an empty input has none.
  */
 export function* readRecords(sep: number, fd = 0): Generator<Buffer> {
+  for (const group of readRecordGroups(sep, fd)) yield* group;
+}
+
+/**
+ * The same records, grouped by the read that completed them: each group is
+ * everything that arrived together, so a consumer can handle a group at
+ * once and still pass every record on as soon as it comes (`tail -f`).
+ */
+export function* readRecordGroups(sep: number, fd = 0): Generator<Buffer[]> {
   let carry: Buffer | null = null;
   for (const chunk of readChunks(fd)) {
-    let data: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+    const data: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+    const group: Buffer[] = [];
     let start = 0;
-    for (;;) {
-      const at = data.indexOf(sep, start);
-      if (at === -1) break;
-      yield data.subarray(start, at);
+    for (let at = data.indexOf(sep); at !== -1; at = data.indexOf(sep, start)) {
+      group.push(data.subarray(start, at));
       start = at + 1;
     }
     carry = start < data.length ? data.subarray(start) : null;
-    data = Buffer.alloc(0);
+    if (group.length > 0) yield group;
   }
-  if (carry && carry.length > 0) yield carry;
+  if (carry && carry.length > 0) yield [carry];
 }
 
 /** The same records from a buffer already in memory. */

@@ -1,0 +1,232 @@
+// Many messages per FFI call, for the loops of `msgq send --lines` and
+// `msgq recv --all/--count`.
+//
+// One ffi-rs call costs 4-5 us with msgsnd's arguments, several times the
+// kernel's own work for a 1 KiB message, and System V has no call that moves
+// more than one message. So the loops run in a small C helper of ours
+// (src/native/c/msg_batch.c, built next to this file by `npm run build`),
+// one FFI call per batch. Where the helper was not built (no C compiler),
+// the same loops run here, one FFI call per message: slower, same results.
+// IPCCTL_NO_C_HELPER=1 forces that path (the tests run both).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { bind, C, currentErrno, NativeMemory, openLibrary } from './libc.js';
+import { MTYPE_SIZE } from './msg.js';
+
+const HELPER = 'ipcctl_batch';
+const helperPath = join(__dirname, 'libipcctl-batch.so');
+const useHelper = process.env.IPCCTL_NO_C_HELPER !== '1' && existsSync(helperPath) && openLibrary(HELPER, helperPath);
+
+const sendSpans = useHelper ? bind('ipcctl_msgsnd_spans', C.long, [C.int, C.long, C.ptr, C.ptr, C.long, C.ptr, C.int], HELPER) : null;
+const receiveRun = useHelper ? bind('ipcctl_msgrcv_run', C.long, [C.int, C.ptr, C.size_t, C.size_t, C.long, C.int, C.long, C.int, C.ptr, C.ptr, C.ptr], HELPER) : null;
+const msgsnd = bind('msgsnd', C.int, [C.int, C.ptr, C.size_t, C.int]);
+const msgrcv = bind('msgrcv', C.ssize_t, [C.int, C.ptr, C.size_t, C.long, C.int]);
+
+/** Whether batches go through the C helper (for selftest and tests). */
+export const batchHelperLoaded = useHelper;
+
+/**
+ * Message texts laid out in native memory: one data block, and a table of
+ * (offset, length) pairs as uint32, the layout the helper reads.
+ */
+export class SendBatch {
+  private data: NativeMemory;
+  private spanMem: NativeMemory;
+  private spans: Uint32Array;
+  private scratch: NativeMemory;
+  private used = 0;
+  count = 0;
+
+  constructor(
+    private dataSize = 1 << 20,
+    private readonly maxCount = 4096,
+  ) {
+    this.data = new NativeMemory(dataSize);
+    this.spanMem = new NativeMemory(8 * maxCount);
+    this.spans = new Uint32Array(this.spanMem.buf.buffer, this.spanMem.buf.byteOffset, 2 * maxCount);
+    this.scratch = new NativeMemory(MTYPE_SIZE + 8192);
+  }
+
+  /** Append a copy of `text`; false when the batch is full (never when empty). */
+  add(text: Uint8Array): boolean {
+    if (this.count === this.maxCount) return false;
+    if (this.used + text.length > this.dataSize) {
+      if (this.count > 0) return false;
+      this.data.free();
+      this.dataSize = text.length;
+      this.data = new NativeMemory(text.length);
+    }
+    this.data.buf.set(text, this.used);
+    this.spans[2 * this.count] = this.used;
+    this.spans[2 * this.count + 1] = text.length;
+    this.used += text.length;
+    this.count++;
+    return true;
+  }
+
+  length(i: number): number {
+    return this.spans[2 * i + 1]!;
+  }
+
+  /** Message i's text, aliasing native memory (valid until clear()). */
+  text(i: number): Buffer {
+    const at = this.spans[2 * i]!;
+    return this.data.buf.subarray(at, at + this.spans[2 * i + 1]!);
+  }
+
+  clear(): void {
+    this.used = 0;
+    this.count = 0;
+  }
+
+  /** The scratch message buffer, grown to hold `size` bytes of text. */
+  scratchFor(size: number): NativeMemory {
+    if (this.scratch.size < MTYPE_SIZE + size) {
+      this.scratch.free();
+      this.scratch = new NativeMemory(MTYPE_SIZE + size);
+    }
+    return this.scratch;
+  }
+
+  get dataAddr(): number {
+    return this.data.addr;
+  }
+
+  get spansAddr(): number {
+    return this.spanMem.addr;
+  }
+
+  free(): void {
+    this.data.free();
+    this.spanMem.free();
+    this.scratch.free();
+  }
+}
+
+export interface BatchResult {
+  /** How many messages went (a prefix of those asked for). */
+  done: number;
+  /** errno of the call that stopped the loop; 0 when all went. */
+  errno: number;
+}
+
+/** msgsnd messages [from, to) of `batch`, each of type `type`, stopping at the first failure. */
+export function msgSendBatch(id: number, batch: SendBatch, from: number, to: number, type: number, flags: number): BatchResult {
+  let longest = 0;
+  for (let i = from; i < to; i++) longest = Math.max(longest, batch.length(i));
+  const scratch = batch.scratchFor(longest);
+  if (sendSpans) {
+    const r = sendSpans.call(id, type, batch.dataAddr, batch.spansAddr + 8 * from, to - from, scratch.addr, flags);
+    return { done: r.value, errno: r.value < to - from ? currentErrno() : 0 };
+  }
+  scratch.buf.writeBigInt64LE(BigInt(type), 0);
+  for (let i = from; i < to; i++) {
+    scratch.buf.set(batch.text(i), MTYPE_SIZE);
+    const r = msgsnd.call(id, scratch.addr, batch.length(i), flags);
+    if (r.value === -1) return { done: i - from, errno: r.errno };
+  }
+  return { done: to - from, errno: 0 };
+}
+
+/**
+ * Received messages as one run in native memory: their texts back to back,
+ * each followed by a separator byte or not, ready to be written out as they
+ * are; and an index of (type, end offset) pairs as int64, what the helper
+ * writes.
+ */
+export class ReceiveArea {
+  private out: NativeMemory;
+  private indexMem: NativeMemory;
+  private index: BigInt64Array;
+  private scratch: NativeMemory;
+  private stopped: NativeMemory;
+
+  constructor(
+    readonly size: number,
+    readonly capacity: number,
+    private readonly maxCount = 8192,
+  ) {
+    this.out = new NativeMemory(size);
+    this.indexMem = new NativeMemory(16 * maxCount);
+    this.index = new BigInt64Array(this.indexMem.buf.buffer, this.indexMem.buf.byteOffset, 2 * maxCount);
+    this.scratch = new NativeMemory(MTYPE_SIZE + capacity);
+    this.stopped = new NativeMemory(4);
+  }
+
+  /** How many messages one call may take. */
+  get room(): number {
+    return this.maxCount;
+  }
+
+  typeOf(i: number): number {
+    return Number(this.index[2 * i]!);
+  }
+
+  /** Offset just past message i (and its separator). */
+  endOf(i: number): number {
+    return i < 0 ? 0 : Number(this.index[2 * i + 1]!);
+  }
+
+  /** Bytes [from, to) of the run, aliasing native memory (valid until the next receive). */
+  bytes(from: number, to: number): Buffer {
+    return this.out.buf.subarray(from, to);
+  }
+
+  /** Set entry i as the helper would (the fallback path). */
+  record(i: number, type: number, end: number): void {
+    this.index[2 * i] = BigInt(type);
+    this.index[2 * i + 1] = BigInt(end);
+  }
+
+  get outAddr(): number {
+    return this.out.addr;
+  }
+  get outBuf(): Buffer {
+    return this.out.buf;
+  }
+  get indexAddr(): number {
+    return this.indexMem.addr;
+  }
+  get scratchMem(): NativeMemory {
+    return this.scratch;
+  }
+  get stoppedAddr(): number {
+    return this.stopped.addr;
+  }
+  get stoppedErrno(): number {
+    return this.stopped.buf.readInt32LE(0);
+  }
+
+  free(): void {
+    this.out.free();
+    this.indexMem.free();
+    this.scratch.free();
+    this.stopped.free();
+  }
+}
+
+/**
+ * Up to `max` msgrcv calls of up to `area.capacity` bytes each into `area`,
+ * each text followed by `sep` (a byte, or -1 for none), stopping at the
+ * first failure or when the next message might not fit.
+ */
+export function msgReceiveRun(id: number, area: ReceiveArea, type: number, flags: number, max: number, sep: number): BatchResult {
+  const count = Math.min(max, area.room);
+  if (receiveRun) {
+    const r = receiveRun.call(id, area.outAddr, area.size, area.capacity, type, flags, count, sep, area.scratchMem.addr, area.indexAddr, area.stoppedAddr);
+    return { done: r.value, errno: area.stoppedErrno };
+  }
+  const scratch = area.scratchMem;
+  let at = 0;
+  let n = 0;
+  while (n < count && at + area.capacity + 1 <= area.size) {
+    const r = msgrcv.call(id, scratch.addr, area.capacity, type, flags);
+    if (r.value === -1) return { done: n, errno: r.errno };
+    scratch.buf.copy(area.outBuf, at, MTYPE_SIZE, MTYPE_SIZE + r.value);
+    at += r.value;
+    if (sep !== -1) area.outBuf[at++] = sep;
+    area.record(n, Number(scratch.buf.readBigInt64LE(0)), at);
+    n++;
+  }
+  return { done: n, errno: 0 };
+}
