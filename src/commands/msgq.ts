@@ -4,6 +4,7 @@
 import { Option, type Command } from 'commander';
 import { EXIT, IpcError, UsageError } from '../errors.js';
 import type { Message, MessageQueue, ReceivedRun } from '../ipc/msgq.js';
+import type { ReadInto } from '../ipc/record-batch.js';
 import { formatKey, formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
 import { BatchWriter, OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
@@ -12,7 +13,7 @@ import { startSpinner } from '../output/spinner.js';
 import { addKeyOptions, asCount, asDuration, asMode, asSize, keySpecFrom, parseInteger, parseOwner, targetFrom, type Target } from './common/args.js';
 import { permJson, permRows } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
-import { readAll, readRecordGroups, splitRecords } from './common/input.js';
+import { readAll, readerOf, readerOfBuffer } from './common/input.js';
 
 const MAX_TYPE = Number.MAX_SAFE_INTEGER;
 
@@ -78,30 +79,34 @@ async function send(idArg: string | undefined, text: string[], opts: SendOpts) {
     sent++;
     return true;
   };
-  // --lines/--null records come in groups (what one read of stdin brought),
-  // and a group goes many messages per native call; a lone message alone.
-  const groups = (): Iterable<Buffer[]> => {
-    const sep = opts.null ? 0 : 10;
-    if (!opts.lines && !opts.null) return [[text.length === 0 ? readAll() : Buffer.from(text.join(' '))]];
-    if (text.length === 0) return readRecordGroups(sep);
-    return [[...splitRecords(Buffer.from(text.join(' ')), sep)]];
-  };
-  const sendGroup = async (group: Buffer[]) => {
-    for (let i = 0; i < group.length; ) {
-      if (group.length > 1) {
-        const r = q.sendManyNow(group, i, sendOpts.type);
-        sent += r.sent;
-        i += r.sent;
-        if (r.error) throw r.error;
-        if (i === group.length) break;
+  // --lines/--null: records go many per native call, read straight into
+  // the memory msgsnd reads; a lone message goes by itself.
+  const sendRecords = async (read: ReadInto) => {
+    const { RecordBatch } = await import('../ipc/record-batch.js');
+    const records = new RecordBatch(opts.null ? 0 : 10);
+    try {
+      while (records.next(read)) {
+        for (let i = 0; i < records.count; ) {
+          const r = q.sendBatchNow(records, i, sendOpts.type);
+          sent += r.sent;
+          i += r.sent;
+          if (r.error) throw r.error;
+          if (i === records.count) break;
+          // The queue is full, or this record needs its size checked first.
+          const payload = records.record(i++);
+          if (!trySend(payload)) await slowSend(payload);
+        }
       }
-      // The queue is full, or this message needs its size checked first.
-      const payload = group[i++]!;
-      if (!trySend(payload)) await slowSend(payload);
+    } finally {
+      records.free();
     }
   };
   try {
-    for (const group of groups()) await sendGroup(group);
+    if (opts.lines || opts.null) await sendRecords(text.length === 0 ? readerOf(0) : readerOfBuffer(Buffer.from(text.join(' '))));
+    else {
+      const payload = text.length === 0 ? readAll() : Buffer.from(text.join(' '));
+      if (!trySend(payload)) await slowSend(payload);
+    }
   } catch (e) {
     // Say how many went out before the failure: exactly those are on the queue.
     if (sent > 0 && !(e instanceof IpcError && e.code === 'EAGAIN') && e instanceof Error && 'exitCode' in e) {

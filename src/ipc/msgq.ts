@@ -3,7 +3,8 @@
 // native layer is re-described here in terms of queues.
 import { errnoNumber, EXIT, IpcError, OperationError } from '../errors.js';
 import * as native from '../native/msg.js';
-import { msgReceiveRun, msgSendBatch, ReceiveArea, SendBatch } from '../native/msg-batch.js';
+import { msgReceiveRun, msgSendBatch, ReceiveArea } from '../native/msg-batch.js';
+import type { RecordBatch } from './record-batch.js';
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT } from '../native/sysv.js';
 import { relabeller } from './relabel.js';
 import { type KeySpec, describeKey, resolveKey } from './keys.js';
@@ -63,7 +64,6 @@ export interface ManySent {
 
 export class MessageQueue {
   private buffer: native.MsgBuffer | null = null;
-  private sendBatch: SendBatch | null = null;
   private receiveArea: ReceiveArea | null = null;
   private qbytesCache: number | null = null;
   private msgmaxCache: number | null = null;
@@ -200,36 +200,27 @@ export class MessageQueue {
   }
 
   /**
-   * Send payloads[from...] without waiting, a batch per native call (the
-   * loop of `send --lines`). Stops at a full queue, and before a payload
-   * that needs sendNow's size checks (above 8 KiB or the queue's limit), so
-   * the caller goes on with sendNow/sendWaiting from payloads[from + sent].
-   * Exactly the first `sent` payloads are on the queue, also with an error.
+   * Send records[from...] without waiting, many per native call (the loop
+   * of `send --lines`). Stops at a full queue, and before a record that
+   * needs sendNow's size checks (above 8 KiB or the queue's limit), so the
+   * caller goes on with sendNow/sendWaiting from record `from + sent`.
+   * Exactly the first `sent` records are on the queue, also with an error.
    */
-  sendManyNow(payloads: readonly Uint8Array[], from: number, type: number): ManySent {
+  sendBatchNow(records: RecordBatch, from: number, type: number): ManySent {
     const limit = Math.min(8192, this.qbytes() ?? 8192);
-    const batch = (this.sendBatch ??= new SendBatch());
+    let end = from;
+    while (end < records.count && records.length(end) <= limit) end++;
     let sent = 0;
-    let i = from;
-    while (i < payloads.length) {
-      batch.clear();
-      let j = i;
-      while (j < payloads.length && payloads[j]!.length <= limit && batch.add(payloads[j]!)) j++;
-      if (j === i) break;
-      let k = 0;
-      while (k < j - i) {
-        const r = msgSendBatch(this.id, batch, k, j - i, type, IPC_NOWAIT);
-        k += r.done;
-        sent += r.done;
-        if (r.errno === 0 || r.errno === EINTR) continue;
-        if (r.errno === EAGAIN) return { sent };
-        try {
-          relabel(new IpcError(r.errno, 'msgsnd', this.name), 'msgq send', this.name);
-        } catch (e) {
-          return { sent, error: e };
-        }
+    while (from + sent < end) {
+      const r = msgSendBatch(this.id, records.native, from + sent, end, type, IPC_NOWAIT);
+      sent += r.done;
+      if (r.errno === 0 || r.errno === EINTR) continue;
+      if (r.errno === EAGAIN) break;
+      try {
+        relabel(new IpcError(r.errno, 'msgsnd', this.name), 'msgq send', this.name);
+      } catch (e) {
+        return { sent, error: e };
       }
-      i = j;
     }
     return { sent };
   }
@@ -386,8 +377,6 @@ export class MessageQueue {
   close(): void {
     this.buffer?.free();
     this.buffer = null;
-    this.sendBatch?.free();
-    this.sendBatch = null;
     this.receiveArea?.free();
     this.receiveArea = null;
   }

@@ -26,11 +26,13 @@ const msgrcv = bind('msgrcv', C.ssize_t, [C.int, C.ptr, C.size_t, C.long, C.int]
 export const batchHelperLoaded = useHelper;
 
 /**
- * Message texts laid out in native memory: one data block, and a table of
- * (offset, length) pairs as uint32, the layout the helper reads.
+ * Message texts in native memory: one data block, and a table of (offset,
+ * length) pairs as uint32, the layout the helper reads. The data block can
+ * be filled in place (read(2) straight into it), so that a line of stdin is
+ * never copied into a JS object on its way to the queue.
  */
 export class SendBatch {
-  private data: NativeMemory;
+  private block: NativeMemory;
   private spanMem: NativeMemory;
   private spans: Uint32Array;
   private scratch: NativeMemory;
@@ -38,29 +40,45 @@ export class SendBatch {
   count = 0;
 
   constructor(
-    private dataSize = 1 << 20,
-    private readonly maxCount = 4096,
+    size = 1 << 20,
+    readonly maxCount = 4096,
   ) {
-    this.data = new NativeMemory(dataSize);
+    this.block = new NativeMemory(size);
     this.spanMem = new NativeMemory(8 * maxCount);
     this.spans = new Uint32Array(this.spanMem.buf.buffer, this.spanMem.buf.byteOffset, 2 * maxCount);
     this.scratch = new NativeMemory(MTYPE_SIZE + 8192);
   }
 
-  /** Append a copy of `text`; false when the batch is full (never when empty). */
+  /** The data block (a view of native memory: replaced by grow()). */
+  get data(): Buffer {
+    return this.block.buf;
+  }
+
+  /** Make the data block at least `size` bytes, keeping its first `keep`. */
+  grow(size: number, keep: number): void {
+    if (size <= this.block.size) return;
+    const bigger = new NativeMemory(size);
+    this.block.buf.copy(bigger.buf, 0, 0, keep);
+    this.block.free();
+    this.block = bigger;
+  }
+
+  /** Message i is data[start, start + length). */
+  setSpan(i: number, start: number, length: number): void {
+    this.spans[2 * i] = start;
+    this.spans[2 * i + 1] = length;
+  }
+
+  /** Append a copy of `text` as the next message; false when full (never when empty). */
   add(text: Uint8Array): boolean {
     if (this.count === this.maxCount) return false;
-    if (this.used + text.length > this.dataSize) {
+    if (this.used + text.length > this.block.size) {
       if (this.count > 0) return false;
-      this.data.free();
-      this.dataSize = text.length;
-      this.data = new NativeMemory(text.length);
+      this.grow(text.length, 0);
     }
-    this.data.buf.set(text, this.used);
-    this.spans[2 * this.count] = this.used;
-    this.spans[2 * this.count + 1] = text.length;
+    this.block.buf.set(text, this.used);
+    this.setSpan(this.count++, this.used, text.length);
     this.used += text.length;
-    this.count++;
     return true;
   }
 
@@ -68,10 +86,10 @@ export class SendBatch {
     return this.spans[2 * i + 1]!;
   }
 
-  /** Message i's text, aliasing native memory (valid until clear()). */
+  /** Message i's text, aliasing native memory. */
   text(i: number): Buffer {
     const at = this.spans[2 * i]!;
-    return this.data.buf.subarray(at, at + this.spans[2 * i + 1]!);
+    return this.block.buf.subarray(at, at + this.spans[2 * i + 1]!);
   }
 
   clear(): void {
@@ -89,7 +107,7 @@ export class SendBatch {
   }
 
   get dataAddr(): number {
-    return this.data.addr;
+    return this.block.addr;
   }
 
   get spansAddr(): number {
@@ -97,7 +115,7 @@ export class SendBatch {
   }
 
   free(): void {
-    this.data.free();
+    this.block.free();
     this.spanMem.free();
     this.scratch.free();
   }

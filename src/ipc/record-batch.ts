@@ -1,0 +1,93 @@
+// Records (lines, or NUL-ended records) read straight into the native
+// memory that msgsnd reads from, for `msgq send --lines/--null`. A record
+// is found with one indexOf and described by two numbers; its bytes are
+// never copied into a JS object. Each batch holds the records that one read
+// completed, so a slow producer (`tail -f`) still has each line sent as
+// soon as it arrives.
+import { SendBatch } from '../native/msg-batch.js';
+
+/** Fill `into[offset, offset + length)`; 0 at end of input. */
+export type ReadInto = (into: Buffer, offset: number, length: number) => number;
+
+export class RecordBatch {
+  readonly native = new SendBatch();
+  /** Bytes in the data block: consumed records first, then a partial one. */
+  private filled = 0;
+  /** Where the records of the current batch end (and the partial one starts). */
+  private consumed = 0;
+  /** Where the next search for a separator starts. */
+  private scanned = 0;
+  private ended = false;
+
+  constructor(private readonly sep: number) {}
+
+  get count(): number {
+    return this.native.count;
+  }
+
+  length(i: number): number {
+    return this.native.length(i);
+  }
+
+  /** Record i's bytes, aliasing native memory (valid until next()). */
+  record(i: number): Buffer {
+    return this.native.text(i);
+  }
+
+  /**
+   * Make the batch the next records: those already read, or else those the
+   * next reads complete. False at the end of input. A last record without a
+   * separator still counts; an empty input has none.
+   */
+  next(read: ReadInto): boolean {
+    this.dropConsumed();
+    for (;;) {
+      if (this.split()) return true;
+      if (this.ended) {
+        if (this.filled === 0) return false;
+        this.native.setSpan(0, 0, this.filled);
+        this.native.count = 1;
+        this.consumed = this.scanned = this.filled;
+        return true;
+      }
+      if (this.filled === this.native.data.length) this.native.grow(2 * this.filled, this.filled);
+      const n = read(this.native.data, this.filled, this.native.data.length - this.filled);
+      if (n === 0) this.ended = true;
+      this.filled += n;
+    }
+  }
+
+  /** Move the partial record to the start of the block. */
+  private dropConsumed(): void {
+    if (this.consumed === 0) return;
+    this.native.data.copyWithin(0, this.consumed, this.filled);
+    this.filled -= this.consumed;
+    this.scanned -= this.consumed;
+    this.consumed = 0;
+    this.native.count = 0;
+  }
+
+  /** Spans for the complete records in the block; false when there are none. */
+  private split(): boolean {
+    // Only what was read: stale bytes past it must not count as separators.
+    const data = this.native.data.subarray(0, this.filled);
+    const max = this.native.maxCount;
+    let start = 0;
+    let n = 0;
+    let at = data.indexOf(this.sep, this.scanned);
+    while (at !== -1 && n < max) {
+      this.native.setSpan(n++, start, at - start);
+      start = at + 1;
+      at = n < max ? data.indexOf(this.sep, start) : -1;
+    }
+    this.native.count = n;
+    this.consumed = start;
+    // Past the last separator there is none: the next search starts at the end.
+    this.scanned = n === max ? start : this.filled;
+    return n > 0;
+  }
+
+  free(): void {
+    this.native.free();
+  }
+}
