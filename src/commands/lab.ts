@@ -2,7 +2,8 @@
 // real processes on real System V objects. This file parses options and
 // renders what the lab reports; the labs themselves (src/lab) never print.
 // Lab modules (and with them ffi-rs) are imported only inside the actions.
-import { Option, type Command } from 'commander';
+// Options come from createOption: commander is resolved once, by cli.ts.
+import type { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import type { LabEvent, LabResult } from '../lab/runner.js';
 import { labs } from '../lab/catalog.js';
@@ -60,8 +61,8 @@ async function runOne(name: string, opts: Record<string, unknown>, maxMs: number
 }
 
 /** A duration option whose default --help shows as 1s or 250ms, not 1000. */
-function duration(flags: string, help: string, ms: number): Option {
-  return new Option(flags, help).argParser(asDuration).default(ms, formatDuration(ms));
+function duration(cmd: Command, flags: string, help: string, ms: number): Option {
+  return cmd.createOption(flags, help).argParser(asDuration).default(ms, formatDuration(ms));
 }
 
 function formatDuration(ms: number): string {
@@ -74,7 +75,7 @@ function labCommand(parent: Command, name: string, observe: string, examples: st
   return parent
     .command(name)
     .description(summary)
-    .addOption(duration('--max-time <dur>', 'stop the lab (exit 124) if it runs longer than this', 60_000))
+    .addOption(duration(parent, '--max-time <dur>', 'stop the lab (exit 124) if it runs longer than this', 60_000))
     .addHelpText('after', `\nObserve: ${observe}\n\nExamples:\n${examples.map((e) => `  ${e}\n`).join('')}`);
 }
 
@@ -121,7 +122,7 @@ export function register(program: Command): void {
     'ipcctl --json lab deadlock --timeout 300ms',
   ])
     .option('--atomic', 'take both semaphores in one semop (all or nothing): no deadlock')
-    .addOption(duration('--timeout <dur>', 'declare a deadlock once both have been blocked this long', 1000))
+    .addOption(duration(program, '--timeout <dur>', 'declare a deadlock once both have been blocked this long', 1000))
     .action(async (o: Common & { atomic?: boolean; timeout: number }) => {
       await runOne('deadlock', { atomic: Boolean(o.atomic), timeoutMs: o.timeout }, o.maxTime);
     });
@@ -143,7 +144,7 @@ export function register(program: Command): void {
   ])
     .option('--workers <n>', 'number of worker processes', count('number of workers', 1, MAX_PROCESSES), 3)
     .option('--rounds <n>', 'heartbeat rounds', count('number of rounds', 1, 10_000), 3)
-    .addOption(duration('--response-time <dur>', 'how long a worker has to answer', 500))
+    .addOption(duration(program, '--response-time <dur>', 'how long a worker has to answer', 500))
     .option('--stall <n>', 'worker N (1 is the first) stops answering after the first round', count('worker number', 1, MAX_PROCESSES))
     .action(async (o: Common & { workers: number; rounds: number; responseTime: number; stall?: number }) => {
       if (o.stall !== undefined && o.stall > o.workers) throw new UsageError(`lab heartbeat: --stall ${o.stall}: there ${o.workers === 1 ? 'is 1 worker' : `are ${o.workers} workers`} (1 to ${o.workers})`);
@@ -157,8 +158,8 @@ export function register(program: Command): void {
     'ipcctl ls --watch msgq    # in another terminal, while it runs',
   ])
     .option('--triggers <n>', 'sensor triggers (pictures taken)', count('number of triggers', 1, 100_000), 20)
-    .addOption(duration('--interval <dur>', 'time between triggers', 25))
-    .addOption(duration('--process-time <dur>', 'image processing time per picture', 75))
+    .addOption(duration(program, '--interval <dur>', 'time between triggers', 25))
+    .addOption(duration(program, '--process-time <dur>', 'image processing time per picture', 75))
     .option('--mail-failures <n>', 'the first N mail attempts fail and are retried', count('number of mail failures', 0, 100_000), 3)
     .action(async (o: Common & { triggers: number; interval: number; processTime: number; mailFailures: number }) => {
       await runOne('pipeline', { triggers: o.triggers, intervalMs: o.interval, processMs: o.processTime, mailFailures: o.mailFailures }, o.maxTime);

@@ -1,7 +1,8 @@
 // ipcctl msgq create|send|recv|stat|set|rm: parse arguments, call
 // MessageQueue, hand results to output. The domain layer is imported inside
 // each action so that `ipcctl msgq --help` does not load ffi-rs.
-import { Option, type Command } from 'commander';
+// Options come from program.createOption: commander is resolved once, by cli.ts.
+import type { Command } from 'commander';
 import { EXIT, IpcError, UsageError } from '../errors.js';
 import type { Message, MessageQueue, ReceivedRun } from '../ipc/msgq.js';
 import type { ReadInto } from '../ipc/record-batch.js';
@@ -315,7 +316,7 @@ export function register(program: Command): void {
     msgq
       .command('create')
       .description('create a queue (or open the one with that key) and print its id')
-      .addOption(new Option('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
+      .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
       .option('-x, --exclusive', 'fail if a queue with the key exists (IPC_EXCL)'),
     true,
   )
@@ -328,11 +329,11 @@ export function register(program: Command): void {
       .description('send TEXT, or stdin, as a message')
       .argument('[id]', 'queue id (or use --key/--path)')
       .argument('[text...]', 'the message; stdin when absent')
-      .addOption(new Option('-t, --type <n>', 'message type, above 0').argParser(sendType).default(1))
+      .addOption(program.createOption('-t, --type <n>', 'message type, above 0').argParser(sendType).default(1))
       .option('--lines', 'one message per line of stdin (newline stripped)')
       .option('-0, --null', 'one message per NUL-terminated record of stdin')
       .option('--nowait', 'fail with exit 3 instead of waiting when the queue is full (IPC_NOWAIT)')
-      .addOption(new Option('--timeout <dur>', 'give up after DUR (exit 124)').argParser(asDuration)),
+      .addOption(program.createOption('--timeout <dur>', 'give up after DUR (exit 124)').argParser(asDuration)),
   )
     .addHelpText('after', '\nExamples:\n  ipcctl msgq send 32768 -t 2 "hello"\n  seq 10 | ipcctl msgq send 32768 --lines')
     .action((id, text, opts) => send(id, text, opts));
@@ -342,13 +343,13 @@ export function register(program: Command): void {
       .command('recv')
       .description('receive messages; payload bytes to stdout')
       .argument('[id]', 'queue id (or use --key/--path)')
-      .addOption(new Option('-t, --type <n>', '0: first message; N>0: first of type N; N<0: first of lowest type <= |N|').argParser(recvType).default(0))
+      .addOption(program.createOption('-t, --type <n>', '0: first message; N>0: first of type N; N<0: first of lowest type <= |N|').argParser(recvType).default(0))
       .option('--except', 'first message NOT of --type N (MSG_EXCEPT)')
       .option('--nowait', 'exit 3 at once when no message is there (IPC_NOWAIT)')
-      .addOption(new Option('--timeout <dur>', 'give up after DUR (exit 124)').argParser(asDuration))
-      .addOption(new Option('--max-size <bytes>', 'receive buffer size (default: the queue limit)').argParser(asSize))
+      .addOption(program.createOption('--timeout <dur>', 'give up after DUR (exit 124)').argParser(asDuration))
+      .addOption(program.createOption('--max-size <bytes>', 'receive buffer size (default: the queue limit)').argParser(asSize))
       .option('--truncate', 'cut longer messages to --max-size instead of failing (MSG_NOERROR)')
-      .addOption(new Option('-n, --count <n>', 'receive N messages').argParser(asCount))
+      .addOption(program.createOption('-n, --count <n>', 'receive N messages').argParser(asCount))
       .option('--all', 'drain the messages there now, then exit 0')
       .option('--peek', 'copy without removing (MSG_COPY)')
       .option('-0, --null', 'end each message with NUL instead of newline (with --count/--all)'),
@@ -365,9 +366,9 @@ export function register(program: Command): void {
       .command('set')
       .description('change mode, owner or byte limit (IPC_SET)')
       .argument('[id]', 'queue id')
-      .addOption(new Option('-m, --mode <octal>', 'permission bits').argParser(asMode))
+      .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode))
       .option('--owner <uid[:gid]>', 'new owner (name or number)')
-      .addOption(new Option('--max-bytes <bytes>', 'queue byte limit (msg_qbytes)').argParser(asSize)),
+      .addOption(program.createOption('--max-bytes <bytes>', 'queue byte limit (msg_qbytes)').argParser(asSize)),
   )
     .addHelpText('after', '\nExample:\n  ipcctl msgq set 32768 --mode 0666 --max-bytes 64K')
     .action((id, opts) => set(id, opts));

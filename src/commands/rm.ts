@@ -3,7 +3,8 @@
 // failure is exit 1 (after trying every object). The objects are looked up in
 // /proc first, so that what is reported (and --dry-run) names them fully.
 import { isatty } from 'node:tty';
-import { Option, type Command } from 'commander';
+// Options come from program.createOption: commander is resolved once, by cli.ts.
+import type { Command } from 'commander';
 import { EXIT, IpcError, UsageError } from '../errors.js';
 import { parseKey, describeKey } from '../ipc/keys.js';
 import { KINDS, type IpcObject, type Kind, readObjects } from '../ipc/procfs.js';
@@ -179,9 +180,9 @@ export function register(program: Command): void {
       .description('remove System V objects: by kind and id, by key, or --all of a selection')
       .argument('[kind]', 'msgq, shm or sem (before ids; with --all, only that kind)')
       .argument('[id...]', 'kernel ids of that kind')
-      .addOption(new Option('-k, --key <key>', 'the object(s) with KEY, of any kind (repeatable)').argParser(collect).default([]))
+      .addOption(program.createOption('-k, --key <key>', 'the object(s) with KEY, of any kind (repeatable)').argParser(collect).default([]))
       .option('-a, --all', 'every object you may remove, narrowed by the options below')
-      .addOption(new Option('--kind <kind>', 'with --all: only msgq, shm or sem (repeatable, or comma-separated)').argParser(collectKinds).default([])),
+      .addOption(program.createOption('--kind <kind>', 'with --all: only msgq, shm or sem (repeatable, or comma-separated)').argParser(collectKinds).default([])),
     { key: false },
   )
     .option('-n, --dry-run', 'print what would be removed; remove nothing')

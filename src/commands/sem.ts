@@ -1,7 +1,8 @@
 // ipcctl sem create|op|ctl|stat|rm: parse arguments, call SemaphoreSet, hand
 // results to output. The domain layer is imported inside each action so
 // that `ipcctl sem --help` does not load ffi-rs.
-import { Option, type Command } from 'commander';
+// Options come from program.createOption: commander is resolved once, by cli.ts.
+import type { Command } from 'commander';
 import { EXIT, IpcError, UsageError } from '../errors.js';
 import type { SemaphoreSet, SemOp } from '../ipc/sem.js';
 import { formatKey, formatMode, printJson } from '../output/json.js';
@@ -200,11 +201,11 @@ export function register(program: Command): void {
     sem
       .command('create')
       .description('create a set with its initial values (or open the one with that key, unchanged) and print its id')
-      .addOption(new Option('-n, --count <n>', 'number of semaphores (default: one per --value, or 1)').argParser((v) => parseInteger(v, 'count', 1)))
-      .addOption(new Option('-v, --value <v...>', `initial values, 0 to ${SEMVMX}: one for all, or one per semaphore (default 0)`).argParser(collectValues))
-      .addOption(new Option('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
+      .addOption(program.createOption('-n, --count <n>', 'number of semaphores (default: one per --value, or 1)').argParser((v) => parseInteger(v, 'count', 1)))
+      .addOption(program.createOption('-v, --value <v...>', `initial values, 0 to ${SEMVMX}: one for all, or one per semaphore (default 0)`).argParser(collectValues))
+      .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
       .option('-x, --exclusive', 'fail if a set with the key exists (IPC_EXCL)')
-      .addOption(new Option('--timeout <dur>', 'how long to wait for another creator to initialise an existing set (default 3s)').argParser(asDuration)),
+      .addOption(program.createOption('--timeout <dur>', 'how long to wait for another creator to initialise an existing set (default 3s)').argParser(asDuration)),
     true,
   )
     .addHelpText('after', '\nExamples:\n  id=$(ipcctl sem create --value 1)              # a mutex\n  ipcctl sem create -k 0x1234 --count 3 --value 0 5 1')
@@ -218,7 +219,7 @@ export function register(program: Command): void {
       .argument('[op...]', 'NUM:+N, NUM:-N or NUM:0')
       .option('-u, --undo', 'undo the ops when this process exits (SEM_UNDO)')
       .option('--nowait', 'exit 3 at once instead of waiting (IPC_NOWAIT)')
-      .addOption(new Option('--timeout <dur>', 'give up after DUR (semtimedop; exit 124)').argParser(asDuration)),
+      .addOption(program.createOption('--timeout <dur>', 'give up after DUR (semtimedop; exit 124)').argParser(asDuration)),
   )
     .addHelpText('after', '\nExamples:\n  ipcctl sem op 32768 0:-1            # take (P)\n  ipcctl sem op 32768 0:+1            # give back (V)\n  ipcctl sem op 32768 0:-1 1:-1 --nowait   # both or neither\n  ipcctl sem op 32768 2:0 --timeout 5s     # wait until semaphore 2 is 0')
     .action((id, ops, opts) => op(id, ops, opts));

@@ -2,7 +2,8 @@
 // arguments, call SharedMemory, hand results to output. The domain layer is
 // imported inside each action so that `ipcctl shm --help` does not load ffi-rs.
 import { fstatSync, readSync } from 'node:fs';
-import { Option, type Command } from 'commander';
+// Options come from program.createOption: commander is resolved once, by cli.ts.
+import type { Command } from 'commander';
 import { EXIT, OperationError, UsageError } from '../errors.js';
 import type { Attachment, SharedMemory, Staging } from '../ipc/shm.js';
 import { formatKey, formatMode, payloadFields, printJson } from '../output/json.js';
@@ -348,7 +349,7 @@ export function register(program: Command): void {
       .command('create')
       .description('create a segment (or open the one with that key) and print its id')
       .requiredOption('-s, --size <size>', 'size in bytes, or with K, M, G', asBytes('size'))
-      .addOption(new Option('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
+      .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
       .option('-x, --exclusive', 'fail if a segment with the key exists (IPC_EXCL)'),
     true,
   )
@@ -361,7 +362,7 @@ export function register(program: Command): void {
       .description('attach and stay attached (shows in nattch) until --hold ends or Ctrl-C')
       .argument('[id]', 'segment id (or use --key/--path)')
       .option('-r, --read-only', 'attach read-only (SHM_RDONLY)')
-      .addOption(new Option('--hold <dur>', 'detach and exit 0 after DUR (default: until Ctrl-C, exit 130)').argParser(asDuration)),
+      .addOption(program.createOption('--hold <dur>', 'detach and exit 0 after DUR (default: until Ctrl-C, exit 130)').argParser(asDuration)),
   )
     .addHelpText('after', '\nExample:\n  ipcctl shm attach 32768 --hold 10s &')
     .action((id, opts) => attach(id, opts));
@@ -371,8 +372,8 @@ export function register(program: Command): void {
       .command('read')
       .description('write the segment\'s bytes to stdout (raw, or --hex)')
       .argument('[id]', 'segment id (or use --key/--path)')
-      .addOption(new Option('-o, --offset <n>', 'first byte (K, M, G allowed)').argParser(asBytes('offset')).default(0))
-      .addOption(new Option('-l, --length <n>', 'how many bytes (default: to the end)').argParser(asBytes('length')))
+      .addOption(program.createOption('-o, --offset <n>', 'first byte (K, M, G allowed)').argParser(asBytes('offset')).default(0))
+      .addOption(program.createOption('-l, --length <n>', 'how many bytes (default: to the end)').argParser(asBytes('length')))
       .option('--hex', 'a hex dump (as hexdump -C) instead of raw bytes')
       .option('--progress', 'on a terminal: bytes read and the rate on stderr, and a summary at the end'),
   )
@@ -385,7 +386,7 @@ export function register(program: Command): void {
       .description('write DATA, or stdin, into the segment; refused whole if it does not fit')
       .argument('[id]', 'segment id (or use --key/--path)')
       .argument('[data...]', 'the bytes to write (words joined by spaces); stdin when absent')
-      .addOption(new Option('-o, --offset <n>', 'where to write (K, M, G allowed)').argParser(asBytes('offset')).default(0))
+      .addOption(program.createOption('-o, --offset <n>', 'where to write (K, M, G allowed)').argParser(asBytes('offset')).default(0))
       .option('--progress', 'on a terminal, with stdin: bytes read and the rate on stderr, and a summary at the end'),
   )
     .addHelpText('after', '\nExamples:\n  ipcctl shm write 32768 --offset 16 "hello"\n  ipcctl shm write 32768 < segment.bin')
@@ -400,7 +401,7 @@ export function register(program: Command): void {
       .command('set')
       .description('change mode or owner (IPC_SET)')
       .argument('[id]', 'segment id')
-      .addOption(new Option('-m, --mode <octal>', 'permission bits').argParser(asMode))
+      .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode))
       .option('--owner <uid[:gid]>', 'new owner (name or number)'),
   )
     .addHelpText('after', '\nExample:\n  ipcctl shm set 32768 --mode 0640 --owner alice:staff')

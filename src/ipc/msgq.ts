@@ -3,7 +3,7 @@
 // native layer is re-described here in terms of queues.
 import { errnoNumber, EXIT, IpcError, OperationError } from '../errors.js';
 import * as native from '../native/msg.js';
-import { msgReceiveRun, msgSendBatch, ReceiveArea } from '../native/msg-batch.js';
+import type * as Batch from '../native/msg-batch.js';
 import type { RecordBatch } from './record-batch.js';
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT } from '../native/sysv.js';
 import { relabeller } from './relabel.js';
@@ -52,6 +52,10 @@ export interface ReceiveOptions {
   deadline: Deadline;
 }
 
+// The batch loops (and the C helper they open) load with the first batch:
+// `msgq stat` and single messages never need them.
+const batch = (): typeof Batch => require('../native/msg-batch.js') as typeof Batch;
+
 const EAGAIN = errnoNumber('EAGAIN');
 const EINTR = errnoNumber('EINTR');
 const ENOMSG = errnoNumber('ENOMSG');
@@ -64,7 +68,7 @@ export interface ManySent {
 
 export class MessageQueue {
   private buffer: native.MsgBuffer | null = null;
-  private receiveArea: ReceiveArea | null = null;
+  private receiveArea: Batch.ReceiveArea | null = null;
   private qbytesCache: number | null = null;
   private msgmaxCache: number | null = null;
 
@@ -212,7 +216,7 @@ export class MessageQueue {
     while (end < records.count && records.length(end) <= limit) end++;
     let sent = 0;
     while (from + sent < end) {
-      const r = msgSendBatch(this.id, records.native, from + sent, end, type, IPC_NOWAIT);
+      const r = batch().msgSendBatch(this.id, records.native, from + sent, end, type, IPC_NOWAIT);
       sent += r.done;
       if (r.errno === 0 || r.errno === EINTR) continue;
       if (r.errno === EAGAIN) break;
@@ -284,9 +288,9 @@ export class MessageQueue {
       this.receiveArea = null;
     }
     // Room for many messages of the common small sizes, and at least 16 of the largest.
-    const area = (this.receiveArea ??= new ReceiveArea(Math.max(1 << 20, 16 * (capacity + 1)), capacity));
+    const area = (this.receiveArea ??= new (batch().ReceiveArea)(Math.max(1 << 20, 16 * (capacity + 1)), capacity));
     for (;;) {
-      const r = msgReceiveRun(this.id, area, opts.type, this.flags(opts) | IPC_NOWAIT, max, sep);
+      const r = batch().msgReceiveRun(this.id, area, opts.type, this.flags(opts) | IPC_NOWAIT, max, sep);
       if (r.done > 0) return new ReceivedRun(area, r.done, sep === -1 ? 0 : 1);
       if (r.errno === EINTR) continue;
       if (r.errno === ENOMSG || r.errno === EAGAIN) return null;
@@ -388,7 +392,7 @@ export class MessageQueue {
  */
 export class ReceivedRun {
   constructor(
-    private readonly area: ReceiveArea,
+    private readonly area: Batch.ReceiveArea,
     readonly count: number,
     private readonly sepLength: number,
   ) {}
