@@ -49,6 +49,15 @@ function startup() {
   row(`ipcctl msgq stat`, m.stat, 'ms', m.stat / m.node);
   row(`ipcctl --help`, m.help, 'ms', m.help / m.node);
   console.log('(ratio = ipcctl time / node time)');
+  const bundle = process.env.BENCH_SANDBOX_CA_CERTS;
+  if (bundle) {
+    // The same with the certificate bundle this machine's environment sets.
+    const withCa = { node: `NODE_EXTRA_CA_CERTS=${bundle} node -e 0`, stat: `NODE_EXTRA_CA_CERTS=${bundle} ${IPCCTL} msgq stat ${id}` };
+    const c = medians(withCa, 21);
+    console.log('start-up with NODE_EXTRA_CA_CERTS set, as in this environment (median of 21 runs)');
+    row('node -e 0', c.node, 'ms');
+    row('ipcctl msgq stat', c.stat, 'ms', c.stat / c.node);
+  }
 }
 
 try {
