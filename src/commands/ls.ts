@@ -3,7 +3,7 @@
 // ipc/procfs.ts; the views (tables, JSON, limits, summary, watch) are built
 // here from the column table in ipc-columns.ts.
 import { isatty } from 'node:tty';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { KINDS, type Kind, pageSize, readKernelLimits, readObjects } from '../ipc/procfs.js';
 import type { Selection } from '../ipc/select.js';
@@ -162,9 +162,9 @@ async function ls(kindArg: string | undefined, opts: LsOpts): Promise<void> {
 }
 
 export function register(program: Command): void {
+  const cmd = program.command('ls');
   addFilterOptions(
-    program
-      .command('ls')
+    cmd
       .description('list System V objects (from /proc/sysvipc), limits and usage')
       .argument('[kind]', 'msgq, shm or sem (default: all three)'),
   )
@@ -172,8 +172,8 @@ export function register(program: Command): void {
     .option('--pid', 'show pids: creator and last, and the creating user')
     .option('--limits', 'each system-wide limit, what is used and the percentage')
     .option('--summary', 'totals per kind, like ipcs -u')
-    .addOption(new Option('--watch [interval]', 'redraw every INTERVAL (default 1s); JSON Lines when not on a terminal'))
-    .addOption(new Option('-n, --count <n>', 'with --watch: stop after N snapshots').argParser(asCount))
+    .addOption(cmd.createOption('--watch [interval]', 'redraw every INTERVAL (default 1s); JSON Lines when not on a terminal'))
+    .addOption(cmd.createOption('-n, --count <n>', 'with --watch: stop after N snapshots').argParser(asCount))
     .addHelpText(
       'after',
       '\nExamples:\n  ipcctl ls\n  ipcctl ls shm --orphans\n  ipcctl ls --owner alice --time\n  ipcctl ls --limits\n  ipcctl ls msgq --watch 500ms',

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { OperationError } from '../errors.js';
+import { ProcRows } from './proc-rows.js';
 
 export type Kind = 'msgq' | 'shm' | 'sem';
 export const KINDS: readonly Kind[] = ['msgq', 'shm', 'sem'];
@@ -82,113 +83,131 @@ function readProc(path: string): string {
   }
 }
 
-/**
- * The lines of one /proc/sysvipc file, split into cells, and where each
- * named column is. Rows are kept as string cells and converted field by
- * field into fixed-shape objects: with 2,000 objects, building a generic
- * name->value record per row cost several times more than all the rest.
- */
-interface ProcTable {
-  rows: string[][];
-  /** Column name -> cell index; a column this kernel lacks is absent. */
-  at: Record<string, number | undefined>;
-}
-
-export function parseTable(text: string): ProcTable {
-  const lines = text.split('\n');
-  const at: Record<string, number> = {};
-  (lines[0] ?? '').trim().split(/\s+/).forEach((name, i) => (at[name] = i));
-  const rows: string[][] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line !== '') rows.push(line.split(/\s+/));
-  }
-  return { rows, at };
-}
-
-/** A numeric cell (0 when the column is missing). */
-function cell(row: string[], i: number | undefined): number {
-  return i === undefined ? 0 : Number(row[i]);
-}
-
-/** A time cell: 0 means never. */
-function timeCell(row: string[], i: number | undefined): number | null {
-  const t = cell(row, i);
+/** A time cell: 0 means never (and so does a cell that is not a number). */
+function time(t: number): number | null {
   return t === 0 || Number.isNaN(t) ? null : t;
 }
 
-/** The ipc_perm columns every file has, located once per file. */
-function permColumns(t: ProcTable, idColumn: string) {
-  const a = t.at;
-  return { id: a[idColumn], key: a.key, perms: a.perms, uid: a.uid, gid: a.gid, cuid: a.cuid, cgid: a.cgid, ctime: a.ctime };
-}
-
-/** The ipc_perm fields of one row (key_t is signed; /proc prints it so). */
-function permFields(r: string[], p: ReturnType<typeof permColumns>) {
-  return {
-    id: cell(r, p.id),
-    key: cell(r, p.key) | 0,
-    mode: p.perms === undefined ? 0 : parseInt(r[p.perms]!, 8),
-    uid: cell(r, p.uid),
-    gid: cell(r, p.gid),
-    cuid: cell(r, p.cuid),
-    cgid: cell(r, p.cgid),
-    ctime: timeCell(r, p.ctime),
-  };
-}
-
+/**
+ * Each reader builds its objects as one literal of one shape, straight from
+ * the row's numbers. The ipc_perm fields are spelled out in each rather than
+ * spread from a shared helper: a spread builds a second object per row only
+ * to copy it.
+ */
 export function readQueues(root = PROC_SYSVIPC): QueueInfo[] {
-  const t = parseTable(readProc(`${root}/msg`));
-  const p = permColumns(t, SOURCES.msgq.idColumn);
-  const { qnum, cbytes, lspid, lrpid, stime, rtime } = t.at;
-  return t.rows.map((r) => ({
-    kind: 'msgq' as const,
-    ...permFields(r, p),
-    qnum: cell(r, qnum),
-    cbytes: cell(r, cbytes),
-    qbytes: null,
-    lspid: cell(r, lspid),
-    lrpid: cell(r, lrpid),
-    stime: timeCell(r, stime),
-    rtime: timeCell(r, rtime),
-  }));
+  const t = new ProcRows(readProc(`${root}/msg`), 'perms');
+  const [id, key, mode, uid, gid, cuid, cgid, ctime] = permColumns(t, SOURCES.msgq.idColumn);
+  const [qnum, cbytes, lspid, lrpid, stime, rtime] = columns(t, 'qnum', 'cbytes', 'lspid', 'lrpid', 'stime', 'rtime');
+  const v = t.values;
+  const out: QueueInfo[] = [];
+  while (t.next()) {
+    out.push({
+      kind: 'msgq',
+      id: v[id],
+      key: v[key] | 0,
+      mode: v[mode],
+      uid: v[uid],
+      gid: v[gid],
+      cuid: v[cuid],
+      cgid: v[cgid],
+      ctime: time(v[ctime]),
+      qnum: v[qnum],
+      cbytes: v[cbytes],
+      qbytes: null,
+      lspid: v[lspid],
+      lrpid: v[lrpid],
+      stime: time(v[stime]),
+      rtime: time(v[rtime]),
+    });
+  }
+  return out;
 }
 
 export function readSegments(root = PROC_SYSVIPC): SegmentInfo[] {
-  const t = parseTable(readProc(`${root}/shm`));
-  const p = permColumns(t, SOURCES.shm.idColumn);
-  const { size, nattch, cpid, lpid, atime, dtime, rss, swap } = t.at;
-  return t.rows.map((r) => ({
-    kind: 'shm' as const,
-    ...permFields(r, p),
-    size: cell(r, size),
-    nattch: cell(r, nattch),
-    cpid: cell(r, cpid),
-    lpid: cell(r, lpid),
-    atime: timeCell(r, atime),
-    dtime: timeCell(r, dtime),
-    rss: cell(r, rss),
-    swap: cell(r, swap),
-  }));
+  const t = new ProcRows(readProc(`${root}/shm`), 'perms');
+  const [id, key, mode, uid, gid, cuid, cgid, ctime] = permColumns(t, SOURCES.shm.idColumn);
+  const [size, nattch, cpid, lpid, atime, dtime, rss, swap] = columns(t, 'size', 'nattch', 'cpid', 'lpid', 'atime', 'dtime', 'rss', 'swap');
+  const v = t.values;
+  const out: SegmentInfo[] = [];
+  while (t.next()) {
+    out.push({
+      kind: 'shm',
+      id: v[id],
+      key: v[key] | 0,
+      mode: v[mode],
+      uid: v[uid],
+      gid: v[gid],
+      cuid: v[cuid],
+      cgid: v[cgid],
+      ctime: time(v[ctime]),
+      size: v[size],
+      nattch: v[nattch],
+      cpid: v[cpid],
+      lpid: v[lpid],
+      atime: time(v[atime]),
+      dtime: time(v[dtime]),
+      rss: v[rss],
+      swap: v[swap],
+    });
+  }
+  return out;
 }
 
 export function readSemSets(root = PROC_SYSVIPC): SemSetInfo[] {
-  const t = parseTable(readProc(`${root}/sem`));
-  const p = permColumns(t, SOURCES.sem.idColumn);
-  const { nsems, otime } = t.at;
-  return t.rows.map((r) => ({
-    kind: 'sem' as const,
-    ...permFields(r, p),
-    nsems: cell(r, nsems),
-    otime: timeCell(r, otime),
-  }));
+  const t = new ProcRows(readProc(`${root}/sem`), 'perms');
+  const [id, key, mode, uid, gid, cuid, cgid, ctime] = permColumns(t, SOURCES.sem.idColumn);
+  const [nsems, otime] = columns(t, 'nsems', 'otime');
+  const v = t.values;
+  const out: SemSetInfo[] = [];
+  while (t.next()) {
+    out.push({
+      kind: 'sem',
+      id: v[id],
+      key: v[key] | 0,
+      mode: v[mode],
+      uid: v[uid],
+      gid: v[gid],
+      cuid: v[cuid],
+      cgid: v[cgid],
+      ctime: time(v[ctime]),
+      nsems: v[nsems],
+      otime: time(v[otime]),
+    });
+  }
+  return out;
+}
+
+/** Where each named column is in the row's values. */
+function columns(t: ProcRows, ...names: string[]): number[] {
+  return names.map((n) => t.index(n));
+}
+
+/** The ipc_perm columns, in the order the readers take them; key_t is signed and mode octal. */
+function permColumns(t: ProcRows, idColumn: string): number[] {
+  return columns(t, idColumn, 'key', 'perms', 'uid', 'gid', 'cuid', 'cgid', 'ctime');
 }
 
 const readers: Record<Kind, (root?: string) => IpcObject[]> = { msgq: readQueues, shm: readSegments, sem: readSemSets };
 
 /** Every object of the given kinds, kind by kind, each sorted by id. */
 export function readObjects(kinds: readonly Kind[] = KINDS, root = PROC_SYSVIPC): IpcObject[] {
-  return kinds.flatMap((k) => readers[k](root).sort((a, b) => a.id - b.id));
+  const all: IpcObject[] = [];
+  for (const k of kinds) {
+    const objects = readers[k](root);
+    if (!sortedById(objects)) objects.sort((a, b) => a.id - b.id);
+    for (const o of objects) all.push(o);
+  }
+  return all;
+}
+
+/**
+ * /proc lists objects by slot, which is id order until a slot is reused.
+ * Checking first is cheap; the sort's comparator calls into JS once per
+ * comparison even on sorted input, a millisecond for a few thousand objects.
+ */
+function sortedById(objects: readonly IpcObject[]): boolean {
+  for (let i = 1; i < objects.length; i++) if (objects[i - 1]!.id > objects[i]!.id) return false;
+  return true;
 }
 
 /**

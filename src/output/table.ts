@@ -6,17 +6,31 @@ export interface Column<Row> {
   align?: 'left' | 'right';
 }
 
+/**
+ * The table as text. Every line reads as `cells.map(pad).join('  ').trimEnd()`.
+ * Measured on `ls` with 2,000 objects, where this runs once on cold code:
+ * the cells and the column widths come from one pass (no spread of every
+ * cell into Math.max per column, no String() of what is already a string),
+ * and padding stays with the builtins; a hand-written layout loop was slower
+ * than padStart/padEnd/join/trimEnd until the JIT had warmed up.
+ */
 export function renderTable<Row>(rows: Row[], columns: Column<Row>[], style?: { header?: (s: string) => string }): string {
-  const cells = rows.map((r) => columns.map((c) => String(c.value(r))));
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i]!.length)));
-  const line = (values: string[]) =>
-    values
-      .map((v, i) => {
-        const right = (columns[i]!.align ?? 'left') === 'right';
-        return right ? v.padStart(widths[i]!) : i === values.length - 1 ? v : v.padEnd(widths[i]!);
-      })
-      .join('  ')
-      .trimEnd();
+  const n = columns.length;
+  const widths = columns.map((c) => c.header.length);
+  const cells = rows.map((r) => {
+    const texts = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const v = columns[i]!.value(r);
+      const text = typeof v === 'string' ? v : String(v);
+      texts[i] = text;
+      if (text.length > widths[i]!) widths[i] = text.length;
+    }
+    return texts;
+  });
+  const right = columns.map((c) => c.align === 'right');
+  const last = n - 1;
+  const pad = (v: string, i: number) => (right[i] ? v.padStart(widths[i]!) : i === last ? v : v.padEnd(widths[i]!));
+  const line = (texts: string[]) => texts.map(pad).join('  ').trimEnd();
   const head = line(columns.map((c) => c.header));
   return [(style?.header ?? ((s: string) => s))(head), ...cells.map(line)].join('\n') + '\n';
 }

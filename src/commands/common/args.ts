@@ -1,7 +1,7 @@
 // Parsing of the values users type: ids, durations, sizes, modes, counts.
 // Each parser throws UsageError (exit 2) with a message that names the value
 // and says what would have been accepted.
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { type KeySpec, parseKey, parseProj } from '../../ipc/keys.js';
 
@@ -70,9 +70,9 @@ export const asNonNegative = (what: string) => (v: string) => parseInteger(v, wh
 /** The -k/-f/--proj options every System V command shares. */
 export function addKeyOptions(cmd: Command, defaultPrivate = false): Command {
   return cmd
-    .addOption(new Option('-k, --key <key>', 'the object by key: 0x1a2b (hex), 6699 (decimal)' + (defaultPrivate ? " or 'private'" : '')))
-    .addOption(new Option('-f, --path <file>', 'the object by ftok(FILE, --proj) key'))
-    .addOption(new Option('--proj <n>', 'project id for --path (1-255)').default('1'));
+    .addOption(cmd.createOption('-k, --key <key>', 'the object by key: 0x1a2b (hex), 6699 (decimal)' + (defaultPrivate ? " or 'private'" : '')))
+    .addOption(cmd.createOption('-f, --path <file>', 'the object by ftok(FILE, --proj) key'))
+    .addOption(cmd.createOption('--proj <n>', 'project id for --path (1-255)').default('1'));
 }
 
 export function keySpecFrom(opts: { key?: string; path?: string; proj?: string }): KeySpec | undefined {

@@ -35,14 +35,50 @@ const field =
   (o: IpcObject): JsonValue =>
     (o as unknown as Record<string, JsonValue>)[name] ?? null;
 
-const time = (name: string) => (o: IpcObject) => formatTime(field(name)(o) as number | null);
-const bytes = (name: string) => (o: IpcObject) => humanBytes(field(name)(o) as number);
+/**
+ * `format` remembering its last answer. Listed objects mostly share their
+ * key (private), mode, size and times (made in the same second), and a
+ * table of thousands then formats each distinct value about once.
+ */
+function lastOf<T, R>(format: (v: T) => R): (v: T) => R {
+  let known = false;
+  let input: T;
+  let output: R;
+  return (v: T) => {
+    if (!known || v !== input) {
+      input = v;
+      output = format(v);
+      known = true;
+    }
+    return output!;
+  };
+}
+
+const time = (name: string) => {
+  const get = field(name);
+  const text = lastOf(formatTime);
+  return (o: IpcObject) => text(get(o) as number | null);
+};
+const bytes = (name: string) => {
+  const get = field(name);
+  const text = lastOf(humanBytes);
+  return (o: IpcObject) => text(get(o) as number);
+};
+const keyText = lastOf(formatKey);
+const modeText = lastOf(formatMode);
+
+/** What STATUS shows for a segment's flag bits. */
+function segmentStatus(mode: number): string {
+  const dest = (mode & SHM_DEST) !== 0;
+  const locked = (mode & SHM_LOCKED) !== 0;
+  return dest ? (locked ? 'dest,locked' : 'dest') : locked ? 'locked' : '';
+}
 
 export const COLUMNS: readonly ObjectColumn[] = [
   { header: 'TYPE', kinds: ALL, views: ['default', 'time', 'pid'], value: (o) => o.kind },
   { header: 'ID', json: 'id', kinds: ALL, views: ['default', 'time', 'pid'], value: (o) => o.id, align: 'right' },
-  { header: 'KEY', json: 'key', kinds: ALL, views: ['default', 'time', 'pid'], value: (o) => formatKey(o.key) },
-  { header: 'PERMS', json: 'mode', kinds: ALL, views: ['default'], value: (o) => formatMode(o.mode) },
+  { header: 'KEY', json: 'key', kinds: ALL, views: ['default', 'time', 'pid'], value: (o) => keyText(o.key) },
+  { header: 'PERMS', json: 'mode', kinds: ALL, views: ['default'], value: (o) => modeText(o.mode) },
   { header: 'OWNER', json: 'uid', kinds: ALL, views: ['default', 'time', 'pid'], value: (o) => o.uid, human: (o) => userName(o.uid) },
   { header: 'GROUP', json: 'gid', kinds: ALL, views: [], value: (o) => o.gid, human: (o) => groupName(o.gid) },
   { header: 'CREATOR', json: 'cuid', kinds: ALL, views: ['pid'], value: (o) => o.cuid, human: (o) => userName(o.cuid) },
@@ -63,7 +99,7 @@ export const COLUMNS: readonly ObjectColumn[] = [
     header: 'STATUS',
     kinds: ['shm'],
     views: ['default'],
-    value: (o) => [o.mode & SHM_DEST ? 'dest' : '', o.mode & SHM_LOCKED ? 'locked' : ''].filter(Boolean).join(',') || '',
+    value: (o) => segmentStatus(o.mode),
   },
   { header: 'CPID', json: 'cpid', kinds: ['shm'], views: ['pid'], value: field('cpid'), align: 'right' },
   { header: 'LPID', json: 'lpid', kinds: ['shm'], views: ['pid'], value: field('lpid'), align: 'right' },
@@ -91,6 +127,11 @@ export function toJsonDocument(objects: readonly IpcObject[], kinds: readonly Ki
   return doc;
 }
 
+/** `text` for objects of `kind`, '-' for the others. */
+function oneKind(kind: Kind, text: (o: IpcObject) => string): (o: IpcObject) => string {
+  return (o) => (o.kind === kind ? text(o) : '-');
+}
+
 /**
  * The table columns of a view for the kinds shown: TYPE only when more than
  * one kind is, a kind's columns only when that kind is, '-' in the cells of
@@ -100,14 +141,12 @@ export function tableColumns(view: View, kinds: readonly Kind[]): Column<IpcObje
   return COLUMNS.filter((c) => c.views.includes(view))
     .filter((c) => (c.header === 'TYPE' ? kinds.length > 1 : c.kinds.some((k) => kinds.includes(k))))
     .map((c) => {
-      // Decided once per column and kind, not once per cell: with thousands
-      // of objects the per-cell work is what `ls` spends its time on.
+      // Decided once per column, not once per cell: with thousands of
+      // objects the per-cell work is what `ls` spends its time on.
       const text = c.human ?? ((o: IpcObject) => String(c.value(o) ?? '-'));
-      const byKind: Record<Kind, (o: IpcObject) => string> = {
-        msgq: c.kinds.includes('msgq') ? text : () => '-',
-        shm: c.kinds.includes('shm') ? text : () => '-',
-        sem: c.kinds.includes('sem') ? text : () => '-',
-      };
-      return { header: c.header, align: c.align, value: (o: IpcObject) => byKind[o.kind](o) };
+      const kinds = c.kinds;
+      const value =
+        kinds.length === ALL.length ? text : kinds.length === 1 ? oneKind(kinds[0]!, text) : (o: IpcObject) => (kinds.includes(o.kind) ? text(o) : '-');
+      return { header: c.header, align: c.align, value };
     });
 }

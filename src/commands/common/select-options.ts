@@ -1,6 +1,6 @@
 // The words and options `ls` and `rm` share: object kinds, and the filters
 // that choose objects (--key, --owner, --creator, --orphans, --older-than).
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { parseKey } from '../../ipc/keys.js';
 import { KINDS, type Kind } from '../../ipc/procfs.js';
@@ -37,12 +37,12 @@ export interface FilterOpts {
 
 /** The filter options; `key: false` leaves --key to the command (rm names objects by key). */
 export function addFilterOptions(cmd: Command, { key = true } = {}): Command {
-  if (key) cmd.addOption(new Option('-k, --key <key>', "objects with this key: 0x1a2b, 6699, or 'private'"));
+  if (key) cmd.addOption(cmd.createOption('-k, --key <key>', "objects with this key: 0x1a2b, 6699, or 'private'"));
   return cmd
-    .addOption(new Option('--owner <user>', 'objects owned by USER (name or uid)'))
-    .addOption(new Option('--creator <pid>', 'segments created by process PID (only segments record their creator)'))
+    .addOption(cmd.createOption('--owner <user>', 'objects owned by USER (name or uid)'))
+    .addOption(cmd.createOption('--creator <pid>', 'segments created by process PID (only segments record their creator)'))
     .option('--orphans', 'segments with no attachment whose creator process is gone')
-    .addOption(new Option('--older-than <age>', 'objects last changed more than AGE ago (30s, 15m, 2h, 7d)'));
+    .addOption(cmd.createOption('--older-than <age>', 'objects last changed more than AGE ago (30s, 15m, 2h, 7d)'));
 }
 
 /** True when any filter option narrows the selection. */
