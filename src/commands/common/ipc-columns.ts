@@ -112,10 +112,21 @@ export const COLUMNS: readonly ObjectColumn[] = [
   { header: 'CHANGE', json: 'ctime', kinds: ALL, views: ['time'], value: (o) => o.ctime, human: time('ctime') },
 ];
 
+/** Each kind's json columns, in order: chosen once, not once per object. */
+const JSON_COLUMNS: Record<Kind, ReadonlyArray<ObjectColumn & { json: string }>> = {
+  msgq: jsonColumnsOf('msgq'),
+  shm: jsonColumnsOf('shm'),
+  sem: jsonColumnsOf('sem'),
+};
+
+function jsonColumnsOf(kind: Kind) {
+  return COLUMNS.filter((c): c is ObjectColumn & { json: string } => Boolean(c.json) && c.kinds.includes(kind));
+}
+
 /** One object as its JSON record: every json column its kind has, in order. */
 export function toJson(o: IpcObject): Record<string, JsonValue> {
   const rec: Record<string, JsonValue> = {};
-  for (const c of COLUMNS) if (c.json && c.kinds.includes(o.kind)) rec[c.json] = c.value(o);
+  for (const c of JSON_COLUMNS[o.kind]) rec[c.json] = c.value(o);
   return rec;
 }
 
