@@ -5,7 +5,7 @@
 // sides meet a full or empty queue many times.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ipcctl, ipcctlAsync, newQueue } from './helpers/run.js';
+import { ipcctl, ipcctlAsync, newQueue, runWithClosedStdout } from './helpers/run.js';
 import { waitUntilInMsgrcv } from './helpers/proc.js';
 
 const paths = [
@@ -87,5 +87,18 @@ describe.each(paths)('through %s', (_name, env) => {
       { type: 1, size: 2, text: 'AB' },
       { type: 1, size: 2, base64: 'gIE=' },
     ]);
+  });
+
+  it('a closed stdout puts every taken message back, in order, as text and as JSON', async () => {
+    const id = newQueue();
+    const input = Array.from({ length: 300 }, (_, i) => `m${i}`).join('\n');
+    expect(ipcctl(['msgq', 'send', String(id), '--lines', '-t', '7'], { input, env }).code).toBe(0);
+    for (const json of [[], ['--json']]) {
+      const r = await runWithClosedStdout([...json, 'msgq', 'recv', String(id), '--all'], env);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/put 300 messages back on the queue/);
+    }
+    const back = ipcctl(['--json', 'msgq', 'recv', String(id), '--all'], { env }).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(back.map((m) => [m.type, m.text])).toEqual(input.split('\n').map((t) => [7, t]));
   });
 });

@@ -1,9 +1,8 @@
 // msgq as a careless user and a shell pipeline meet it: bad input, exit codes,
 // and the promise that nothing is lost or half-done.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { IPCCTL, ipcctl, ipcctlAsync, newQueue, run, sleep } from './helpers/run.js';
+import { IPCCTL, ipcctl, ipcctlAsync, newQueue, run, runWithClosedStdout, sleep } from './helpers/run.js';
 import { waitUntilInMsgrcv } from './helpers/proc.js';
 
 function stat(id: number) {
@@ -165,17 +164,6 @@ describe('waiting', () => {
     expect(stat(id).qnum).toBe(2);
   });
 });
-
-/** Run ipcctl with a stdout pipe whose reader is gone before it writes. */
-function runWithClosedStdout(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(IPCCTL, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.destroy();
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
-}
 
 describe('a reader that closes early', () => {
   it('recv puts the message back with its type and says so', async () => {

@@ -58,6 +58,17 @@ export function ipcctlAsync(args: string[], opts: { input?: string | Buffer; env
   return { child, done };
 }
 
+/** Run ipcctl with a stdout pipe whose reader is gone before it writes. */
+export function runWithClosedStdout(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(IPCCTL, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
