@@ -1,8 +1,9 @@
 // A Flow moves bytes one way between two fds (stdin -> socket, socket ->
 // stdout, socket -> the same socket for --echo) without ever blocking, and
 // picks the cheapest way the two ends allow:
-//   direct   splice(2) straight through, when one end is a pipe and the other a socket
-//   staged   socket -> a pipe of our own -> file, /dev/null or socket (two splices, still no copy)
+//   direct   splice(2) straight through, socket -> a pipe (stdout)
+//   staged   through a pipe of our own (two splices, still no copy): socket ->
+//            file, /dev/null or socket, and a pipe (stdin) -> socket
 //   sendfile a regular file -> socket
 //   copy     read into a buffer, write it out (terminals, O_APPEND files, or
 //            when the bytes must be seen, e.g. for --json data events)
@@ -105,6 +106,8 @@ export class Flow implements Pollable {
     if (this.mode === 'staged') {
       this.pipeFds = sock.pipe();
       this.capacity = sock.setPipeSize(this.pipeFds[1], this.capacity);
+      // A bigger stdin pipe lets its writer run further ahead; best effort.
+      if (this.srcKind === 'pipe') sock.setPipeSize(this.src, this.capacity);
     } else if (this.mode === 'direct') {
       // A bigger pipe on our side of stdin/stdout means fewer wake-ups; best effort.
       const p = this.srcKind === 'pipe' ? this.src : this.dst!;
@@ -117,8 +120,15 @@ export class Flow implements Pollable {
   private chooseMode(): Mode {
     const { srcKind: s, dstKind: d } = this;
     if (this.opts.observe || this.dst === null) return 'copy';
-    if ((s === 'pipe' && d === 'socket') || (s === 'socket' && d === 'pipe')) return 'direct';
-    if (s === 'socket' && (d === 'file' || d === 'null' || d === 'socket')) return 'staged';
+    // pipe -> socket is staged, not direct: splice(2) holds the source pipe's
+    // lock for the whole call, and a call into a TCP socket lasts as long as
+    // the transmit (on loopback also the receiver's softirq work), so the
+    // process writing our stdin (head, tar, ...) spins or sleeps on that lock
+    // instead of running on the other core. Moving stdin's pages into our own
+    // pipe takes the lock only for a pointer shuffle; the slow send then
+    // holds only our pipe, and the writer keeps filling stdin meanwhile.
+    if (s === 'socket' && d === 'pipe') return 'direct';
+    if ((s === 'socket' && (d === 'file' || d === 'null' || d === 'socket')) || (s === 'pipe' && d === 'socket')) return 'staged';
     if (s === 'file' && d === 'socket') return 'sendfile';
     return 'copy';
   }
@@ -147,7 +157,8 @@ export class Flow implements Pollable {
           return this.pumpCopy();
       }
     } catch (e) {
-      if (e instanceof IpcError && e.code === 'EINVAL' && this.mode !== 'copy' && this.bytes === 0 && this.pending === 0) {
+      const failure = e instanceof FlowError ? e.failure : e;
+      if (failure instanceof IpcError && failure.code === 'EINVAL' && this.mode !== 'copy' && this.bytes === 0 && this.pending === 0) {
         // This pair of files does not take splice/sendfile after all: copy.
         this.releasePipe();
         this.mode = 'copy';
