@@ -46,7 +46,6 @@ export const SHUT_RDWR = 2;
 
 const SPLICE_F_MOVE = 1;
 const SPLICE_F_NONBLOCK = 2;
-const SPLICE_F_MORE = 4;
 const F_GETFL = 3;
 const F_SETFL = 4;
 const F_SETPIPE_SZ = 1031;
@@ -252,9 +251,16 @@ export function setNonBlocking(fd: number): void {
   if (r.value !== -1) fcntl.call(fd, F_SETFL, r.value | O_NONBLOCK);
 }
 
-/** splice(2) between a pipe and anything: bytes moved without a copy through user space. */
+/**
+ * splice(2) between a pipe and anything: bytes moved without a copy through user space.
+ * No SPLICE_F_MORE: into a TCP socket it means MSG_MORE, which corks the last
+ * partial segment until more comes or TCP's 200 ms ceiling passes, so an
+ * echoed line or an interactive client's line would arrive 200 ms late.
+ * Within one call the kernel already sets MSG_MORE while the pipe holds more,
+ * so bulk transfers still leave in full segments.
+ */
 export function splice(fdIn: number, fdOut: number, len: number): number {
-  return moved(() => spliceFn.call(fdIn, 0, fdOut, 0, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE), 'splice');
+  return moved(() => spliceFn.call(fdIn, 0, fdOut, 0, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK), 'splice');
 }
 
 /** sendfile(2) from a regular file at its current offset to a socket. */
