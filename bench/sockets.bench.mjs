@@ -2,6 +2,9 @@
 //  TCP: 1 GiB from `head -c` through each client into each server > /dev/null,
 //       timed from the client's start until the server has exited (every
 //       byte delivered). Rounds are interleaved; the median counts.
+//       Every tool pays the same fixed costs in the window: head's 4 KiB
+//       writes into the pipe (~0.4 core-s per GiB, a third process on a
+//       2-core box) and the client's start-up (node: ~0.1 s; nc, socat: ~1 ms).
 //  UDP: 64-byte datagrams for about 5 seconds, `ipcctl udp send --count N`
 //       into `ipcctl udp listen`, and socat into socat. N is calibrated so the
 //       send takes ~5 s; received = bytes on the listener's stdout / 64.
