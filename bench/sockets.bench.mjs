@@ -10,6 +10,9 @@
 //       send takes ~5 s; received = bytes on the listener's stdout / 64.
 // Every run is bounded (a hard timeout per command) and uses a fresh port.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net from 'node:net';
 import { IPCCTL, median, row } from './lib.mjs';
 
@@ -59,20 +62,32 @@ function background(cmd) {
   return { child, done };
 }
 
+// Each relay runs under GNU time, which writes its CPU seconds (user, system)
+// to a file: on 2 cores the relays, head and the kernel's loopback work all
+// share the CPUs, so wall-clock rates hide how much CPU each relay needs;
+// with a core each, that CPU is what would bound the rate.
+const cpuDir = mkdtempSync(join(tmpdir(), 'ipcctl-sockets-bench-'));
+const timed = (file, cmd) => `/usr/bin/time -f '%U %S' -o ${join(cpuDir, file)} ${cmd}`;
 const tcpTools = {
   ipcctl: {
-    server: (p) => `exec ${IPCCTL} tcp serve --port ${p} > /dev/null`,
-    client: (p) => `head -c ${GIB} /dev/zero | ${IPCCTL} tcp connect 127.0.0.1 ${p}`,
+    server: (p) => `exec ${timed('server', `${IPCCTL} tcp serve --port ${p}`)} > /dev/null`,
+    client: (p) => `head -c ${GIB} /dev/zero | ${timed('client', `${IPCCTL} tcp connect 127.0.0.1 ${p}`)}`,
   },
   'socat->socat': {
-    server: (p) => `exec socat -u TCP-LISTEN:${p},bind=127.0.0.1,reuseaddr - > /dev/null`,
-    client: (p) => `head -c ${GIB} /dev/zero | socat -u - TCP:127.0.0.1:${p}`,
+    server: (p) => `exec ${timed('server', `socat -u TCP-LISTEN:${p},bind=127.0.0.1,reuseaddr -`)} > /dev/null`,
+    client: (p) => `head -c ${GIB} /dev/zero | ${timed('client', `socat -u - TCP:127.0.0.1:${p}`)}`,
   },
   'nc->nc': {
-    server: (p) => `exec nc -l 127.0.0.1 ${p} > /dev/null`,
-    client: (p) => `head -c ${GIB} /dev/zero | nc -N 127.0.0.1 ${p}`,
+    server: (p) => `exec ${timed('server', `nc -l 127.0.0.1 ${p}`)} > /dev/null`,
+    client: (p) => `head -c ${GIB} /dev/zero | ${timed('client', `nc -N 127.0.0.1 ${p}`)}`,
   },
 };
+
+/** CPU seconds (user + system) that GNU time wrote for one side. */
+function cpuOf(file) {
+  const [u, sys] = readFileSync(join(cpuDir, file), 'utf8').trim().split('\n').pop().split(' ').map(Number);
+  return u + sys;
+}
 
 async function tcpOnce(tool) {
   const port = await freePort();
@@ -83,16 +98,26 @@ async function tcpOnce(tool) {
   const [code] = await srv.done;
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   if (c.status !== 0 || code !== 0) throw new Error(`tcp run failed (client ${c.status}, server ${code})`);
-  return s;
+  return { secs: s, client: cpuOf('client'), server: cpuOf('server') };
 }
 
 async function tcp() {
   console.log(`TCP: 1 GiB through loopback, median of ${ROUNDS} interleaved rounds`);
-  const times = Object.fromEntries(Object.keys(tcpTools).map((k) => [k, []]));
-  for (let i = 0; i < ROUNDS; i++) for (const [k, t] of Object.entries(tcpTools)) times[k].push(await tcpOnce(t));
-  const rate = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, GIB / 1e6 / median(v)]));
+  const runs = Object.fromEntries(Object.keys(tcpTools).map((k) => [k, []]));
+  try {
+    for (let i = 0; i < ROUNDS; i++) for (const [k, t] of Object.entries(tcpTools)) runs[k].push(await tcpOnce(t));
+  } finally {
+    rmSync(cpuDir, { recursive: true, force: true });
+  }
+  const of = (k, what) => median(runs[k].map((r) => r[what]));
+  const rate = Object.fromEntries(Object.keys(runs).map((k) => [k, GIB / 1e6 / of(k, 'secs')]));
   for (const k of Object.keys(tcpTools)) row(`tcp ${k}`, rate[k], 'MB/s', k === 'ipcctl' ? undefined : rate.ipcctl / rate[k]);
   console.log(`ipcctl / nc = ${(rate.ipcctl / rate['nc->nc']).toFixed(2)}x (target >= 1.5x), ipcctl / socat = ${(rate.ipcctl / rate['socat->socat']).toFixed(2)}x`);
+  console.log('CPU seconds per GiB (median), client + server; ratio = the peer\'s CPU / ipcctl\'s:');
+  const cpu = (k) => of(k, 'client') + of(k, 'server');
+  for (const k of Object.keys(tcpTools)) {
+    row(`  ${k}: client ${of(k, 'client').toFixed(2)} + server ${of(k, 'server').toFixed(2)}`, cpu(k), 'cpu-s', k === 'ipcctl' ? undefined : cpu(k) / cpu('ipcctl'));
+  }
 }
 
 const udpTools = {
