@@ -75,6 +75,12 @@ describe.each(paths)('through %s', (_name, env) => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/above the queue's limit of 4096 bytes.*after sending 2 messages/);
     expect(ipcctl(['msgq', 'recv', String(id), '--all'], { env }).stdout).toBe('a\nb\n');
+    // A line longer than the 1 MiB read block: the block grows, the limit still speaks.
+    const huge = ['d', 'y'.repeat(3 << 20), 'e'].join('\n');
+    const h = ipcctl(['msgq', 'send', String(id), '--lines'], { input: huge, env });
+    expect(h.code).toBe(1);
+    expect(h.stderr).toMatch(/message of 3145728 bytes is above the system limit msgmax=\d+ \(after sending 1 message\)/);
+    expect(ipcctl(['msgq', 'recv', String(id), '--all'], { env }).stdout).toBe('d\n');
   });
 
   it('JSON of a batch: binary payloads as base64, byte-exact', () => {

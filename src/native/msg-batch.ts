@@ -36,7 +36,6 @@ export class SendBatch {
   private spanMem: NativeMemory;
   private spans: Uint32Array;
   private scratch: NativeMemory;
-  private used = 0;
   count = 0;
 
   constructor(
@@ -69,19 +68,6 @@ export class SendBatch {
     this.spans[2 * i + 1] = length;
   }
 
-  /** Append a copy of `text` as the next message; false when full (never when empty). */
-  add(text: Uint8Array): boolean {
-    if (this.count === this.maxCount) return false;
-    if (this.used + text.length > this.block.size) {
-      if (this.count > 0) return false;
-      this.grow(text.length, 0);
-    }
-    this.block.buf.set(text, this.used);
-    this.setSpan(this.count++, this.used, text.length);
-    this.used += text.length;
-    return true;
-  }
-
   length(i: number): number {
     return this.spans[2 * i + 1]!;
   }
@@ -90,11 +76,6 @@ export class SendBatch {
   text(i: number): Buffer {
     const at = this.spans[2 * i]!;
     return this.block.buf.subarray(at, at + this.spans[2 * i + 1]!);
-  }
-
-  clear(): void {
-    this.used = 0;
-    this.count = 0;
   }
 
   /** The scratch message buffer, grown to hold `size` bytes of text. */
