@@ -1,5 +1,8 @@
 // Shared helpers for benchmarks: timing commands and printing ratios.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const IPCCTL = fileURLToPath(new URL('../bin/ipcctl', import.meta.url));
@@ -11,6 +14,22 @@ export function timeShell(cmd, opts = {}) {
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}`);
   return ms;
+}
+
+/**
+ * Peak resident memory, in MiB, of the one program `cmd` starts (GNU time's
+ * maximum resident set size of that process). `cmd` may carry redirections.
+ */
+export function peakMiB(cmd) {
+  const dir = mkdtempSync(join(tmpdir(), 'ipcctl-bench-rss-'));
+  try {
+    const out = join(dir, 'rss');
+    const r = spawnSync('bash', ['-c', `/usr/bin/time -f %M -o ${out} ${cmd}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}`);
+    return Number(readFileSync(out, 'utf8').trim().split('\n').pop()) / 1024;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function median(xs) {

@@ -5,7 +5,7 @@
 // The bench re-runs itself inside `unshare --ipc`, so the objects exist only
 // there and vanish with it.
 import { spawnSync } from 'node:child_process';
-import { IPCCTL, median, medians, row } from './lib.mjs';
+import { IPCCTL, median, medians, peakMiB, row } from './lib.mjs';
 
 const N = Number(process.env.BENCH_OBJECTS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
@@ -83,3 +83,10 @@ function report(title, m) {
 
 report('wall time (ratios against node -e 0):', medians(commands, ROUNDS));
 report('CPU time, user + system (ratios against node -e 0):', cpuMedians(commands, ROUNDS));
+
+console.log('peak memory (resident), one run each:');
+row('node -e 0', peakMiB(`${process.execPath} -e 0`), 'MiB');
+row('ipcctl ls', peakMiB(`${IPCCTL} ls >/dev/null`), 'MiB');
+row('ipcctl ls --json', peakMiB(`${IPCCTL} ls --json >/dev/null`), 'MiB');
+row('ipcs', peakMiB('ipcs >/dev/null'), 'MiB');
+row('lsipc -q --json', peakMiB('lsipc -q --json >/dev/null'), 'MiB');

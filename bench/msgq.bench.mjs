@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IPCCTL, medians, row, timeShell } from './lib.mjs';
+import { IPCCTL, medians, peakMiB, row, timeShell } from './lib.mjs';
 
 const N = Number(process.env.BENCH_MSGS ?? 100_000);
 const SIZE = 1024;
@@ -49,6 +49,9 @@ function startup() {
   row(`ipcctl msgq stat`, m.stat, 'ms', m.stat / m.node);
   row(`ipcctl --help`, m.help, 'ms', m.help / m.node);
   console.log('(ratio = ipcctl time / node time)');
+  const rssNode = peakMiB('node -e 0');
+  row('peak memory, node -e 0', rssNode, 'MiB');
+  row('peak memory, ipcctl msgq stat', peakMiB(`${IPCCTL} msgq stat ${id}`), 'MiB');
   const bundle = process.env.BENCH_SANDBOX_CA_CERTS;
   if (bundle) {
     // The same with the certificate bundle this machine's environment sets.
@@ -93,6 +96,16 @@ try {
   row('perl send+recv', rate(perlBoth), 'msg/s');
   row('ipcctl send+recv', rate(ipcBoth), 'msg/s', perlBoth / ipcBoth);
   console.log('(ratio = ipcctl rate / peer rate; above 1 means ipcctl is faster)');
+
+  // Peak memory of one more run of each, the queue refilled between them.
+  const mem = {
+    'perl send': peakMiB(`perl ${join(dir, 'send.pl')} ${q} < ${input}`),
+    'perl recv': peakMiB(`perl ${join(dir, 'recv.pl')} ${q} > /dev/null`),
+    'ipcctl send --lines': peakMiB(`${IPCCTL} msgq send ${q} --lines < ${input}`),
+    'ipcctl recv --all': peakMiB(`${IPCCTL} msgq recv ${q} --all > /dev/null`),
+  };
+  console.log('\npeak memory (resident), the same transfer:');
+  for (const [k, v] of Object.entries(mem)) row(k, v, 'MiB');
 } finally {
   cleanup();
 }

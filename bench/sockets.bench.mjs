@@ -67,7 +67,7 @@ function background(cmd) {
 // share the CPUs, so wall-clock rates hide how much CPU each relay needs;
 // with a core each, that CPU is what would bound the rate.
 const cpuDir = mkdtempSync(join(tmpdir(), 'ipcctl-sockets-bench-'));
-const timed = (file, cmd) => `/usr/bin/time -f '%U %S' -o ${join(cpuDir, file)} ${cmd}`;
+const timed = (file, cmd) => `/usr/bin/time -f '%U %S %M' -o ${join(cpuDir, file)} ${cmd}`;
 const tcpTools = {
   ipcctl: {
     server: (p) => `exec ${timed('server', `${IPCCTL} tcp serve --port ${p}`)} > /dev/null`,
@@ -83,10 +83,10 @@ const tcpTools = {
   },
 };
 
-/** CPU seconds (user + system) that GNU time wrote for one side. */
-function cpuOf(file) {
-  const [u, sys] = readFileSync(join(cpuDir, file), 'utf8').trim().split('\n').pop().split(' ').map(Number);
-  return u + sys;
+/** CPU seconds (user + system) and peak resident MiB that GNU time wrote for one side. */
+function usageOf(file) {
+  const [u, sys, kb] = readFileSync(join(cpuDir, file), 'utf8').trim().split('\n').pop().split(' ').map(Number);
+  return { cpu: u + sys, mib: kb / 1024 };
 }
 
 async function tcpOnce(tool) {
@@ -98,7 +98,9 @@ async function tcpOnce(tool) {
   const [code] = await srv.done;
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   if (c.status !== 0 || code !== 0) throw new Error(`tcp run failed (client ${c.status}, server ${code})`);
-  return { secs: s, client: cpuOf('client'), server: cpuOf('server') };
+  const client = usageOf('client');
+  const server = usageOf('server');
+  return { secs: s, client: client.cpu, server: server.cpu, clientMiB: client.mib, serverMiB: server.mib };
 }
 
 async function tcp() {
@@ -118,6 +120,8 @@ async function tcp() {
   for (const k of Object.keys(tcpTools)) {
     row(`  ${k}: client ${of(k, 'client').toFixed(2)} + server ${of(k, 'server').toFixed(2)}`, cpu(k), 'cpu-s', k === 'ipcctl' ? undefined : cpu(k) / cpu('ipcctl'));
   }
+  console.log('peak memory (resident, median), client / server:');
+  for (const k of Object.keys(tcpTools)) console.log(`  ${k.padEnd(14)} ${of(k, 'clientMiB').toFixed(1)} / ${of(k, 'serverMiB').toFixed(1)} MiB`);
 }
 
 const udpTools = {
