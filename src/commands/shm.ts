@@ -1,7 +1,7 @@
 // ipcctl shm create|attach|read|write|stat|set|lock|unlock|rm: parse
 // arguments, call SharedMemory, hand results to output. The domain layer is
 // imported inside each action so that `ipcctl shm --help` does not load ffi-rs.
-import { fstatSync, readSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
 import { EXIT, OperationError, UsageError } from '../errors.js';
@@ -16,6 +16,7 @@ import { formatTime, humanBytes, renderFields } from '../output/table.js';
 import { addKeyOptions, asDuration, asMode, keySpecFrom, parseOwner, parseSize, targetFrom, type Target } from './common/args.js';
 import { permJson, permRows } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
+import { readerOf } from './common/input.js';
 
 
 async function openSegment(target: Target): Promise<SharedMemory> {
@@ -126,27 +127,13 @@ function stdinFileSize(): number | null {
   }
 }
 
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
+const readStdinRaw = readerOf(0);
 
 /** read(2) on stdin into `buf`: 0 at EOF. `counter[0]` adds up what was read (for --progress). */
 function readStdin(buf: Uint8Array, at: number, length: number, counter: Float64Array): number {
-  for (;;) {
-    try {
-      const n = readSync(0, buf, at, length, null);
-      counter[0] += n;
-      return n;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') {
-        sleepMs(2); // a non-blocking stdin inherited from the parent
-        continue;
-      }
-      if (code === 'EOF') return 0;
-      throw err;
-    }
-  }
+  const n = readStdinRaw(buf, at, length);
+  counter[0] += n;
+  return n;
 }
 
 /**

@@ -2,7 +2,8 @@
 // otherwise) that writes what clients send to stdout or echoes it, and a
 // client that sends stdin, half-closes, and prints the reply until the peer
 // closes. The domain layer is imported inside the actions.
-import { Option, type Command } from 'commander';
+// Options come from program.createOption: commander is resolved once, by cli.ts.
+import type { Command } from 'commander';
 import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
 import { jsonLine, payloadFields } from '../output/json.js';
 import { preloadSpinner } from '../output/spinner.js';
@@ -122,8 +123,8 @@ export function register(program: Command): void {
     tcp
       .command('serve')
       .description('listen on a port (127.0.0.1 unless --bind); what clients send goes to stdout')
-      .addOption(new Option('-p, --port <port>', 'port to listen on (0: any free port, printed on stderr)').makeOptionMandatory())
-      .addOption(new Option('-b, --bind <addr>', 'address to listen on: 0.0.0.0 or :: for every interface').default('127.0.0.1'))
+      .addOption(program.createOption('-p, --port <port>', 'port to listen on (0: any free port, printed on stderr)').makeOptionMandatory())
+      .addOption(program.createOption('-b, --bind <addr>', 'address to listen on: 0.0.0.0 or :: for every interface').default('127.0.0.1'))
       .option('--reuseaddr', 'SO_REUSEADDR: bind even while old connections linger in TIME_WAIT'),
   )
     .addHelpText('after', '\nExamples:\n  ipcctl tcp serve --port 9000 > received.bin\n  ipcctl tcp serve --port 9000 --echo --keep-open --max-conns 100 -v')

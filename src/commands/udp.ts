@@ -1,7 +1,8 @@
 // ipcctl udp send|listen: datagrams, with their boundaries. `listen` takes
 // datagrams from every sender (nc -u -l locks onto the first one); `send`
 // sends stdin, TEXT, or each line as one datagram, --count times each.
-import { Option, type Command } from 'commander';
+// Options come from program.createOption: commander is resolved once, by cli.ts.
+import type { Command } from 'commander';
 import { printJson } from '../output/json.js';
 import { writeStderr } from '../output/sink.js';
 import { preloadSpinner } from '../output/spinner.js';
@@ -106,10 +107,10 @@ export function register(program: Command): void {
   udp
     .command('listen')
     .description('receive datagrams from every sender; payloads to stdout')
-    .addOption(new Option('-p, --port <port>', 'port (0: any free port, printed on stderr)').makeOptionMandatory())
-    .addOption(new Option('-b, --bind <addr>', 'address to listen on: 0.0.0.0 or :: for every interface').default('127.0.0.1'))
-    .addOption(new Option('-n, --count <n>', 'exit after N datagrams').argParser(asCount))
-    .addOption(new Option('--timeout <dur>', 'exit 124 after DUR without a datagram').argParser(asDuration))
+    .addOption(program.createOption('-p, --port <port>', 'port (0: any free port, printed on stderr)').makeOptionMandatory())
+    .addOption(program.createOption('-b, --bind <addr>', 'address to listen on: 0.0.0.0 or :: for every interface').default('127.0.0.1'))
+    .addOption(program.createOption('-n, --count <n>', 'exit after N datagrams').argParser(asCount))
+    .addOption(program.createOption('--timeout <dur>', 'exit 124 after DUR without a datagram').argParser(asDuration))
     .option('--echo', 'send each datagram back to its sender')
     .option('--lines', 'end each datagram with a newline on stdout')
     .option('--reuseaddr', 'SO_REUSEADDR')
@@ -124,10 +125,10 @@ export function register(program: Command): void {
     .argument('<port>', 'port')
     .argument('[text...]', 'the datagram; stdin when absent')
     .option('--lines', 'one datagram per line (newline stripped)')
-    .addOption(new Option('--chunk <bytes>', 'cut stdin into datagrams of at most BYTES (e.g. a file)').argParser(asDatagramSize))
-    .addOption(new Option('--count <n>', 'send each datagram N times (sendmmsg batches)').argParser(asCount))
+    .addOption(program.createOption('--chunk <bytes>', 'cut stdin into datagrams of at most BYTES (e.g. a file)').argParser(asDatagramSize))
+    .addOption(program.createOption('--count <n>', 'send each datagram N times (sendmmsg batches)').argParser(asCount))
     .option('--broadcast', 'allow a broadcast address (SO_BROADCAST)')
-    .addOption(new Option('--timeout <dur>', 'give up when the socket stays full for DUR (exit 124)').argParser(asDuration))
+    .addOption(program.createOption('--timeout <dur>', 'give up when the socket stays full for DUR (exit 124)').argParser(asDuration))
     .option('-v, --verbose', 'report what was sent on stderr')
     .addHelpText('after', '\nExamples:\n  ipcctl udp send 127.0.0.1 9000 hello\n  seq 5 | ipcctl udp send 127.0.0.1 9000 --lines\n  ipcctl udp send 127.0.0.1 9000 --count 100000 ping')
     .action((host, port, text, opts) => send(host, port, text, opts));

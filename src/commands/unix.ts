@@ -3,7 +3,8 @@
 // removed when the server ends (also on Ctrl-C); a stale file from a dead
 // server is replaced, a live server's is left alone. @NAME is the abstract
 // namespace (no file at all).
-import { Option, type Command } from 'commander';
+// Options come from program.createOption: commander is resolved once, by cli.ts.
+import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output/json.js';
 import { writeStderr } from '../output/sink.js';
@@ -136,7 +137,7 @@ export function register(program: Command): void {
       .description('listen on a socket file (removed at exit); what clients send goes to stdout')
       .argument('<path>', 'socket file, or @NAME for the abstract namespace')
       .option('--dgram', 'a datagram socket (SOCK_DGRAM): one datagram per send')
-      .addOption(new Option('-n, --count <n>', 'with --dgram: exit after N datagrams').argParser(asCount))
+      .addOption(program.createOption('-n, --count <n>', 'with --dgram: exit after N datagrams').argParser(asCount))
       .option('--lines', 'with --dgram: end each datagram with a newline on stdout'),
   )
     .addHelpText('after', '\nExamples:\n  ipcctl unix serve /tmp/lab.sock --echo --keep-open\n  ipcctl unix serve --dgram /tmp/lab.dgram -n 3 --lines')
@@ -150,7 +151,7 @@ export function register(program: Command): void {
       .argument('[text...]', 'with --dgram: the datagram; stdin when absent')
       .option('--dgram', 'send datagrams (SOCK_DGRAM) instead of a stream')
       .option('--lines', 'with --dgram: one datagram per line of stdin')
-      .addOption(new Option('--count <n>', 'with --dgram: send each datagram N times').argParser(asCount)),
+      .addOption(program.createOption('--count <n>', 'with --dgram: send each datagram N times').argParser(asCount)),
   )
     .addHelpText('after', '\nExamples:\n  echo hello | ipcctl unix connect /tmp/lab.sock\n  ipcctl unix connect --dgram /tmp/lab.dgram "one datagram"')
     .action((path, text, opts) => connect(path, text, opts));

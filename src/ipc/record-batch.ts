@@ -7,7 +7,7 @@
 import { SendBatch } from '../native/msg-batch.js';
 
 /** Fill `into[offset, offset + length)`; 0 at end of input. */
-export type ReadInto = (into: Buffer, offset: number, length: number) => number;
+export type ReadInto = (into: Uint8Array, offset: number, length: number) => number;
 
 export class RecordBatch {
   readonly native = new SendBatch();

@@ -8,6 +8,7 @@
 // for sem_otime != 0 and then uses it as it is: it never sees half-set
 // values, and never resets them.
 import { EXIT, IpcError, OperationError, TimeoutError, UsageError } from '../errors.js';
+import { sleepSync } from '../sleep.js';
 import * as native from '../native/sem.js';
 import { IPC_CREAT, IPC_EXCL } from '../native/sysv.js';
 import { relabeller } from './relabel.js';
@@ -72,10 +73,6 @@ export interface OpOptions {
   undo: boolean;
   nowait: boolean;
   deadline: Deadline;
-}
-
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 export class SemaphoreSet {
@@ -163,7 +160,7 @@ export class SemaphoreSet {
             'its creator may have died, or made it without ipcctl (ipcmk -S): use it by id',
         );
       }
-      sleepMs(pause);
+      sleepSync(pause);
     }
   }
 

@@ -3,15 +3,12 @@
 // a reader that closed early (`| head -1`) shows up as OutputClosedError right
 // where the write failed, and the command can put back what it had taken.
 import { writeSync } from 'node:fs';
+import { sleepSync } from '../sleep.js';
 
 export class OutputClosedError extends Error {
   constructor(readonly written: number) {
     super('output closed');
   }
-}
-
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**
@@ -27,7 +24,7 @@ export function writeAll(fd: number, data: Uint8Array): void {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') {
         // A non-blocking stdout inherited from the parent: wait, do not spin.
-        sleepMs(1);
+        sleepSync(1);
         continue;
       }
       if (code === 'EPIPE' || code === 'ECONNRESET') throw new OutputClosedError(done);

@@ -2,18 +2,17 @@
 // record per line / per NUL, streamed so that `tail -f | ipcctl msgq send
 // --lines` sends each line as it comes.
 import { readSync } from 'node:fs';
+import type { ReadInto } from '../../ipc/record-batch.js';
+import { sleepSync } from '../../sleep.js';
 
 const CHUNK = 1 << 20;
 
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
 /**
- * A reader of fd for RecordBatch: fills the given range, 0 at EOF. Waits
- * (without spinning) on a non-blocking stdin inherited from the parent.
+ * A reader of fd: fills the given range, 0 at EOF (for RecordBatch and shm
+ * write). Waits (without spinning) on a non-blocking stdin inherited from
+ * the parent.
  */
-export function readerOf(fd = 0): (into: Buffer, offset: number, length: number) => number {
+export function readerOf(fd = 0): ReadInto {
   return (into, offset, length) => {
     for (;;) {
       try {
@@ -22,17 +21,18 @@ export function readerOf(fd = 0): (into: Buffer, offset: number, length: number)
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EOF') return 0;
         if (code !== 'EAGAIN') throw err;
-        sleepMs(2);
+        sleepSync(2);
       }
     }
   };
 }
 
 /** A reader over bytes already in memory, for the same consumers. */
-export function readerOfBuffer(data: Buffer): (into: Buffer, offset: number, length: number) => number {
+export function readerOfBuffer(data: Buffer): ReadInto {
   let at = 0;
   return (into, offset, length) => {
-    const n = data.copy(into, offset, at, at + Math.min(length, data.length - at));
+    const n = Math.min(length, data.length - at);
+    into.set(data.subarray(at, at + n), offset);
     at += n;
     return n;
   };

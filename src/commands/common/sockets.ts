@@ -2,7 +2,8 @@
 // stream server and client, the reporting of events (-v on stderr, --json
 // lines on stdout), and datagram output. The domain modules are imported
 // inside the actions so that `--help` never loads ffi-rs.
-import { Option, type Command } from 'commander';
+// Options come from createOption: commander is resolved once, by cli.ts.
+import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { SockAddr } from '../../ipc/address.js';
 import type { Datagram } from '../../ipc/datagram.js';
@@ -32,10 +33,10 @@ export function addStreamServeOptions(cmd: Command): Command {
     .option('--echo', 'send every byte back to the client that sent it')
     .option('--once', 'serve one client, then exit (the default)')
     .option('-k, --keep-open', 'serve many clients, at the same time, until Ctrl-C')
-    .addOption(new Option('--max-conns <n>', 'with --keep-open: at most N clients at once (others wait)').argParser(asConns))
-    .addOption(new Option('--backlog <n>', 'listen(2) queue length').argParser(asBacklog).default(128))
-    .addOption(new Option('--linger <secs>', 'SO_LINGER: close waits up to SECS for unsent data (0: reset)').argParser(asLinger))
-    .addOption(new Option('--timeout <dur>', 'exit 124 after DUR without a client or traffic').argParser(asDuration))
+    .addOption(cmd.createOption('--max-conns <n>', 'with --keep-open: at most N clients at once (others wait)').argParser(asConns))
+    .addOption(cmd.createOption('--backlog <n>', 'listen(2) queue length').argParser(asBacklog).default(128))
+    .addOption(cmd.createOption('--linger <secs>', 'SO_LINGER: close waits up to SECS for unsent data (0: reset)').argParser(asLinger))
+    .addOption(cmd.createOption('--timeout <dur>', 'exit 124 after DUR without a client or traffic').argParser(asDuration))
     .option('-v, --verbose', 'report listening address and each client on stderr')
     .option('--progress', 'on a terminal: bytes received and the rate on stderr, and a summary at the end');
 }
@@ -48,9 +49,9 @@ export function checkServeFlags(op: string, f: StreamServeFlags): void {
 export function addConnectOptions(cmd: Command): Command {
   return cmd
     .option('--send <text>', 'send TEXT instead of stdin')
-    .addOption(new Option('--timeout <dur>', 'give up connecting, or after DUR without traffic (exit 124)').argParser(asDuration))
+    .addOption(cmd.createOption('--timeout <dur>', 'give up connecting, or after DUR without traffic (exit 124)').argParser(asDuration))
     .option('-z, --zero', 'only check that the connection opens, send nothing')
-    .addOption(new Option('--linger <secs>', 'SO_LINGER for the connection').argParser(asLinger))
+    .addOption(cmd.createOption('--linger <secs>', 'SO_LINGER for the connection').argParser(asLinger))
     .option('-v, --verbose', 'report the connection on stderr')
     .option('--progress', 'on a terminal: bytes moved and the rate on stderr, and a summary at the end');
 }
