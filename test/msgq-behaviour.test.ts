@@ -2,7 +2,7 @@
 // and the promise that nothing is lost or half-done.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { IPCCTL, ipcctl, ipcctlAsync, newQueue, run, runWithClosedStdout, sleep } from './helpers/run.js';
+import { badInputCases, IPCCTL, ipcctl, ipcctlAsync, newQueue, run, runWithClosedStdout, sleep } from './helpers/run.js';
 import { waitUntilInMsgrcv } from './helpers/proc.js';
 
 function stat(id: number) {
@@ -26,16 +26,7 @@ describe('usage errors exit 2 with one line', () => {
     ['--count 0', ['msgq', 'recv', '1', '-n', '0'], /invalid count '0'/],
     ['a bad key', ['msgq', 'create', '-k', '0xZZ'], /invalid key '0xZZ'/],
   ];
-  for (const [name, args, message] of cases) {
-    it(name, () => {
-      const r = ipcctl(args);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(message);
-      expect(r.stderr).toMatch(/^ipcctl: /);
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stdout).toBe('');
-    });
-  }
+  badInputCases(cases.map(([name, args, message]): [string, string[], number, RegExp] => [name, args, 2, message]));
 });
 
 describe('objects that are not there', () => {

@@ -2,7 +2,7 @@
 // blocked ops show in the kernel's wait counts and complete when released,
 // SEM_UNDO is undone at exit, and a set is initialised exactly once.
 import { describe, expect, it } from 'vitest';
-import { ipcctl, ipcctlAsync, run, sleep, track, uniqueKey } from './helpers/run.js';
+import { badInputCases, ipcctl, ipcctlAsync, run, sleep, track, uniqueKey } from './helpers/run.js';
 
 function newSet(extra: string[] = []): number {
   const r = ipcctl(['sem', 'create', ...extra]);
@@ -272,13 +272,5 @@ describe('bad input: one line, the right exit code, nothing changed', () => {
     ['values that do not match the count', ['sem', 'create', '--count', '3', '--value', '1', '2'], 2, /2 values for 3 semaphores/],
     ['a set that does not exist', ['sem', 'stat', '2147483000'], 4, /^ipcctl: sem stat 2147483000: EINVAL, no such semaphore set$/],
   ];
-  for (const [name, args, code, message] of cases) {
-    it(name, () => {
-      const r = ipcctl(args);
-      expect(r.code, r.stderr).toBe(code);
-      expect(r.stderr.trim()).toMatch(message);
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stdout).toBe('');
-    });
-  }
+  badInputCases(cases);
 });

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { IPCCTL, ipcctl, ipcctlAsync, PYTHON, run, sleep, track, uniqueKey } from './helpers/run.js';
+import { badInputCases, IPCCTL, ipcctl, ipcctlAsync, PYTHON, run, sleep, track, uniqueKey } from './helpers/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ipcctl-shm-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -368,15 +368,7 @@ describe('bad input: one line, the right exit code', () => {
     ['a key nobody has', ['shm', 'stat', '-k', '0x4bffffff'], 4, /ENOENT, no segment has that key/],
     ['set with nothing to set', ['shm', 'set', '1'], 2, /nothing to change/],
   ];
-  for (const [name, args, code, message] of cases) {
-    it(name, () => {
-      const r = ipcctl(args);
-      expect(r.code, r.stderr).toBe(code);
-      expect(r.stderr.trim()).toMatch(message);
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stdout).toBe('');
-    });
-  }
+  badInputCases(cases);
 
   it('read at or past the end, and a length past the end: exit 2, naming the size', () => {
     const id = newSegment('1K');

@@ -2,7 +2,7 @@
 // so that it is removed (by id) also when the test fails.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const IPCCTL = `${ROOT}bin/ipcctl`;
@@ -67,6 +67,23 @@ export function runWithClosedStdout(args: string[], env: NodeJS.ProcessEnv = {})
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => resolve({ code, stderr }));
   });
+}
+
+/**
+ * One test per case of bad input: the exit code, a message that matches,
+ * on exactly one `ipcctl: ...` line of stderr, and nothing on stdout.
+ */
+export function badInputCases(cases: Array<[name: string, args: string[], code: number, message: RegExp]>): void {
+  for (const [name, args, code, message] of cases) {
+    it(name, () => {
+      const r = ipcctl(args);
+      expect(r.code, r.stderr).toBe(code);
+      expect(r.stderr.trim()).toMatch(message);
+      expect(r.stderr).toMatch(/^ipcctl: /);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stdout).toBe('');
+    });
+  }
 }
 
 export function sleep(ms: number): Promise<void> {
