@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { bind, C, currentErrno, NativeMemory, openLibrary } from './libc.js';
-import { MTYPE_SIZE } from './msg.js';
+import { msgrcv, msgsnd, MTYPE_SIZE } from './msg.js';
 
 const HELPER = 'ipcctl_batch';
 const helperPath = join(__dirname, 'libipcctl-batch.so');
@@ -19,8 +19,6 @@ const useHelper = process.env.IPCCTL_NO_C_HELPER !== '1' && existsSync(helperPat
 
 const sendSpans = useHelper ? bind('ipcctl_msgsnd_spans', C.long, [C.int, C.long, C.ptr, C.ptr, C.long, C.ptr, C.int], HELPER) : null;
 const receiveRun = useHelper ? bind('ipcctl_msgrcv_run', C.long, [C.int, C.ptr, C.size_t, C.size_t, C.long, C.int, C.long, C.int, C.ptr, C.ptr, C.ptr], HELPER) : null;
-const msgsnd = bind('msgsnd', C.int, [C.int, C.ptr, C.size_t, C.int]);
-const msgrcv = bind('msgrcv', C.ssize_t, [C.int, C.ptr, C.size_t, C.long, C.int]);
 
 /** Whether batches go through the C helper (for selftest and tests). */
 export const batchHelperLoaded = useHelper;

@@ -15,8 +15,9 @@ const ENOMSG = errnoNumber('ENOMSG');
 const EAGAIN = errnoNumber('EAGAIN');
 
 const msgget = bind('msgget', C.int, [C.int, C.int]);
-const msgsnd = bind('msgsnd', C.int, [C.int, C.ptr, C.size_t, C.int]);
-const msgrcv = bind('msgrcv', C.ssize_t, [C.int, C.ptr, C.size_t, C.long, C.int]);
+// Exported for the batch loops' fallback (msg-batch.ts): one params object each.
+export const msgsnd = bind('msgsnd', C.int, [C.int, C.ptr, C.size_t, C.int]);
+export const msgrcv = bind('msgrcv', C.ssize_t, [C.int, C.ptr, C.size_t, C.long, C.int]);
 const msgctl = bind('msgctl', C.int, [C.int, C.int, C.ptr]);
 
 export interface MsqidDs extends IpcPerm {
