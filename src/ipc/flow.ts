@@ -11,6 +11,7 @@ import { fstatSync } from 'node:fs';
 import { IpcError } from '../errors.js';
 import { NativeMemory } from '../native/libc.js';
 import { POLLIN, POLLOUT, readyNow } from '../native/poll.js';
+import { growPipe, isAppendOnly } from '../native/fd.js';
 import * as sock from '../native/socket.js';
 import { AGAIN } from '../native/socket.js';
 import type { Pollable, Reactor } from './reactor.js';
@@ -23,7 +24,7 @@ export function fdKind(fd: number): FdKind {
     const st = fstatSync(fd);
     if (st.isFIFO()) return 'pipe';
     if (st.isSocket()) return 'socket';
-    if (st.isFile()) return sock.isAppendOnly(fd) ? 'other' : 'file';
+    if (st.isFile()) return isAppendOnly(fd) ? 'other' : 'file';
     // /dev/null (char 1:3) takes splice like a file.
     if (st.isCharacterDevice() && st.rdev === 0x103) return 'null';
     return 'other';
@@ -33,6 +34,12 @@ export function fdKind(fd: number): FdKind {
 }
 
 /** A failure of one end of a flow: the source (read side) or the destination. */
+/** Grow pipe `fd` towards `bytes`: the capacity now in effect (64 KiB, the default, if unknown). */
+function pipeCapacity(fd: number, bytes: number): number {
+  const size = growPipe(fd, bytes);
+  return size > 0 ? size : 65536;
+}
+
 export class FlowError extends Error {
   constructor(
     readonly side: 'src' | 'dst',
@@ -105,13 +112,13 @@ export class Flow implements Pollable {
     this.mode = this.chooseMode();
     if (this.mode === 'staged') {
       this.pipeFds = sock.pipe();
-      this.capacity = sock.setPipeSize(this.pipeFds[1], this.capacity);
+      this.capacity = pipeCapacity(this.pipeFds[1], this.capacity);
       // A bigger stdin pipe lets its writer run further ahead; best effort.
-      if (this.srcKind === 'pipe') sock.setPipeSize(this.src, this.capacity);
+      if (this.srcKind === 'pipe') growPipe(this.src, this.capacity);
     } else if (this.mode === 'direct') {
       // A bigger pipe on our side of stdin/stdout means fewer wake-ups; best effort.
       const p = this.srcKind === 'pipe' ? this.src : this.dst!;
-      this.capacity = sock.setPipeSize(p, this.capacity);
+      this.capacity = pipeCapacity(p, this.capacity);
     } else if (this.mode === 'copy') {
       this.mem = new NativeMemory(this.capacity);
     }

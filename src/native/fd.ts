@@ -1,10 +1,13 @@
-// File descriptor tuning for bulk transfers: the pipe buffer size.
+// fcntl(2) for the relays and bulk transfers: a pipe's buffer size, and
+// whether a file is open for appending.
 import { bind, C } from './libc.js';
 
+const F_GETFL = 3;
 const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
+const O_APPEND = 0o2000;
 
-const fcntl = bind('fcntl', C.int, [C.int, C.int, C.int]);
+const fcntl = bind('fcntl', C.int, [C.int, C.int, C.long]);
 
 /**
  * Grow the pipe on `fd` to `bytes` (rounded up by the kernel, capped by
@@ -18,4 +21,10 @@ export function growPipe(fd: number, bytes: number): number {
   if (cur.value >= bytes) return cur.value;
   const r = fcntl.call(fd, F_SETPIPE_SZ, bytes);
   return r.value === -1 ? cur.value : r.value;
+}
+
+/** Is fd open with O_APPEND (where splice and sendfile refuse to write)? */
+export function isAppendOnly(fd: number): boolean {
+  const r = fcntl.call(fd, F_GETFL, 0);
+  return r.value !== -1 && (r.value & O_APPEND) !== 0;
 }

@@ -7,14 +7,13 @@ import { errnoNumber, IpcError } from '../errors.js';
 import { bind, C, NativeMemory } from './libc.js';
 import { iovec, mmsghdr, msghdr, sockaddr_storage } from './layouts.js';
 import { decodeSockAddr, encodeSockAddr, type SockAddr } from './sockaddr.js';
-import { AGAIN, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_TRUNC } from './socket.js';
+import { AGAIN, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_TRUNC, sendtoFn } from './socket.js';
 
 const EINTR = errnoNumber('EINTR');
 const EAGAIN = errnoNumber('EAGAIN');
 
 const sendmmsg = bind('sendmmsg', C.int, [C.int, C.ptr, C.uint, C.int]);
 const recvmmsg = bind('recvmmsg', C.int, [C.int, C.ptr, C.uint, C.int, C.ptr]);
-const sendto = bind('sendto', C.ssize_t, [C.int, C.ptr, C.size_t, C.int, C.ptr, C.uint]);
 
 /** The kernel takes at most UIO_MAXIOV messages per call. */
 export const MAX_BATCH = 1024;
@@ -83,7 +82,7 @@ export class DatagramBatch {
     const h = i * mmsghdr.size;
     const nameLen = this.mem.buf.readUInt32LE(h + msghdr.fields.msg_namelen);
     if (nameLen <= 2) return false;
-    const r = sendto.call(fd, this.mem.addr + this.slotAt + i * this.slotSize, this.length(i), MSG_DONTWAIT | MSG_NOSIGNAL, this.mem.addr + this.nameAt + i * sockaddr_storage.size, nameLen);
+    const r = sendtoFn.call(fd, this.mem.addr + this.slotAt + i * this.slotSize, this.length(i), MSG_DONTWAIT | MSG_NOSIGNAL, this.mem.addr + this.nameAt + i * sockaddr_storage.size, nameLen);
     if (r.value >= 0) return true;
     if (r.errno === EAGAIN) return false;
     throw new IpcError(r.errno, 'sendto', '');

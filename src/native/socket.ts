@@ -1,7 +1,7 @@
 // BSD sockets through libc: socket, setsockopt, bind, listen, accept4,
 // connect, send/recv, sendto/recvfrom, shutdown, close, getsockname,
-// getpeername, and the fd plumbing the relays need (pipe2, fcntl, splice,
-// sendfile, read, write). Every socket is created non-blocking: the layers
+// getpeername, and the fd plumbing the relays need (pipe2, splice, sendfile,
+// read, write; fcntl is in fd.ts). Every socket is created non-blocking: the layers
 // above wait with poll(2) (src/native/poll.ts), never on a native thread,
 // because a blocking ffi call costs ~100 us and a slot of libuv's 4-thread pool.
 //
@@ -46,10 +46,6 @@ export const SHUT_RDWR = 2;
 
 const SPLICE_F_MOVE = 1;
 const SPLICE_F_NONBLOCK = 2;
-const F_GETFL = 3;
-const F_SETFL = 4;
-const F_SETPIPE_SZ = 1031;
-const F_GETPIPE_SZ = 1032;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
 
@@ -69,14 +65,14 @@ const accept4 = bind('accept4', C.int, [C.int, C.ptr, C.ptr, C.int]);
 const connectFn = bind('connect', C.int, [C.int, C.ptr, C.uint]);
 const sendFn = bind('send', C.ssize_t, [C.int, C.ptr, C.size_t, C.int]);
 const recvFn = bind('recv', C.ssize_t, [C.int, C.ptr, C.size_t, C.int]);
-const sendtoFn = bind('sendto', C.ssize_t, [C.int, C.ptr, C.size_t, C.int, C.ptr, C.uint]);
+// Exported for mmsg.ts's --echo replies: one params object for sendto.
+export const sendtoFn = bind('sendto', C.ssize_t, [C.int, C.ptr, C.size_t, C.int, C.ptr, C.uint]);
 const recvfromFn = bind('recvfrom', C.ssize_t, [C.int, C.ptr, C.size_t, C.int, C.ptr, C.ptr]);
 const shutdownFn = bind('shutdown', C.int, [C.int, C.int]);
 const closeFn = bind('close', C.int, [C.int]);
 const getsockname = bind('getsockname', C.int, [C.int, C.ptr, C.ptr]);
 const getpeername = bind('getpeername', C.int, [C.int, C.ptr, C.ptr]);
 const pipe2 = bind('pipe2', C.int, [C.ptr, C.int]);
-const fcntl = bind('fcntl', C.int, [C.int, C.int, C.long]);
 const spliceFn = bind('splice', C.ssize_t, [C.int, C.ptr, C.int, C.ptr, C.size_t, C.uint]);
 const sendfileFn = bind('sendfile', C.ssize_t, [C.int, C.int, C.ptr, C.size_t]);
 const readFn = bind('read', C.ssize_t, [C.int, C.ptr, C.size_t]);
@@ -231,24 +227,6 @@ export function pipe(): [number, number] {
   const r = pipe2.call(scratch.addr + OPT, O_CLOEXEC | O_NONBLOCK);
   if (r.value === -1) fail(r.errno, 'pipe2');
   return [scratch.buf.readInt32LE(OPT), scratch.buf.readInt32LE(OPT + 4)];
-}
-
-/** Grow a pipe (F_SETPIPE_SZ); returns its capacity, which may stay smaller than asked. */
-export function setPipeSize(fd: number, bytes: number): number {
-  const r = fcntl.call(fd, F_SETPIPE_SZ, bytes);
-  if (r.value > 0) return r.value;
-  const g = fcntl.call(fd, F_GETPIPE_SZ, 0);
-  return g.value > 0 ? g.value : 65536;
-}
-
-export function isAppendOnly(fd: number): boolean {
-  const r = fcntl.call(fd, F_GETFL, 0);
-  return r.value !== -1 && (r.value & 0o2000) !== 0;
-}
-
-export function setNonBlocking(fd: number): void {
-  const r = fcntl.call(fd, F_GETFL, 0);
-  if (r.value !== -1) fcntl.call(fd, F_SETFL, r.value | O_NONBLOCK);
 }
 
 /**
