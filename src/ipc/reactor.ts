@@ -4,7 +4,7 @@
 // native thread is ever parked in the kernel (a blocking ffi call would cost
 // ~100 us and one of libuv's four pool threads per waiting fd).
 import { CliError, InterruptedError, TimeoutError } from '../errors.js';
-import { PollSet, POLLERR, POLLHUP, POLLNVAL } from '../native/poll.js';
+import { PollSet } from '../native/poll.js';
 import { formatMs } from './wait.js';
 
 /** Something that waits on fds: says what it wants, hears what is ready. */
@@ -14,8 +14,6 @@ export interface Pollable {
   /** Called with the index of the interest and what poll(2) reported. */
   ready(index: number, revents: number): void;
 }
-
-export const BROKEN = POLLERR | POLLHUP | POLLNVAL;
 
 const SLICE_MS = 50;
 const YIELD_EVERY_MS = 20;

@@ -20,9 +20,6 @@ const useHelper = process.env.IPCCTL_NO_C_HELPER !== '1' && existsSync(helperPat
 const sendSpans = useHelper ? bind('ipcctl_msgsnd_spans', C.long, [C.int, C.long, C.ptr, C.ptr, C.long, C.ptr, C.int], HELPER) : null;
 const receiveRun = useHelper ? bind('ipcctl_msgrcv_run', C.long, [C.int, C.ptr, C.size_t, C.size_t, C.long, C.int, C.long, C.int, C.ptr, C.ptr, C.ptr], HELPER) : null;
 
-/** Whether batches go through the C helper (for selftest and tests). */
-export const batchHelperLoaded = useHelper;
-
 /**
  * Message texts in native memory: one data block, and a table of (offset,
  * length) pairs as uint32, the layout the helper reads. The data block can

@@ -85,9 +85,6 @@ export class Attachment {
   }
 }
 
-/** Largest window view() hands out. */
-export const MAX_WINDOW = MAX_VIEW;
-
 let statMem: NativeMemory | null = null;
 function statMemory(): NativeMemory {
   return (statMem ??= new NativeMemory(shmid_ds.size));

@@ -65,7 +65,6 @@ export const asDuration = (v: string) => parseDuration(v, 'duration');
 export const asSize = (v: string) => parseSize(v);
 export const asMode = (v: string) => parseMode(v);
 export const asCount = (v: string) => parseInteger(v, 'count', 1);
-export const asNonNegative = (what: string) => (v: string) => parseInteger(v, what, 0);
 
 /** The -k/-f/--proj options every System V command shares. */
 export function addKeyOptions(cmd: Command, defaultPrivate = false): Command {
