@@ -4,35 +4,33 @@
 // closes. The domain layer is imported inside the actions.
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
-import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
-import { jsonLine, payloadFields } from '../output/json.js';
+import { UsageError } from '../errors.js';
 import { preloadSpinner } from '../output/spinner.js';
 import { settings } from '../output/style.js';
-import { ConnectFeedback, ServeFeedback } from './common/feedback.js';
-import { addConnectOptions, addStreamServeOptions, checkServeFlags, serveReporter, type StreamServeFlags } from './common/sockets.js';
+import { ServeFeedback } from './common/feedback.js';
+import { type ConnectFlags, quietOnClosedOutput, runConnect } from './common/connect.js';
+import { checkModeFlags, type ModeFlags, runMode, wantsMode } from './common/serve-modes.js';
+import { withHexdump } from './common/sockets.js';
+import { addConnectOptions, addStreamServeOptions, checkServeFlags, serveReporter, } from './common/sockets.js';
 
-interface ServeFlags extends StreamServeFlags {
+interface ServeFlags extends ModeFlags {
+  hexdump?: string | boolean;
   port: string;
   bind: string;
   reuseaddr?: boolean;
 }
 
-/** A closed stdout ends a stream command quietly, as the contract says. */
-export async function quietOnClosedOutput(work: () => Promise<void>): Promise<void> {
-  try {
-    await work();
-  } catch (e) {
-    if (e instanceof OutputClosedError) return;
-    throw e;
-  }
-}
-
 async function serve(opts: ServeFlags) {
   checkServeFlags('tcp serve', opts);
+  checkModeFlags('tcp serve', opts);
   const spinnerReady = preloadSpinner();
   const { parseHost, parsePort, formatAddress, addressFields } = await import('../ipc/address.js');
   const port = parsePort(opts.port, true);
   const address = await parseHost(opts.bind, port);
+  const mode = wantsMode(opts);
+  if (mode) return runMode(mode, { op: 'tcp serve', address, reuseaddr: Boolean(opts.reuseaddr), showListening: port === 0 }, opts);
+  const { TrafficDump } = await import('../output/traffic.js');
+  const dump = opts.hexdump !== undefined ? new TrafficDump(opts.hexdump as string) : null;
   const { serve } = await import('../ipc/stream.js');
   const feedback = new ServeFeedback('tcp serve', opts.progress, Boolean(opts.keepOpen), formatAddress);
   await spinnerReady;
@@ -49,61 +47,13 @@ async function serve(opts: ServeFlags) {
         echo: Boolean(opts.echo),
         idleMs: opts.timeout,
         output: settings.json ? null : 1,
-        events: feedback.wrap(serveReporter('tcp serve', Boolean(opts.verbose), port === 0, formatAddress, addressFields)),
+        events: feedback.wrap(withHexdump(serveReporter('tcp serve', Boolean(opts.verbose), port === 0, formatAddress, addressFields), dump, Boolean(opts.echo))),
         meter: feedback.meter,
       }),
     );
   } finally {
     feedback.end();
-  }
-}
-
-interface ConnectFlags {
-  send?: string;
-  timeout?: number;
-  zero?: boolean;
-  linger?: number;
-  verbose?: boolean;
-  progress?: boolean;
-}
-
-/** The client side, shared with `unix connect` (which passes its own address). */
-export async function runConnect(op: string, address: import('../ipc/address.js').SockAddr, opts: ConnectFlags) {
-  const spinnerReady = preloadSpinner();
-  const { formatAddress, addressFields } = await import('../ipc/address.js');
-  const { connect } = await import('../ipc/stream.js');
-  const json = settings.json;
-  await spinnerReady;
-  const feedback = new ConnectFeedback(op, formatAddress(address), opts.progress && !opts.zero);
-  try {
-    await quietOnClosedOutput(async () => {
-      const r = await connect(
-        {
-          op,
-          address,
-          timeoutMs: opts.timeout,
-          input: opts.zero ? null : opts.send !== undefined ? Buffer.from(opts.send) : 0,
-          output: json ? null : 1,
-          onData: json ? (chunk) => writeStdout(jsonLine({ event: 'data', size: chunk.length, ...payloadFields(chunk) })) : undefined,
-          zero: Boolean(opts.zero),
-          linger: opts.linger,
-          meter: feedback.meter,
-        },
-        ({ local }) => {
-          feedback.connected();
-          if (json) writeStdout(jsonLine({ event: 'connected', ...addressFields(address), local: addressFields(local) }));
-          else if (opts.verbose || opts.zero) {
-            if (opts.zero && !opts.verbose) return;
-            writeStderr(`ipcctl: ${op}: connected to ${formatAddress(address)}${local.family !== 'unix' ? ` from ${formatAddress(local)}` : ''}\n`);
-          }
-        },
-      );
-      feedback.end();
-      if (json) writeStdout(jsonLine({ event: 'closed', sent: r.sent, received: r.received }));
-      else if (opts.verbose && !opts.zero) writeStderr(`ipcctl: ${op}: closed, ${r.sent} bytes sent, ${r.received} received\n`);
-    });
-  } finally {
-    feedback.end();
+    dump?.close();
   }
 }
 
@@ -111,6 +61,12 @@ async function connect(host: string, portText: string, opts: ConnectFlags) {
   const { parseHost, parsePort } = await import('../ipc/address.js');
   const address = await parseHost(host, parsePort(portText, false));
   await runConnect('tcp connect', address, opts);
+}
+
+function parseSourcePort(v: string): number {
+  const t = v.trim();
+  if (!/^[0-9]+$/.test(t) || Number(t) < 1 || Number(t) > 65535) throw new UsageError(`invalid source port '${v}': a number from 1 to 65535`);
+  return Number(t);
 }
 
 export function register(program: Command): void {
@@ -135,7 +91,9 @@ export function register(program: Command): void {
       .command('connect')
       .description('connect, send stdin (or --send), half-close at its end, print the reply until the peer closes')
       .argument('<host>', 'numeric address: 127.0.0.1, ::1')
-      .argument('<port>', 'port'),
+      .argument('<port>', 'port')
+      .option('-s, --source <addr>', 'connect from this local address (bind before connect)')
+      .addOption(program.createOption('--source-port <port>', 'connect from this local port').argParser((v: string) => parseSourcePort(v))),
   )
     .addHelpText('after', '\nExamples:\n  printf "GET / HTTP/1.0\\r\\n\\r\\n" | ipcctl tcp connect 127.0.0.1 8080\n  ipcctl tcp connect -z --timeout 1s 127.0.0.1 22 && echo open')
     .action((host, port, opts) => connect(host, port, opts));

@@ -18,7 +18,7 @@ const asDatagramSize = (v: string) => {
 import { readAll, readRecords } from './common/input.js';
 import { datagramPrinter } from './common/sockets.js';
 import { waitingForDatagrams } from './common/feedback.js';
-import { quietOnClosedOutput } from './tcp.js';
+import { quietOnClosedOutput } from './common/connect.js';
 
 interface ListenFlags {
   port: string;

@@ -12,11 +12,13 @@ import { preloadSpinner } from '../output/spinner.js';
 import { settings } from '../output/style.js';
 import { asCount } from './common/args.js';
 import { readAll, readRecords } from './common/input.js';
-import { addConnectOptions, addStreamServeOptions, checkServeFlags, datagramPrinter, serveReporter, type StreamServeFlags } from './common/sockets.js';
-import { quietOnClosedOutput, runConnect } from './tcp.js';
+import { addConnectOptions, addStreamServeOptions, checkServeFlags, datagramPrinter, serveReporter, withHexdump } from './common/sockets.js';
+import { checkModeFlags, type ModeFlags, runMode, wantsMode } from './common/serve-modes.js';
+import { quietOnClosedOutput, runConnect } from './common/connect.js';
 import { ServeFeedback, waitingForDatagrams } from './common/feedback.js';
 
-interface ServeFlags extends StreamServeFlags {
+interface ServeFlags extends ModeFlags {
+  hexdump?: string | boolean;
   dgram?: boolean;
   count?: number;
   lines?: boolean;
@@ -30,6 +32,9 @@ async function serve(path: string, opts: ServeFlags) {
   const op = 'unix serve';
   checkPath(op, path);
   checkServeFlags(op, opts);
+  checkModeFlags(op, opts);
+  const mode = wantsMode(opts);
+  if (mode && opts.dgram) throw new UsageError(`${op}: --exec, --sh, --broker and --chat are for stream sockets, not --dgram`);
   if (!opts.dgram && (opts.count !== undefined || opts.lines)) throw new UsageError(`${op}: --count and --lines are for --dgram`);
   if (opts.dgram && (opts.keepOpen || opts.maxConns !== undefined || opts.linger !== undefined)) {
     throw new UsageError(`${op}: --keep-open, --max-conns and --linger are for stream sockets, not --dgram`);
@@ -45,10 +50,16 @@ async function serve(path: string, opts: ServeFlags) {
     claim = unixpath.claim(address);
   };
   const feedback = new ServeFeedback(op, opts.progress, Boolean(opts.keepOpen), formatAddress);
+  const { TrafficDump } = await import('../output/traffic.js');
+  const dump = opts.hexdump !== undefined && !mode ? new TrafficDump(opts.hexdump as string) : null;
   const waiting = waitingForDatagrams(op);
   await spinnerReady;
   try {
     await quietOnClosedOutput(async () => {
+      if (mode) {
+        await runMode(mode, { op, address, reuseaddr: false, showListening: false, afterBind }, opts);
+        return;
+      }
       if (opts.dgram) {
         const { listen } = await import('../ipc/datagram.js');
         const print = datagramPrinter(op, opts, addressFields, formatAddress);
@@ -83,13 +94,14 @@ async function serve(path: string, opts: ServeFlags) {
         idleMs: opts.timeout,
         output: settings.json ? null : 1,
         afterBind,
-        events: feedback.wrap(serveReporter(op, Boolean(opts.verbose), false, formatAddress, addressFields)),
+        events: feedback.wrap(withHexdump(serveReporter(op, Boolean(opts.verbose), false, formatAddress, addressFields), dump, Boolean(opts.echo))),
         meter: feedback.meter,
       });
     });
   } finally {
     waiting.stop();
     feedback.end();
+    dump?.close();
     unixpath.release(claim);
   }
 }

@@ -63,6 +63,18 @@ export interface FlowOptions {
   onEnd?: () => void;
   /** Buffer or pipe size to ask for. */
   size?: number;
+  /**
+   * Never splice: read and send(MSG_DONTWAIT). For a socket shared with a
+   * child (--exec), which must stay blocking for the child, while splice
+   * would block on it with us.
+   */
+  copy?: boolean;
+  /**
+   * Rewrite each chunk before it goes out (--crlf); forces the copy path.
+   * The result may be at most twice as long as the chunk. `observe` sees
+   * the rewritten bytes, the ones that are sent.
+   */
+  transform?: (chunk: Buffer) => Buffer;
 }
 
 type Mode = 'direct' | 'staged' | 'sendfile' | 'copy';
@@ -99,9 +111,11 @@ export class Flow implements Pollable {
       this.srcKind = 'other';
       this.dst = opts.dst;
       this.dstKind = opts.dst === null ? 'other' : fdKind(opts.dst);
-      this.mem = new NativeMemory(opts.src.length);
-      opts.src.copy(this.mem.buf);
-      this.pending = opts.src.length;
+      const bytes = opts.transform ? opts.transform(opts.src) : opts.src;
+      this.mem = new NativeMemory(bytes.length);
+      bytes.copy(this.mem.buf);
+      this.pending = bytes.length;
+      opts.observe?.(bytes);
       this.srcEof = true;
       return;
     }
@@ -126,7 +140,7 @@ export class Flow implements Pollable {
 
   private chooseMode(): Mode {
     const { srcKind: s, dstKind: d } = this;
-    if (this.opts.observe || this.dst === null) return 'copy';
+    if (this.opts.copy || this.opts.transform || this.opts.observe || this.dst === null) return 'copy';
     // pipe -> socket is staged, not direct: splice(2) holds the source pipe's
     // lock for the whole call, and a call into a TCP socket lasts as long as
     // the transmit (on loopback also the receiver's softirq work), so the
@@ -302,7 +316,9 @@ export class Flow implements Pollable {
         this.want = [this.src, POLLIN];
         return;
       }
-      const n = this.fromSrc(() => (this.srcKind === 'socket' ? sock.recv(this.src, mem, 0, this.capacity) : sock.read(this.src, mem, 0, this.capacity)));
+      // A transform may double the chunk: read at most half the buffer then.
+      const room = this.opts.transform ? this.capacity >> 1 : this.capacity;
+      let n = this.fromSrc(() => (this.srcKind === 'socket' ? sock.recv(this.src, mem, 0, room) : sock.read(this.src, mem, 0, room)));
       reads++;
       if (n === AGAIN) {
         this.want = [this.src, POLLIN];
@@ -311,6 +327,11 @@ export class Flow implements Pollable {
       if (n === 0) {
         this.srcEof = true;
         continue;
+      }
+      if (this.opts.transform) {
+        const out = this.opts.transform(Buffer.from(mem.buf.subarray(0, n)));
+        out.copy(mem.buf, 0, 0, Math.min(out.length, this.capacity));
+        n = Math.min(out.length, this.capacity);
       }
       this.opts.observe?.(mem.buf.subarray(0, n));
       this.offset = 0;

@@ -198,6 +198,14 @@ export interface ConnectOptions {
   /** Where the peer's bytes go (stdout), or null. */
   output: number | null;
   onData?: (chunk: Buffer) => void;
+  /** Sees every chunk sent (--hexdump). */
+  onSent?: (chunk: Buffer) => void;
+  /** --source/--source-port: bind to this address before connecting. */
+  source?: SockAddr;
+  /** --no-shutdown: do not half-close at the end of input (some servers end on FIN). */
+  noShutdown?: boolean;
+  /** --crlf: line ends go out as CRLF. */
+  crlf?: boolean;
   /** Only check that the connection opens; close at once. */
   zero: boolean;
   linger?: number;
@@ -217,6 +225,15 @@ export async function connect(opts: ConnectOptions, onConnected?: (r: { local: S
   const fd = openSocket(opts.address, sock.SOCK_STREAM);
   try {
     let local: SockAddr;
+    if (opts.source) {
+      try {
+        // Several clients from one fixed source port: allowed as soon as the old ones linger.
+        if (opts.source.family !== 'unix') sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_REUSEADDR, 1);
+        sock.bindTo(fd, opts.source);
+      } catch (e) {
+        return relabel(e, opts.op, `${where} from ${formatAddress(opts.source)}`, opts.source);
+      }
+    }
     try {
       if (!sock.connectStart(fd, opts.address)) {
         await waitReady(fd, POLLOUT, `${opts.op} ${where}`, opts.timeoutMs);
@@ -240,11 +257,15 @@ export async function connect(opts: ConnectOptions, onConnected?: (r: { local: S
         : new Flow(reactor, {
             src: opts.input,
             dst: fd,
+            observe: opts.onSent,
+            transform: opts.crlf ? crlfTransform() : undefined,
             // At the end of our input: half-close, so the peer sees EOF and
             // can still answer (the reply that comes late is not lost).
-            onEnd: () => sock.shutdown(fd, sock.SHUT_WR),
+            onEnd: () => {
+              if (!opts.noShutdown) sock.shutdown(fd, sock.SHUT_WR);
+            },
           });
-    if (!up) sock.shutdown(fd, sock.SHUT_WR);
+    if (!up && !opts.noShutdown) sock.shutdown(fd, sock.SHUT_WR);
     opts.meter?.(() => ({ sent: up?.bytes ?? 0, received: down.bytes }));
     const guard = (flow: Flow, isUp: boolean) => {
       try {
@@ -280,4 +301,19 @@ export async function connect(opts: ConnectOptions, onConnected?: (r: { local: S
   } finally {
     sock.close(fd);
   }
+}
+
+/** LF -> CRLF, leaving a CRLF already there alone (also across chunks). */
+export function crlfTransform(): (chunk: Buffer) => Buffer {
+  let lastCR = false;
+  return (chunk) => {
+    const out = Buffer.allocUnsafe(chunk.length * 2);
+    let n = 0;
+    for (const b of chunk) {
+      if (b === 10 && !lastCR) out[n++] = 13;
+      out[n++] = b;
+      lastCR = b === 13;
+    }
+    return out.subarray(0, n);
+  };
 }

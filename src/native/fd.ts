@@ -1,8 +1,11 @@
 // fcntl(2) for the relays and bulk transfers: a pipe's buffer size, and
 // whether a file is open for appending.
+import { IpcError } from '../errors.js';
 import { bind, C } from './libc.js';
 
 const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
 const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
 const O_APPEND = 0o2000;
@@ -27,4 +30,14 @@ export function growPipe(fd: number, bytes: number): number {
 export function isAppendOnly(fd: number): boolean {
   const r = fcntl.call(fd, F_GETFL, 0);
   return r.value !== -1 && (r.value & O_APPEND) !== 0;
+}
+
+/** Set or clear O_NONBLOCK (a socket shared with a child must block for the child). */
+export function setNonBlocking(fd: number, on: boolean): void {
+  const fl = fcntl.call(fd, F_GETFL, 0);
+  if (fl.value === -1) throw new IpcError(fl.errno, 'fcntl', '');
+  const want = on ? fl.value | O_NONBLOCK : fl.value & ~O_NONBLOCK;
+  if (want === fl.value) return;
+  const r = fcntl.call(fd, F_SETFL, want);
+  if (r.value === -1) throw new IpcError(r.errno, 'fcntl', '');
 }

@@ -10,10 +10,16 @@ import type { Datagram } from '../../ipc/datagram.js';
 import { jsonLine, payloadFields } from '../../output/json.js';
 import { writeStderr, writeStdout } from '../../output/sink.js';
 import { settings } from '../../output/style.js';
-import { asDuration, parseInteger } from './args.js';
+import type { TrafficDump } from '../../output/traffic.js';
+import { asDuration, parseInteger, parseSize } from './args.js';
 
 export const asBacklog = (v: string) => parseInteger(v, 'backlog', 1, 65535);
 export const asLinger = (v: string) => parseInteger(v, 'linger seconds', 0, 65535);
+export const asQueue = (v: string) => {
+  const n = parseSize(v, 'queue size');
+  if (n < 1) throw new UsageError(`invalid queue size '${v}': at least 1 byte`);
+  return n;
+};
 export const asConns = (v: string) => parseInteger(v, 'connection count', 1, 1_000_000);
 
 export interface StreamServeFlags {
@@ -37,13 +43,19 @@ export function addStreamServeOptions(cmd: Command): Command {
     .addOption(cmd.createOption('--backlog <n>', 'listen(2) queue length').argParser(asBacklog).default(128))
     .addOption(cmd.createOption('--linger <secs>', 'SO_LINGER: close waits up to SECS for unsent data (0: reset)').argParser(asLinger))
     .addOption(cmd.createOption('--timeout <dur>', 'exit 124 after DUR without a client or traffic').argParser(asDuration))
+    .option('--exec <cmd>', 'run CMD per connection, the connection as its stdin and stdout (ncat -e)')
+    .option('-c, --sh <cmd>', 'like --exec, but CMD is a shell command (/bin/sh -c)')
+    .option('--broker', 'publish/subscribe: what one client sends goes to every other client')
+    .option('--chat', 'like --broker, framed by lines, each prefixed with its sender')
+    .addOption(cmd.createOption('--max-queue <size>', 'with --broker/--chat: bytes a client may have waiting before it is dropped (default 1M)').argParser(asQueue))
+    .option('-x, --hexdump [file]', 'dump the traffic, both directions marked, as hexdump -C (to FILE, else stderr)')
     .option('-v, --verbose', 'report listening address and each client on stderr')
     .option('--progress', 'on a terminal: bytes received and the rate on stderr, and a summary at the end');
 }
 
 export function checkServeFlags(op: string, f: StreamServeFlags): void {
   if (f.once && f.keepOpen) throw new UsageError(`${op}: give --once or --keep-open, not both`);
-  if (f.maxConns !== undefined && !f.keepOpen) throw new UsageError(`${op}: --max-conns needs --keep-open`);
+  if (f.maxConns !== undefined && !f.keepOpen && !(f as { broker?: boolean; chat?: boolean }).broker && !(f as { chat?: boolean }).chat) throw new UsageError(`${op}: --max-conns needs --keep-open`);
 }
 
 export function addConnectOptions(cmd: Command): Command {
@@ -52,6 +64,9 @@ export function addConnectOptions(cmd: Command): Command {
     .addOption(cmd.createOption('--timeout <dur>', 'give up connecting, or after DUR without traffic (exit 124)').argParser(asDuration))
     .option('-z, --zero', 'only check that the connection opens, send nothing')
     .addOption(cmd.createOption('--linger <secs>', 'SO_LINGER for the connection').argParser(asLinger))
+    .option('--no-shutdown', 'do not half-close at the end of input (keep reading until the peer closes)')
+    .option('--crlf', 'send line ends as CRLF (LF becomes CR LF)')
+    .option('-x, --hexdump [file]', 'dump the traffic, both directions marked, as hexdump -C (to FILE, else stderr)')
     .option('-v, --verbose', 'report the connection on stderr')
     .option('--progress', 'on a terminal: bytes moved and the rate on stderr, and a summary at the end');
 }
@@ -96,5 +111,19 @@ export function datagramPrinter(op: string, opts: { lines?: boolean; verbose?: b
       if (opts.lines) parts.push(nl);
     }
     if (parts.length > 0) writeStdout(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  };
+}
+
+/** -x on a plain server: what each client sends (and, with --echo, what goes back) in the dump. */
+export function withHexdump<T extends { data?: (conn: number, chunk: Buffer) => void }>(events: T, dump: TrafficDump | null, echo: boolean): T {
+  if (!dump) return events;
+  const inner = events.data;
+  return {
+    ...events,
+    data: (conn: number, chunk: Buffer) => {
+      dump.chunk('received', chunk, `conn ${conn}`);
+      if (echo) dump.chunk('sent', chunk, `conn ${conn}`);
+      inner?.(conn, chunk);
+    },
   };
 }

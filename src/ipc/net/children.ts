@@ -1,0 +1,256 @@
+// The programs a server runs per connection or per datagram (--exec, --sh):
+// started with posix_spawn, watched through a pidfd in the reactor, reaped
+// the moment they exit (no zombie lingers), and at server exit sent SIGTERM,
+// then SIGKILL after a grace period. Their stderr is read line by line so
+// the server can prefix each line with the peer it serves.
+import { UsageError } from '../../errors.js';
+import { accessSync, constants } from 'node:fs';
+import { POLLIN, PollSet } from '../../native/poll.js';
+import * as sock from '../../native/socket.js';
+import { AGAIN } from '../../native/socket.js';
+import { NativeMemory } from '../../native/libc.js';
+import { childPipe, type ExitStatus, pidfdOpen, reap, SIGKILL, SIGTERM, signalProcess, spawn, StringArray } from '../../native/spawn.js';
+import type { Pollable } from '../reactor.js';
+
+export type { ExitStatus };
+
+/** What to run: argv[0] is searched in PATH. */
+export interface Program {
+  argv: string[];
+  /** argv[0] found in PATH once, at start: posix_spawnp would try every PATH entry per child. */
+  file: string;
+}
+
+/**
+ * `--exec 'CMD ARGS'` split into words as a shell would split them, without
+ * expansion: whitespace separates, '...' and "..." quote, \ escapes.
+ */
+export function splitCommand(text: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === quote) quote = null;
+      else if (ch === '\\' && quote === '"' && i + 1 < text.length && '"\\$`'.includes(text[i + 1]!)) cur += text[++i];
+      else cur += ch;
+      continue;
+    }
+    if (ch === "'" || ch === '"') {
+      quote = ch;
+      inWord = true;
+    } else if (ch === '\\' && i + 1 < text.length) {
+      cur += text[++i];
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new UsageError(`--exec: unterminated ${quote} in '${text}'`);
+  if (inWord) words.push(cur);
+  return words;
+}
+
+/** The program of --exec CMD or --sh CMD, checked before anything listens. */
+export function programFor(op: string, exec: string | undefined, sh: string | undefined): Program {
+  if (sh !== undefined) {
+    if (sh.trim() === '') throw new UsageError(`${op}: --sh needs a command`);
+    return { argv: ['/bin/sh', '-c', sh], file: '/bin/sh' };
+  }
+  const argv = splitCommand(exec ?? '');
+  if (argv.length === 0) throw new UsageError(`${op}: --exec needs a command`);
+  const file = findInPath(argv[0]!);
+  if (file === null) throw new UsageError(`${op}: --exec: command '${argv[0]}' not found or not executable`, 'give a path, or a program in PATH');
+  return { argv, file };
+}
+
+function findInPath(file: string): string | null {
+  const ok = (p: string) => {
+    try {
+      accessSync(p, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (file.includes('/')) return ok(file) ? file : null;
+  for (const d of (process.env.PATH ?? '/usr/bin:/bin').split(':')) if (ok(`${d || '.'}/${file}`)) return `${d || '.'}/${file}`;
+  return null;
+}
+
+/** How a child ended, in words: "exit 0", "killed by signal 15". */
+export function describeExit(s: ExitStatus): string {
+  if (s.code !== null) return `exit ${s.code}`;
+  if (s.signal !== null) return `killed by signal ${s.signal}`;
+  return 'ended';
+}
+
+export interface ChildFds {
+  stdin: number;
+  stdout: number;
+}
+
+/** One running child: its pidfd in the reactor, its stderr read by lines. */
+export class Child implements Pollable {
+  readonly pid: number;
+  private pidfd: number;
+  private errFd: number;
+  private errMem: NativeMemory | null = new NativeMemory(4096);
+  private errCarry = '';
+  status: ExitStatus | null = null;
+
+  constructor(
+    program: Program,
+    env: Record<string, string>,
+    fds: ChildFds,
+    private readonly onStderr: (line: string) => void,
+    private readonly onExit: (s: ExitStatus) => void,
+  ) {
+    const [errR, errW] = childPipe('read');
+    const argv = new StringArray(program.argv);
+    const envBlock = new StringArray(Object.entries(env).map(([k, v]) => `${k}=${v}`));
+    try {
+      this.pid = spawn(program.file, argv, envBlock, { stdin: fds.stdin, stdout: fds.stdout, stderr: errW });
+    } catch (e) {
+      sock.close(errR);
+      this.errMem?.free();
+      throw e;
+    } finally {
+      sock.close(errW);
+      argv.free();
+      envBlock.free();
+    }
+    this.errFd = errR;
+    this.pidfd = pidfdOpen(this.pid);
+  }
+
+  get running(): boolean {
+    return this.status === null;
+  }
+
+  private asked: Array<[number, number]> = [];
+
+  interests(): Array<[number, number]> {
+    const w: Array<[number, number]> = [];
+    if (this.pidfd >= 0) w.push([this.pidfd, POLLIN]);
+    if (this.errFd >= 0) w.push([this.errFd, POLLIN]);
+    this.asked = w;
+    return w;
+  }
+
+  ready(index: number): void {
+    const which = this.asked[index]?.[0];
+    if (which === this.pidfd) this.checkExit();
+    else this.readStderr();
+  }
+
+  /** Reap it if it has exited. */
+  checkExit(): void {
+    if (this.status) return;
+    const s = reap(this.pid);
+    if (!s) return;
+    this.status = s;
+    sock.close(this.pidfd);
+    this.pidfd = -1;
+    // What it wrote to stderr before exiting comes first.
+    this.readStderr();
+    this.onExit(s);
+  }
+
+  private readStderr(): void {
+    if (this.errFd < 0 || !this.errMem) return;
+    for (let i = 0; i < 16; i++) {
+      const n = sock.read(this.errFd, this.errMem, 0, this.errMem.size);
+      if (n === AGAIN) return;
+      if (n === 0) {
+        this.closeStderr();
+        return;
+      }
+      const text = this.errCarry + this.errMem.buf.toString('utf8', 0, n);
+      const lines = text.split('\n');
+      this.errCarry = lines.pop()!;
+      for (const l of lines) this.onStderr(l);
+    }
+  }
+
+  private closeStderr(): void {
+    if (this.errCarry !== '') this.onStderr(this.errCarry);
+    this.errCarry = '';
+    if (this.errFd >= 0) sock.close(this.errFd);
+    this.errFd = -1;
+    this.errMem?.free();
+    this.errMem = null;
+  }
+
+  /** Stop listening to it (its stderr may be held open by a grandchild). */
+  release(): void {
+    this.readStderr();
+    this.closeStderr();
+    if (this.pidfd >= 0 && this.status) {
+      sock.close(this.pidfd);
+      this.pidfd = -1;
+    }
+  }
+
+  signal(sig: number): void {
+    if (!this.status) signalProcess(this.pid, sig);
+  }
+}
+
+/** Grace between SIGTERM and SIGKILL when the server stops. */
+export const GRACE_MS = 2000;
+
+/**
+ * At server exit: SIGTERM to every child still running, SIGKILL to those
+ * still there after `graceMs`, and every one reaped before this returns.
+ */
+export async function stopChildren(children: Iterable<Child>, graceMs = GRACE_MS): Promise<void> {
+  const live = [...children].filter((c) => c.running);
+  if (live.length === 0) return;
+  for (const c of live) c.signal(SIGTERM);
+  let again = false;
+  const onSignal = () => (again = true);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const set = new PollSet(live.length);
+  try {
+    const deadline = Date.now() + graceMs;
+    let killed = false;
+    for (;;) {
+      for (const c of live) c.checkExit();
+      const left = live.filter((c) => c.running);
+      if (left.length === 0) break;
+      if (!killed && (again || Date.now() >= deadline)) {
+        // A second Ctrl-C, or the grace is over.
+        for (const c of left) c.signal(SIGKILL);
+        killed = true;
+      }
+      set.clear();
+      for (const c of left) for (const [fd, ev] of c.interests()) set.add(fd, ev);
+      set.wait(20);
+      await new Promise((r) => setImmediate(r));
+    }
+  } finally {
+    set.free();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    for (const c of live) c.release();
+  }
+}
+
+/** The environment of a child: ours, plus who is on the other end. */
+export function childEnv(peerAddr: string, peerPort: number | null): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  env.IPCCTL_PEER_ADDR = peerAddr;
+  if (peerPort !== null) env.IPCCTL_PEER_PORT = String(peerPort);
+  else delete env.IPCCTL_PEER_PORT;
+  return env;
+}

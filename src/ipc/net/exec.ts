@@ -1,0 +1,243 @@
+// `tcp serve --exec CMD` / `unix serve --exec CMD`: every connection runs
+// CMD with the connection as its stdin and a pipe of ours as its stdout
+// (ncat -e, socat EXEC:...,fork). The child reads the socket itself, so the
+// peer's FIN is the child's stdin EOF with no relay in between; its stdout
+// comes through us so that its EOF can become shutdown(SHUT_WR) while it
+// may still read, and so that a child exiting with unread input does not
+// make close(2) reset the connection (we read what is left first).
+// Everything waits in one Reactor: listener, output pipes, pidfds, stderr.
+import { IpcError } from '../../errors.js';
+import { NativeMemory } from '../../native/libc.js';
+import { POLLIN } from '../../native/poll.js';
+import type { SockAddr } from '../../native/sockaddr.js';
+import { setNonBlocking } from '../../native/fd.js';
+import * as sock from '../../native/socket.js';
+import { AGAIN } from '../../native/socket.js';
+import { childPipe } from '../../native/spawn.js';
+import { formatAddress } from '../address.js';
+import { Flow, FlowError } from '../flow.js';
+import { type Pollable, Reactor } from '../reactor.js';
+import { relabel } from '../sockerr.js';
+import { listenOn } from '../stream.js';
+import { Child, childEnv, type ExitStatus, type Program, stopChildren } from './children.js';
+
+export interface ExecEvents {
+  listening?(local: SockAddr): void;
+  accept?(conn: number, peer: SockAddr): void;
+  /** One line the child wrote to its stderr (without the newline). */
+  stderr?(conn: number, peer: SockAddr, line: string): void;
+  exit?(conn: number, peer: SockAddr, pid: number, status: ExitStatus): void;
+  close?(conn: number, info: { sent: number; error?: string }): void;
+}
+
+export interface ExecServeOptions {
+  op: string;
+  address: SockAddr;
+  backlog: number;
+  reuseaddr: boolean;
+  linger?: number;
+  keepOpen: boolean;
+  maxConns?: number;
+  idleMs?: number;
+  program: Program;
+  events: ExecEvents;
+  afterBind?: (local: SockAddr) => void;
+}
+
+/** After the child is done, how long we read what the peer still sends before closing. */
+const DRAIN_MS = 2000;
+
+const drainMem = new NativeMemory(64 << 10);
+
+class ExecConn implements Pollable {
+  readonly child: Child;
+  private readonly flow: Flow;
+  private outR: number;
+  private stdoutDone = false;
+  private drainUntil = 0;
+  private draining = false;
+  ended = false;
+  error: string | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly fd: number,
+    readonly peer: SockAddr,
+    private readonly reactor: Reactor,
+    private readonly opts: ExecServeOptions,
+    private readonly onEnd: (c: ExecConn) => void,
+  ) {
+    // The child reads this socket with ordinary blocking reads; our own
+    // calls on it pass MSG_DONTWAIT, so they still never block.
+    setNonBlocking(fd, false);
+    const [outR, outW] = childPipe('read');
+    this.outR = outR;
+    const env = peer.family === 'unix' ? childEnv(peer.path, null) : childEnv(peer.address, peer.port);
+    try {
+      this.child = new Child(
+        opts.program,
+        env,
+        { stdin: fd, stdout: outW },
+        (line) => opts.events.stderr?.(id, peer, line),
+        (s) => {
+          opts.events.exit?.(id, peer, this.child.pid, s);
+          this.maybeEnd();
+        },
+      );
+    } catch (e) {
+      sock.close(outR);
+      throw e;
+    } finally {
+      sock.close(outW);
+    }
+    this.flow = new Flow(reactor, {
+      src: outR,
+      dst: fd,
+      copy: true,
+      size: 64 << 10,
+      onEnd: () => {
+        // The child's stdout ended: the peer sees EOF, and may still be read from.
+        sock.shutdown(fd, sock.SHUT_WR);
+        this.closeOut();
+      },
+    });
+    reactor.add(this.child);
+    reactor.add(this);
+  }
+
+  private closeOut(): void {
+    this.stdoutDone = true;
+    if (this.outR >= 0) sock.close(this.outR);
+    this.outR = -1;
+    this.maybeEnd();
+  }
+
+  interests(): Array<[number, number]> {
+    if (this.draining) {
+      if (Date.now() >= this.drainUntil) {
+        // Interests are asked every slice: a good enough clock for this.
+        queueMicrotask(() => this.finish());
+        return [];
+      }
+      return [[this.fd, POLLIN]];
+    }
+    return this.flow.interests();
+  }
+
+  ready(): void {
+    if (this.draining) return this.drain();
+    this.pump();
+  }
+
+  pump(): void {
+    try {
+      this.flow.pump();
+    } catch (e) {
+      // The peer went away (EPIPE, ECONNRESET): the child gets EPIPE on its next write.
+      this.error = e instanceof FlowError ? e.code : String((e as Error).message);
+      this.flow.stop();
+      this.closeOut();
+    }
+  }
+
+  private maybeEnd(): void {
+    if (this.ended || this.draining || !this.stdoutDone || this.child.running) return;
+    this.draining = true;
+    this.drainUntil = Date.now() + DRAIN_MS;
+    this.drain();
+  }
+
+  /** Read and drop what the peer still sends, until its FIN (close then sends no reset). */
+  private drain(): void {
+    for (;;) {
+      let n: number;
+      try {
+        n = sock.recv(this.fd, drainMem, 0, drainMem.size);
+      } catch {
+        return this.finish();
+      }
+      if (n === AGAIN) return;
+      if (n === 0) return this.finish();
+      this.reactor.touch();
+    }
+  }
+
+  finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.draining = false;
+    this.flow.stop();
+    if (this.outR >= 0) sock.close(this.outR);
+    this.outR = -1;
+    this.reactor.remove(this);
+    this.reactor.remove(this.child);
+    this.child.release();
+    sock.close(this.fd);
+    this.opts.events.close?.(this.id, { sent: this.flow.bytes, error: this.error });
+    this.onEnd(this);
+  }
+}
+
+export async function serveExec(opts: ExecServeOptions): Promise<void> {
+  const { fd: lfd, local } = listenOn(opts);
+  const where = formatAddress(local);
+  opts.events.listening?.(local);
+  const reactor = new Reactor();
+  const conns = new Map<number, ExecConn>();
+  let listening = true;
+  let served = 0;
+  const max = opts.keepOpen ? (opts.maxConns ?? Infinity) : 1;
+
+  const listener: Pollable = {
+    interests: () => (listening && conns.size < max ? [[lfd, POLLIN]] : []),
+    ready: () => {
+      while (listening && conns.size < max) {
+        let a: { fd: number; peer: SockAddr } | null;
+        try {
+          a = sock.accept(lfd);
+        } catch (e) {
+          if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return;
+          return relabel(e, opts.op, where, local);
+        }
+        if (!a) return;
+        if (opts.linger !== undefined) sock.setLinger(a.fd, opts.linger);
+        const id = ++served;
+        opts.events.accept?.(id, a.peer);
+        let c: ExecConn;
+        try {
+          c = new ExecConn(id, a.fd, a.peer, reactor, opts, (done) => conns.delete(done.id));
+        } catch (e) {
+          sock.close(a.fd);
+          // Out of processes or fds (EAGAIN, EMFILE): this client is refused, the server goes on.
+          opts.events.close?.(id, { sent: 0, error: e instanceof IpcError ? e.code : String((e as Error).message) });
+          if (!opts.keepOpen) throw e;
+          continue;
+        }
+        conns.set(id, c);
+        reactor.touch();
+        if (!opts.keepOpen) {
+          listening = false;
+          sock.close(lfd);
+        }
+        c.pump();
+      }
+    },
+  };
+  reactor.add(listener);
+  try {
+    await reactor.run({
+      what: `${opts.op} ${where}`,
+      idleMs: opts.idleMs,
+      done: () => !opts.keepOpen && !listening && conns.size === 0,
+    });
+  } catch (e) {
+    relabel(e, opts.op, where, local);
+  } finally {
+    if (listening) sock.close(lfd);
+    await stopChildren([...conns.values()].map((c) => c.child));
+    for (const c of [...conns.values()]) {
+      c.error ??= 'server stopped';
+      c.finish();
+    }
+  }
+}

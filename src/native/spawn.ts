@@ -1,0 +1,164 @@
+// Child processes for `serve --exec`: posix_spawnp(3), pidfd_open(2),
+// waitpid(2) and kill(2). Why not Node's child_process? Its spawn forks the
+// whole Node process (~1 ms of page-table copying here, on the main thread),
+// which caps a per-connection server below socat; glibc's posix_spawn uses
+// clone(CLONE_VM|CLONE_VFORK) and costs a fraction of that. A pidfd becomes
+// readable when its process exits, so the reactor's one poll(2) loop sees
+// exits beside the sockets and pipes, and each child is reaped by pid with
+// WNOHANG (never waitpid(-1): Node's own children stay Node's).
+import { errnoNumber, IpcError } from '../errors.js';
+import { setNonBlocking } from './fd.js';
+import { bind, C, NativeMemory } from './libc.js';
+
+const posixSpawnp = bind('posix_spawnp', C.int, [C.ptr, C.string, C.ptr, C.ptr, C.ptr, C.ptr]);
+const faInit = bind('posix_spawn_file_actions_init', C.int, [C.ptr]);
+const faDestroy = bind('posix_spawn_file_actions_destroy', C.int, [C.ptr]);
+const faDup2 = bind('posix_spawn_file_actions_adddup2', C.int, [C.ptr, C.int, C.int]);
+const attrInit = bind('posix_spawnattr_init', C.int, [C.ptr]);
+const attrSetFlags = bind('posix_spawnattr_setflags', C.int, [C.ptr, C.int]);
+const attrSetSigDefault = bind('posix_spawnattr_setsigdefault', C.int, [C.ptr, C.ptr]);
+const attrSetSigMask = bind('posix_spawnattr_setsigmask', C.int, [C.ptr, C.ptr]);
+const sigFill = bind('sigfillset', C.int, [C.ptr]);
+const sigEmpty = bind('sigemptyset', C.int, [C.ptr]);
+const pidfdOpenFn = bind('pidfd_open', C.int, [C.int, C.uint]);
+const waitpidFn = bind('waitpid', C.int, [C.int, C.ptr, C.int]);
+const killFn = bind('kill', C.int, [C.int, C.int]);
+const pipe2 = bind('pipe2', C.int, [C.ptr, C.int]);
+
+const POSIX_SPAWN_SETSIGDEF = 0x04;
+const POSIX_SPAWN_SETSIGMASK = 0x08;
+const WNOHANG = 1;
+const O_CLOEXEC = 0o2000000;
+const ESRCH = errnoNumber('ESRCH');
+const ECHILD = errnoNumber('ECHILD');
+const EINTR = errnoNumber('EINTR');
+
+export const SIGTERM = 15;
+export const SIGKILL = 9;
+
+// glibc: posix_spawnattr_t is 336 bytes, posix_spawn_file_actions_t 80,
+// sigset_t 128; the blocks are larger than that on purpose.
+const ATTR = 0;
+const ACTIONS = 512;
+const SIGSET = 768;
+const PID = 1024;
+const STATUS = 1032;
+const FDS = 1040;
+const scratch = new NativeMemory(1088);
+
+let attrReady = false;
+/**
+ * The child starts with every signal at its default and none blocked: Node
+ * ignores SIGPIPE, and an ignored signal would survive the exec (a `cat`
+ * whose reader left would then spin on EPIPE instead of dying).
+ */
+function attr(): number {
+  if (!attrReady) {
+    attrInit.call(scratch.addr + ATTR);
+    sigFill.call(scratch.addr + SIGSET);
+    attrSetSigDefault.call(scratch.addr + ATTR, scratch.addr + SIGSET);
+    sigEmpty.call(scratch.addr + SIGSET);
+    attrSetSigMask.call(scratch.addr + ATTR, scratch.addr + SIGSET);
+    attrSetFlags.call(scratch.addr + ATTR, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    attrReady = true;
+  }
+  return scratch.addr + ATTR;
+}
+
+/** A NULL-terminated char*[] with its strings, in one block of native memory. */
+export class StringArray {
+  readonly mem: NativeMemory;
+  constructor(items: string[]) {
+    const bytes = items.map((s) => Buffer.from(s + '\0'));
+    const table = (items.length + 1) * 8;
+    this.mem = new NativeMemory(table + bytes.reduce((n, b) => n + b.length, 0));
+    let at = table;
+    bytes.forEach((b, i) => {
+      this.mem.buf.writeBigUInt64LE(BigInt(this.mem.addr + at), i * 8);
+      b.copy(this.mem.buf, at);
+      at += b.length;
+    });
+    this.mem.buf.writeBigUInt64LE(0n, items.length * 8);
+  }
+  get addr(): number {
+    return this.mem.addr;
+  }
+  free(): void {
+    this.mem.free();
+  }
+}
+
+export interface SpawnFds {
+  stdin: number;
+  stdout: number;
+  stderr: number;
+}
+
+/**
+ * posix_spawnp: run argv[0] (searched in PATH) with `fds` as its 0, 1 and 2.
+ * Every other fd of ours is close-on-exec, so the child gets nothing else.
+ */
+export function spawn(file: string, argv: StringArray, env: StringArray, fds: SpawnFds): number {
+  const fa = scratch.addr + ACTIONS;
+  faInit.call(fa);
+  try {
+    faDup2.call(fa, fds.stdin, 0);
+    faDup2.call(fa, fds.stdout, 1);
+    faDup2.call(fa, fds.stderr, 2);
+    const err = posixSpawnp.call(scratch.addr + PID, file, fa, attr(), argv.addr, env.addr).value;
+    if (err !== 0) throw new IpcError(err, 'posix_spawnp', file);
+    return scratch.buf.readInt32LE(PID);
+  } finally {
+    faDestroy.call(fa);
+  }
+}
+
+/** An fd that becomes readable when process `pid` exits. */
+export function pidfdOpen(pid: number): number {
+  const r = pidfdOpenFn.call(pid, 0);
+  if (r.value === -1) throw new IpcError(r.errno, 'pidfd_open', String(pid));
+  // pidfds are always close-on-exec.
+  return r.value;
+}
+
+export interface ExitStatus {
+  /** Exit code when it exited, else null. */
+  code: number | null;
+  /** Signal number when a signal ended it, else null. */
+  signal: number | null;
+}
+
+/** waitpid(pid, WNOHANG): its status when it has ended (and is now reaped), else null. */
+export function reap(pid: number): ExitStatus | null {
+  for (;;) {
+    const r = waitpidFn.call(pid, scratch.addr + STATUS, WNOHANG);
+    if (r.value === pid) {
+      const s = scratch.buf.readInt32LE(STATUS);
+      // WIFEXITED: low 7 bits zero; WIFSIGNALED: low 7 bits the signal.
+      return (s & 0x7f) === 0 ? { code: (s >> 8) & 0xff, signal: null } : { code: null, signal: s & 0x7f };
+    }
+    if (r.value === 0) return null;
+    if (r.errno === EINTR) continue;
+    if (r.errno === ECHILD) return { code: null, signal: null }; // reaped elsewhere
+    throw new IpcError(r.errno, 'waitpid', String(pid));
+  }
+}
+
+/** kill(2); a process already gone is not an error. */
+export function signalProcess(pid: number, sig: number): void {
+  const r = killFn.call(pid, sig);
+  if (r.value === -1 && r.errno !== ESRCH) throw new IpcError(r.errno, 'kill', String(pid));
+}
+
+/**
+ * A pipe whose one end is ours (non-blocking) and the other the child's
+ * (blocking, as programs expect; it loses close-on-exec only by the dup2
+ * into 0, 1 or 2). Returns [read end, write end].
+ */
+export function childPipe(ours: 'read' | 'write'): [number, number] {
+  const r = pipe2.call(scratch.addr + FDS, O_CLOEXEC);
+  if (r.value === -1) throw new IpcError(r.errno, 'pipe2', '');
+  const fds: [number, number] = [scratch.buf.readInt32LE(FDS), scratch.buf.readInt32LE(FDS + 4)];
+  setNonBlocking(ours === 'read' ? fds[0] : fds[1], true);
+  return fds;
+}
