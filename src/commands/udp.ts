@@ -19,8 +19,9 @@ import { readAll, readRecords } from './common/input.js';
 import { datagramPrinter } from './common/sockets.js';
 import { waitingForDatagrams } from './common/feedback.js';
 import { quietOnClosedOutput } from './common/connect.js';
+import { addListenExtras, addSendExtras, dumpDatagrams, listenTarget, openDump, runUdpExec, sendMulticast, type ListenExtras, type SendExtras } from './common/udp-extras.js';
 
-interface ListenFlags {
+interface ListenFlags extends ListenExtras {
   port: string;
   bind: string;
   count?: number;
@@ -35,9 +36,16 @@ async function listen(opts: ListenFlags) {
   const spinnerReady = preloadSpinner();
   const { parseHost, parsePort, formatAddress, addressFields } = await import('../ipc/address.js');
   const port = parsePort(opts.port, true);
-  const address = await parseHost(opts.bind, port);
+  const target = await listenTarget(opts, await parseHost(opts.bind, port), port);
+  const address = target.address;
+  if (opts.exec !== undefined || opts.sh !== undefined) {
+    if (opts.echo) throw new UsageError('udp listen: give --exec or --echo, not both');
+    return runUdpExec(opts, address, target.group, port === 0);
+  }
   const { listen } = await import('../ipc/datagram.js');
   const print = datagramPrinter('udp listen', opts, addressFields, formatAddress);
+  const dump = await openDump(opts);
+  const dumpBatch = dumpDatagrams(dump, formatAddress);
   const waiting = waitingForDatagrams('udp listen');
   await spinnerReady;
   try {
@@ -46,11 +54,13 @@ async function listen(opts: ListenFlags) {
         op: 'udp listen',
         address,
         reuseaddr: Boolean(opts.reuseaddr),
+        group: target.group,
         count: opts.count,
         idleMs: opts.timeout,
         echo: Boolean(opts.echo),
         deliver: (batch) => {
           waiting.stop(); // before the first datagram is printed
+          dumpBatch(batch);
           print(batch);
         },
         onListening: (local) => {
@@ -61,10 +71,11 @@ async function listen(opts: ListenFlags) {
     });
   } finally {
     waiting.stop();
+    dump?.close();
   }
 }
 
-interface SendFlags {
+interface SendFlags extends SendExtras {
   lines?: boolean;
   chunk?: number;
   count?: number;
@@ -86,6 +97,13 @@ function* chunks(data: Buffer, size: number): Generator<Buffer> {
   for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
 }
 
+function* tapPayloads(payloads: Iterable<Buffer>, see: (p: Buffer) => void): Generator<Buffer> {
+  for (const p of payloads) {
+    see(p);
+    yield p;
+  }
+}
+
 async function send(host: string, portText: string, text: string[], opts: SendFlags) {
   if (opts.lines && opts.chunk !== undefined) throw new UsageError('udp send: give --lines or --chunk, not both');
   const { parseHost, parsePort, formatAddress } = await import('../ipc/address.js');
@@ -93,7 +111,15 @@ async function send(host: string, portText: string, text: string[], opts: SendFl
   const { send } = await import('../ipc/datagram.js');
   const payloads: Iterable<Buffer> =
     text.length > 0 ? (opts.lines ? splitLines(Buffer.from(text.join(' '))) : [Buffer.from(text.join(' '))]) : opts.lines ? readRecords(10) : opts.chunk !== undefined ? chunks(readAll(), opts.chunk) : [readAll()];
-  const r = await send({ op: 'udp send', to, payloads, count: opts.count ?? 1, broadcast: Boolean(opts.broadcast), timeoutMs: opts.timeout });
+  const multicast = await sendMulticast(opts, to);
+  const dump = await openDump(opts);
+  const dumped = dump ? tapPayloads(payloads, (p) => dump.chunk('sent', p)) : payloads;
+  let r: { sent: number };
+  try {
+    r = await send({ op: 'udp send', to, payloads: dumped, count: opts.count ?? 1, broadcast: Boolean(opts.broadcast), timeoutMs: opts.timeout, multicast });
+  } finally {
+    dump?.close();
+  }
   if (settings.json) printJson({ ...{ address: (to as { address: string }).address, port: (to as { port: number }).port }, sent: r.sent });
   else if (opts.verbose) writeStderr(`ipcctl: udp send: ${r.sent} datagram${r.sent === 1 ? '' : 's'} to ${formatAddress(to)}\n`);
 }
@@ -104,8 +130,8 @@ export function register(program: Command): void {
     .description('UDP datagrams: send and listen; each send is one datagram, boundaries kept')
     .addHelpText('after', '\nExample:\n  ipcctl udp listen --port 9000 --json &  ipcctl udp send 127.0.0.1 9000 hello');
 
-  udp
-    .command('listen')
+  addListenExtras(udp
+    .command('listen'))
     .description('receive datagrams from every sender; payloads to stdout')
     .addOption(program.createOption('-p, --port <port>', 'port (0: any free port, printed on stderr)').makeOptionMandatory())
     .addOption(program.createOption('-b, --bind <addr>', 'address to listen on: 0.0.0.0 or :: for every interface').default('127.0.0.1'))
@@ -118,8 +144,8 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  ipcctl udp listen --port 9000 -n 1 > datagram.bin\n  ipcctl --json udp listen --port 9000 --timeout 10s')
     .action((opts) => listen(opts));
 
-  udp
-    .command('send')
+  addSendExtras(udp
+    .command('send'))
     .description('send TEXT, stdin, or each line (--lines) as one datagram')
     .argument('<host>', 'numeric address: 127.0.0.1, ::1, 255.255.255.255 with --broadcast')
     .argument('<port>', 'port')

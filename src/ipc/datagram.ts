@@ -10,6 +10,8 @@ import { AGAIN } from '../native/socket.js';
 import { formatAddress } from './address.js';
 import { Reactor, waitReady } from './reactor.js';
 import { relabel } from './sockerr.js';
+import { type Group, joinGroupOf, prepareGroup } from './net/multicast.js';
+import { type SenderOptions, setSender } from '../native/multicast.js';
 
 export interface Datagram {
   data: Buffer;
@@ -33,6 +35,8 @@ export interface ListenOptions {
   deliver: (batch: Datagram[]) => void;
   afterBind?: (local: SockAddr) => void;
   onListening?: (local: SockAddr) => void;
+  /** --group: join this multicast group (the address is bound to it and shared). */
+  group?: Group;
 }
 
 /** Payload slot per datagram: a UDP datagram is at most 65507 bytes (65527 over IPv6). */
@@ -47,7 +51,9 @@ export async function listen(opts: ListenOptions): Promise<{ received: number; l
   try {
     fd = sock.socket(familyNumber(opts.address), sock.SOCK_DGRAM);
     if (opts.reuseaddr && opts.address.family !== 'unix') sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_REUSEADDR, 1);
+    if (opts.group) prepareGroup(fd, opts.group);
     sock.bindTo(fd, opts.address);
+    if (opts.group) joinGroupOf(fd, opts.group);
     local = sock.localAddress(fd);
     opts.afterBind?.(local);
     // A deeper receive queue rides out bursts; the kernel caps it at rmem_max.
@@ -106,6 +112,8 @@ export interface SendOptions {
   count: number;
   broadcast?: boolean;
   timeoutMs?: number;
+  /** To a multicast group: --ttl, --loop, --iface. */
+  multicast?: SenderOptions;
 }
 
 export async function send(opts: SendOptions): Promise<{ sent: number }> {
@@ -116,6 +124,7 @@ export async function send(opts: SendOptions): Promise<{ sent: number }> {
   try {
     fd = sock.socket(familyNumber(opts.to), sock.SOCK_DGRAM);
     if (opts.broadcast) sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_BROADCAST, 1);
+    if (opts.multicast && opts.to.family !== 'unix') setSender(fd, opts.to.family, opts.multicast);
     // A bound UNIX sender can be answered (by an --echo server); the kernel picks the name.
     if (opts.to.family === 'unix') sock.autobindUnix(fd);
     for (const payload of opts.payloads) {

@@ -1,0 +1,172 @@
+// `udp listen --exec CMD`: every datagram runs CMD with the datagram on its
+// stdin; what CMD writes to stdout goes back to the sender as the reply (one
+// datagram per 65507 bytes). Up to MAX_RUNNING children at once; beyond that
+// datagrams wait in the kernel's queue, taken only when a child is free,
+// so none is taken and then dropped.
+import { NativeMemory } from '../../native/libc.js';
+import { POLLIN } from '../../native/poll.js';
+import { familyNumber, type SockAddr } from '../../native/sockaddr.js';
+import * as sock from '../../native/socket.js';
+import { AGAIN } from '../../native/socket.js';
+import { childPipe } from '../../native/spawn.js';
+import { formatAddress } from '../address.js';
+import { type Pollable, Reactor } from '../reactor.js';
+import { relabel } from '../sockerr.js';
+import { Child, childEnv, type ExitStatus, type Program, stopChildren } from './children.js';
+import { type Group, joinGroupOf, prepareGroup } from './multicast.js';
+
+export interface UdpExecOptions {
+  op: string;
+  address: SockAddr;
+  reuseaddr?: boolean;
+  group?: Group;
+  count?: number;
+  idleMs?: number;
+  program: Program;
+  onListening?: (local: SockAddr) => void;
+  onStderr?: (peer: SockAddr, line: string) => void;
+  onExit?: (n: number, peer: SockAddr, pid: number, s: ExitStatus) => void;
+  onReply?: (n: number, peer: SockAddr, size: number) => void;
+}
+
+const MAX_RUNNING = 64;
+const MAX_REPLY = 65507;
+
+class Job implements Pollable {
+  private outR: number;
+  private readonly chunks: Buffer[] = [];
+  private outDone = false;
+  readonly child: Child;
+  done = false;
+
+  constructor(
+    readonly n: number,
+    readonly peer: SockAddr,
+    data: Buffer,
+    private readonly mem: NativeMemory,
+    opts: UdpExecOptions,
+    private readonly onDone: (j: Job, reply: Buffer) => void,
+  ) {
+    const [inR, inW] = childPipe('write');
+    const [outR, outW] = childPipe('read');
+    this.outR = outR;
+    try {
+      // A datagram (<= 64 KiB) fits the pipe: written whole before the child starts.
+      data.copy(mem.buf, 0);
+      if (data.length > 0) sock.write(inW, mem, 0, data.length);
+    } finally {
+      sock.close(inW);
+    }
+    const env = peer.family === 'unix' ? childEnv(peer.path, null) : childEnv(peer.address, peer.port);
+    try {
+      this.child = new Child(
+        opts.program,
+        env,
+        { stdin: inR, stdout: outW },
+        (line) => opts.onStderr?.(peer, line),
+        (s) => {
+          opts.onExit?.(n, peer, this.child.pid, s);
+          this.check();
+        },
+      );
+    } catch (e) {
+      sock.close(outR);
+      throw e;
+    } finally {
+      sock.close(inR);
+      sock.close(outW);
+    }
+  }
+
+  interests(): Array<[number, number]> {
+    return this.outR >= 0 ? [[this.outR, POLLIN]] : [];
+  }
+
+  ready(): void {
+    for (;;) {
+      const n = sock.read(this.outR, this.mem, 0, this.mem.size);
+      if (n === AGAIN) return;
+      if (n === 0) {
+        sock.close(this.outR);
+        this.outR = -1;
+        this.outDone = true;
+        return this.check();
+      }
+      this.chunks.push(Buffer.from(this.mem.buf.subarray(0, n)));
+    }
+  }
+
+  private check(): void {
+    if (this.done || !this.outDone || this.child.running) return;
+    this.done = true;
+    this.child.release();
+    this.onDone(this, Buffer.concat(this.chunks));
+  }
+}
+
+export async function listenExec(opts: UdpExecOptions): Promise<{ received: number }> {
+  const where = formatAddress(opts.address);
+  let fd = -1;
+  let local: SockAddr;
+  try {
+    fd = sock.socket(familyNumber(opts.address), sock.SOCK_DGRAM);
+    if (opts.reuseaddr && opts.address.family !== 'unix') sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_REUSEADDR, 1);
+    if (opts.group) prepareGroup(fd, opts.group);
+    sock.bindTo(fd, opts.address);
+    if (opts.group) joinGroupOf(fd, opts.group);
+    local = sock.localAddress(fd);
+  } catch (e) {
+    if (fd >= 0) sock.close(fd);
+    return relabel(e, opts.op, where, opts.address);
+  }
+  opts.onListening?.(local);
+  const reactor = new Reactor();
+  const mem = new NativeMemory(65536);
+  const jobs = new Set<Job>();
+  const limit = opts.count ?? Infinity;
+  let received = 0;
+  let finished = 0;
+  const reply = (j: Job, data: Buffer) => {
+    reactor.remove(j);
+    reactor.remove(j.child);
+    jobs.delete(j);
+    finished++;
+    reactor.touch();
+    for (let at = 0; at < data.length; at += MAX_REPLY) {
+      const part = data.subarray(at, at + MAX_REPLY);
+      part.copy(mem.buf, 0);
+      // A reply the socket cannot take now is dropped, as a UDP server's would be.
+      try {
+        sock.sendTo(fd, mem, 0, part.length, j.peer);
+      } catch {
+        /* the sender is gone (ECONNREFUSED on loopback): nobody to answer */
+      }
+    }
+    opts.onReply?.(j.n, j.peer, data.length);
+  };
+  reactor.add({
+    interests: () => (received < limit && jobs.size < MAX_RUNNING ? [[fd, POLLIN]] : []),
+    ready: () => {
+      while (received < limit && jobs.size < MAX_RUNNING) {
+        const r = sock.recvFrom(fd, mem, 0, mem.size);
+        if (!r) return;
+        received++;
+        reactor.touch();
+        const j = new Job(received, r.from, Buffer.from(mem.buf.subarray(0, r.size)), mem, opts, reply);
+        jobs.add(j);
+        reactor.add(j);
+        reactor.add(j.child);
+      }
+    },
+  });
+  try {
+    await reactor.run({ what: `${opts.op} ${where}`, idleMs: opts.idleMs, done: () => finished >= limit });
+  } catch (e) {
+    relabel(e, opts.op, where, opts.address);
+  } finally {
+    await stopChildren([...jobs].map((j) => j.child));
+    sock.close(fd);
+    mem.free();
+  }
+  return { received };
+}
