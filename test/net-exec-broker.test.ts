@@ -38,10 +38,10 @@ interface Proc {
 }
 
 let outputs = 0;
-function start(cmd: string, args: string[], input?: Buffer | string): Proc {
+function start(cmd: string, args: string[], input?: Buffer | string, env: NodeJS.ProcessEnv = {}): Proc {
   const file = join(dir, `out-${++outputs}`);
   const fd = openSync(file, 'w');
-  const child = spawn(cmd, args, { stdio: ['pipe', fd, 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(cmd, args, { stdio: ['pipe', fd, 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
   closeSync(fd);
   started.push(child);
   let err = '';
@@ -57,8 +57,8 @@ async function runAsync(cmd: string, args: string[], input: Buffer | string = ''
   return { code, out: p.out(), stderr: p.err() };
 }
 
-async function startServer(args: string[]): Promise<Proc & { port: number }> {
-  const p = start(IPCCTL, [...args, '--port', '0', '-v']);
+async function startServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Proc & { port: number }> {
+  const p = start(IPCCTL, [...args, '--port', '0', '-v'], undefined, env);
   for (let i = 0; i < 400; i++) {
     const m = /listening on [^\n]*:(\d+)\n/.exec(p.err());
     if (m) return { ...p, port: Number(m[1]) };
@@ -140,12 +140,23 @@ describe('serve --exec', () => {
     const payload = (i: number) => Array.from({ length: 100 }, (_, n) => `client ${i} line ${n} ${'x'.repeat(n % 37)}\n`).join('');
     const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => exchange(srv.port, payload(i))));
     replies.forEach((r, i) => expect(r.toString(), `client ${i}`).toBe(payload(i)));
+    expect(readFileSync(`/proc/${srv.child.pid}/maps`, 'utf8')).toContain('libipcctl-spawn.so');
     // Every child reaped: none left, none a zombie.
     await until('children reaped', () => childrenOf(srv.child.pid!).length === 0);
     srv.child.kill('SIGTERM');
     expect(await srv.done).toBe(143);
     expect(srv.err()).not.toMatch(/internal error|at .*\.js/);
   }, 60_000);
+
+  it('without the C helper (IPCCTL_NO_C_HELPER=1, children spawned from a native thread each) the replies are the same', async () => {
+    const srv = await startServer(['tcp', 'serve', '--exec', 'cat', '--keep-open'], { IPCCTL_NO_C_HELPER: '1' });
+    const payload = (i: number) => `client ${i}\n`.repeat(50);
+    const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => exchange(srv.port, payload(i))));
+    replies.forEach((r, i) => expect(r.toString()).toBe(payload(i)));
+    const maps = readFileSync(`/proc/${srv.child.pid}/maps`, 'utf8');
+    expect(maps.includes('libipcctl-spawn.so')).toBe(false);
+    await until('children reaped', () => childrenOf(srv.child.pid!).length === 0);
+  });
 
   it('half-close both ways: the peer FIN is the child EOF; a child that exits early, or never reads, still answers without a reset', async () => {
     const early = await startServer(['tcp', 'serve', '--sh', 'head -n 1', '--keep-open']);

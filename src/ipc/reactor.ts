@@ -48,6 +48,27 @@ export class Reactor {
     this.members.delete(p);
   }
 
+  private pending = 0;
+
+  /**
+   * Work finishing off the loop (a spawn on a native thread): its completion
+   * can only run between slices, so while it is under way the loop polls in
+   * short slices and yields to Node after each one.
+   */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.pending++;
+    const done = () => {
+      this.pending--;
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  /** Is tracked work still under way? */
+  get busy(): boolean {
+    return this.pending > 0;
+  }
+
   /** Something moved: the idle clock starts again. */
   touch(): void {
     this.lastProgress = Date.now();
@@ -72,7 +93,7 @@ export class Reactor {
             owners.push([p, i]);
           }
         }
-        let slice = SLICE_MS;
+        let slice = this.pending > 0 ? 1 : SLICE_MS;
         if (opts.idleMs !== undefined) slice = Math.min(slice, Math.max(0, this.lastProgress + opts.idleMs - Date.now()));
         const n = this.set.wait(slice);
         if (n > 0) {
@@ -82,7 +103,7 @@ export class Reactor {
           }
         }
         const now = Date.now();
-        if (n === 0 || now - lastYield >= YIELD_EVERY_MS) {
+        if (n === 0 || this.pending > 0 || now - lastYield >= YIELD_EVERY_MS) {
           // Let Node run signal handlers and timers.
           await new Promise((r) => setImmediate(r));
           lastYield = Date.now();

@@ -8,7 +8,10 @@
 // WNOHANG (never waitpid(-1): Node's own children stay Node's).
 import { errnoNumber, IpcError } from '../errors.js';
 import { setNonBlocking } from './fd.js';
-import { bind, C, NativeMemory } from './libc.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { bind, C, NativeMemory, openLibrary } from './libc.js';
+import { AGAIN, close, read, write } from './socket.js';
 
 const posixSpawnp = bind('posix_spawnp', C.int, [C.ptr, C.string, C.ptr, C.ptr, C.ptr, C.ptr]);
 const faInit = bind('posix_spawn_file_actions_init', C.int, [C.ptr]);
@@ -39,9 +42,7 @@ export const SIGKILL = 9;
 // glibc: posix_spawnattr_t is 336 bytes, posix_spawn_file_actions_t 80,
 // sigset_t 128; the blocks are larger than that on purpose.
 const ATTR = 0;
-const ACTIONS = 512;
 const SIGSET = 768;
-const PID = 1024;
 const STATUS = 1032;
 const FDS = 1040;
 const scratch = new NativeMemory(1088);
@@ -83,6 +84,10 @@ export class StringArray {
   get addr(): number {
     return this.mem.addr;
   }
+  /** The address of string `i`. */
+  pointer(i: number): number {
+    return Number(this.mem.buf.readBigUInt64LE(i * 8));
+  }
   free(): void {
     this.mem.free();
   }
@@ -95,21 +100,26 @@ export interface SpawnFds {
 }
 
 /**
- * posix_spawnp: run argv[0] (searched in PATH) with `fds` as its 0, 1 and 2.
- * Every other fd of ours is close-on-exec, so the child gets nothing else.
+ * posix_spawnp, with `fds` as the child's 0, 1 and 2 (every other fd of ours
+ * is close-on-exec, so the child gets nothing else), on a thread of its own: the vfork underneath suspends only
+ * the calling thread until the child has exec'd (about a millisecond for a
+ * small program), and the main thread goes on serving the others meanwhile.
  */
-export function spawn(file: string, argv: StringArray, env: StringArray, fds: SpawnFds): number {
-  const fa = scratch.addr + ACTIONS;
+export async function spawnAsync(file: string, argv: StringArray, env: StringArray, fds: SpawnFds): Promise<number> {
+  // Per call: several spawns may be under way at once.
+  const mem = new NativeMemory(256);
+  const fa = mem.addr;
   faInit.call(fa);
   try {
     faDup2.call(fa, fds.stdin, 0);
     faDup2.call(fa, fds.stdout, 1);
     faDup2.call(fa, fds.stderr, 2);
-    const err = posixSpawnp.call(scratch.addr + PID, file, fa, attr(), argv.addr, env.addr).value;
-    if (err !== 0) throw new IpcError(err, 'posix_spawnp', file);
-    return scratch.buf.readInt32LE(PID);
+    const r = await posixSpawnp.callBlocking(mem.addr + 128, file, fa, attr(), argv.addr, env.addr);
+    if (r.value !== 0) throw new IpcError(r.value, 'posix_spawnp', file);
+    return mem.buf.readInt32LE(128);
   } finally {
     faDestroy.call(fa);
+    mem.free();
   }
 }
 
@@ -161,4 +171,88 @@ export function childPipe(ours: 'read' | 'write'): [number, number] {
   const fds: [number, number] = [scratch.buf.readInt32LE(FDS), scratch.buf.readInt32LE(FDS + 4)];
   setNonBlocking(ours === 'read' ? fds[0] : fds[1], true);
   return fds;
+}
+
+// The spawner thread (src/native/c/spawner.c): posix_spawn off the main
+// thread, with requests and replies as records on two pipes, so a reply
+// wakes the poll loop like any other fd. Without the C helper, spawnAsync
+// above does the same through ffi-rs's thread per call (slower: a new
+// thread each time, and its completion seen only between poll slices).
+const HELPER = 'ipcctl-spawn';
+const helperPath = join(__dirname, 'libipcctl-spawn.so');
+const REQUEST = 48;
+const REPLY = 16;
+/** Spawns under way at once: each thread waits for its child's exec. */
+const SPAWN_THREADS = 4;
+
+export interface SpawnRequest {
+  file: StringArray;
+  argv: StringArray;
+  env: StringArray;
+  fds: SpawnFds;
+}
+
+export class Spawner {
+  /** The fd to poll for replies. */
+  readonly replies: number;
+  private readonly requests: number;
+  private readonly mem = new NativeMemory(REQUEST + REPLY * 64);
+  private nextId = 1;
+
+  private constructor(requests: number, replies: number) {
+    this.requests = requests;
+    this.replies = replies;
+  }
+
+  /** The spawner thread, or null when the C helper is not built (or IPCCTL_NO_C_HELPER=1). */
+  static start(): Spawner | null {
+    if (process.env.IPCCTL_NO_C_HELPER === '1' || !existsSync(helperPath) || !openLibrary(HELPER, helperPath)) return null;
+    const startFn = bind('ipcctl_spawner_start', C.int, [C.int, C.int, C.int], HELPER);
+    // Requests: we write (blocking: 48-byte records never fill it for long), the thread reads.
+    const [reqR, reqW] = childPipe('read');
+    setNonBlocking(reqR, false);
+    // Replies: the thread writes (blocking), we read without blocking.
+    const [repR, repW] = childPipe('read');
+    const err = startFn.call(reqR, repW, SPAWN_THREADS).value;
+    if (err !== 0) {
+      for (const fd of [reqR, reqW, repR, repW]) close(fd);
+      return null;
+    }
+    return new Spawner(reqW, repR);
+  }
+
+  /** Ask for a child; its id comes back in a reply. */
+  request(r: SpawnRequest): number {
+    const id = this.nextId++;
+    const b = this.mem.buf;
+    b.writeBigUInt64LE(BigInt(id), 0);
+    b.writeBigUInt64LE(BigInt(r.file.pointer(0)), 8);
+    b.writeBigUInt64LE(BigInt(r.argv.addr), 16);
+    b.writeBigUInt64LE(BigInt(r.env.addr), 24);
+    b.writeInt32LE(r.fds.stdin, 32);
+    b.writeInt32LE(r.fds.stdout, 36);
+    b.writeInt32LE(r.fds.stderr, 40);
+    b.writeInt32LE(0, 44);
+    let done = 0;
+    while (done < REQUEST) {
+      const n = write(this.requests, this.mem, done, REQUEST - done);
+      if (n === AGAIN) continue; // the request pipe is blocking: not reached
+      done += n;
+    }
+    return id;
+  }
+
+  /** Replies that have arrived: [id, pid or -1, errno value]. */
+  takeReplies(): Array<[number, number, number]> {
+    const out: Array<[number, number, number]> = [];
+    for (;;) {
+      const n = read(this.replies, this.mem, REQUEST, REPLY * 64);
+      if (n === AGAIN || n <= 0) return out;
+      // Records are 16 bytes and pipe writes of that size are atomic: never split.
+      for (let at = REQUEST; at < REQUEST + n; at += REPLY) {
+        const b = this.mem.buf;
+        out.push([Number(b.readBigUInt64LE(at)), b.readInt32LE(at + 8), b.readInt32LE(at + 12)]);
+      }
+    }
+  }
 }

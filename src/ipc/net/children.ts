@@ -9,8 +9,9 @@ import { POLLIN, PollSet } from '../../native/poll.js';
 import * as sock from '../../native/socket.js';
 import { AGAIN } from '../../native/socket.js';
 import { NativeMemory } from '../../native/libc.js';
-import { childPipe, type ExitStatus, pidfdOpen, reap, SIGKILL, SIGTERM, signalProcess, spawn, StringArray } from '../../native/spawn.js';
-import type { Pollable } from '../reactor.js';
+import { childPipe, type ExitStatus, pidfdOpen, reap, SIGKILL, SIGTERM, signalProcess, spawnAsync, Spawner, StringArray, type SpawnFds } from '../../native/spawn.js';
+import { IpcError } from '../../errors.js';
+import type { Pollable, Reactor } from '../reactor.js';
 
 export type { ExitStatus };
 
@@ -99,37 +100,47 @@ export interface ChildFds {
 
 /** One running child: its pidfd in the reactor, its stderr read by lines. */
 export class Child implements Pollable {
-  readonly pid: number;
-  private pidfd: number;
-  private errFd: number;
   private errMem: NativeMemory | null = new NativeMemory(4096);
   private errCarry = '';
   status: ExitStatus | null = null;
 
-  constructor(
-    program: Program,
-    env: Record<string, string>,
-    fds: ChildFds,
+  /**
+   * Start `program` with `fds` as its stdin and stdout; `done` hears the
+   * child or the failure. The fds must stay open until then; the caller
+   * closes its copies afterwards.
+   */
+  static start(launcher: Launcher, program: Program, env: Record<string, string>, fds: ChildFds, onStderr: (line: string) => void, onExit: (s: ExitStatus) => void, done: (e: unknown, c: Child | null) => void): void {
+    let errR: number;
+    let errW: number;
+    try {
+      [errR, errW] = childPipe('read');
+    } catch (e) {
+      return done(e, null);
+    }
+    launcher.launch(program, env, { stdin: fds.stdin, stdout: fds.stdout, stderr: errW }, (e, pid) => {
+      sock.close(errW);
+      if (e !== null) {
+        sock.close(errR);
+        return done(e, null);
+      }
+      let pidfd: number;
+      try {
+        pidfd = pidfdOpen(pid);
+      } catch (err) {
+        sock.close(errR);
+        return done(err, null);
+      }
+      done(null, new Child(pid, pidfd, errR, onStderr, onExit));
+    });
+  }
+
+  private constructor(
+    readonly pid: number,
+    private pidfd: number,
+    private errFd: number,
     private readonly onStderr: (line: string) => void,
     private readonly onExit: (s: ExitStatus) => void,
-  ) {
-    const [errR, errW] = childPipe('read');
-    const argv = new StringArray(program.argv);
-    const envBlock = new StringArray(Object.entries(env).map(([k, v]) => `${k}=${v}`));
-    try {
-      this.pid = spawn(program.file, argv, envBlock, { stdin: fds.stdin, stdout: fds.stdout, stderr: errW });
-    } catch (e) {
-      sock.close(errR);
-      this.errMem?.free();
-      throw e;
-    } finally {
-      sock.close(errW);
-      argv.free();
-      envBlock.free();
-    }
-    this.errFd = errR;
-    this.pidfd = pidfdOpen(this.pid);
-  }
+  ) {}
 
   get running(): boolean {
     return this.status === null;
@@ -253,4 +264,79 @@ export function childEnv(peerAddr: string, peerPort: number | null): Record<stri
   if (peerPort !== null) env.IPCCTL_PEER_PORT = String(peerPort);
   else delete env.IPCCTL_PEER_PORT;
   return env;
+}
+
+let spawner: Spawner | null | undefined;
+
+/**
+ * Starts children for one server: through the spawner thread when the C
+ * helper is there (its replies are an fd in the server's reactor), else
+ * through a native thread per child.
+ */
+export class Launcher implements Pollable {
+  private readonly waiting = new Map<number, { keep: StringArray[]; file: string; done: (e: unknown, pid: number) => void }>();
+  private readonly spawner: Spawner | null;
+
+  constructor(private readonly reactor: Reactor) {
+    if (spawner === undefined) spawner = Spawner.start();
+    this.spawner = spawner;
+    if (this.spawner) reactor.add(this);
+  }
+
+  launch(program: Program, env: Record<string, string>, fds: SpawnFds, done: (e: unknown, pid: number) => void): void {
+    const argv = new StringArray(program.argv);
+    const envBlock = new StringArray(Object.entries(env).map(([k, v]) => `${k}=${v}`));
+    if (!this.spawner) {
+      this.reactor.track(spawnAsync(program.file, argv, envBlock, fds)).then(
+        (pid) => {
+          argv.free();
+          envBlock.free();
+          done(null, pid);
+        },
+        (e: unknown) => {
+          argv.free();
+          envBlock.free();
+          done(e, -1);
+        },
+      );
+      return;
+    }
+    const file = new StringArray([program.file]);
+    const id = this.spawner.request({ file, argv, env: envBlock, fds });
+    this.waiting.set(id, { keep: [file, argv, envBlock], file: program.file, done });
+  }
+
+  interests(): Array<[number, number]> {
+    return this.spawner && this.waiting.size > 0 ? [[this.spawner.replies, POLLIN]] : [];
+  }
+
+  ready(): void {
+    for (const [id, pid, err] of this.spawner!.takeReplies()) {
+      const w = this.waiting.get(id);
+      if (!w) continue;
+      this.waiting.delete(id);
+      for (const k of w.keep) k.free();
+      this.reactor.touch();
+      if (pid >= 0) w.done(null, pid);
+      else w.done(new IpcError(err, 'posix_spawn', w.file), -1);
+    }
+  }
+
+  /** At server exit: wait for the answers to every request still out (each takes about a millisecond). */
+  async settle(): Promise<void> {
+    const set = new PollSet(1);
+    try {
+      const deadline = Date.now() + 10_000;
+      while (this.spawner && this.waiting.size > 0 && Date.now() < deadline) {
+        set.clear();
+        set.add(this.spawner.replies, POLLIN);
+        if (set.wait(10) > 0) this.ready();
+      }
+    } finally {
+      set.free();
+    }
+    // The fallback's threads report through promises.
+    while (this.reactor.busy) await new Promise((r) => setTimeout(r, 1));
+    if (this.spawner) this.reactor.remove(this);
+  }
 }

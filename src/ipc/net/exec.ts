@@ -19,7 +19,7 @@ import { Flow, FlowError } from '../flow.js';
 import { type Pollable, Reactor } from '../reactor.js';
 import { relabel } from '../sockerr.js';
 import { listenOn } from '../stream.js';
-import { Child, childEnv, type ExitStatus, type Program, stopChildren } from './children.js';
+import { Child, childEnv, type ExitStatus, Launcher, type Program, stopChildren } from './children.js';
 
 export interface ExecEvents {
   listening?(local: SockAddr): void;
@@ -50,7 +50,7 @@ const DRAIN_MS = 2000;
 const drainMem = new NativeMemory(64 << 10);
 
 class ExecConn implements Pollable {
-  readonly child: Child;
+  child: Child | null = null;
   private readonly flow: Flow;
   private outR: number;
   private stdoutDone = false;
@@ -66,30 +66,13 @@ class ExecConn implements Pollable {
     private readonly reactor: Reactor,
     private readonly opts: ExecServeOptions,
     private readonly onEnd: (c: ExecConn) => void,
+    launcher: Launcher,
   ) {
     // The child reads this socket with ordinary blocking reads; our own
     // calls on it pass MSG_DONTWAIT, so they still never block.
     setNonBlocking(fd, false);
     const [outR, outW] = childPipe('read');
     this.outR = outR;
-    const env = peer.family === 'unix' ? childEnv(peer.path, null) : childEnv(peer.address, peer.port);
-    try {
-      this.child = new Child(
-        opts.program,
-        env,
-        { stdin: fd, stdout: outW },
-        (line) => opts.events.stderr?.(id, peer, line),
-        (s) => {
-          opts.events.exit?.(id, peer, this.child.pid, s);
-          this.maybeEnd();
-        },
-      );
-    } catch (e) {
-      sock.close(outR);
-      throw e;
-    } finally {
-      sock.close(outW);
-    }
     this.flow = new Flow(reactor, {
       src: outR,
       dst: fd,
@@ -101,8 +84,32 @@ class ExecConn implements Pollable {
         this.closeOut();
       },
     });
-    reactor.add(this.child);
     reactor.add(this);
+    const env = peer.family === 'unix' ? childEnv(peer.path, null) : childEnv(peer.address, peer.port);
+    Child.start(
+      launcher,
+      opts.program,
+      env,
+      { stdin: fd, stdout: outW },
+      (line) => opts.events.stderr?.(id, peer, line),
+      (s) => {
+        opts.events.exit?.(id, peer, this.child!.pid, s);
+        this.maybeEnd();
+      },
+      (e, child) => {
+        sock.close(outW);
+        if (e !== null || !child) {
+          // Out of processes or fds (EAGAIN, EMFILE): this client is refused, the server goes on.
+          this.error = e instanceof IpcError ? e.code : String((e as Error).message);
+          this.finish();
+          return;
+        }
+        this.child = child;
+        if (this.ended) return;
+        reactor.add(child);
+        reactor.touch();
+      },
+    );
   }
 
   private closeOut(): void {
@@ -141,7 +148,7 @@ class ExecConn implements Pollable {
   }
 
   private maybeEnd(): void {
-    if (this.ended || this.draining || !this.stdoutDone || this.child.running) return;
+    if (this.ended || this.draining || !this.stdoutDone || !this.child || this.child.running) return;
     this.draining = true;
     this.drainUntil = Date.now() + DRAIN_MS;
     this.drain();
@@ -170,8 +177,10 @@ class ExecConn implements Pollable {
     if (this.outR >= 0) sock.close(this.outR);
     this.outR = -1;
     this.reactor.remove(this);
-    this.reactor.remove(this.child);
-    this.child.release();
+    if (this.child) {
+      this.reactor.remove(this.child);
+      this.child.release();
+    }
     sock.close(this.fd);
     this.opts.events.close?.(this.id, { sent: this.flow.bytes, error: this.error });
     this.onEnd(this);
@@ -183,6 +192,7 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
   const where = formatAddress(local);
   opts.events.listening?.(local);
   const reactor = new Reactor();
+  const launcher = new Launcher(reactor);
   const conns = new Map<number, ExecConn>();
   let listening = true;
   let served = 0;
@@ -205,10 +215,10 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
         opts.events.accept?.(id, a.peer);
         let c: ExecConn;
         try {
-          c = new ExecConn(id, a.fd, a.peer, reactor, opts, (done) => conns.delete(done.id));
+          c = new ExecConn(id, a.fd, a.peer, reactor, opts, (done) => conns.delete(done.id), launcher);
         } catch (e) {
           sock.close(a.fd);
-          // Out of processes or fds (EAGAIN, EMFILE): this client is refused, the server goes on.
+          // Out of fds for the pipes (EMFILE): this client is refused, the server goes on.
           opts.events.close?.(id, { sent: 0, error: e instanceof IpcError ? e.code : String((e as Error).message) });
           if (!opts.keepOpen) throw e;
           continue;
@@ -234,7 +244,9 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
     relabel(e, opts.op, where, local);
   } finally {
     if (listening) sock.close(lfd);
-    await stopChildren([...conns.values()].map((c) => c.child));
+    await launcher.settle();
+    const left = [...conns.values()];
+    await stopChildren(left.flatMap((c) => (c.child ? [c.child] : [])));
     for (const c of [...conns.values()]) {
       c.error ??= 'server stopped';
       c.finish();

@@ -12,7 +12,7 @@ import { childPipe } from '../../native/spawn.js';
 import { formatAddress } from '../address.js';
 import { type Pollable, Reactor } from '../reactor.js';
 import { relabel } from '../sockerr.js';
-import { Child, childEnv, type ExitStatus, type Program, stopChildren } from './children.js';
+import { Child, childEnv, type ExitStatus, Launcher, type Program, stopChildren } from './children.js';
 import { type Group, joinGroupOf, prepareGroup } from './multicast.js';
 
 export interface UdpExecOptions {
@@ -36,7 +36,7 @@ class Job implements Pollable {
   private outR: number;
   private readonly chunks: Buffer[] = [];
   private outDone = false;
-  readonly child: Child;
+  child: Child | null = null;
   done = false;
 
   constructor(
@@ -45,7 +45,9 @@ class Job implements Pollable {
     data: Buffer,
     private readonly mem: NativeMemory,
     opts: UdpExecOptions,
-    private readonly onDone: (j: Job, reply: Buffer) => void,
+    private readonly onStarted: (j: Job) => void,
+    private readonly onDone: (j: Job, reply: Buffer | null) => void,
+    launcher: Launcher,
   ) {
     const [inR, inW] = childPipe('write');
     const [outR, outW] = childPipe('read');
@@ -58,24 +60,31 @@ class Job implements Pollable {
       sock.close(inW);
     }
     const env = peer.family === 'unix' ? childEnv(peer.path, null) : childEnv(peer.address, peer.port);
-    try {
-      this.child = new Child(
-        opts.program,
-        env,
-        { stdin: inR, stdout: outW },
-        (line) => opts.onStderr?.(peer, line),
-        (s) => {
-          opts.onExit?.(n, peer, this.child.pid, s);
-          this.check();
-        },
-      );
-    } catch (e) {
-      sock.close(outR);
-      throw e;
-    } finally {
-      sock.close(inR);
-      sock.close(outW);
-    }
+    Child.start(
+      launcher,
+      opts.program,
+      env,
+      { stdin: inR, stdout: outW },
+      (line) => opts.onStderr?.(peer, line),
+      (s) => {
+        opts.onExit?.(n, peer, this.child!.pid, s);
+        this.check();
+      },
+      (e, child) => {
+        sock.close(inR);
+        sock.close(outW);
+        if (e !== null || !child) {
+          // No process for it (EAGAIN): no reply, as if the program had failed.
+          sock.close(this.outR);
+          this.outR = -1;
+          this.done = true;
+          this.onDone(this, null);
+          return;
+        }
+        this.child = child;
+        this.onStarted(this);
+      },
+    );
   }
 
   interests(): Array<[number, number]> {
@@ -97,7 +106,7 @@ class Job implements Pollable {
   }
 
   private check(): void {
-    if (this.done || !this.outDone || this.child.running) return;
+    if (this.done || !this.outDone || !this.child || this.child.running) return;
     this.done = true;
     this.child.release();
     this.onDone(this, Buffer.concat(this.chunks));
@@ -121,17 +130,19 @@ export async function listenExec(opts: UdpExecOptions): Promise<{ received: numb
   }
   opts.onListening?.(local);
   const reactor = new Reactor();
+  const launcher = new Launcher(reactor);
   const mem = new NativeMemory(65536);
   const jobs = new Set<Job>();
   const limit = opts.count ?? Infinity;
   let received = 0;
   let finished = 0;
-  const reply = (j: Job, data: Buffer) => {
+  const reply = (j: Job, data: Buffer | null) => {
     reactor.remove(j);
-    reactor.remove(j.child);
+    if (j.child) reactor.remove(j.child);
     jobs.delete(j);
     finished++;
     reactor.touch();
+    if (data === null) return;
     for (let at = 0; at < data.length; at += MAX_REPLY) {
       const part = data.subarray(at, at + MAX_REPLY);
       part.copy(mem.buf, 0);
@@ -152,10 +163,9 @@ export async function listenExec(opts: UdpExecOptions): Promise<{ received: numb
         if (!r) return;
         received++;
         reactor.touch();
-        const j = new Job(received, r.from, Buffer.from(mem.buf.subarray(0, r.size)), mem, opts, reply);
+        const j = new Job(received, r.from, Buffer.from(mem.buf.subarray(0, r.size)), mem, opts, (started) => reactor.add(started.child!), reply, launcher);
         jobs.add(j);
         reactor.add(j);
-        reactor.add(j.child);
       }
     },
   });
@@ -164,7 +174,8 @@ export async function listenExec(opts: UdpExecOptions): Promise<{ received: numb
   } catch (e) {
     relabel(e, opts.op, where, opts.address);
   } finally {
-    await stopChildren([...jobs].map((j) => j.child));
+    await launcher.settle();
+    await stopChildren([...jobs].flatMap((j) => (j.child ? [j.child] : [])));
     sock.close(fd);
     mem.free();
   }
