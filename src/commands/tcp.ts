@@ -10,7 +10,7 @@ import { settings } from '../output/style.js';
 import { ServeFeedback } from './common/feedback.js';
 import { type ConnectFlags, quietOnClosedOutput, runConnect } from './common/connect.js';
 import { checkModeFlags, type ModeFlags, runMode, wantsMode } from './common/serve-modes.js';
-import { withHexdump } from './common/sockets.js';
+import { hexdumpBeforeOperands, withHexdump } from './common/sockets.js';
 import { addConnectOptions, addStreamServeOptions, checkServeFlags, serveReporter, } from './common/sockets.js';
 
 interface ServeFlags extends ModeFlags {
@@ -86,7 +86,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  ipcctl tcp serve --port 9000 > received.bin\n  ipcctl tcp serve --port 9000 --echo --keep-open --max-conns 100 -v')
     .action((opts) => serve(opts));
 
-  addConnectOptions(
+  hexdumpBeforeOperands(addConnectOptions(
     tcp
       .command('connect')
       .description('connect, send stdin (or --send), half-close at its end, print the reply until the peer closes')
@@ -94,7 +94,7 @@ export function register(program: Command): void {
       .argument('<port>', 'port')
       .option('-s, --source <addr>', 'connect from this local address (bind before connect)')
       .addOption(program.createOption('--source-port <port>', 'connect from this local port').argParser((v: string) => parseSourcePort(v))),
-  )
+  ))
     .addHelpText('after', '\nExamples:\n  printf "GET / HTTP/1.0\\r\\n\\r\\n" | ipcctl tcp connect 127.0.0.1 8080\n  ipcctl tcp connect -z --timeout 1s 127.0.0.1 22 && echo open')
     .action((host, port, opts) => connect(host, port, opts));
 }

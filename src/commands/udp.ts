@@ -16,7 +16,7 @@ const asDatagramSize = (v: string) => {
   return n;
 };
 import { readAll, readRecords } from './common/input.js';
-import { datagramPrinter } from './common/sockets.js';
+import { datagramPrinter, hexdumpBeforeOperands } from './common/sockets.js';
 import { waitingForDatagrams } from './common/feedback.js';
 import { quietOnClosedOutput } from './common/connect.js';
 import { addListenExtras, addSendExtras, dumpDatagrams, listenTarget, openDump, runUdpExec, sendMulticast, type ListenExtras, type SendExtras } from './common/udp-extras.js';
@@ -144,8 +144,8 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  ipcctl udp listen --port 9000 -n 1 > datagram.bin\n  ipcctl --json udp listen --port 9000 --timeout 10s')
     .action((opts) => listen(opts));
 
-  addSendExtras(udp
-    .command('send'))
+  hexdumpBeforeOperands(addSendExtras(udp
+    .command('send')))
     .description('send TEXT, stdin, or each line (--lines) as one datagram')
     .argument('<host>', 'numeric address: 127.0.0.1, ::1, 255.255.255.255 with --broadcast')
     .argument('<port>', 'port')

@@ -127,3 +127,20 @@ export function withHexdump<T extends { data?: (conn: number, chunk: Buffer) => 
     },
   };
 }
+
+/**
+ * `-x [FILE]` takes the next word as its FILE, so `tcp connect -x 127.0.0.1
+ * 9000` would dump into a file named 127.0.0.1. A numeric address or a
+ * port is never meant as that file: there -x stands alone (as --hexdump=).
+ */
+export function hexdumpBeforeOperands(cmd: Command): Command {
+  const parse = cmd.parseOptions.bind(cmd);
+  cmd.parseOptions = (args: string[]) => {
+    const out = [...args];
+    for (let i = 0; i < out.length - 1; i++) {
+      if ((out[i] === '-x' || out[i] === '--hexdump') && /^(\[?[0-9a-fA-F:.%]+\]?|localhost)$/.test(out[i + 1]!) && /[0-9]/.test(out[i + 1]!)) out[i] = '--hexdump=';
+    }
+    return parse(out);
+  };
+  return cmd;
+}
