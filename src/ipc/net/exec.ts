@@ -58,6 +58,8 @@ class ExecConn implements Pollable {
   private draining = false;
   ended = false;
   error: string | undefined;
+  /** Why the child could not start, if it could not. */
+  spawnFailure: unknown = null;
 
   constructor(
     readonly id: number,
@@ -101,6 +103,7 @@ class ExecConn implements Pollable {
         if (e !== null || !child) {
           // Out of processes or fds (EAGAIN, EMFILE): this client is refused, the server goes on.
           this.error = e instanceof IpcError ? e.code : String((e as Error).message);
+          this.spawnFailure = e;
           this.finish();
           return;
         }
@@ -196,7 +199,13 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
   const conns = new Map<number, ExecConn>();
   let listening = true;
   let served = 0;
+  let failure: unknown = null;
   const max = opts.keepOpen ? (opts.maxConns ?? Infinity) : 1;
+  const ended = (c: ExecConn) => {
+    conns.delete(c.id);
+    // Serving one client: the command fails with its child.
+    if (!opts.keepOpen && c.spawnFailure) failure = c.spawnFailure;
+  };
 
   const listener: Pollable = {
     interests: () => (listening && conns.size < max ? [[lfd, POLLIN]] : []),
@@ -215,7 +224,7 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
         opts.events.accept?.(id, a.peer);
         let c: ExecConn;
         try {
-          c = new ExecConn(id, a.fd, a.peer, reactor, opts, (done) => conns.delete(done.id), launcher);
+          c = new ExecConn(id, a.fd, a.peer, reactor, opts, ended, launcher);
         } catch (e) {
           sock.close(a.fd);
           // Out of fds for the pipes (EMFILE): this client is refused, the server goes on.
@@ -252,4 +261,6 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
       c.finish();
     }
   }
+  if (failure instanceof IpcError) throw new IpcError(failure.errno, opts.op, `--exec ${opts.program.file}`, { detail: 'the program could not be started', exitCode: 1 });
+  if (failure) throw failure;
 }
