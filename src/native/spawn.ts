@@ -93,6 +93,32 @@ export class StringArray {
   }
 }
 
+/** A NULL-terminated pointer table made of runs [from, from+count) of several StringArrays (envp = ours + the peer's). */
+export class PointerTable {
+  readonly mem: NativeMemory;
+  constructor(parts: Array<[StringArray, number, number]>) {
+    const n = parts.reduce((k, [, , c]) => k + c, 0);
+    this.mem = new NativeMemory((n + 1) * 8);
+    let at = 0;
+    for (const [a, from, c] of parts) {
+      a.mem.buf.copy(this.mem.buf, at, from * 8, (from + c) * 8);
+      at += c * 8;
+    }
+    this.mem.buf.writeBigUInt64LE(0n, at);
+  }
+  get addr(): number {
+    return this.mem.addr;
+  }
+  free(): void {
+    this.mem.free();
+  }
+}
+
+/** Anything that is a char** in native memory. */
+export interface Table {
+  readonly addr: number;
+}
+
 export interface SpawnFds {
   stdin: number;
   stdout: number;
@@ -105,7 +131,7 @@ export interface SpawnFds {
  * the calling thread until the child has exec'd (about a millisecond for a
  * small program), and the main thread goes on serving the others meanwhile.
  */
-export async function spawnAsync(file: string, argv: StringArray, env: StringArray, fds: SpawnFds): Promise<number> {
+export async function spawnAsync(file: string, argv: Table, env: Table, fds: SpawnFds): Promise<number> {
   // Per call: several spawns may be under way at once.
   const mem = new NativeMemory(256);
   const fa = mem.addr;
@@ -186,9 +212,10 @@ const REPLY = 16;
 const SPAWN_THREADS = 4;
 
 export interface SpawnRequest {
-  file: StringArray;
-  argv: StringArray;
-  env: StringArray;
+  /** The address of the program's path, a C string. */
+  file: number;
+  argv: Table;
+  env: Table;
   fds: SpawnFds;
 }
 
@@ -226,7 +253,7 @@ export class Spawner {
     const id = this.nextId++;
     const b = this.mem.buf;
     b.writeBigUInt64LE(BigInt(id), 0);
-    b.writeBigUInt64LE(BigInt(r.file.pointer(0)), 8);
+    b.writeBigUInt64LE(BigInt(r.file), 8);
     b.writeBigUInt64LE(BigInt(r.argv.addr), 16);
     b.writeBigUInt64LE(BigInt(r.env.addr), 24);
     b.writeInt32LE(r.fds.stdin, 32);

@@ -9,7 +9,7 @@ import { POLLIN, PollSet } from '../../native/poll.js';
 import * as sock from '../../native/socket.js';
 import { AGAIN } from '../../native/socket.js';
 import { NativeMemory } from '../../native/libc.js';
-import { childPipe, type ExitStatus, pidfdOpen, reap, SIGKILL, SIGTERM, signalProcess, spawnAsync, Spawner, StringArray, type SpawnFds } from '../../native/spawn.js';
+import { childPipe, type ExitStatus, pidfdOpen, PointerTable, reap, SIGKILL, SIGTERM, signalProcess, spawnAsync, Spawner, StringArray, type SpawnFds } from '../../native/spawn.js';
 import { IpcError } from '../../errors.js';
 import type { Pollable, Reactor } from '../reactor.js';
 
@@ -109,7 +109,7 @@ export class Child implements Pollable {
    * child or the failure. The fds must stay open until then; the caller
    * closes its copies afterwards.
    */
-  static start(launcher: Launcher, program: Program, env: Record<string, string>, fds: ChildFds, onStderr: (line: string) => void, onExit: (s: ExitStatus) => void, done: (e: unknown, c: Child | null) => void): void {
+  static start(launcher: Launcher, program: Program, peer: Peer, fds: ChildFds, onStderr: (line: string) => void, onExit: (s: ExitStatus) => void, done: (e: unknown, c: Child | null) => void): void {
     let errR: number;
     let errW: number;
     try {
@@ -117,7 +117,7 @@ export class Child implements Pollable {
     } catch (e) {
       return done(e, null);
     }
-    launcher.launch(program, env, { stdin: fds.stdin, stdout: fds.stdout, stderr: errW }, (e, pid) => {
+    launcher.launch(program, peer, { stdin: fds.stdin, stdout: fds.stdout, stderr: errW }, (e, pid) => {
       sock.close(errW);
       if (e !== null) {
         sock.close(errR);
@@ -256,14 +256,14 @@ export async function stopChildren(children: Iterable<Child>, graceMs = GRACE_MS
   }
 }
 
-/** The environment of a child: ours, plus who is on the other end. */
-export function childEnv(peerAddr: string, peerPort: number | null): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  env.IPCCTL_PEER_ADDR = peerAddr;
-  if (peerPort !== null) env.IPCCTL_PEER_PORT = String(peerPort);
-  else delete env.IPCCTL_PEER_PORT;
-  return env;
+/** Who a child serves: IPCCTL_PEER_ADDR, and IPCCTL_PEER_PORT unless it is a UNIX peer. */
+export interface Peer {
+  addr: string;
+  port: number | null;
+}
+
+export function peerOf(a: import('../../native/sockaddr.js').SockAddr): Peer {
+  return a.family === 'unix' ? { addr: a.path, port: null } : { addr: a.address, port: a.port };
 }
 
 let spawner: Spawner | null | undefined;
@@ -274,7 +274,7 @@ let spawner: Spawner | null | undefined;
  * through a native thread per child.
  */
 export class Launcher implements Pollable {
-  private readonly waiting = new Map<number, { keep: StringArray[]; file: string; done: (e: unknown, pid: number) => void }>();
+  private readonly waiting = new Map<number, { release: () => void; file: string; done: (e: unknown, pid: number) => void }>();
   private readonly spawner: Spawner | null;
 
   constructor(private readonly reactor: Reactor) {
@@ -283,27 +283,48 @@ export class Launcher implements Pollable {
     if (this.spawner) reactor.add(this);
   }
 
-  launch(program: Program, env: Record<string, string>, fds: SpawnFds, done: (e: unknown, pid: number) => void): void {
-    const argv = new StringArray(program.argv);
-    const envBlock = new StringArray(Object.entries(env).map(([k, v]) => `${k}=${v}`));
+  // Made once per server: our environment (without IPCCTL_PEER_*) and each
+  // program's argv; per child only the peer's two strings are new.
+  private baseEnv: { table: StringArray; count: number } | null = null;
+  private readonly argvs = new Map<Program, StringArray>();
+
+  private env(): { table: StringArray; count: number } {
+    if (!this.baseEnv) {
+      const entries = Object.entries(process.env).filter(([k, v]) => v !== undefined && k !== 'IPCCTL_PEER_ADDR' && k !== 'IPCCTL_PEER_PORT');
+      this.baseEnv = { table: new StringArray(entries.map(([k, v]) => `${k}=${v}`)), count: entries.length };
+    }
+    return this.baseEnv;
+  }
+
+  launch(program: Program, peer: Peer, fds: SpawnFds, done: (e: unknown, pid: number) => void): void {
+    let argv = this.argvs.get(program);
+    if (!argv) this.argvs.set(program, (argv = new StringArray(program.argv)));
+    const extra = new StringArray([program.file, `IPCCTL_PEER_ADDR=${peer.addr}`, ...(peer.port !== null ? [`IPCCTL_PEER_PORT=${peer.port}`] : [])]);
+    const base = this.env();
+    // extra holds the file first; the environment takes the rest of it.
+    const envp = new PointerTable([
+      [base.table, 0, base.count],
+      [extra, 1, peer.port !== null ? 2 : 1],
+    ]);
+    const release = () => {
+      extra.free();
+      envp.free();
+    };
     if (!this.spawner) {
-      this.reactor.track(spawnAsync(program.file, argv, envBlock, fds)).then(
+      this.reactor.track(spawnAsync(program.file, argv, envp, fds)).then(
         (pid) => {
-          argv.free();
-          envBlock.free();
+          release();
           done(null, pid);
         },
         (e: unknown) => {
-          argv.free();
-          envBlock.free();
+          release();
           done(e, -1);
         },
       );
       return;
     }
-    const file = new StringArray([program.file]);
-    const id = this.spawner.request({ file, argv, env: envBlock, fds });
-    this.waiting.set(id, { keep: [file, argv, envBlock], file: program.file, done });
+    const id = this.spawner.request({ file: extra.pointer(0), argv, env: envp, fds });
+    this.waiting.set(id, { release, file: program.file, done });
   }
 
   interests(): Array<[number, number]> {
@@ -315,7 +336,7 @@ export class Launcher implements Pollable {
       const w = this.waiting.get(id);
       if (!w) continue;
       this.waiting.delete(id);
-      for (const k of w.keep) k.free();
+      w.release();
       this.reactor.touch();
       if (pid >= 0) w.done(null, pid);
       else w.done(new IpcError(err, 'posix_spawn', w.file), -1);
@@ -338,5 +359,9 @@ export class Launcher implements Pollable {
     // The fallback's threads report through promises.
     while (this.reactor.busy) await new Promise((r) => setTimeout(r, 1));
     if (this.spawner) this.reactor.remove(this);
+    this.baseEnv?.table.free();
+    this.baseEnv = null;
+    for (const a of this.argvs.values()) a.free();
+    this.argvs.clear();
   }
 }

@@ -19,7 +19,7 @@ import { Flow, FlowError } from '../flow.js';
 import { type Pollable, Reactor } from '../reactor.js';
 import { relabel } from '../sockerr.js';
 import { listenOn } from '../stream.js';
-import { Child, childEnv, type ExitStatus, Launcher, type Program, stopChildren } from './children.js';
+import { Child, type ExitStatus, Launcher, peerOf, type Program, stopChildren } from './children.js';
 
 export interface ExecEvents {
   listening?(local: SockAddr): void;
@@ -87,11 +87,10 @@ class ExecConn implements Pollable {
       },
     });
     reactor.add(this);
-    const env = peer.family === 'unix' ? childEnv(peer.path, null) : childEnv(peer.address, peer.port);
     Child.start(
       launcher,
       opts.program,
-      env,
+      peerOf(peer),
       { stdin: fd, stdout: outW },
       (line) => opts.events.stderr?.(id, peer, line),
       (s) => {

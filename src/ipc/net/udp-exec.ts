@@ -12,7 +12,7 @@ import { childPipe } from '../../native/spawn.js';
 import { formatAddress } from '../address.js';
 import { type Pollable, Reactor } from '../reactor.js';
 import { relabel } from '../sockerr.js';
-import { Child, childEnv, type ExitStatus, Launcher, type Program, stopChildren } from './children.js';
+import { Child, type ExitStatus, Launcher, peerOf, type Program, stopChildren } from './children.js';
 import { type Group, joinGroupOf, prepareGroup } from './multicast.js';
 
 export interface UdpExecOptions {
@@ -59,11 +59,10 @@ class Job implements Pollable {
     } finally {
       sock.close(inW);
     }
-    const env = peer.family === 'unix' ? childEnv(peer.path, null) : childEnv(peer.address, peer.port);
     Child.start(
       launcher,
       opts.program,
-      env,
+      peerOf(peer),
       { stdin: inR, stdout: outW },
       (line) => opts.onStderr?.(peer, line),
       (s) => {
