@@ -41,10 +41,33 @@ export interface BrokerOptions {
   afterBind?: (local: SockAddr) => void;
 }
 
-const READ_SIZE = 64 << 10;
+const READ_SIZE = 256 << 10;
+
+/**
+ * Bytes some clients could not take at once, kept in native memory so that
+ * each is later sent straight from it; freed when the last client that
+ * holds it has sent it or left.
+ */
+class Chunk {
+  readonly mem: NativeMemory;
+  refs = 0;
+  constructor(src: NativeMemory, off: number, readonly length: number) {
+    this.mem = new NativeMemory(length);
+    src.buf.copy(this.mem.buf, 0, off, off + length);
+  }
+  release(): void {
+    if (--this.refs === 0) this.mem.free();
+  }
+}
+
+/** A client's place in a chunk: what is left for it starts at `from`. */
+interface Queued {
+  chunk: Chunk;
+  from: number;
+}
 
 class Client {
-  readonly queue: Buffer[] = [];
+  readonly queue: Queued[] = [];
   queued = 0;
   /** Bytes of queue[0] already sent. */
   headSent = 0;
@@ -79,6 +102,8 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
     reactor.remove(pollers.get(c)!);
     pollers.delete(c);
     sock.close(c.fd);
+    for (const q of c.queue) q.chunk.release();
+    c.queue.length = 0;
     opts.events.leave?.(c.id, c.peer, { reason, detail, ...(reason === 'dropped' ? { queued: c.queued } : {}) });
   };
 
@@ -86,11 +111,10 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
   const flush = (c: Client) => {
     while (c.queue.length > 0 && !c.gone) {
       const head = c.queue[0]!;
-      const len = Math.min(head.length - c.headSent, out.size);
-      head.copy(out.buf, 0, c.headSent, c.headSent + len);
+      const at = head.from + c.headSent;
       let n: number;
       try {
-        n = sock.send(c.fd, out, 0, len);
+        n = sock.send(c.fd, head.chunk.mem, at, head.chunk.length - at);
       } catch (e) {
         return leave(c, 'error', e instanceof IpcError ? e.code : String(e));
       }
@@ -98,37 +122,75 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
       reactor.touch();
       c.headSent += n;
       c.queued -= n;
-      if (c.headSent === head.length) {
+      if (head.from + c.headSent === head.chunk.length) {
         c.queue.shift();
+        head.chunk.release();
         c.headSent = 0;
       }
     }
   };
 
-  const publish = (from: Client, data: Buffer) => {
+  /**
+   * Hand `len` bytes at `mem[off]` to every client but `from`. A client with
+   * nothing queued gets them straight from native memory (one send, no
+   * copy); only what it cannot take now is copied into its queue.
+   */
+  const publish = (from: Client, src: NativeMemory, off: number, len: number): number => {
     let recipients = 0;
+    let copy: Chunk | null = null;
     for (const c of clients.values()) {
       if (c === from || c.gone) continue;
-      if (c.queued + data.length > opts.maxQueue) {
+      recipients++;
+      let sent = 0;
+      if (c.queue.length === 0) {
+        try {
+          const n = sock.send(c.fd, src, off, len);
+          sent = n === AGAIN ? 0 : n;
+        } catch (e) {
+          leave(c, 'error', e instanceof IpcError ? e.code : String(e));
+          continue;
+        }
+        if (sent === len) continue;
+      }
+      const rest = len - sent;
+      if (c.queued + rest > opts.maxQueue) {
         leave(c, 'dropped', `more than ${opts.maxQueue} bytes waiting: it reads too slowly`);
+        recipients--;
         continue;
       }
-      c.queue.push(data);
-      c.queued += data.length;
-      recipients++;
-      if (c.queue.length === 1) flush(c);
+      copy ??= new Chunk(src, off, len);
+      copy.refs++;
+      c.queue.push({ chunk: copy, from: sent });
+      c.queued += rest;
     }
-    opts.events.message?.(from.id, data.length, recipients, data);
+    if (recipients > 0) reactor.touch();
+    return recipients;
   };
 
-  const received = (c: Client, chunk: Buffer) => {
-    if (!opts.chat) return publish(c, Buffer.from(chunk));
+  const received = (c: Client, n: number) => {
+    if (!opts.chat) {
+      const recipients = publish(c, mem, 0, n);
+      opts.events.message?.(c.id, n, recipients, mem.buf.subarray(0, n));
+      return;
+    }
+    const chunk = mem.buf.subarray(0, n);
     let data = c.partial.length > 0 ? Buffer.concat([c.partial, chunk]) : chunk;
+    const framed: Buffer[] = [];
     for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10)) {
-      publish(c, Buffer.from(`<${c.label}> ` + data.toString('latin1', 0, nl + 1), 'latin1'));
+      framed.push(Buffer.from(`<${c.label}> ` + data.toString('latin1', 0, nl + 1), 'latin1'));
       data = data.subarray(nl + 1);
     }
     c.partial = Buffer.from(data);
+    if (framed.length === 0) return;
+    // The lines of one read go out together, in pieces of the send buffer.
+    const all = framed.length === 1 ? framed[0]! : Buffer.concat(framed);
+    let recipients = 0;
+    for (let at = 0; at < all.length; at += out.size) {
+      const len = Math.min(out.size, all.length - at);
+      all.copy(out.buf, 0, at, at + len);
+      recipients = publish(c, out, 0, len);
+    }
+    if (opts.events.message) for (const f of framed) opts.events.message(c.id, f.length, recipients, f);
   };
 
   const readFrom = (c: Client) => {
@@ -143,10 +205,13 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
       reactor.touch();
       if (n === 0) {
         // A last line without its newline is still a message.
-        if (opts.chat && c.partial.length > 0) received(c, Buffer.from('\n'));
+        if (opts.chat && c.partial.length > 0) {
+          mem.buf[0] = 10;
+          received(c, 1);
+        }
         return leave(c, 'closed');
       }
-      received(c, mem.buf.subarray(0, n));
+      received(c, n);
     }
   };
 
