@@ -83,7 +83,10 @@ export function register(program: Command): void {
       .addOption(program.createOption('-b, --bind <addr>', 'address to listen on: 0.0.0.0 or :: for every interface').default('127.0.0.1'))
       .option('--reuseaddr', 'SO_REUSEADDR: bind even while old connections linger in TIME_WAIT'),
   )
-    .addHelpText('after', '\nExamples:\n  ipcctl tcp serve --port 9000 > received.bin\n  ipcctl tcp serve --port 9000 --echo --keep-open --max-conns 100 -v')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  ipcctl tcp serve --port 9000 > received.bin\n  ipcctl tcp serve --port 9000 --echo --keep-open --max-conns 100 -v\n  ipcctl tcp serve --port 9000 --keep-open --exec cat\n  ipcctl tcp serve --port 9000 -k --sh 'echo hello $IPCCTL_PEER_ADDR'\n  ipcctl tcp serve --port 9000 --chat -v",
+    )
     .action((opts) => serve(opts));
 
   hexdumpBeforeOperands(addConnectOptions(
@@ -95,6 +98,9 @@ export function register(program: Command): void {
       .option('-s, --source <addr>', 'connect from this local address (bind before connect)')
       .addOption(program.createOption('--source-port <port>', 'connect from this local port').argParser((v: string) => parseSourcePort(v))),
   ))
-    .addHelpText('after', '\nExamples:\n  printf "GET / HTTP/1.0\\r\\n\\r\\n" | ipcctl tcp connect 127.0.0.1 8080\n  ipcctl tcp connect -z --timeout 1s 127.0.0.1 22 && echo open')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  printf "GET / HTTP/1.0\\r\\n\\r\\n" | ipcctl tcp connect 127.0.0.1 8080\n  printf "GET / HTTP/1.0\\n\\n" | ipcctl tcp connect --crlf 127.0.0.1 8080\n  ipcctl tcp connect -z --timeout 1s 127.0.0.1 22 && echo open\n  ipcctl tcp connect --no-shutdown 127.0.0.1 9000 < /dev/null   # a broker subscriber\n  ipcctl tcp connect 127.0.0.1 9000 --send hello -x',
+    )
     .action((host, port, opts) => connect(host, port, opts));
 }

@@ -141,7 +141,7 @@ export function register(program: Command): void {
     .option('--lines', 'end each datagram with a newline on stdout')
     .option('--reuseaddr', 'SO_REUSEADDR')
     .option('-v, --verbose', 'report the address and each datagram on stderr')
-    .addHelpText('after', '\nExamples:\n  ipcctl udp listen --port 9000 -n 1 > datagram.bin\n  ipcctl --json udp listen --port 9000 --timeout 10s')
+    .addHelpText('after', '\nExamples:\n  ipcctl udp listen --port 9000 -n 1 > datagram.bin\n  ipcctl --json udp listen --port 9000 --timeout 10s\n  ipcctl udp listen --port 5007 --group 239.1.2.3 --lines\n  ipcctl udp listen --port 9000 --exec "tr a-z A-Z"')
     .action((opts) => listen(opts));
 
   hexdumpBeforeOperands(addSendExtras(udp
@@ -156,6 +156,6 @@ export function register(program: Command): void {
     .option('--broadcast', 'allow a broadcast address (SO_BROADCAST)')
     .addOption(program.createOption('--timeout <dur>', 'give up when the socket stays full for DUR (exit 124)').argParser(asDuration))
     .option('-v, --verbose', 'report what was sent on stderr')
-    .addHelpText('after', '\nExamples:\n  ipcctl udp send 127.0.0.1 9000 hello\n  seq 5 | ipcctl udp send 127.0.0.1 9000 --lines\n  ipcctl udp send 127.0.0.1 9000 --count 100000 ping')
+    .addHelpText('after', '\nExamples:\n  ipcctl udp send 127.0.0.1 9000 hello\n  seq 5 | ipcctl udp send 127.0.0.1 9000 --lines\n  ipcctl udp send 127.0.0.1 9000 --count 100000 ping\n  seq 3 | ipcctl udp send 239.1.2.3 5007 --lines --ttl 1')
     .action((host, port, text, opts) => send(host, port, text, opts));
 }
