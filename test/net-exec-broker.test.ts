@@ -427,4 +427,37 @@ describe('connect options and errors', () => {
     }
     expect(total).toEqual({ sent: data.length, received: data.length });
   });
+
+  it('-x on a server and on udp listen: the same blocks, marked with the connection or the sender', async () => {
+    const dumpFile = join(dir, 'serve-dump.txt');
+    const srv = await startServer(['tcp', 'serve', '--echo', '-x', dumpFile]);
+    const data = randomBytes(2000);
+    expect((await exchange(srv.port, data)).equals(data)).toBe(true);
+    expect(await srv.done).toBe(0);
+    const streamFile = join(dir, 'serve-stream.bin');
+    writeFileSync(streamFile, data);
+    const total = { sent: 0, received: 0 };
+    for (const block of readFileSync(dumpFile, 'utf8').split(/^(?=[<>] )/m).filter(Boolean)) {
+      const m = /^([<>]) conn 1: (\d+) bytes? (sent|received), offset (\d+)\n/.exec(block)!;
+      expect(m, block.slice(0, 80)).not.toBeNull();
+      expect(block.slice(m[0].length)).toBe(run('hexdump', ['-C', '-s', m[4]!, '-n', m[2]!, streamFile]).stdout);
+      total[m[3] as 'sent' | 'received'] += Number(m[2]);
+    }
+    expect(total).toEqual({ sent: data.length, received: data.length });
+
+    const udpDump = join(dir, 'udp-dump.txt');
+    const l = await startServer(['udp', 'listen', '-n', '1', '-x', udpDump]);
+    const gram = randomBytes(100);
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.send(gram, l.port, '127.0.0.1', () => r()));
+    expect(await l.done).toBe(0);
+    sock.close();
+    expect(l.out().equals(gram)).toBe(true);
+    const text = readFileSync(udpDump, 'utf8');
+    const m = /^< 127\.0\.0\.1:\d+: 100 bytes received, offset 0\n/.exec(text)!;
+    expect(m).not.toBeNull();
+    const gramFile = join(dir, 'gram.bin');
+    writeFileSync(gramFile, gram);
+    expect(text.slice(m[0].length)).toBe(run('hexdump', ['-C', gramFile]).stdout);
+  });
 });
