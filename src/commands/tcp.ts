@@ -28,7 +28,7 @@ async function serve(opts: ServeFlags) {
   const port = parsePort(opts.port, true);
   const address = await parseHost(opts.bind, port);
   const mode = wantsMode(opts);
-  if (mode) return runMode(mode, { op: 'tcp serve', address, reuseaddr: Boolean(opts.reuseaddr), showListening: port === 0 }, opts);
+  if (mode) return quietOnClosedOutput(() => runMode(mode, { op: 'tcp serve', address, reuseaddr: Boolean(opts.reuseaddr), showListening: port === 0 }, opts));
   const { TrafficDump } = await import('../output/traffic.js');
   const dump = opts.hexdump !== undefined ? new TrafficDump(opts.hexdump as string) : null;
   const { serve } = await import('../ipc/stream.js');

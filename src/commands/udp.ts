@@ -40,7 +40,7 @@ async function listen(opts: ListenFlags) {
   const address = target.address;
   if (opts.exec !== undefined || opts.sh !== undefined) {
     if (opts.echo) throw new UsageError('udp listen: give --exec or --echo, not both');
-    return runUdpExec(opts, address, target.group, port === 0);
+    return quietOnClosedOutput(() => runUdpExec(opts, address, target.group, port === 0));
   }
   const { listen } = await import('../ipc/datagram.js');
   const print = datagramPrinter('udp listen', opts, addressFields, formatAddress);
