@@ -133,12 +133,17 @@ export function withHexdump<T extends { data?: (conn: number, chunk: Buffer) => 
  * 9000` would dump into a file named 127.0.0.1. A numeric address or a
  * port is never meant as that file: there -x stands alone (as --hexdump=).
  */
+function looksLikeOperand(word: string): boolean {
+  // 127.0.0.1, a port, ::1 or [::1], fe80::1%2, localhost
+  return /^[0-9]+(\.[0-9]+){3}$/.test(word) || /^[0-9]+$/.test(word) || /^\[?[0-9a-fA-F]*:[0-9a-fA-F:.]*(%[0-9]+)?\]?$/.test(word) || word === 'localhost';
+}
+
 export function hexdumpBeforeOperands(cmd: Command): Command {
   const parse = cmd.parseOptions.bind(cmd);
   cmd.parseOptions = (args: string[]) => {
     const out = [...args];
     for (let i = 0; i < out.length - 1; i++) {
-      if ((out[i] === '-x' || out[i] === '--hexdump') && /^(\[?[0-9a-fA-F:.%]+\]?|localhost)$/.test(out[i + 1]!) && /[0-9]/.test(out[i + 1]!)) out[i] = '--hexdump=';
+      if ((out[i] === '-x' || out[i] === '--hexdump') && looksLikeOperand(out[i + 1]!)) out[i] = '--hexdump=';
     }
     return parse(out);
   };
