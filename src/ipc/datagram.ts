@@ -51,7 +51,7 @@ export async function listen(opts: ListenOptions): Promise<{ received: number; l
   try {
     fd = sock.socket(familyNumber(opts.address), sock.SOCK_DGRAM);
     if (opts.reuseaddr && opts.address.family !== 'unix') sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_REUSEADDR, 1);
-    if (opts.group) prepareGroup(fd, opts.group);
+    if (opts.group) prepareGroup(fd);
     sock.bindTo(fd, opts.address);
     if (opts.group) joinGroupOf(fd, opts.group);
     local = sock.localAddress(fd);

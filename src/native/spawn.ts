@@ -84,7 +84,7 @@ export class StringArray {
   get addr(): number {
     return this.mem.addr;
   }
-  /** The address of string `i`. */
+  /** The address of string `i` (for this layer's own records). */
   pointer(i: number): number {
     return Number(this.mem.buf.readBigUInt64LE(i * 8));
   }
@@ -212,8 +212,8 @@ const REPLY = 16;
 const SPAWN_THREADS = 4;
 
 export interface SpawnRequest {
-  /** The address of the program's path, a C string. */
-  file: number;
+  /** The program's path: string `index` of `strings`. */
+  file: { strings: StringArray; index: number };
   argv: Table;
   env: Table;
   fds: SpawnFds;
@@ -253,7 +253,7 @@ export class Spawner {
     const id = this.nextId++;
     const b = this.mem.buf;
     b.writeBigUInt64LE(BigInt(id), 0);
-    b.writeBigUInt64LE(BigInt(r.file), 8);
+    b.writeBigUInt64LE(BigInt(r.file.strings.pointer(r.file.index)), 8);
     b.writeBigUInt64LE(BigInt(r.argv.addr), 16);
     b.writeBigUInt64LE(BigInt(r.env.addr), 24);
     b.writeInt32LE(r.fds.stdin, 32);

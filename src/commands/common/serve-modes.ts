@@ -97,7 +97,7 @@ export interface ModeRun {
 export async function runMode(mode: 'exec' | 'broker', r: ModeRun, f: ModeFlags): Promise<void> {
   const { formatAddress, addressFields } = await import('../../ipc/address.js');
   if (mode === 'exec') {
-    const { programFor } = await import('../../ipc/net/children.js');
+    const { programFor } = await import('../../ipc/net/program.js');
     const program = programFor(r.op, f.exec, f.sh);
     const { serveExec } = await import('../../ipc/net/exec.js');
     return serveExec({

@@ -83,7 +83,7 @@ export function dumpDatagrams(dump: TrafficDump | null, format: (a: SockAddr) =>
 export async function runUdpExec(o: ListenExtras & { count?: number; timeout?: number; verbose?: boolean; reuseaddr?: boolean }, address: SockAddr, group: Group | undefined, showListening: boolean) {
   const op = 'udp listen';
   const { formatAddress, addressFields } = await import('../../ipc/address.js');
-  const { programFor } = await import('../../ipc/net/children.js');
+  const { programFor } = await import('../../ipc/net/program.js');
   const program = programFor(op, o.exec, o.sh);
   if (o.hexdump !== undefined) throw new UsageError(`${op}: --hexdump does not apply to --exec`);
   const { listenExec } = await import('../../ipc/net/udp-exec.js');

@@ -19,7 +19,9 @@ import { Flow, FlowError } from '../flow.js';
 import { type Pollable, Reactor } from '../reactor.js';
 import { relabel } from '../sockerr.js';
 import { listenOn } from '../stream.js';
-import { Child, type ExitStatus, Launcher, peerOf, type Program, stopChildren } from './children.js';
+import { Child, type ExitStatus, stopChildren } from './children.js';
+import { Launcher, peerOf } from './launcher.js';
+import type { Program } from './program.js';
 
 export interface ExecEvents {
   listening?(local: SockAddr): void;

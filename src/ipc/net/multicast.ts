@@ -44,7 +44,8 @@ export function isGroupAddress(family: 'inet' | 'inet6', address: string): boole
   return isMulticast(family, address);
 }
 
-export function prepareGroup(fd: number, _g: Group): void {
+/** Before bind: let the other listeners of the group share address and port. */
+export function prepareGroup(fd: number): void {
   shareAddress(fd);
 }
 

@@ -12,7 +12,9 @@ import { childPipe } from '../../native/spawn.js';
 import { formatAddress } from '../address.js';
 import { type Pollable, Reactor } from '../reactor.js';
 import { relabel } from '../sockerr.js';
-import { Child, type ExitStatus, Launcher, peerOf, type Program, stopChildren } from './children.js';
+import { Child, type ExitStatus, stopChildren } from './children.js';
+import { Launcher, peerOf } from './launcher.js';
+import type { Program } from './program.js';
 import { type Group, joinGroupOf, prepareGroup } from './multicast.js';
 
 export interface UdpExecOptions {
@@ -119,7 +121,7 @@ export async function listenExec(opts: UdpExecOptions): Promise<{ received: numb
   try {
     fd = sock.socket(familyNumber(opts.address), sock.SOCK_DGRAM);
     if (opts.reuseaddr && opts.address.family !== 'unix') sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_REUSEADDR, 1);
-    if (opts.group) prepareGroup(fd, opts.group);
+    if (opts.group) prepareGroup(fd);
     sock.bindTo(fd, opts.address);
     if (opts.group) joinGroupOf(fd, opts.group);
     local = sock.localAddress(fd);
