@@ -7,7 +7,7 @@ import { EXIT, IpcError, UsageError } from '../errors.js';
 import type { PosixMessage } from '../ipc/posix/mqueue.js';
 import { parsePosixName } from '../ipc/posix/names.js';
 import { formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
-import { BatchWriter, OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
+import { BatchWriter, OutputClosedError, OutputFailedError, writeStderr, writeStdout } from '../output/sink.js';
 import { startSpinner } from '../output/spinner.js';
 import { settings } from '../output/style.js';
 import { formatTime, renderFields } from '../output/table.js';
@@ -137,28 +137,30 @@ async function recv(nameArg: string, opts: RecvOpts) {
   } catch (e) {
     // Taken and not delivered: back on the queue, each with its priority.
     // (Messages still in the writer are delivered first when the output works.)
-    let closed = e instanceof OutputClosedError;
+    let failure: unknown = e;
+    let closed = e instanceof OutputClosedError || e instanceof OutputFailedError;
     if (!closed) {
       try {
         out.flush();
       } catch (e2) {
-        if (!(e2 instanceof OutputClosedError)) throw e2;
+        if (!(e2 instanceof OutputClosedError || e2 instanceof OutputFailedError)) throw e2;
         closed = true;
+        failure = e2 instanceof OutputFailedError ? e2 : e;
       }
     }
     const back = closed ? out.unwritten : [];
     let lost = 0;
     for (const m of back) if (!(await q.putBack(m))) lost++;
     if (back.length > 0) {
-      const why = 'output closed';
+      const why = failure instanceof OutputFailedError ? `output failed (${failure.code})` : 'output closed';
       writeStderr(
         `ipcctl: pmq recv ${n}: ${why}; put ${plural(back.length - lost, 'message')} back on the queue (behind those of the same priority)` +
           (lost > 0 ? `; ${lost} could not go back (the queue stayed full, or no write permission)` : '') +
           '\n',
       );
     }
-    if (closed) return; // a reader that went away is not an error
-    throw e;
+    if (failure instanceof OutputClosedError) return; // a reader that went away is not an error
+    throw failure;
   } finally {
     process.off('SIGTERM', onTerm);
     process.off('SIGHUP', onHup);
