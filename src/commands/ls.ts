@@ -94,7 +94,7 @@ function chooseColumns(spec: string | undefined, view: View, kinds: Kinds, posix
   }
   const sysvBase = add ? COLUMNS.filter((c) => c.views.includes(view)).filter((c) => (c.header === 'TYPE' ? kinds.sysv.length > 1 : c.kinds.some((k) => kinds.sysv.includes(k)))) : [];
   const posixBase =
-    add && posixCols ? posixCols.POSIX_COLUMNS.filter((c) => c.views.includes(view)).filter((c) => (c.header === 'TYPE' ? kinds.posix.length > 1 : c.kinds.some((k) => kinds.posix.includes(k)))) : [];
+    add && posixCols ? posixCols.viewColumns(view, kinds.posix) : [];
   return { sysv: [...sysvBase, ...sysv.filter((c) => !sysvBase.includes(c))], posix: [...posixBase, ...posix.filter((c) => !posixBase.includes(c))] };
 }
 

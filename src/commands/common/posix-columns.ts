@@ -69,9 +69,26 @@ export function posixColumnNamed(name: string): PosixColumn | undefined {
   return POSIX_COLUMNS.find((c) => c.header === n || c.aliases?.includes(n));
 }
 
+// lsipc 2.41's order of the default columns of one kind (one order for a
+// table of several kinds cannot be theirs: SIZE comes before MTIME, SVAL after).
+const LSIPC_ORDER: Record<PosixKind, readonly string[]> = {
+  pmq: ['NAME', 'PERMS', 'OWNER', 'MTIME', 'USED', 'MSGS'],
+  pshm: ['NAME', 'PERMS', 'OWNER', 'SIZE', 'MTIME'],
+  psem: ['NAME', 'PERMS', 'OWNER', 'MTIME', 'SVAL'],
+};
+
+/** A view's columns for the kinds shown, in lsipc's order when one kind is. */
+export function viewColumns(view: View, kinds: readonly PosixKind[]): PosixColumn[] {
+  const cols = POSIX_COLUMNS.filter((c) => c.views.includes(view)).filter((c) => (c.header === 'TYPE' ? kinds.length > 1 : c.kinds.some((k) => kinds.includes(k))));
+  if (kinds.length !== 1) return cols;
+  const order = LSIPC_ORDER[kinds[0]!];
+  const rank = (c: PosixColumn) => (order.includes(c.header) ? order.indexOf(c.header) : order.length);
+  return cols.map((c, i) => [c, i] as const).sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1]).map(([c]) => c);
+}
+
 /** The table columns for the kinds shown: a view's, or the ones chosen by -o. */
 export function posixTableColumns(view: View, kinds: readonly PosixKind[], opts: { bytes?: boolean; chosen?: readonly PosixColumn[] } = {}): Column<PosixObject>[] {
-  const base = opts.chosen ?? POSIX_COLUMNS.filter((c) => c.views.includes(view)).filter((c) => (c.header === 'TYPE' ? kinds.length > 1 : c.kinds.some((k) => kinds.includes(k))));
+  const base = opts.chosen ?? viewColumns(view, kinds);
   return base.map((c) => {
     const text = c.bytes && !opts.bytes ? (o: PosixObject) => (c.value(o) === null ? '-' : humanBytes(c.value(o) as number)) : (c.human ?? ((o: PosixObject) => String(c.value(o) ?? '-')));
     const value = c.kinds.length === ALL.length ? text : (o: PosixObject) => (c.kinds.includes(o.kind) ? text(o) : '-');
