@@ -25,7 +25,8 @@ function ownerHint(kind: PosixKind, name: string): string | undefined {
     const me = process.getuid?.();
     return `${nouns[kind]} ${name} belongs to ${userName(st.uid)} (uid ${st.uid}), mode ${mode}${me === undefined ? '' : `; you are uid ${me}`}`;
   } catch {
-    return undefined;
+    // Without an mqueue mount nothing shows a queue's owner.
+    return kind === 'pmq' ? 'its owner and mode show in /dev/mqueue once mqueue is mounted there (mount -t mqueue none /dev/mqueue)' : undefined;
   }
 }
 
