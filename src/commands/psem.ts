@@ -160,6 +160,6 @@ export function register(program: Command): void {
     .description('refused: a POSIX semaphore has no undo (use sem lock)')
     .argument('<name>', 'the semaphore')
     .argument('[command...]', 'the command that would have run')
-    .addHelpText('after', '\nExample (refused, exit 2, with the reason):\n  ipcctl psem lock /slots -- make')
+    .addHelpText('after', '\nExample:\n  ipcctl psem lock /slots -- make    # refused: exit 2, with the reason')
     .action((n) => lock(n));
 }
