@@ -12,7 +12,28 @@ import { startSpinner } from '../output/spinner.js';
 import { settings } from '../output/style.js';
 import { formatTime, renderFields } from '../output/table.js';
 import { asCount, asDuration, asMode, parseInteger, parseSize } from './common/args.js';
-import { eachRecord, readBounded } from './common/posix-input.js';
+import { readerOf } from './common/input.js';
+import { readBounded } from './common/posix-input.js';
+import type { ReadInto } from '../ipc/record-batch.js';
+
+/**
+ * stdin for --lines/--null that refuses a record longer than `max` without
+ * reading it whole (stdin from /dev/zero would otherwise fill memory). The
+ * complete records read with it are sent first: the batch reads again only
+ * when no complete record is left, and only then does an overlong one fail.
+ */
+function boundedRecords(read: ReadInto, sep: number, max: number, tooLong: () => never): ReadInto {
+  let tail = 0;
+  return (into, offset, length) => {
+    if (tail > max) tooLong();
+    const n = read(into, offset, length);
+    if (n > 0) {
+      const last = into.subarray(offset, offset + n).lastIndexOf(sep);
+      tail = last === -1 ? tail + n : n - last - 1;
+    }
+    return n;
+  };
+}
 
 const domain = () => import('../ipc/posix/mqueue.js');
 const name = (text: string, op: string) => parsePosixName(text, 'pmq', op);
@@ -62,10 +83,26 @@ async function send(nameArg: string, text: string[], opts: SendOpts) {
   try {
     if (opts.lines || opts.null) {
       const sep = opts.null ? 0 : 10;
-      if (text.length > 0) {
-        for (const r of Buffer.from(text.join(' ')).toString('latin1').split(String.fromCharCode(sep))) await one(Buffer.from(r, 'latin1'));
-      } else {
-        await eachRecord(sep, q.msgsize, one, (size) => q.checkSize(size, 'pmq send', true) as never);
+      const { RecordBatch } = await import('../ipc/record-batch.js');
+      const { readerOfBuffer } = await import('./common/input.js');
+      const source = text.length > 0 ? readerOfBuffer(Buffer.from(text.join(' '))) : readerOf(0);
+      const read = boundedRecords(source, sep, q.msgsize, () => q.checkSize(q.msgsize + 1, 'pmq send', true) as never);
+      // Records go many per native call, read straight into the memory mq_send reads.
+      const records = new RecordBatch(sep);
+      try {
+        while (records.next(read)) {
+          for (let i = 0; i < records.count; ) {
+            const r = q.sendBatchNow(records, i, opts.priority);
+            sent += r.sent;
+            i += r.sent;
+            if (r.error) throw r.error;
+            if (i === records.count || !r.full) continue;
+            // The queue is full: wait for room for this one, then go on in batches.
+            await one(records.record(i++));
+          }
+        }
+      } finally {
+        records.free();
       }
     } else {
       const payload = text.length > 0 ? Buffer.from(text.join(' ')) : readBounded(q.msgsize);
@@ -112,9 +149,29 @@ async function recv(nameArg: string, opts: RecvOpts) {
   const onHup = onSignal('SIGHUP');
   process.on('SIGTERM', onTerm);
   process.on('SIGHUP', onHup);
+  let notEmitted: PosixMessage[] = [];
   try {
     while (got < limit && signalled === null) {
-      let m = q.receiveNow();
+      if (several) {
+        // Whatever is there now comes many messages per native call.
+        const run = q.receiveRunNow(Math.min(limit - got, 1 << 30), settings.json ? -1 : sep[0]!);
+        if (run) {
+          got += run.count;
+          if (settings.json) {
+            for (const m of run.messages()) out.push(m, Buffer.from(jsonLine({ priority: m.priority, size: m.data.length, ...payloadFields(m.data) })));
+          } else {
+            out.flush(); // messages received one by one before this run go first
+            try {
+              writeStdout(run.bytes);
+            } catch (e) {
+              if (e instanceof OutputClosedError || e instanceof OutputFailedError) notEmitted = run.messages(run.firstUnwritten(e.written));
+              throw e;
+            }
+          }
+          continue;
+        }
+      }
+      let m = several ? null : q.receiveNow();
       if (!m) {
         if (nowait) {
           empty = !opts.all;
@@ -148,7 +205,7 @@ async function recv(nameArg: string, opts: RecvOpts) {
         failure = e2 instanceof OutputFailedError ? e2 : e;
       }
     }
-    const back = closed ? out.unwritten : [];
+    const back = [...(closed ? out.unwritten : []), ...notEmitted];
     let lost = 0;
     for (const m of back) if (!(await q.putBack(m))) lost++;
     if (back.length > 0) {

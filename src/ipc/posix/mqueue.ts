@@ -6,6 +6,8 @@
 import { fchmodSync, fstatSync, readFileSync, statSync } from 'node:fs';
 import { EXIT, IpcError, OperationError } from '../../errors.js';
 import * as native from '../../native/posix/mqueue.js';
+import type * as Batch from '../../native/posix/mq-batch.js';
+import type { RecordBatch } from '../record-batch.js';
 import { POLLIN, POLLOUT } from '../../native/poll.js';
 import { type Deadline } from '../wait.js';
 import { relabelPosix } from './errors.js';
@@ -42,10 +44,25 @@ export interface CreateQueueOptions {
 
 const fail = (e: unknown, op: string, name: string): never => relabelPosix('pmq', e, op, name);
 
+// The batch loops load with the first batch: single messages never need them.
+const batch = (): typeof Batch => require('../../native/posix/mq-batch.js') as typeof Batch;
+
+/** Messages one receiveRunNow took, back to back in native memory (valid until the next run). */
+export interface ReceivedRun {
+  count: number;
+  /** Their bytes, each followed by the separator asked for: ready to write. */
+  bytes: Buffer;
+  /** Messages [from, count) as values of their own (copies), for JSON or put-back. */
+  messages(from?: number): PosixMessage[];
+  /** The first message not wholly inside the first `written` bytes. */
+  firstUnwritten(written: number): number;
+}
+
 export { MQ_PRIO_MAX };
 
 export class PosixQueue {
   private buffer: native.MessageBuffer | null = null;
+  private area: Batch.MqReceiveArea | null = null;
   private attrCache: native.MqAttr | null = null;
   private readonly ino: number;
 
@@ -211,6 +228,55 @@ export class PosixQueue {
     }
   }
 
+  /**
+   * Send records [from, count) of a batch without waiting, many per native
+   * call. Stops at a full queue (full: true; wait, then go on) or at an
+   * error, returned with how many went before it (EMSGSIZE names msgsize).
+   */
+  sendBatchNow(records: RecordBatch, from: number, priority: number): { sent: number; full: boolean; error?: unknown } {
+    const r = batch().mqSendBatch(this.fd, records.native, from, records.count, priority);
+    if (r.errno === 0) return { sent: r.done, full: false };
+    const e = new IpcError(r.errno, 'pmq send', this.name);
+    if (e.code === 'EAGAIN') return { sent: r.done, full: true };
+    if (e.code === 'EINTR') return { sent: r.done, full: false };
+    try {
+      if (e.code === 'EMSGSIZE') this.checkSize(records.length(from + r.done));
+      return fail(e, 'pmq send', this.name);
+    } catch (error) {
+      return { sent: r.done, full: false, error };
+    }
+  }
+
+  /**
+   * What is on the queue now, up to `max` messages, many per native call,
+   * each followed by `sep` (-1: none). Null when the queue is empty.
+   */
+  receiveRunNow(max: number, sep: number): ReceivedRun | null {
+    const area = (this.area ??= new (batch().MqReceiveArea)(Math.max(1 << 20, 4 * (this.msgsize + 1)), this.msgsize));
+    const r = area.receive(this.fd, max, sep);
+    if (r.done === 0) {
+      const e = new IpcError(r.errno, 'pmq recv', this.name);
+      if (r.errno === 0 || e.code === 'EAGAIN' || e.code === 'EINTR') return null;
+      return fail(e, 'pmq recv', this.name);
+    }
+    const n = r.done;
+    const cut = sep === -1 ? 0 : 1;
+    return {
+      count: n,
+      bytes: area.bytes(0, area.endOf(n - 1)),
+      messages: (from = 0) => {
+        const out: PosixMessage[] = [];
+        for (let i = from; i < n; i++) out.push({ priority: area.priorityOf(i), data: Buffer.from(area.bytes(area.endOf(i - 1), area.endOf(i) - cut)) });
+        return out;
+      },
+      firstUnwritten: (written) => {
+        let i = 0;
+        while (i < n && area.endOf(i) <= written) i++;
+        return i;
+      },
+    };
+  }
+
   /** Receive, waiting in poll for a message. */
   async receive(deadline: Deadline, op = 'pmq recv'): Promise<PosixMessage> {
     for (;;) {
@@ -251,6 +317,8 @@ export class PosixQueue {
   close(): void {
     this.buffer?.free();
     this.buffer = null;
+    this.area?.free();
+    this.area = null;
     native.closeQueue(this.fd);
   }
 }
