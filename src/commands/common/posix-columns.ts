@@ -24,12 +24,30 @@ export interface PosixColumn {
 }
 
 const ALL: readonly PosixKind[] = ['pmq', 'pshm', 'psem'];
+
+/** `format` remembering its last answer: listed objects mostly share a mode and a second. */
+function lastOf<T, R>(format: (v: T) => R): (v: T) => R {
+  let known = false;
+  let input: T;
+  let output: R;
+  return (v: T) => {
+    if (!known || v !== input) {
+      input = v;
+      output = format(v);
+      known = true;
+    }
+    return output!;
+  };
+}
+const mtimeText = lastOf(formatTime);
+const ctimeText = lastOf(formatTime);
+const modeText = lastOf(formatMode);
 const field = (name: string) => (o: PosixObject): JsonValue => (o as unknown as Record<string, JsonValue>)[name] ?? null;
 
 export const POSIX_COLUMNS: readonly PosixColumn[] = [
   { header: 'TYPE', kinds: ALL, views: ['default', 'time', 'pid', 'creator'], value: (o) => o.kind },
   { header: 'NAME', json: 'name', kinds: ALL, views: ['default', 'time', 'pid', 'creator'], value: (o) => o.name },
-  { header: 'PERMS', json: 'mode', kinds: ALL, views: ['default', 'creator'], value: (o) => formatMode(o.mode) },
+  { header: 'PERMS', json: 'mode', kinds: ALL, views: ['default', 'creator'], value: (o) => modeText(o.mode) },
   { header: 'OWNER', aliases: ['USER'], json: 'uid', kinds: ALL, views: ['default', 'time', 'pid'], value: (o) => o.uid, human: (o) => userName(o.uid) },
   { header: 'GROUP', json: 'gid', kinds: ALL, views: [], value: (o) => o.gid, human: (o) => groupName(o.gid) },
   { header: 'UID', kinds: ALL, views: ['creator'], value: (o) => o.uid, align: 'right' },
@@ -40,8 +58,8 @@ export const POSIX_COLUMNS: readonly PosixColumn[] = [
   { header: 'MAXMSG', json: 'maxmsg', kinds: ['pmq'], views: [], value: field('maxmsg'), align: 'right' },
   { header: 'MSGSIZE', json: 'msgsize', kinds: ['pmq'], views: [], value: field('msgsize'), bytes: true, align: 'right' },
   { header: 'SVAL', json: 'value', kinds: ['psem'], views: ['default'], value: field('value'), align: 'right' },
-  { header: 'MTIME', json: 'mtime', kinds: ALL, views: ['default', 'time'], value: (o) => o.mtime, human: (o) => formatTime(o.mtime) },
-  { header: 'CTIME', aliases: ['CHANGE'], json: 'ctime', kinds: ALL, views: ['time'], value: (o) => o.ctime, human: (o) => formatTime(o.ctime) },
+  { header: 'MTIME', json: 'mtime', kinds: ALL, views: ['default', 'time'], value: (o) => o.mtime, human: (o) => mtimeText(o.mtime) },
+  { header: 'CTIME', aliases: ['CHANGE'], json: 'ctime', kinds: ALL, views: ['time'], value: (o) => o.ctime, human: (o) => ctimeText(o.ctime) },
 ];
 
 const JSON_OF: Record<PosixKind, ReadonlyArray<PosixColumn & { json: string }>> = {
