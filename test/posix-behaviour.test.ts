@@ -180,6 +180,21 @@ describe('waits', () => {
   });
 });
 
+describe('signals', () => {
+  it('SIGTERM (143) and SIGHUP (129) while pmq recv waits end it, taking nothing', async () => {
+    const q = queue();
+    for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+      const c = spawn(IPCCTL, ['pmq', 'recv', q, '-n', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const done = new Promise<number | null>((r) => c.on('close', r));
+      await sleep(800);
+      c.kill(signal);
+      expect(await done, signal).toBe(code);
+    }
+    expect(ipcctl(['pmq', 'send', q, 'after']).code).toBe(0);
+    expect(curmsgs(q)).toBe(1);
+  });
+});
+
 describe('nothing lost', () => {
   it('a closed stdout puts every message back with its priority: delivered + left = sent', async () => {
     const q = queue();

@@ -97,6 +97,20 @@ describe('ls pmq/pshm/psem', () => {
     expect(r.stderr).toMatch(/^ipcctl: ls: unknown column 'NOPE'/m);
   });
 
+  it('a plain ls does not load ffi-rs even with POSIX objects there; ls pmq does (for MSGS)', () => {
+    const r = inPosixNamespace(`
+      $IPCCTL pmq create /q >/dev/null; $IPCCTL pshm create /m --size 1 >/dev/null; $IPCCTL psem create /s >/dev/null
+      echo @@plain; NODE_DEBUG=module $IPCCTL ls --json 2>&1 >/dev/null | grep -c ffi-rs
+      echo @@pshm; NODE_DEBUG=module $IPCCTL ls pshm 2>&1 >/dev/null | grep -c ffi-rs
+      echo @@pmq; NODE_DEBUG=module $IPCCTL ls pmq 2>&1 >/dev/null | grep -c ffi-rs
+      true
+    `);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.sections.plain!.trim()).toBe('0');
+    expect(r.sections.pshm!.trim()).toBe('0');
+    expect(Number(r.sections.pmq!.trim())).toBeGreaterThan(0);
+  });
+
   it('without an mqueue mount, ls pmq says so and how to mount it', () => {
     const r = inPosixNamespace(`
       umount /dev/mqueue

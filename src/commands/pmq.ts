@@ -180,7 +180,7 @@ async function recv(nameArg: string, opts: RecvOpts) {
         out.flush(); // what we have goes out before we wait
         const spinner = startSpinner(`waiting for a message on queue ${n}`);
         try {
-          m = await q.receive(deadline);
+          m = await q.receive(deadline, 'pmq recv', () => (signalled === 'SIGHUP' ? { signal: 'SIGHUP', code: 129 } : null));
         } finally {
           spinner.stop();
         }

@@ -278,11 +278,11 @@ export class PosixQueue {
   }
 
   /** Receive, waiting in poll for a message. */
-  async receive(deadline: Deadline, op = 'pmq recv'): Promise<PosixMessage> {
+  async receive(deadline: Deadline, op = 'pmq recv', stop?: () => { signal: string; code: number } | null): Promise<PosixMessage> {
     for (;;) {
       const m = this.receiveNow(op);
       if (m) return m;
-      await waitUntilReady(this.fd, POLLIN, `${op} ${this.name}`, deadline, () => this.checkStillThere(op));
+      await waitUntilReady(this.fd, POLLIN, `${op} ${this.name}`, deadline, () => this.checkStillThere(op), stop);
     }
   }
 
