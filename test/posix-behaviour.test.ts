@@ -1,7 +1,10 @@
 // pmq, pshm and psem: limits, errors, waits and the "nothing lost" rule,
 // against the real kernel. Names are unique (pid + random) and removed after
 // every test; limit tests run in private namespaces with their own sysctls.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inPosixNamespace, peer, trackName, uniqueName } from './helpers/posix.js';
 import { badInputCases, ipcctl, IPCCTL, runWithClosedStdout, sleep } from './helpers/run.js';
@@ -225,6 +228,29 @@ describe('nothing lost', () => {
         resolve();
       });
     });
+  });
+
+  it('pshm bulk: 3 MiB from a file and from a pipe arrive byte-exact; a pipe one byte too long changes nothing', () => {
+    const m = trackName('pshm', uniqueName('big'));
+    expect(ipcctl(['pshm', 'create', m, '--size', '3M']).code).toBe(0);
+    const data = Buffer.from(Array.from({ length: 3 << 20 }, (_, i) => (i * 31 + (i >> 12)) & 0xff));
+    const dir = mkdtempSync(join(tmpdir(), 'ipcctl-pshm-'));
+    try {
+      const file = join(dir, 'data');
+      writeFileSync(file, data);
+      expect(spawnSync('bash', ['-c', `${IPCCTL} pshm write ${m} < ${file}`]).status).toBe(0);
+      expect(ipcctl(['pshm', 'read', m]).out.equals(data)).toBe(true);
+      const flipped = Buffer.from(data.map((b) => b ^ 0xff));
+      writeFileSync(file, flipped);
+      expect(spawnSync('bash', ['-c', `cat ${file} | ${IPCCTL} pshm write ${m}`]).status).toBe(0);
+      expect(ipcctl(['pshm', 'read', m]).out.equals(flipped)).toBe(true);
+      const over = spawnSync('bash', ['-c', `(cat ${file}; printf x) | ${IPCCTL} pshm write ${m}`]);
+      expect(over.status).toBe(2);
+      expect(over.stderr.toString()).toMatch(/more than 3145728 bytes .* nothing written/);
+      expect(ipcctl(['pshm', 'read', m]).out.equals(flipped)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('pshm: a write past the end is refused whole; a read to /dev/full fails with ENOSPC', () => {

@@ -2,6 +2,7 @@
 // Parse arguments, call PosixSegment, hand results to output. The domain
 // layer is imported inside each action so that `--help` does not load ffi-rs.
 // Options come from program.createOption: commander is resolved once, by cli.ts.
+import { fstatSync } from 'node:fs';
 import type { Command } from 'commander';
 import { EXIT, OperationError, UsageError } from '../errors.js';
 import { parsePosixName } from '../ipc/posix/names.js';
@@ -12,10 +13,14 @@ import { settings } from '../output/style.js';
 import { formatTime, humanBytes, renderFields } from '../output/table.js';
 import { asMode, parseSize } from './common/args.js';
 import { readBounded } from './common/posix-input.js';
+import { readerOf } from './common/input.js';
+import type { ReadInto } from '../ipc/record-batch.js';
 
 const domain = () => import('../ipc/posix/shm.js');
 const name = (text: string, op: string) => parsePosixName(text, 'pshm', op);
 const asBytes = (what: string) => (v: string) => parseSize(v, what);
+/** From this many bytes on, a bigger pipe pays for its one fcntl. */
+const BULK = 1 << 20;
 
 async function create(nameArg: string, opts: { size: number; mode: number; exclusive?: boolean }) {
   const n = name(nameArg, 'pshm create');
@@ -45,6 +50,7 @@ async function read(nameArg: string, opts: { offset: number; length?: number; he
       return;
     }
     const hex = opts.hex ? new HexDumper() : null;
+    if (!hex && length >= BULK) (await import('../ipc/pipes.js')).preferBulkPipe(1);
     let at = opts.offset;
     seg.read(opts.offset, length, (v) => {
       writeStdout(hex ? hex.push(v, at) : v);
@@ -59,20 +65,94 @@ async function read(nameArg: string, opts: { offset: number; length?: number; he
   }
 }
 
+/** How much stdin holds when it is a regular file, else null (a pipe: unknown). */
+function stdinFileSize(): number | null {
+  try {
+    const st = fstatSync(0);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
+}
+
+/** read(2) until `into` is full or EOF: the bytes read. */
+function fill(read: ReadInto, into: Buffer): number {
+  let filled = 0;
+  while (filled < into.length) {
+    const n = read(into, filled, into.length - filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled;
+}
+
 async function write(nameArg: string, data: string[], opts: { offset: number }) {
   const n = name(nameArg, 'pshm write');
-  const { PosixSegment } = await domain();
+  const { PosixSegment, WINDOW } = await domain();
   const seg = PosixSegment.open(n, true, 'pshm write');
   try {
-    const room = seg.range('pshm write', opts.offset, 0) === 0 ? seg.stat().size - opts.offset : 0;
-    // Refused whole: stdin is read (at most one byte more than fits) before a byte is written.
-    const payload = data.length > 0 ? Buffer.from(data.join(' ')) : readBounded(room);
-    if (payload === null || payload.length > room) {
-      const size = payload === null ? `more than ${room}` : String(payload.length);
-      throw new OperationError(`pshm write ${n}: ${size} bytes at offset ${opts.offset} go past the end of the ${seg.stat().size}-byte segment (${room} bytes fit); nothing written`, EXIT.USAGE);
+    const size = seg.stat().size;
+    seg.range('pshm write', opts.offset, 0);
+    const room = size - opts.offset;
+    const tooBig = (what: string) =>
+      new OperationError(`pshm write ${n}: ${what} bytes at offset ${opts.offset} go past the end of the ${size}-byte segment (${room} bytes fit); nothing written`, EXIT.USAGE);
+    const read = readerOf(0);
+    const fileSize = data.length === 0 ? stdinFileSize() : null;
+    let written: number;
+    if (data.length > 0) {
+      const payload = Buffer.from(data.join(' '));
+      if (payload.length > room) throw tooBig(String(payload.length));
+      seg.write(opts.offset, payload);
+      written = payload.length;
+    } else if (fileSize !== null) {
+      // A regular file: its size is known, so check first, then read(2) lands in the segment itself.
+      if (fileSize > room) throw tooBig(String(fileSize));
+      written = seg.withMapping(opts.offset, fileSize, true, 'pshm write', (m) => {
+        let done = 0;
+        while (done < fileSize) {
+          const len = Math.min(WINDOW, fileSize - done);
+          m.prefault(done, len);
+          const got = fill(read, m.view(done, len));
+          done += got;
+          if (got < len) break; // the file shrank meanwhile
+        }
+        return done;
+      });
+    } else {
+      // A pipe: its length is known only at its end, so it is gathered in
+      // private memory first (one byte more than fits says it does not).
+      if (room >= BULK) (await import('../ipc/pipes.js')).preferBulkPipe(0);
+      const { stagingMemory } = await import('../ipc/shm.js');
+      const staging = room >= BULK ? stagingMemory(room + 1) : null;
+      if (staging) {
+        try {
+          let total = 0;
+          while (total < staging.size) {
+            const len = Math.min(WINDOW, staging.size - total);
+            const got = fill(read, staging.view(total, len));
+            total += got;
+            if (got < len) break;
+          }
+          if (total > room) throw tooBig(`more than ${room}`);
+          written = seg.withMapping(opts.offset, Math.max(total, 1), true, 'pshm write', (m) => {
+            for (let done = 0; done < total; done += WINDOW) {
+              const len = Math.min(WINDOW, total - done);
+              m.prefault(done, len);
+              m.view(done, len).set(staging.view(done, len));
+            }
+            return total;
+          });
+        } finally {
+          staging.free();
+        }
+      } else {
+        const payload = readBounded(room);
+        if (payload === null) throw tooBig(`more than ${room}`);
+        seg.write(opts.offset, payload);
+        written = payload.length;
+      }
     }
-    seg.write(opts.offset, payload);
-    if (settings.json) printJson({ name: n, offset: opts.offset, written: payload.length });
+    if (settings.json) printJson({ name: n, offset: opts.offset, written });
   } finally {
     seg.close();
   }

@@ -138,6 +138,20 @@ export class PosixSegment {
     }
   }
 
+  /**
+   * Run `fn` with [offset, offset+length) mapped (one mapping, viewed in
+   * windows of at most WINDOW bytes); unmapped however it ends, so no view
+   * escapes. The caller checked the range.
+   */
+  withMapping<T>(offset: number, length: number, write: boolean, op: string, fn: (m: { view(at: number, len: number): Buffer; prefault(at: number, len: number): void }) => T): T {
+    const m = this.map(offset, length, write, op);
+    try {
+      return fn({ view: (at, len) => m.view(at, len), prefault: (at, len) => m.prefault(at, len, write) });
+    } finally {
+      m.unmap();
+    }
+  }
+
   private map(offset: number, length: number, write: boolean, op: string): native.Mapping {
     try {
       return native.Mapping.map(this.fd, offset, length, write, this.name);
