@@ -107,17 +107,18 @@ async function write(nameArg: string, data: string[], opts: { offset: number }) 
     } else if (fileSize !== null) {
       // A regular file: its size is known, so check first, then read(2) lands in the segment itself.
       if (fileSize > room) throw tooBig(String(fileSize));
-      written = seg.withMapping(opts.offset, fileSize, true, 'pshm write', (m) => {
-        let done = 0;
-        while (done < fileSize) {
-          const len = Math.min(WINDOW, fileSize - done);
-          m.prefault(done, len);
-          const got = fill(read, m.view(done, len));
-          done += got;
-          if (got < len) break; // the file shrank meanwhile
-        }
-        return done;
-      });
+      // Window by window: only one window of the segment is mapped (and counted in RSS) at a time.
+      let done = 0;
+      while (done < fileSize) {
+        const len = Math.min(WINDOW, fileSize - done);
+        const got = seg.withMapping(opts.offset + done, len, true, 'pshm write', (m) => {
+          m.prefault(0, len);
+          return fill(read, m.view(0, len));
+        });
+        done += got;
+        if (got < len) break; // the file shrank meanwhile
+      }
+      written = done;
     } else {
       // A pipe: its length is known only at its end, so it is gathered in
       // private memory first (one byte more than fits says it does not).
@@ -134,14 +135,14 @@ async function write(nameArg: string, data: string[], opts: { offset: number }) 
             if (got < len) break;
           }
           if (total > room) throw tooBig(`more than ${room}`);
-          written = seg.withMapping(opts.offset, Math.max(total, 1), true, 'pshm write', (m) => {
-            for (let done = 0; done < total; done += WINDOW) {
-              const len = Math.min(WINDOW, total - done);
-              m.prefault(done, len);
-              m.view(done, len).set(staging.view(done, len));
-            }
-            return total;
-          });
+          for (let done = 0; done < total; done += WINDOW) {
+            const len = Math.min(WINDOW, total - done);
+            seg.withMapping(opts.offset + done, len, true, 'pshm write', (m) => {
+              m.prefault(0, len);
+              m.view(0, len).set(staging.view(done, len));
+            });
+          }
+          written = total;
         } finally {
           staging.free();
         }
