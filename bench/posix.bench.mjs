@@ -151,6 +151,7 @@ const l = medians(
   {
     node: `${process.execPath} -e 0`,
     ls: `${IPCCTL} ls >/dev/null`,
+    lsSysv: `${IPCCTL} ls sysv >/dev/null`,
     lsJson: `${IPCCTL} ls --json >/dev/null`,
     lsPosix: `${IPCCTL} ls posix >/dev/null`,
     lsipc: posixViews
@@ -164,6 +165,7 @@ console.log(
   `\n3. ls with ${counts.msgq.queues + counts.shm.segments + counts.sem.sets} System V and ${counts.pmq.queues + counts.pshm.segments + counts.psem.semaphores} POSIX objects (median of ${lsRounds}; ${lsipcVersion}${posixViews ? '' : ': no POSIX views, so lsipc lists the System V kinds only'})`,
 );
 row('node -e 0', l.node, 'ms');
+row('ipcctl ls sysv (System V only)', l.lsSysv, 'ms', l.lsSysv / l.node);
 row('ipcctl ls (every kind)', l.ls, 'ms', l.ls / l.node);
 row('ipcctl ls --json (every kind)', l.lsJson, 'ms', l.lsJson / l.node);
 row('ipcctl ls posix (with MSGS: loads libc)', l.lsPosix, 'ms', l.lsPosix / l.node);
