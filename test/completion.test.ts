@@ -4,6 +4,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { trackName, uniqueName } from './helpers/posix.js';
 import { ipcctl, newQueue, run } from './helpers/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ipcctl-completion-'));
@@ -47,6 +48,18 @@ describe('ipcctl completion bash', () => {
   it('completes the ids of existing queues', () => {
     const id = newQueue();
     expect(complete('ipcctl msgq stat ')).toContain(String(id));
+  });
+
+  it('completes the names of existing POSIX segments and semaphores, and POSIX kinds after rm', () => {
+    const seg = trackName('pshm', uniqueName('c'));
+    const sem = trackName('psem', uniqueName('c'));
+    expect(ipcctl(['pshm', 'create', seg, '--size', '1']).code).toBe(0);
+    expect(ipcctl(['psem', 'create', sem]).code).toBe(0);
+    expect(complete(`ipcctl pshm stat ${seg.slice(0, -2)}`)).toEqual([seg]);
+    expect(complete(`ipcctl psem wait ${sem.slice(0, -2)}`)).toEqual([sem]);
+    expect(complete(`ipcctl rm psem ${sem.slice(0, -2)}`)).toEqual([sem]);
+    expect(complete('ipcctl rm ps').sort()).toEqual(['psem', 'pshm']);
+    expect(complete('ipcctl pmq send --pr')).toEqual(['--priority']);
   });
 
   it('refuses an unknown shell with exit 2', () => {

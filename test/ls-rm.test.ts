@@ -115,7 +115,7 @@ describe('ls against lsipc', () => {
     expect([...old.msgq!, ...old.shm!, ...old.sem!]).toEqual([]);
     const all = json(s.new);
     expect([all.msgq!.length, all.shm!.length, all.sem!.length]).toEqual([2, 2, 1]);
-    expect(s.pid!.split('\n')[0]).toMatch(/^ID\s+KEY\s+OWNER\s+CREATOR\s+CPID\s+LPID$/);
+    expect(s.pid!.split('\n')[0]).toMatch(/^ID\s+KEY\s+OWNER\s+CREATOR\s+CPID\s+LPID\s+COMMAND$/);
     expect(s.time!.split('\n')[0]).toMatch(/^ID\s+KEY\s+OWNER\s+SEND\s+RECV\s+CHANGE$/);
     expect(s.time).toMatch(/never/);
   });
@@ -153,7 +153,9 @@ describe('ls against lsipc', () => {
     // Limits near 2^64 must come out with every digit: read them as text.
     const exact = r.sections.json!.replace(/"limit": ([0-9]+)/g, '"limit": "$1"');
     const rows = json<{ limits: Rec[] }>(exact).limits;
-    expect(Object.fromEntries(rows.map((l) => [l.resource, l.limit]))).toEqual(expected);
+    // The System V rows (the POSIX ones are tested in posix-ls.test.ts), and SEMVMX, fixed in the kernel.
+    expect(Object.fromEntries(rows.filter((l) => String(l.resource) in expected).map((l) => [l.resource, l.limit]))).toEqual(expected);
+    expect(rows.find((l) => l.resource === 'semvmx')).toMatchObject({ limit: '32767', used: null });
     const row = (n: string) => rows.find((l) => l.resource === n)!;
     expect(row('msgmni')).toMatchObject({ limit: '4321', used: 1, percent: 0.02 });
     expect(row('semmni')).toMatchObject({ limit: '128', used: 2, percent: 1.56 });
@@ -162,7 +164,7 @@ describe('ls against lsipc', () => {
     expect(row('shmall')).toMatchObject({ used: 3 });
     expect(row('msgmax')).toMatchObject({ used: null, percent: null });
     expect(r.sections.table).toMatch(/^msgmni\s.*\s4321\s+1\s+0\.02%$/m);
-    expect(json<{ limits: Rec[] }>(r.sections.sem).limits.map((l) => l.resource)).toEqual(['semmni', 'semmns', 'semmsl', 'semopm']);
+    expect(json<{ limits: Rec[] }>(r.sections.sem).limits.map((l) => l.resource)).toEqual(['semmni', 'semmns', 'semmsl', 'semopm', 'semvmx']);
   });
 
   it('--summary agrees with ipcs -u', () => {
@@ -179,7 +181,9 @@ describe('ls against lsipc', () => {
     expect(r.code, r.stderr).toBe(0);
     const ipcs = r.sections.ipcs!;
     const num = (re: RegExp) => Number(re.exec(ipcs)![1]);
-    const ours = json<Record<string, Record<string, number>>>(r.sections.ours);
+    const all = json<Record<string, Record<string, number>>>(r.sections.ours);
+    // The System V totals (POSIX totals follow them; this namespace shares /dev/shm).
+    const ours = { msgq: all.msgq, shm: all.shm, sem: all.sem };
     expect(ours).toEqual({
       msgq: { queues: num(/allocated queues = (\d+)/), messages: num(/used headers = (\d+)/), bytes: num(/used space = (\d+) bytes/) },
       shm: {
@@ -383,7 +387,7 @@ describe('ls: speed contract and streams', () => {
     const r = inIpcNamespace(`
       ipcmk -Q >/dev/null
       echo @@watch; $IPCCTL ls msgq --watch 100ms --count 3
-      echo @@summary; $IPCCTL ls --summary --watch 100ms -n 2
+      echo @@summary; $IPCCTL ls sysv --summary --watch 100ms --count 2
     `);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.sections.watch!.trim().split('\n').map((l) => JSON.parse(l) as { time: number; msgq: Rec[] });

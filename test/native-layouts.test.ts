@@ -27,6 +27,7 @@ function probeSource(): string {
     '#include <sys/uio.h>',
     '#include <sys/un.h>',
     '#include <netinet/in.h>',
+    '#include <mqueue.h>',
     'int main(void) {',
   ];
   for (const [name, { ctype, layout }] of Object.entries(allLayouts)) {

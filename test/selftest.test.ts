@@ -21,6 +21,7 @@ describe('ipcctl selftest', () => {
     expect(typeof doc.limits.msgmax).toBe('number');
     const names = doc.results.map((x: { mechanism: string }) => x.mechanism);
     expect(names).toContain('msgq');
+    for (const k of ['pmq', 'pshm', 'psem']) expect(names).toContain(k);
     for (const x of doc.results) expect(x, x.mechanism).toMatchObject({ ok: true });
   });
 
@@ -31,6 +32,20 @@ describe('ipcctl selftest', () => {
       'sh',
       '-c',
       `${IPCCTL} selftest >/dev/null || exit 9; cat /proc/sysvipc/msg /proc/sysvipc/shm /proc/sysvipc/sem | grep -vc '^ *key' || true`,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('0');
+  });
+
+  it('leaves no POSIX object behind (private mqueue and /dev/shm)', () => {
+    const r = run('unshare', [
+      '--ipc',
+      '--mount',
+      '--',
+      'sh',
+      '-c',
+      `mount --make-rprivate / && mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue && mount -t tmpfs none /dev/shm || exit 8
+       ${IPCCTL} selftest >/dev/null || exit 9; find /dev/mqueue /dev/shm -mindepth 1 | wc -l`,
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('0');

@@ -23,8 +23,8 @@ function describe(cmd: Command): Node {
   };
 }
 
-/** Which /proc/sysvipc file lists the ids a group works on. */
-const procFile: Record<string, string> = { msgq: 'msg', shm: 'shm', sem: 'sem' };
+/** Which /proc/sysvipc file lists the ids a group works on; POSIX groups list names (see below). */
+const procFile: Record<string, string> = { msgq: 'msg', shm: 'shm', sem: 'sem', pmq: 'pmq', pshm: 'pshm', psem: 'psem' };
 
 function bashScript(root: Node): string {
   const words = (xs: string[]) => xs.join(' ');
@@ -37,7 +37,9 @@ function bashScript(root: Node): string {
         g.subs.length > 0
           ? `      if [[ -z $sub ]]; then COMPREPLY=($(compgen -W ${JSON.stringify(words([...g.subs.map((s) => s.name), ...g.options]))} -- "$cur")); return; fi\n      case "$sub" in\n${subCases}\n      esac`
           : `      opts=${JSON.stringify(words(g.options))}`,
-        g.name === 'rm' ? `      [[ -z $sub ]] && ids_from="" || ids_from=$(case "$sub" in msgq) echo msg;; shm) echo shm;; sem) echo sem;; esac)\n      [[ -z $sub && $cur != -* ]] && { COMPREPLY=($(compgen -W "msgq shm sem" -- "$cur")); return; }` : `      ids_from=${JSON.stringify(kind)}`,
+        g.name === 'rm'
+          ? `      [[ -z $sub ]] && ids_from="" || ids_from=$(case "$sub" in msgq) echo msg;; shm) echo shm;; sem) echo sem;; pmq|pshm|psem) echo $sub;; esac)\n      [[ -z $sub && $cur != -* ]] && { COMPREPLY=($(compgen -W "msgq shm sem pmq pshm psem" -- "$cur")); return; }`
+          : `      ids_from=${JSON.stringify(kind)}`,
         '      ;;',
       ].join('\n');
     })
@@ -62,7 +64,14 @@ ${groupCases}
   if [[ $cur == -* || -z $ids_from ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))
   else
-    COMPREPLY=($(compgen -W "$(awk 'NR > 1 { print $2 }' /proc/sysvipc/$ids_from 2>/dev/null)" -- "$cur"))
+    # POSIX names from the files Linux shows them as; System V ids from /proc.
+    case "$ids_from" in
+      pmq) w=$(ls /dev/mqueue 2>/dev/null | sed 's|^|/|') ;;
+      pshm) w=$(ls /dev/shm 2>/dev/null | grep -v '^sem\\.' | sed 's|^|/|') ;;
+      psem) w=$(ls /dev/shm 2>/dev/null | sed -n 's|^sem\\.|/|p') ;;
+      *) w=$(awk 'NR > 1 { print $2 }' /proc/sysvipc/$ids_from 2>/dev/null) ;;
+    esac
+    COMPREPLY=($(compgen -W "$w" -- "$cur"))
   fi
 }
 complete -F _ipcctl ipcctl

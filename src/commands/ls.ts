@@ -1,27 +1,39 @@
-// ipcctl ls [msgq|shm|sem]: what exists, from /proc alone (no ffi-rs on this
-// path: `ipcctl ls` must start as fast as node itself). Facts come from
-// ipc/procfs.ts; the views (tables, JSON, limits, summary, watch) are built
-// here from the column table in ipc-columns.ts.
+// ipcctl ls [KIND]: what exists, System V from /proc and POSIX from
+// /dev/mqueue and /dev/shm (no ffi-rs on this path: `ipcctl ls` must start
+// as fast as node itself; only a view that needs a queue's message count,
+// which no file shows, loads libc). Facts come from ipc/procfs.ts and
+// ipc/posix/listing.ts; the views (tables, JSON, limits, summary, watch,
+// lsipc's -o/--raw/-n/-b) are built here from the column tables in
+// ipc-columns.ts and posix-columns.ts.
 import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { type PosixKind, POSIX_KINDS } from '../ipc/posix/names.js';
+import type { PosixObject, PosixQueueInfo } from '../ipc/posix/listing.js';
 import { KINDS, type Kind, pageSize, readKernelLimits, readObjects } from '../ipc/procfs.js';
 import type { Selection } from '../ipc/select.js';
 import type { LimitRow, Summary } from '../ipc/usage.js';
+import type { PosixLimitRow } from '../ipc/posix/limit-rows.js';
 import { writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
-import { type Column, humanBytes, renderTable } from '../output/table.js';
+import { type Column, humanBytes } from '../output/table.js';
+import { renderRows, type RowsStyle } from '../output/rows.js';
 import { asCount } from './common/args.js';
-import { type View, tableColumns, toJsonDocument } from './common/ipc-columns.js';
+import { type ObjectColumn, type View, columnNamed, tableColumns, toJsonDocument, COLUMNS, type JsonValue } from './common/ipc-columns.js';
 import { addFilterOptions, type FilterOpts, hasFilter, isKindWord, parseAge, parseKind, selectionFrom } from './common/select-options.js';
 
 interface LsOpts extends FilterOpts {
   time?: boolean;
   pid?: boolean;
+  creators?: boolean;
   limits?: boolean;
   summary?: boolean;
   watch?: string | boolean;
   count?: number;
+  output?: string;
+  raw?: boolean;
+  headings?: boolean;
+  bytes?: boolean;
 }
 
 /** What one run of `ls` shows; `watch` repeats it. */
@@ -34,19 +46,117 @@ interface Report {
   serialize(v: unknown, indent?: number): string;
 }
 
+/** The kinds one `ls` shows, of each family. */
+interface Kinds {
+  sysv: readonly Kind[];
+  posix: readonly PosixKind[];
+  /** The user named the kind (or family): a view may then cost more (libc for MSGS). */
+  named: boolean;
+}
+
+const posixWords: Record<string, readonly PosixKind[]> = { pmq: ['pmq'], pshm: ['pshm'], psem: ['psem'], posix: POSIX_KINDS };
+
+function kindsOf(kindArg: string | undefined): Kinds {
+  if (kindArg === undefined) return { sysv: KINDS, posix: POSIX_KINDS, named: false };
+  const posix = posixWords[kindArg.toLowerCase()];
+  if (posix) return { sysv: [], posix, named: true };
+  if (kindArg.toLowerCase() === 'sysv') return { sysv: KINDS, posix: [], named: true };
+  if (!isKindWord(kindArg)) throw new UsageError(`ls: unknown kind '${kindArg}': use msgq, shm, sem, pmq, pshm, psem (or sysv, posix)`);
+  return { sysv: [parseKind(kindArg, 'ls')], posix: [], named: true };
+}
+
+const isAnyKindWord = (w: string) => isKindWord(w) || w.toLowerCase() in posixWords || w.toLowerCase() === 'sysv';
+
+// --- -o/--output ---------------------------------------------------------------
+
+interface Chosen {
+  sysv?: ObjectColumn[];
+  posix?: import('./common/posix-columns.js').PosixColumn[];
+}
+
+/** `-o A,B` (exactly these) or `-o +A,B` (the view's, then these), per family. */
+function chooseColumns(spec: string | undefined, view: View, kinds: Kinds, posixCols: typeof import('./common/posix-columns.js') | null): Chosen {
+  if (spec === undefined) return {};
+  const add = spec.startsWith('+');
+  const names = (add ? spec.slice(1) : spec).split(',').map((n) => n.trim()).filter(Boolean);
+  if (names.length === 0) throw new UsageError(`ls: -o '${spec}' names no column`);
+  const sysv: ObjectColumn[] = [];
+  const posix: import('./common/posix-columns.js').PosixColumn[] = [];
+  for (const n of names) {
+    const s = kinds.sysv.length > 0 ? columnNamed(n) : undefined;
+    const p = kinds.posix.length > 0 ? posixCols?.posixColumnNamed(n) : undefined;
+    if (!s && !p) {
+      const known = [...(kinds.sysv.length > 0 ? COLUMNS.map((c) => c.header) : []), ...(kinds.posix.length > 0 ? posixCols!.POSIX_COLUMNS.map((c) => c.header) : [])];
+      throw new UsageError(`ls: unknown column '${n}': use ${[...new Set(known)].join(', ')}`);
+    }
+    if (s) sysv.push(s);
+    if (p) posix.push(p);
+  }
+  const sysvBase = add ? COLUMNS.filter((c) => c.views.includes(view)).filter((c) => (c.header === 'TYPE' ? kinds.sysv.length > 1 : c.kinds.some((k) => kinds.sysv.includes(k)))) : [];
+  const posixBase =
+    add && posixCols ? posixCols.viewColumns(view, kinds.posix) : [];
+  return { sysv: [...sysvBase, ...sysv.filter((c) => !sysvBase.includes(c))], posix: [...posixBase, ...posix.filter((c) => !posixBase.includes(c))] };
+}
+
+/** Keep only the chosen JSON fields of each record (-o with --json). */
+function onlyFields(doc: Record<string, Array<Record<string, JsonValue>>>, fields: ReadonlySet<string>): Record<string, Array<Record<string, JsonValue>>> {
+  const out: Record<string, Array<Record<string, JsonValue>>> = {};
+  for (const [k, list] of Object.entries(doc)) out[k] = list.map((r) => Object.fromEntries(Object.entries(r).filter(([f]) => fields.has(f))));
+  return out;
+}
+
 // --- objects -----------------------------------------------------------------
 
-async function objectsReport(sel: Selection, view: View): Promise<Report> {
-  const kinds = sel.kinds;
-  const columns = tableColumns(view, kinds);
+async function objectsReport(sel: Selection, kinds: Kinds, view: View, opts: LsOpts, style: RowsStyle): Promise<Report> {
+  const sysvKinds = sel.kinds;
   // The filter module only when a filter is given: the plain `ls` loads as
   // few modules as it can (module loading is most of its time).
   const filtered = Object.keys(sel).length > 1;
   const { select } = filtered ? await import('../ipc/select.js') : { select: null };
-  const objects = () => (select ? select(readObjects(kinds), sel) : readObjects(kinds));
+  const sysvObjects = () => (sysvKinds.length === 0 ? [] : select ? select(readObjects(sysvKinds), sel) : readObjects(sysvKinds));
+
+  const posix = kinds.posix.length > 0 ? await import('../ipc/posix/listing.js') : null;
+  const posixCols = kinds.posix.length > 0 ? await import('./common/posix-columns.js') : null;
+  const chosen = chooseColumns(opts.output, view, kinds, posixCols);
+  if (posix && kinds.named && kinds.posix.includes('pmq') && !posix.mqueueMounted()) {
+    if (kinds.posix.length === 1) throw posix.mqueueNotMounted();
+  }
+  // A queue's message count needs mq_getattr (libc): only when the user
+  // named a POSIX kind, or chose a column that shows it.
+  const counted = ['msgs', 'maxmsg', 'msgsize'];
+  const wantsCounts =
+    kinds.posix.includes('pmq') && (kinds.named || (chosen.posix ?? []).some((c) => counted.includes(c.json ?? '')));
+  const posixObjects = (): PosixObject[] => {
+    if (!posix) return [];
+    const all = posix.readPosixObjects(kinds.posix);
+    const list = filtered ? posix.selectPosix(all, sel) : all;
+    if (wantsCounts) {
+      const queues = list.filter((o): o is PosixQueueInfo => o.kind === 'pmq');
+      if (queues.length > 0) (require('../ipc/posix/queue-counts.js') as typeof import('../ipc/posix/queue-counts.js')).countMessages(queues);
+    }
+    return list;
+  };
+
+  const sysvColumns = sysvKinds.length > 0 ? tableColumns(view, sysvKinds, { bytes: opts.bytes, chosen: chosen.sysv }) : [];
+  const posixColumns = posixCols ? posixCols.posixTableColumns(view, kinds.posix, { bytes: opts.bytes, chosen: chosen.posix }) : [];
+  const jsonFields = opts.output === undefined ? null : new Set([...(chosen.sysv ?? []), ...(chosen.posix ?? [])].map((c) => c.json).filter((j): j is string => Boolean(j)));
   return {
-    json: () => toJsonDocument(objects(), kinds),
-    text: () => renderTable(objects(), columns),
+    json: () => {
+      const doc = { ...(sysvKinds.length > 0 || kinds.posix.length === 0 ? toJsonDocument(sysvObjects(), sysvKinds) : {}), ...(posixCols ? posixCols.posixJsonDocument(posixObjects(), kinds.posix) : {}) };
+      return jsonFields ? onlyFields(doc, jsonFields) : doc;
+    },
+    text: () => {
+      const s = sysvObjects();
+      const p = posixObjects();
+      const parts: string[] = [];
+      // Each family's table when it has objects; the System V one (headings
+      // alone) when nothing exists at all, as before the POSIX kinds.
+      const showSysv = sysvKinds.length > 0 && sysvColumns.length > 0 && (s.length > 0 || p.length === 0 || kinds.posix.length === 0);
+      const showPosix = posixColumns.length > 0 && (p.length > 0 || sysvKinds.length === 0 || !showSysv);
+      if (showSysv) parts.push(renderRows(s, sysvColumns, style));
+      if (showPosix) parts.push(renderRows(p, posixColumns, style));
+      return parts.join(style.raw ? '' : '\n');
+    },
     serialize: (v, indent) => JSON.stringify(v, null, indent),
   };
 }
@@ -66,22 +176,43 @@ function humanLimitBytes(n: bigint): string {
   return `${v < 10 ? Number(v.toFixed(1)) : Math.round(v)}${units[u]}`;
 }
 
-const LIMIT_COLUMNS: Array<{ header: string; json: keyof LimitRow; human: (r: LimitRow) => string; align?: 'right' }> = [
+type AnyLimitRow = Pick<LimitRow, 'description' | 'used' | 'percent'> & { name: string; limit: bigint | null; unit: LimitRow['unit'] };
+
+const LIMIT_COLUMNS: Array<{ header: string; json: keyof AnyLimitRow; human: (r: AnyLimitRow, bytes: boolean) => string; align?: 'right' }> = [
   { header: 'RESOURCE', json: 'name', human: (r) => r.name },
   { header: 'DESCRIPTION', json: 'description', human: (r) => r.description },
-  { header: 'LIMIT', json: 'limit', human: (r) => (r.unit === 'bytes' ? humanLimitBytes(r.limit) : r.limit.toString()), align: 'right' },
+  {
+    header: 'LIMIT',
+    json: 'limit',
+    human: (r, bytes) => (r.limit === null ? 'unlimited' : r.unit === 'bytes' && !bytes ? humanLimitBytes(r.limit) : r.limit.toString()),
+    align: 'right',
+  },
   { header: 'USED', json: 'used', human: (r) => (r.used === null ? '-' : String(r.used)), align: 'right' },
   { header: 'USE%', json: 'percent', human: (r) => (r.percent === null ? '-' : `${r.percent.toFixed(2)}%`), align: 'right' },
 ];
 
-async function limitsReport(kinds: readonly Kind[]): Promise<Report> {
+async function limitsReport(kinds: Kinds, opts: LsOpts, style: RowsStyle): Promise<Report> {
   const { limitRows, summarize } = await import('../ipc/usage.js');
   const { exactJson } = await import('../output/exact-json.js');
-  const rows = () => limitRows(readKernelLimits(), summarize(readObjects(kinds), pageSize()), kinds);
-  const columns: Column<LimitRow>[] = LIMIT_COLUMNS.map((c) => ({ header: c.header, value: c.human, align: c.align }));
+  const posix = kinds.posix.includes('pmq') ? await import('../ipc/posix/listing.js') : null;
+  const posixRows = async (): Promise<PosixLimitRow[]> => {
+    if (!posix) return [];
+    const { posixLimitRows } = await import('../ipc/posix/limit-rows.js');
+    const { readMqueueLimits } = await import('../ipc/posix/limits.js');
+    const queues = posix.mqueueMounted() ? posix.readPosixQueues() : null;
+    // The RLIMIT_MSGQUEUE use needs each queue's attributes (libc): only when pmq was named.
+    if (queues && kinds.named && queues.length > 0) (await import('../ipc/posix/queue-counts.js')).countMessages(queues);
+    return posixLimitRows(readMqueueLimits(), queues, kinds.posix);
+  };
+  const extra = await posixRows();
+  const rows = (): AnyLimitRow[] => [
+    ...(kinds.sysv.length > 0 ? limitRows(readKernelLimits(), summarize(readObjects(kinds.sysv), pageSize()), kinds.sysv) : []),
+    ...extra,
+  ];
+  const columns: Column<AnyLimitRow>[] = LIMIT_COLUMNS.map((c) => ({ header: c.header, value: (r) => c.human(r, Boolean(opts.bytes)), align: c.align }));
   return {
     json: () => ({ limits: rows().map((r) => Object.fromEntries(LIMIT_COLUMNS.map((c) => [c.json === 'name' ? 'resource' : c.json, r[c.json]]))) }),
-    text: () => renderTable(rows(), columns),
+    text: () => renderRows(rows(), columns, style),
     serialize: (v, indent) => exactJson(v, indent),
   };
 }
@@ -103,18 +234,51 @@ function summaryText(s: Summary, kinds: readonly Kind[]): string {
     );
   }
   if (kinds.includes('sem')) lines.push(`sem   ${plural(s.sem.sets, 'set')}, ${plural(s.sem.semaphores, 'semaphore')}`);
-  return lines.join('\n') + '\n';
+  return lines.join('\n') + (lines.length > 0 ? '\n' : '');
 }
 
-async function summaryReport(kinds: readonly Kind[]): Promise<Report> {
+interface PosixSummary {
+  pmq?: { queues: number; bytes: number };
+  pshm?: { segments: number; bytes: number };
+  psem?: { semaphores: number };
+}
+
+async function posixSummary(kinds: readonly PosixKind[]): Promise<() => PosixSummary> {
+  if (kinds.length === 0) return () => ({});
+  const { readPosixObjects } = await import('../ipc/posix/listing.js');
+  return () => {
+    const objects = readPosixObjects(kinds);
+    const s: PosixSummary = {};
+    if (kinds.includes('pmq')) s.pmq = { queues: 0, bytes: 0 };
+    if (kinds.includes('pshm')) s.pshm = { segments: 0, bytes: 0 };
+    if (kinds.includes('psem')) s.psem = { semaphores: 0 };
+    for (const o of objects) {
+      if (o.kind === 'pmq') (s.pmq!.queues++, (s.pmq!.bytes += o.usedbytes));
+      else if (o.kind === 'pshm') (s.pshm!.segments++, (s.pshm!.bytes += o.size));
+      else s.psem!.semaphores++;
+    }
+    return s;
+  };
+}
+
+function posixSummaryText(s: PosixSummary): string {
+  const lines: string[] = [];
+  if (s.pmq) lines.push(`pmq   ${plural(s.pmq.queues, 'queue')}, ${humanBytes(s.pmq.bytes)} in messages`);
+  if (s.pshm) lines.push(`pshm  ${plural(s.pshm.segments, 'segment')}, ${humanBytes(s.pshm.bytes)}`);
+  if (s.psem) lines.push(`psem  ${plural(s.psem.semaphores, 'semaphore')}`);
+  return lines.join('\n') + (lines.length > 0 ? '\n' : '');
+}
+
+async function summaryReport(kinds: Kinds): Promise<Report> {
   const { summarize } = await import('../ipc/usage.js');
-  const summary = () => summarize(readObjects(kinds), pageSize());
+  const summary = () => summarize(readObjects(kinds.sysv), pageSize());
+  const posix = await posixSummary(kinds.posix);
   return {
     json: () => {
       const s = summary();
-      return Object.fromEntries(kinds.map((k) => [k, s[k]]));
+      return { ...Object.fromEntries(kinds.sysv.map((k) => [k, s[k]])), ...posix() };
     },
-    text: () => summaryText(summary(), kinds),
+    text: () => summaryText(summary(), kinds.sysv) + posixSummaryText(posix()),
     serialize: (v, indent) => JSON.stringify(v, null, indent),
   };
 }
@@ -122,21 +286,33 @@ async function summaryReport(kinds: readonly Kind[]): Promise<Report> {
 // --- the command --------------------------------------------------------------
 
 async function reportFor(kindArg: string | undefined, opts: LsOpts): Promise<Report> {
-  const kinds: readonly Kind[] = kindArg === undefined ? KINDS : [parseKind(kindArg, 'ls')];
-  const modes = [opts.limits && '--limits', opts.summary && '--summary', opts.time && '--time', opts.pid && '--pid'].filter(Boolean);
+  const kinds = kindsOf(kindArg);
+  const modes = [opts.limits && '--limits', opts.summary && '--summary', opts.time && '--time', opts.pid && '--pid', opts.creators && '--creators'].filter(Boolean);
   if (modes.length > 1) throw new UsageError(`ls: give only one of ${modes.join(', ')}`);
   if ((opts.limits || opts.summary) && hasFilter(opts)) {
     throw new UsageError(`ls: ${opts.limits ? '--limits' : '--summary'} counts every object; the filters (--key, --owner, ...) do not apply`);
   }
-  if (opts.limits) return limitsReport(kinds);
+  if ((opts.limits || opts.summary) && opts.output !== undefined) throw new UsageError(`ls: -o chooses object columns; ${opts.limits ? '--limits' : '--summary'} has its own`);
+  const style: RowsStyle = { raw: Boolean(opts.raw), headings: opts.headings !== false };
+  if (opts.limits) return limitsReport(kinds, opts, style);
   if (opts.summary) return summaryReport(kinds);
-  return objectsReport(selectionFrom(opts, kinds), opts.time ? 'time' : opts.pid ? 'pid' : 'default');
+  const view: View = opts.time ? 'time' : opts.pid ? 'pid' : opts.creators ? 'creator' : 'default';
+  const sel = kinds.sysv.length > 0 || !hasFilter(opts) ? selectionFrom(opts, kinds.sysv) : posixSelection(opts);
+  return objectsReport(sel, kinds, view, opts, style);
+}
+
+/** The filters for a POSIX-only listing: --orphans and --creator name System V facts. */
+function posixSelection(opts: LsOpts): Selection {
+  if (opts.orphans) throw new UsageError('--orphans concerns System V shared memory segments only: POSIX objects record no creator');
+  if (opts.creator !== undefined) throw new UsageError('--creator concerns System V segments only: POSIX objects record no creator pid');
+  if (opts.key !== undefined) throw new UsageError('--key concerns System V objects only: POSIX objects have names');
+  return selectionFrom(opts, []);
 }
 
 async function ls(kindArg: string | undefined, opts: LsOpts): Promise<void> {
   if (opts.count !== undefined && opts.watch === undefined) throw new UsageError('ls: --count goes with --watch');
   // `ls --watch shm`: commander took the kind for the optional interval.
-  if (typeof opts.watch === 'string' && kindArg === undefined && isKindWord(opts.watch)) {
+  if (typeof opts.watch === 'string' && kindArg === undefined && isAnyKindWord(opts.watch)) {
     kindArg = opts.watch;
     opts.watch = true;
   }
@@ -165,18 +341,23 @@ export function register(program: Command): void {
   const cmd = program.command('ls');
   addFilterOptions(
     cmd
-      .description('list System V objects (from /proc/sysvipc), limits and usage')
-      .argument('[kind]', 'msgq, shm or sem (default: all three)'),
+      .description('list IPC objects: System V (from /proc/sysvipc) and POSIX (from /dev/mqueue and /dev/shm), limits and usage')
+      .argument('[kind]', 'msgq, shm, sem, pmq, pshm or psem; sysv or posix for a family (default: all)'),
   )
     .option('--time', 'show times: last send/receive, attach/detach, semop, change')
-    .option('--pid', 'show pids: creator and last, and the creating user')
+    .option('--pid', 'show pids: creator and last, the creating user, and the creating command while it runs')
+    .option('-c, --creators', 'show creator and owner ids (CUID CGID UID GID), like ipcs -c')
+    .addOption(cmd.createOption('-o, --output <columns>', 'choose and order columns (comma-separated); +COL,... adds to the view'))
+    .option('--raw', 'cells separated by one space, nothing aligned (for scripts)')
+    .option('-n, --noheadings', 'no heading line')
+    .option('-b, --bytes', 'sizes in bytes, not K/M/G')
     .option('--limits', 'each system-wide limit, what is used and the percentage')
     .option('--summary', 'totals per kind, like ipcs -u')
     .addOption(cmd.createOption('--watch [interval]', 'redraw every INTERVAL (default 1s); JSON Lines when not on a terminal'))
-    .addOption(cmd.createOption('-n, --count <n>', 'with --watch: stop after N snapshots').argParser(asCount))
+    .addOption(cmd.createOption('--count <n>', 'with --watch: stop after N snapshots').argParser(asCount))
     .addHelpText(
       'after',
-      '\nExamples:\n  ipcctl ls\n  ipcctl ls shm --orphans\n  ipcctl ls --owner alice --time\n  ipcctl ls --limits\n  ipcctl ls msgq --watch 500ms',
+      '\nExamples:\n  ipcctl ls\n  ipcctl ls shm --orphans\n  ipcctl ls --owner alice --time\n  ipcctl ls pmq -o NAME,MSGS --raw -n\n  ipcctl ls --limits\n  ipcctl ls msgq --watch 500ms',
     )
-    .action((kind, opts) => ls(kind, opts));
+    .action((kind, opts) => ls(kind, { ...opts, headings: opts.noheadings ? false : true }));
 }

@@ -17,6 +17,7 @@ import { parseId } from './common/args.js';
 import { tableColumns, toJson } from './common/ipc-columns.js';
 import { confirm } from './common/confirm.js';
 import { addFilterOptions, type FilterOpts, hasFilter, parseKind, selectionFrom } from './common/select-options.js';
+import { posixKindOf, removePosix } from './common/posix-rm.js';
 
 interface RmOpts extends Omit<FilterOpts, 'key'> {
   key: string[];
@@ -84,6 +85,16 @@ function countByKind(targets: Target[]): string {
 }
 
 async function rm(kindArg: string | undefined, ids: string[], opts: RmOpts): Promise<void> {
+  // POSIX kinds, by name or by --all --kind: their own path (common/posix-rm.ts).
+  const posixArg = kindArg === undefined ? undefined : posixKindOf(kindArg);
+  const posixKinds = opts.kind.map(posixKindOf).filter((k): k is NonNullable<typeof k> => k !== undefined);
+  if (posixArg || posixKinds.length > 0) {
+    if ((posixArg && opts.kind.some((k) => !posixKindOf(k))) || (!posixArg && (kindArg !== undefined || posixKinds.length !== opts.kind.length))) {
+      throw new UsageError('rm: give System V kinds and POSIX kinds in separate calls');
+    }
+    if (opts.key.length > 0) throw new UsageError('rm: --key names System V objects; POSIX objects go by name');
+    return removePosix(posixArg ? [posixArg, ...posixKinds.filter((k) => k !== posixArg)] : posixKinds, ids, opts);
+  }
   if (kindArg !== undefined && /^[0-9]+$/.test(kindArg)) {
     throw new UsageError(`rm: give the kind before the ids: rm msgq|shm|sem ${[kindArg, ...ids].join(' ')}`);
   }
@@ -177,20 +188,21 @@ export function register(program: Command): void {
   addFilterOptions(
     program
       .command('rm')
-      .description('remove System V objects: by kind and id, by key, or --all of a selection')
-      .argument('[kind]', 'msgq, shm or sem (before ids; with --all, only that kind)')
-      .argument('[id...]', 'kernel ids of that kind')
+      .description('remove IPC objects: System V by kind and id, by key, or --all of a selection; POSIX by kind and name')
+      .argument('[kind]', 'msgq, shm, sem, pmq, pshm or psem (before ids or names; with --all, only that kind)')
+      .argument('[id...]', 'kernel ids of that kind, or /NAMEs of a POSIX kind')
       .addOption(program.createOption('-k, --key <key>', 'the object(s) with KEY, of any kind (repeatable)').argParser(collect).default([]))
       .option('-a, --all', 'every object you may remove, narrowed by the options below')
-      .addOption(program.createOption('--kind <kind>', 'with --all: only msgq, shm or sem (repeatable, or comma-separated)').argParser(collectKinds).default([])),
+      .addOption(program.createOption('--kind <kind>', 'with --all: only msgq, shm, sem, or the POSIX pmq, pshm, psem (repeatable, or comma-separated)').argParser(collectKinds).default([])),
     { key: false },
   )
     .option('-n, --dry-run', 'print what would be removed; remove nothing')
     .option('-y, --yes', 'do not ask before a bare --all (required when not on a terminal)')
     .addHelpText(
       'after',
-      '\nExamples:\n  ipcctl rm msgq 3 4\n  ipcctl rm -k 0x1a2b\n  ipcctl rm --all --orphans --dry-run\n  ipcctl rm --all --kind shm --owner alice --older-than 2h\n\n' +
-        'A bare --all (no kind, no filter) asks first on a terminal; elsewhere it is refused (exit 2) unless --yes is given.',
+      '\nExamples:\n  ipcctl rm msgq 3 4\n  ipcctl rm pmq /jobs\n  ipcctl rm -k 0x1a2b\n  ipcctl rm --all --orphans --dry-run\n  ipcctl rm --all --kind shm --owner alice --older-than 2h\n\n' +
+        'A bare --all (no kind, no filter) asks first on a terminal; elsewhere it is refused (exit 2) unless --yes is given.\n' +
+        'POSIX objects are removed only when their kind is named (rm pmq NAME, rm --all --kind pshm): a bare --all leaves /dev/shm alone.',
     )
     .action((kind, ids, opts) => rm(kind, ids, opts));
 }

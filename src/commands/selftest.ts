@@ -8,6 +8,7 @@ import { printJson } from '../output/json.js';
 import { writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { semRoundTrip, shmRoundTrip } from './common/selftest-sysv.js';
+import { pmqRoundTrip, pshmRoundTrip, psemRoundTrip } from './common/selftest-posix.js';
 
 export interface CheckResult {
   mechanism: string;
@@ -36,6 +37,9 @@ async function msgqRoundTrip(): Promise<string> {
 }
 
 export const checks: Array<[string, Check]> = [['msgq', msgqRoundTrip], ['shm', shmRoundTrip], ['sem', semRoundTrip]];
+
+// POSIX objects, on names of this process.
+checks.push(['pmq', pmqRoundTrip], ['pshm', pshmRoundTrip], ['psem', psemRoundTrip]);
 
 // Sockets on loopback: a TCP and a UNIX stream connection, and UDP datagrams.
 checks.push(

@@ -213,6 +213,8 @@ export interface KernelLimits {
   semmns: bigint;
   semopm: bigint;
   semmni: bigint;
+  /** SEMVMX, the largest value of a semaphore: fixed in the kernel (<linux/sem.h>), no sysctl. */
+  semvmx: bigint;
 }
 
 export function readKernelLimits(root = '/proc/sys/kernel'): KernelLimits {
@@ -230,6 +232,7 @@ export function readKernelLimits(root = '/proc/sys/kernel'): KernelLimits {
     semmns,
     semopm,
     semmni,
+    semvmx: 32767n,
   };
 }
 

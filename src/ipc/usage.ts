@@ -30,6 +30,7 @@ const ROWS: Array<{ name: LimitName; kind: Kind; description: string; unit: Limi
   { name: 'semmns', kind: 'sem', description: 'semaphores in all sets', unit: 'count' },
   { name: 'semmsl', kind: 'sem', description: 'max semaphores per set', unit: 'count' },
   { name: 'semopm', kind: 'sem', description: 'max operations per semop call', unit: 'count' },
+  { name: 'semvmx', kind: 'sem', description: 'max value of a semaphore', unit: 'count' },
 ];
 
 export interface Summary {

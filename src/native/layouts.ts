@@ -109,6 +109,12 @@ export const linger = {
   fields: { l_onoff: 0, l_linger: 4 },
 } as const satisfies Layout;
 
+// POSIX message queue attributes (<mqueue.h>): four longs and reserved space.
+export const mq_attr = {
+  size: 64,
+  fields: { mq_flags: 0, mq_maxmsg: 8, mq_msgsize: 16, mq_curmsgs: 24 },
+} as const satisfies Layout;
+
 /** Every layout above with the C type it describes, for the probe test. */
 export const allLayouts: Record<string, { ctype: string; layout: Layout }> = {
   ipc_perm: { ctype: 'struct ipc_perm', layout: ipc_perm },
@@ -126,4 +132,5 @@ export const allLayouts: Record<string, { ctype: string; layout: Layout }> = {
   mmsghdr: { ctype: 'struct mmsghdr', layout: mmsghdr },
   pollfd: { ctype: 'struct pollfd', layout: pollfd },
   linger: { ctype: 'struct linger', layout: linger },
+  mq_attr: { ctype: 'struct mq_attr', layout: mq_attr },
 };

@@ -3,11 +3,27 @@
 // a reader that closed early (`| head -1`) shows up as OutputClosedError right
 // where the write failed, and the command can put back what it had taken.
 import { writeSync } from 'node:fs';
+import { CliError, EXIT } from '../errors.js';
 import { sleepSync } from '../sleep.js';
 
 export class OutputClosedError extends Error {
   constructor(readonly written: number) {
     super('output closed');
+  }
+}
+
+/**
+ * A write that failed for another reason than a reader going away (ENOSPC
+ * on /dev/full, EIO, EFBIG): exit 1 with the errno name. `written` is what
+ * got out before it, so a command can put back what did not.
+ */
+export class OutputFailedError extends CliError {
+  constructor(
+    readonly code: string,
+    readonly written: number,
+    fd: number,
+  ) {
+    super(`${fd === 1 ? 'stdout' : `fd ${fd}`}: ${code}, ${code === 'ENOSPC' ? 'no space left on the device' : 'the write failed'}`, EXIT.FAILED);
   }
 }
 
@@ -28,6 +44,7 @@ export function writeAll(fd: number, data: Uint8Array): void {
         continue;
       }
       if (code === 'EPIPE' || code === 'ECONNRESET') throw new OutputClosedError(done);
+      if (code === 'ENOSPC' || code === 'EIO' || code === 'EFBIG' || code === 'EDQUOT') throw new OutputFailedError(code, done, fd);
       throw err;
     }
   }
@@ -119,7 +136,7 @@ export class BatchWriter<T> {
     try {
       writeAll(this.fd, data);
     } catch (err) {
-      if (err instanceof OutputClosedError) {
+      if (err instanceof OutputClosedError || err instanceof OutputFailedError) {
         this.unwritten = items.filter((_, i) => ends[i]! > err.written);
       }
       throw err;

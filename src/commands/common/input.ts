@@ -3,6 +3,7 @@
 // --lines` sends each line as it comes.
 import { readSync } from 'node:fs';
 import type { ReadInto } from '../../ipc/record-batch.js';
+import { EXIT, OperationError } from '../../errors.js';
 import { sleepSync } from '../../sleep.js';
 
 const CHUNK = 1 << 20;
@@ -20,6 +21,10 @@ export function readerOf(fd = 0): ReadInto {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EOF') return 0;
+        // stdin that cannot be read (a directory, a failing device): one clear line, exit 1.
+        if (code === 'EISDIR' || code === 'EIO' || code === 'EINVAL' || code === 'EBADF') {
+          throw new OperationError(`${fd === 0 ? 'stdin' : `fd ${fd}`}: ${code}, ${code === 'EISDIR' ? 'it is a directory' : code === 'EBADF' ? 'it is closed' : 'it cannot be read'}`, EXIT.FAILED);
+        }
         if (code !== 'EAGAIN') throw err;
         sleepSync(2);
       }

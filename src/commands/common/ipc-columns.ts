@@ -4,11 +4,12 @@
 // documents of `ls` and `rm --dry-run`, and the watch snapshots are all
 // drawn from this list, so a field can never mean two things.
 import type { IpcObject, Kind } from '../../ipc/procfs.js';
+import { processCommand } from '../../ipc/process-command.js';
 import { groupName, userName } from '../../ipc/users.js';
 import { formatKey, formatMode } from '../../output/json.js';
 import { type Column, formatTime, humanBytes } from '../../output/table.js';
 
-export type View = 'default' | 'time' | 'pid';
+export type View = 'default' | 'time' | 'pid' | 'creator';
 export type JsonValue = number | string | null;
 
 export interface ObjectColumn {
@@ -23,6 +24,10 @@ export interface ObjectColumn {
   /** Human text for a table cell; default String(value). */
   human?(o: IpcObject): string;
   align?: 'left' | 'right';
+  /** Other names -o accepts (lsipc's where ours differ). */
+  aliases?: readonly string[];
+  /** A byte count: human units unless --bytes. */
+  bytes?: true;
 }
 
 const ALL: readonly Kind[] = ['msgq', 'shm', 'sem'];
@@ -75,25 +80,30 @@ function segmentStatus(mode: number): string {
 }
 
 export const COLUMNS: readonly ObjectColumn[] = [
-  { header: 'TYPE', kinds: ALL, views: ['default', 'time', 'pid'], value: (o) => o.kind },
-  { header: 'ID', json: 'id', kinds: ALL, views: ['default', 'time', 'pid'], value: (o) => o.id, align: 'right' },
-  { header: 'KEY', json: 'key', kinds: ALL, views: ['default', 'time', 'pid'], value: (o) => keyText(o.key) },
-  { header: 'PERMS', json: 'mode', kinds: ALL, views: ['default'], value: (o) => modeText(o.mode) },
-  { header: 'OWNER', json: 'uid', kinds: ALL, views: ['default', 'time', 'pid'], value: (o) => o.uid, human: (o) => userName(o.uid) },
+  { header: 'TYPE', kinds: ALL, views: ['default', 'time', 'pid', 'creator'], value: (o) => o.kind },
+  { header: 'ID', json: 'id', kinds: ALL, views: ['default', 'time', 'pid', 'creator'], value: (o) => o.id, align: 'right' },
+  { header: 'KEY', json: 'key', kinds: ALL, views: ['default', 'time', 'pid', 'creator'], value: (o) => keyText(o.key) },
+  { header: 'PERMS', json: 'mode', kinds: ALL, views: ['default', 'creator'], value: (o) => modeText(o.mode) },
+  { header: 'OWNER', aliases: ['USER'], json: 'uid', kinds: ALL, views: ['default', 'time', 'pid'], value: (o) => o.uid, human: (o) => userName(o.uid) },
   { header: 'GROUP', json: 'gid', kinds: ALL, views: [], value: (o) => o.gid, human: (o) => groupName(o.gid) },
-  { header: 'CREATOR', json: 'cuid', kinds: ALL, views: ['pid'], value: (o) => o.cuid, human: (o) => userName(o.cuid) },
+  { header: 'CREATOR', aliases: ['CUSER'], json: 'cuid', kinds: ALL, views: ['pid'], value: (o) => o.cuid, human: (o) => userName(o.cuid) },
   { header: 'CGROUP', json: 'cgid', kinds: ALL, views: [], value: (o) => o.cgid, human: (o) => groupName(o.cgid) },
+  // The creator view (ipcs -c, lsipc -c): the numbers, creator beside owner.
+  { header: 'CUID', kinds: ALL, views: ['creator'], value: (o) => o.cuid, align: 'right' },
+  { header: 'CGID', kinds: ALL, views: ['creator'], value: (o) => o.cgid, align: 'right' },
+  { header: 'UID', kinds: ALL, views: ['creator'], value: (o) => o.uid, align: 'right' },
+  { header: 'GID', kinds: ALL, views: ['creator'], value: (o) => o.gid, align: 'right' },
   // message queues
   { header: 'MSGS', json: 'qnum', kinds: ['msgq'], views: ['default'], value: field('qnum'), align: 'right' },
-  { header: 'USED', json: 'cbytes', kinds: ['msgq'], views: ['default'], value: field('cbytes'), human: bytes('cbytes'), align: 'right' },
+  { header: 'USED', aliases: ['USEDBYTES'], json: 'cbytes', kinds: ['msgq'], views: ['default'], value: field('cbytes'), human: bytes('cbytes'), bytes: true, align: 'right' },
   // /proc does not report msg_qbytes: JSON keeps the field (null), tables omit it.
   { header: 'QBYTES', json: 'qbytes', kinds: ['msgq'], views: [], value: field('qbytes'), align: 'right' },
   { header: 'LSPID', json: 'lspid', kinds: ['msgq'], views: ['pid'], value: field('lspid'), align: 'right' },
   { header: 'LRPID', json: 'lrpid', kinds: ['msgq'], views: ['pid'], value: field('lrpid'), align: 'right' },
-  { header: 'SEND', json: 'stime', kinds: ['msgq'], views: ['time'], value: field('stime'), human: time('stime') },
-  { header: 'RECV', json: 'rtime', kinds: ['msgq'], views: ['time'], value: field('rtime'), human: time('rtime') },
+  { header: 'SEND', aliases: ['STIME'], json: 'stime', kinds: ['msgq'], views: ['time'], value: field('stime'), human: time('stime') },
+  { header: 'RECV', aliases: ['RTIME'], json: 'rtime', kinds: ['msgq'], views: ['time'], value: field('rtime'), human: time('rtime') },
   // shared memory
-  { header: 'SIZE', json: 'size', kinds: ['shm'], views: ['default'], value: field('size'), human: bytes('size'), align: 'right' },
+  { header: 'SIZE', json: 'size', kinds: ['shm'], views: ['default'], value: field('size'), human: bytes('size'), bytes: true, align: 'right' },
   { header: 'NATTCH', json: 'nattch', kinds: ['shm'], views: ['default'], value: field('nattch'), align: 'right' },
   {
     header: 'STATUS',
@@ -103,14 +113,22 @@ export const COLUMNS: readonly ObjectColumn[] = [
   },
   { header: 'CPID', json: 'cpid', kinds: ['shm'], views: ['pid'], value: field('cpid'), align: 'right' },
   { header: 'LPID', json: 'lpid', kinds: ['shm'], views: ['pid'], value: field('lpid'), align: 'right' },
-  { header: 'ATTACH', json: 'atime', kinds: ['shm'], views: ['time'], value: field('atime'), human: time('atime') },
-  { header: 'DETACH', json: 'dtime', kinds: ['shm'], views: ['time'], value: field('dtime'), human: time('dtime') },
+  // The creating process's command line while it still runs (lsipc's COMMAND); table only.
+  { header: 'COMMAND', kinds: ['shm'], views: ['pid'], value: (o) => (o.kind === 'shm' ? processCommand(o.cpid) : null) ?? '-' },
+  { header: 'ATTACH', aliases: ['ATIME'], json: 'atime', kinds: ['shm'], views: ['time'], value: field('atime'), human: time('atime') },
+  { header: 'DETACH', aliases: ['DTIME'], json: 'dtime', kinds: ['shm'], views: ['time'], value: field('dtime'), human: time('dtime') },
   // semaphore sets
   { header: 'NSEMS', json: 'nsems', kinds: ['sem'], views: ['default'], value: field('nsems'), align: 'right' },
-  { header: 'OP', json: 'otime', kinds: ['sem'], views: ['time'], value: field('otime'), human: time('otime') },
+  { header: 'OP', aliases: ['OTIME'], json: 'otime', kinds: ['sem'], views: ['time'], value: field('otime'), human: time('otime') },
   // all
-  { header: 'CHANGE', json: 'ctime', kinds: ALL, views: ['time'], value: (o) => o.ctime, human: time('ctime') },
+  { header: 'CHANGE', aliases: ['CTIME'], json: 'ctime', kinds: ALL, views: ['time'], value: (o) => o.ctime, human: time('ctime') },
 ];
+
+/** Find a column by header or alias (case-insensitive); undefined when System V has none. */
+export function columnNamed(name: string): ObjectColumn | undefined {
+  const n = name.toUpperCase();
+  return COLUMNS.find((c) => c.header === n || c.aliases?.includes(n));
+}
 
 /** Each kind's json columns, in order: chosen once, not once per object. */
 const JSON_COLUMNS: Record<Kind, ReadonlyArray<ObjectColumn & { json: string }>> = {
@@ -148,16 +166,16 @@ function oneKind(kind: Kind, text: (o: IpcObject) => string): (o: IpcObject) => 
  * one kind is, a kind's columns only when that kind is, '-' in the cells of
  * objects of other kinds.
  */
-export function tableColumns(view: View, kinds: readonly Kind[]): Column<IpcObject>[] {
-  return COLUMNS.filter((c) => c.views.includes(view))
-    .filter((c) => (c.header === 'TYPE' ? kinds.length > 1 : c.kinds.some((k) => kinds.includes(k))))
-    .map((c) => {
-      // Decided once per column, not once per cell: with thousands of
-      // objects the per-cell work is what `ls` spends its time on.
-      const text = c.human ?? ((o: IpcObject) => String(c.value(o) ?? '-'));
-      const kinds = c.kinds;
-      const value =
-        kinds.length === ALL.length ? text : kinds.length === 1 ? oneKind(kinds[0]!, text) : (o: IpcObject) => (kinds.includes(o.kind) ? text(o) : '-');
-      return { header: c.header, align: c.align, value };
-    });
+export function tableColumns(view: View, kinds: readonly Kind[], opts: { bytes?: boolean; chosen?: readonly ObjectColumn[] } = {}): Column<IpcObject>[] {
+  const base = opts.chosen ?? COLUMNS.filter((c) => c.views.includes(view)).filter((c) => (c.header === 'TYPE' ? kinds.length > 1 : c.kinds.some((k) => kinds.includes(k))));
+  return base.map((c) => {
+    // Decided once per column, not once per cell: with thousands of
+    // objects the per-cell work is what `ls` spends its time on.
+    const plain = (o: IpcObject) => String(c.value(o) ?? '-');
+    const text = c.bytes && opts.bytes ? plain : (c.human ?? plain);
+    const kinds = c.kinds;
+    const value =
+      kinds.length === ALL.length ? text : kinds.length === 1 ? oneKind(kinds[0]!, text) : (o: IpcObject) => (kinds.includes(o.kind) ? text(o) : '-');
+    return { header: c.header, align: c.align, value };
+  });
 }

@@ -78,3 +78,50 @@ long ipcctl_msgrcv_run(int msqid, char *out, size_t outsize, size_t maxsize,
     }
     return n;
 }
+
+/*
+ * The same two loops for POSIX message queues (mq_send / mq_receive, in
+ * libc.so.6 since glibc 2.34), for `pmq send --lines` and `pmq recv
+ * --count/--all`. The descriptor is non-blocking: a full or empty queue
+ * stops the loop with EAGAIN, and the caller waits in poll(2).
+ */
+#include <mqueue.h>
+
+/* mq_send records base[spans[2i] .. +spans[2i+1]) for i in [0, count) with
+ * priority `prio`. Returns how many went; when fewer, errno says why. */
+long ipcctl_mq_send_spans(int mqd, const char *base, const uint32_t *spans,
+                          long count, unsigned prio)
+{
+    long i;
+    for (i = 0; i < count; i++)
+        if (mq_send(mqd, base + spans[2 * i], spans[2 * i + 1], prio) == -1)
+            return i;
+    return i;
+}
+
+/* Receive up to `max` messages straight into `out`, each followed by `sep`
+ * unless sep is -1. index[2n] gets message n's priority, index[2n+1] the
+ * offset just past it (and its separator). Stops when a message of msgsize
+ * might not fit, after `max`, or at the first failure (*stopped = errno). */
+long ipcctl_mq_receive_run(int mqd, char *out, size_t outsize, size_t msgsize,
+                           long max, int sep, int64_t *index, int *stopped)
+{
+    size_t at = 0;
+    long n = 0;
+    unsigned prio;
+    *stopped = 0;
+    while (n < max && at + msgsize + 1 <= outsize) {
+        ssize_t got = mq_receive(mqd, out + at, msgsize, &prio);
+        if (got == -1) {
+            *stopped = errno;
+            break;
+        }
+        at += (size_t)got;
+        if (sep != -1)
+            out[at++] = (char)sep;
+        index[2 * n] = prio;
+        index[2 * n + 1] = (int64_t)at;
+        n++;
+    }
+    return n;
+}

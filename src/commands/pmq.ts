@@ -1,0 +1,326 @@
+// ipcctl pmq create|send|recv|stat|rm: POSIX message queues. Parse
+// arguments, call PosixQueue, hand results to output. The domain layer is
+// imported inside each action so that `ipcctl pmq --help` does not load ffi-rs.
+// Options come from program.createOption: commander is resolved once, by cli.ts.
+import type { Command } from 'commander';
+import { EXIT, IpcError, UsageError } from '../errors.js';
+import type { PosixMessage } from '../ipc/posix/mqueue.js';
+import { parsePosixName } from '../ipc/posix/names.js';
+import { formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
+import { BatchWriter, OutputClosedError, OutputFailedError, writeStderr, writeStdout } from '../output/sink.js';
+import { startSpinner } from '../output/spinner.js';
+import { settings } from '../output/style.js';
+import { formatTime, renderFields } from '../output/table.js';
+import { asCount, asDuration, asMode, parseInteger, parseSize } from './common/args.js';
+import { readerOf } from './common/input.js';
+import { readBounded } from './common/posix-input.js';
+import type { ReadInto } from '../ipc/record-batch.js';
+
+/**
+ * stdin for --lines/--null that refuses a record longer than `max` without
+ * reading it whole (stdin from /dev/zero would otherwise fill memory). The
+ * complete records read with it are sent first: the batch reads again only
+ * when no complete record is left, and only then does an overlong one fail.
+ */
+function boundedRecords(read: ReadInto, sep: number, max: number, tooLong: () => never): ReadInto {
+  let tail = 0;
+  return (into, offset, length) => {
+    if (tail > max) tooLong();
+    const n = read(into, offset, length);
+    if (n > 0) {
+      const last = into.subarray(offset, offset + n).lastIndexOf(sep);
+      tail = last === -1 ? tail + n : n - last - 1;
+    }
+    return n;
+  };
+}
+
+const domain = () => import('../ipc/posix/mqueue.js');
+const name = (text: string, op: string) => parsePosixName(text, 'pmq', op);
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+async function create(nameArg: string, opts: { mode: number; exclusive?: boolean; maxMsgs?: number; msgSize?: number }) {
+  const n = name(nameArg, 'pmq create');
+  const { PosixQueue } = await domain();
+  const { queue, created } = PosixQueue.create(n, { mode: opts.mode, exclusive: Boolean(opts.exclusive), maxmsg: opts.maxMsgs, msgsize: opts.msgSize });
+  try {
+    const a = queue.attr('pmq create');
+    if (settings.json) printJson({ name: n, created, maxmsg: a.maxmsg, msgsize: a.msgsize, mode: formatMode(queue.stat().mode) });
+    else writeStdout(`${n}\n`);
+  } finally {
+    queue.close();
+  }
+}
+
+interface SendOpts {
+  priority: number;
+  lines?: boolean;
+  null?: boolean;
+  nowait?: boolean;
+  timeout?: number;
+}
+
+async function send(nameArg: string, text: string[], opts: SendOpts) {
+  if (opts.lines && opts.null) throw new UsageError('pmq send: give --lines or --null, not both');
+  const n = name(nameArg, 'pmq send');
+  const { PosixQueue } = await domain();
+  const { Deadline } = await import('../ipc/wait.js');
+  const q = PosixQueue.open(n, 'send');
+  const sendOpts = { nowait: Boolean(opts.nowait), deadline: new Deadline(opts.timeout) };
+  let sent = 0;
+  const full = () => IpcError.of('EAGAIN', 'pmq send', n, { detail: `the queue is full; sent ${plural(sent, 'message')}`, exitCode: EXIT.EMPTY });
+  // Room on the queue: no await per message (it would cost more than mq_send).
+  const one = (payload: Buffer): void | Promise<void> => {
+    if (q.sendNow(payload, opts.priority)) {
+      sent++;
+      return;
+    }
+    if (sendOpts.nowait) throw full();
+    return q.send(payload, opts.priority, sendOpts).then(() => {
+      sent++;
+    });
+  };
+  try {
+    if (opts.lines || opts.null) {
+      const sep = opts.null ? 0 : 10;
+      const { RecordBatch } = await import('../ipc/record-batch.js');
+      const { readerOfBuffer } = await import('./common/input.js');
+      const source = text.length > 0 ? readerOfBuffer(Buffer.from(text.join(' '))) : readerOf(0);
+      const read = boundedRecords(source, sep, q.msgsize, () => q.checkSize(q.msgsize + 1, 'pmq send', true) as never);
+      // Records go many per native call, read straight into the memory mq_send reads.
+      const records = new RecordBatch(sep);
+      try {
+        while (records.next(read)) {
+          for (let i = 0; i < records.count; ) {
+            const r = q.sendBatchNow(records, i, opts.priority);
+            sent += r.sent;
+            i += r.sent;
+            if (r.error) throw r.error;
+            if (i === records.count || !r.full) continue;
+            // The queue is full: wait for room for this one, then go on in batches.
+            await one(records.record(i++));
+          }
+        }
+      } finally {
+        records.free();
+      }
+    } else {
+      const payload = text.length > 0 ? Buffer.from(text.join(' ')) : readBounded(q.msgsize);
+      if (payload === null) q.checkSize(q.msgsize + 1, 'pmq send', true);
+      await one(payload!);
+    }
+  } catch (e) {
+    // Say how many went before the failure: exactly those are on the queue.
+    if (sent > 0 && e instanceof IpcError && e.code !== 'EAGAIN') e.message += ` (after sending ${plural(sent, 'message')})`;
+    throw e;
+  } finally {
+    q.close();
+  }
+  if (settings.json) printJson({ name: n, sent });
+}
+
+interface RecvOpts {
+  nowait?: boolean;
+  timeout?: number;
+  count?: number;
+  all?: boolean;
+  null?: boolean;
+}
+
+async function recv(nameArg: string, opts: RecvOpts) {
+  if (opts.all && opts.count !== undefined) throw new UsageError('pmq recv: give --count or --all, not both');
+  const n = name(nameArg, 'pmq recv');
+  const { PosixQueue } = await domain();
+  const { Deadline } = await import('../ipc/wait.js');
+  const q = PosixQueue.open(n, 'recv');
+  const several = Boolean(opts.all) || opts.count !== undefined;
+  const limit = opts.all ? Infinity : (opts.count ?? 1);
+  const sep = Buffer.from(opts.null ? '\0' : '\n');
+  const out = new BatchWriter<PosixMessage>(1, several ? 64 * 1024 : 0);
+  const deadline = new Deadline(opts.timeout);
+  const nowait = Boolean(opts.nowait) || Boolean(opts.all);
+  let got = 0;
+  let empty = false;
+  // SIGTERM and SIGHUP end the run between messages (the ones in the
+  // writer go out first); while waiting, the poll loop ends it.
+  let signalled: string | null = null;
+  const onSignal = (s: string) => () => (signalled = s);
+  const onTerm = onSignal('SIGTERM');
+  const onHup = onSignal('SIGHUP');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGHUP', onHup);
+  let notEmitted: PosixMessage[] = [];
+  try {
+    while (got < limit && signalled === null) {
+      if (several) {
+        // Whatever is there now comes many messages per native call.
+        const run = q.receiveRunNow(Math.min(limit - got, 1 << 30), settings.json ? -1 : sep[0]!);
+        if (run) {
+          got += run.count;
+          if (settings.json) {
+            for (const m of run.messages()) out.push(m, Buffer.from(jsonLine({ priority: m.priority, size: m.data.length, ...payloadFields(m.data) })));
+          } else {
+            out.flush(); // messages received one by one before this run go first
+            try {
+              writeStdout(run.bytes);
+            } catch (e) {
+              if (e instanceof OutputClosedError || e instanceof OutputFailedError) notEmitted = run.messages(run.firstUnwritten(e.written));
+              throw e;
+            }
+          }
+          continue;
+        }
+      }
+      let m = several ? null : q.receiveNow();
+      if (!m) {
+        if (nowait) {
+          empty = !opts.all;
+          break;
+        }
+        out.flush(); // what we have goes out before we wait
+        const spinner = startSpinner(`waiting for a message on queue ${n}`);
+        try {
+          m = await q.receive(deadline, 'pmq recv', () => (signalled === 'SIGHUP' ? { signal: 'SIGHUP', code: 129 } : null));
+        } finally {
+          spinner.stop();
+        }
+      }
+      got++;
+      if (settings.json) out.push(m, Buffer.from(jsonLine({ priority: m.priority, size: m.data.length, ...payloadFields(m.data) })));
+      else if (several) out.push(m, m.data, sep);
+      else out.push(m, m.data);
+    }
+    out.flush();
+  } catch (e) {
+    // Taken and not delivered: back on the queue, each with its priority.
+    // (Messages still in the writer are delivered first when the output works.)
+    let failure: unknown = e;
+    let closed = e instanceof OutputClosedError || e instanceof OutputFailedError;
+    if (!closed) {
+      try {
+        out.flush();
+      } catch (e2) {
+        if (!(e2 instanceof OutputClosedError || e2 instanceof OutputFailedError)) throw e2;
+        closed = true;
+        failure = e2 instanceof OutputFailedError ? e2 : e;
+      }
+    }
+    const back = [...(closed ? out.unwritten : []), ...notEmitted];
+    let lost = 0;
+    for (const m of back) if (!(await q.putBack(m))) lost++;
+    if (back.length > 0) {
+      const why = failure instanceof OutputFailedError ? `output failed (${failure.code})` : 'output closed';
+      writeStderr(
+        `ipcctl: pmq recv ${n}: ${why}; put ${plural(back.length - lost, 'message')} back on the queue (behind those of the same priority)` +
+          (lost > 0 ? `; ${lost} could not go back (the queue stayed full, or no write permission)` : '') +
+          '\n',
+      );
+    }
+    if (failure instanceof OutputClosedError) return; // a reader that went away is not an error
+    throw failure;
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGHUP', onHup);
+    q.close();
+  }
+  if (signalled !== null) process.exitCode = signalled === 'SIGTERM' ? 143 : 129;
+  if (empty) {
+    throw IpcError.of('EAGAIN', 'pmq recv', n, { detail: got === 0 ? 'no message' : `only ${plural(got, 'message')}`, exitCode: EXIT.EMPTY });
+  }
+}
+
+async function stat(nameArg: string) {
+  const n = name(nameArg, 'pmq stat');
+  const { PosixQueue } = await domain();
+  const q = PosixQueue.open(n, 'stat');
+  let st;
+  try {
+    st = q.stat();
+  } finally {
+    q.close();
+  }
+  const { userName, groupName } = await import('../ipc/users.js');
+  if (settings.json) {
+    printJson({ name: st.name, mode: formatMode(st.mode), uid: st.uid, gid: st.gid, maxmsg: st.maxmsg, msgsize: st.msgsize, curmsgs: st.curmsgs, flags: st.nonblock ? ['O_NONBLOCK'] : [], usedbytes: st.size, mtime: st.mtime, ctime: st.ctime });
+    return;
+  }
+  writeStdout(
+    renderFields([
+      ['name', st.name],
+      ['owner', `${userName(st.uid)} (uid ${st.uid})`],
+      ['group', `${groupName(st.gid)} (gid ${st.gid})`],
+      ['mode', formatMode(st.mode)],
+      ['max messages', st.maxmsg],
+      ['message size', st.msgsize],
+      ['messages', st.curmsgs],
+      ['bytes', st.size === null ? '- (mount /dev/mqueue to see it)' : st.size],
+      ['flags', st.nonblock ? 'O_NONBLOCK' : '0'],
+      ['last change', formatTime(st.mtime)],
+    ]),
+  );
+}
+
+async function rm(names: string[]) {
+  if (names.length === 0) throw new UsageError('pmq rm: missing NAME');
+  const parsed = names.map((t) => name(t, 'pmq rm'));
+  const { PosixQueue } = await domain();
+  const { removeNames } = await import('./common/posix-remove.js');
+  removeNames(parsed, (x) => PosixQueue.remove(x));
+}
+
+export function register(program: Command): void {
+  const pmq = program
+    .command('pmq')
+    .description('POSIX message queues (mq_open): create, send, recv, stat, rm')
+    .addHelpText('after', '\nExample:\n  ipcctl pmq create /jobs && ipcctl pmq send /jobs -p 5 hello && ipcctl pmq recv /jobs');
+
+  pmq
+    .command('create')
+    .description('create a queue (or open the one with that name) and print its name')
+    .argument('<name>', '/NAME (the slash is added when missing)')
+    .addOption(program.createOption('--max-msgs <n>', 'messages it holds (mq_maxmsg; default fs.mqueue.msg_default)').argParser(asCount))
+    .addOption(program.createOption('--msg-size <bytes>', 'largest message (mq_msgsize; default fs.mqueue.msgsize_default)').argParser((v) => parseSize(v, 'message size')))
+    .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
+    .option('-x, --exclusive', 'fail if a queue with the name exists (O_EXCL)')
+    .addHelpText('after', '\nExample:\n  ipcctl pmq create /jobs --max-msgs 10 --msg-size 1K -m 0660')
+    .action((n, opts) => create(n, opts));
+
+  pmq
+    .command('send')
+    .description('send TEXT, or stdin, as a message')
+    .argument('<name>', 'the queue')
+    .argument('[text...]', 'the message; stdin when absent')
+    .addOption(program.createOption('-p, --priority <n>', 'priority, 0 to 32767 (higher is received first)').argParser((v) => parseInteger(v, 'priority', 0, 32767)).default(0))
+    .option('--lines', 'one message per line of stdin (newline stripped)')
+    .option('-0, --null', 'one message per NUL-terminated record of stdin')
+    .option('--nowait', 'fail with exit 3 instead of waiting when the queue is full')
+    .addOption(program.createOption('--timeout <dur>', 'give up after DUR (exit 124)').argParser(asDuration))
+    .addHelpText('after', '\nExamples:\n  ipcctl pmq send /jobs -p 9 urgent\n  seq 10 | ipcctl pmq send /jobs --lines')
+    .action((n, text, opts) => send(n, text, opts));
+
+  pmq
+    .command('recv')
+    .description('receive messages, highest priority first; payload bytes to stdout')
+    .argument('<name>', 'the queue')
+    .option('--nowait', 'exit 3 at once when no message is there')
+    .addOption(program.createOption('--timeout <dur>', 'give up after DUR (exit 124)').argParser(asDuration))
+    .addOption(program.createOption('-n, --count <n>', 'receive N messages').argParser(asCount))
+    .option('--all', 'drain the messages there now, then exit 0')
+    .option('-0, --null', 'end each message with NUL instead of newline (with --count/--all)')
+    .addHelpText('after', '\nExamples:\n  ipcctl pmq recv /jobs --timeout 5s\n  ipcctl --json pmq recv /jobs --all')
+    .action((n, opts) => recv(n, opts));
+
+  pmq
+    .command('stat')
+    .description('show a queue: attributes (mq_getattr), owner, mode')
+    .argument('<name>', 'the queue')
+    .addHelpText('after', '\nExample:\n  ipcctl pmq stat /jobs --json')
+    .action((n) => stat(n));
+
+  pmq
+    .command('rm')
+    .description('remove queues (mq_unlink)')
+    .argument('[name...]', 'the queues')
+    .addHelpText('after', '\nExample:\n  ipcctl pmq rm /jobs')
+    .action((names) => rm(names));
+}

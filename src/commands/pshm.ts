@@ -1,0 +1,246 @@
+// ipcctl pshm create|read|write|stat|rm: POSIX shared memory (shm_open).
+// Parse arguments, call PosixSegment, hand results to output. The domain
+// layer is imported inside each action so that `--help` does not load ffi-rs.
+// Options come from program.createOption: commander is resolved once, by cli.ts.
+import { fstatSync } from 'node:fs';
+import type { Command } from 'commander';
+import { EXIT, OperationError, UsageError } from '../errors.js';
+import { parsePosixName } from '../ipc/posix/names.js';
+import { HexDumper } from '../output/hexdump.js';
+import { formatMode, payloadFields, printJson } from '../output/json.js';
+import { OutputClosedError, writeStdout } from '../output/sink.js';
+import { settings } from '../output/style.js';
+import { formatTime, humanBytes, renderFields } from '../output/table.js';
+import { asMode, parseSize } from './common/args.js';
+import { readBounded } from './common/posix-input.js';
+import { readerOf } from './common/input.js';
+import type { ReadInto } from '../ipc/record-batch.js';
+
+const domain = () => import('../ipc/posix/shm.js');
+const name = (text: string, op: string) => parsePosixName(text, 'pshm', op);
+const asBytes = (what: string) => (v: string) => parseSize(v, what);
+/** From this many bytes on, a bigger pipe pays for its one fcntl. */
+const BULK = 1 << 20;
+
+async function create(nameArg: string, opts: { size: number; mode: number; exclusive?: boolean }) {
+  const n = name(nameArg, 'pshm create');
+  const { PosixSegment } = await domain();
+  const { segment, created } = PosixSegment.create(n, opts.size, opts.mode, Boolean(opts.exclusive));
+  try {
+    const st = segment.stat();
+    if (settings.json) printJson({ name: n, created, size: st.size, mode: formatMode(st.mode) });
+    else writeStdout(`${n}\n`);
+  } finally {
+    segment.close();
+  }
+}
+
+async function read(nameArg: string, opts: { offset: number; length?: number; hex?: boolean }) {
+  const n = name(nameArg, 'pshm read');
+  if (settings.json && opts.hex) throw new UsageError('pshm read: give --json or --hex, not both');
+  const { PosixSegment } = await domain();
+  const seg = PosixSegment.open(n, false, 'pshm read');
+  try {
+    const length = seg.range('pshm read', opts.offset, opts.length);
+    if (settings.json) {
+      if (length > 64 << 20) throw new OperationError(`pshm read ${n}: --json is for up to 64M; read ${length} bytes raw instead`, EXIT.USAGE);
+      let data = Buffer.alloc(0);
+      seg.read(opts.offset, length, (v) => (data = Buffer.from(v)));
+      printJson({ name: n, offset: opts.offset, size: length, ...payloadFields(data) });
+      return;
+    }
+    const hex = opts.hex ? new HexDumper() : null;
+    if (!hex && length >= BULK) (await import('../ipc/pipes.js')).preferBulkPipe(1);
+    let at = opts.offset;
+    seg.read(opts.offset, length, (v) => {
+      writeStdout(hex ? hex.push(v, at) : v);
+      at += v.length;
+    });
+    if (hex) writeStdout(hex.end(opts.offset + length));
+  } catch (e) {
+    if (e instanceof OutputClosedError) return; // a reader that went away is not an error
+    throw e;
+  } finally {
+    seg.close();
+  }
+}
+
+/** How much stdin holds when it is a regular file, else null (a pipe: unknown). */
+function stdinFileSize(): number | null {
+  try {
+    const st = fstatSync(0);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
+}
+
+/** read(2) until `into` is full or EOF: the bytes read. */
+function fill(read: ReadInto, into: Buffer): number {
+  let filled = 0;
+  while (filled < into.length) {
+    const n = read(into, filled, into.length - filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled;
+}
+
+async function write(nameArg: string, data: string[], opts: { offset: number }) {
+  const n = name(nameArg, 'pshm write');
+  const { PosixSegment, WINDOW } = await domain();
+  const seg = PosixSegment.open(n, true, 'pshm write');
+  try {
+    const size = seg.stat().size;
+    seg.range('pshm write', opts.offset, 0);
+    const room = size - opts.offset;
+    const tooBig = (what: string) =>
+      new OperationError(`pshm write ${n}: ${what} bytes at offset ${opts.offset} go past the end of the ${size}-byte segment (${room} bytes fit); nothing written`, EXIT.USAGE);
+    const read = readerOf(0);
+    const fileSize = data.length === 0 ? stdinFileSize() : null;
+    let written: number;
+    if (data.length > 0) {
+      const payload = Buffer.from(data.join(' '));
+      if (payload.length > room) throw tooBig(String(payload.length));
+      seg.write(opts.offset, payload);
+      written = payload.length;
+    } else if (fileSize !== null) {
+      // A regular file: its size is known, so check first, then read(2) lands in the segment itself.
+      if (fileSize > room) throw tooBig(String(fileSize));
+      // Window by window: only one window of the segment is mapped (and counted in RSS) at a time.
+      let done = 0;
+      while (done < fileSize) {
+        const len = Math.min(WINDOW, fileSize - done);
+        const got = seg.withMapping(opts.offset + done, len, true, 'pshm write', (m) => {
+          m.prefault(0, len);
+          return fill(read, m.view(0, len));
+        });
+        done += got;
+        if (got < len) break; // the file shrank meanwhile
+      }
+      written = done;
+    } else {
+      // A pipe: its length is known only at its end, so it is gathered in
+      // private memory first (one byte more than fits says it does not).
+      if (room >= BULK) (await import('../ipc/pipes.js')).preferBulkPipe(0);
+      const { stagingMemory } = await import('../ipc/shm.js');
+      const staging = room >= BULK ? stagingMemory(room + 1) : null;
+      if (staging) {
+        try {
+          let total = 0;
+          while (total < staging.size) {
+            const len = Math.min(WINDOW, staging.size - total);
+            const got = fill(read, staging.view(total, len));
+            total += got;
+            if (got < len) break;
+          }
+          if (total > room) throw tooBig(`more than ${room}`);
+          for (let done = 0; done < total; done += WINDOW) {
+            const len = Math.min(WINDOW, total - done);
+            seg.withMapping(opts.offset + done, len, true, 'pshm write', (m) => {
+              m.prefault(0, len);
+              m.view(0, len).set(staging.view(done, len));
+            });
+          }
+          written = total;
+        } finally {
+          staging.free();
+        }
+      } else {
+        const payload = readBounded(room);
+        if (payload === null) throw tooBig(`more than ${room}`);
+        seg.write(opts.offset, payload);
+        written = payload.length;
+      }
+    }
+    if (settings.json) printJson({ name: n, offset: opts.offset, written });
+  } finally {
+    seg.close();
+  }
+}
+
+async function stat(nameArg: string) {
+  const n = name(nameArg, 'pshm stat');
+  const { PosixSegment } = await domain();
+  const seg = PosixSegment.open(n, false, 'pshm stat');
+  let st;
+  try {
+    st = seg.stat();
+  } finally {
+    seg.close();
+  }
+  const { userName, groupName } = await import('../ipc/users.js');
+  if (settings.json) {
+    printJson({ name: st.name, mode: formatMode(st.mode), uid: st.uid, gid: st.gid, size: st.size, atime: st.atime, mtime: st.mtime, ctime: st.ctime });
+    return;
+  }
+  writeStdout(
+    renderFields([
+      ['name', st.name],
+      ['owner', `${userName(st.uid)} (uid ${st.uid})`],
+      ['group', `${groupName(st.gid)} (gid ${st.gid})`],
+      ['mode', formatMode(st.mode)],
+      ['size', `${st.size} (${humanBytes(st.size)})`],
+      ['last access', formatTime(st.atime)],
+      ['last change', formatTime(st.mtime)],
+    ]),
+  );
+}
+
+async function rm(names: string[]) {
+  if (names.length === 0) throw new UsageError('pshm rm: missing NAME');
+  const parsed = names.map((t) => name(t, 'pshm rm'));
+  const { PosixSegment } = await domain();
+  const { removeNames } = await import('./common/posix-remove.js');
+  removeNames(parsed, (x) => PosixSegment.remove(x));
+}
+
+export function register(program: Command): void {
+  const pshm = program
+    .command('pshm')
+    .description('POSIX shared memory (shm_open): create, read, write, stat, rm')
+    .addHelpText('after', '\nExample:\n  ipcctl pshm create /frame --size 4K && echo hi | ipcctl pshm write /frame && ipcctl pshm read /frame --length 2');
+
+  pshm
+    .command('create')
+    .description('create a segment of --size bytes (or open the one with that name) and print its name')
+    .argument('<name>', '/NAME (the slash is added when missing)')
+    .requiredOption('-s, --size <bytes>', 'size (suffixes K, M, G)', asBytes('size'))
+    .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
+    .option('-x, --exclusive', 'fail if a segment with the name exists (O_EXCL)')
+    .addHelpText('after', '\nExample:\n  ipcctl pshm create /frame --size 1M -m 0640')
+    .action((n, opts) => create(n, opts));
+
+  pshm
+    .command('read')
+    .description('copy bytes of the segment to stdout')
+    .argument('<name>', 'the segment')
+    .addOption(program.createOption('--offset <bytes>', 'start here').argParser(asBytes('offset')).default(0))
+    .addOption(program.createOption('--length <bytes>', 'this many bytes (default: to the end)').argParser(asBytes('length')))
+    .option('--hex', 'a hex dump (hexdump -C) instead of raw bytes')
+    .addHelpText('after', '\nExample:\n  ipcctl pshm read /frame --offset 16 --length 32 --hex')
+    .action((n, opts) => read(n, opts));
+
+  pshm
+    .command('write')
+    .description('write DATA, or stdin, into the segment (refused whole if it does not fit)')
+    .argument('<name>', 'the segment')
+    .argument('[data...]', 'the bytes; stdin when absent')
+    .addOption(program.createOption('--offset <bytes>', 'start here').argParser(asBytes('offset')).default(0))
+    .addHelpText('after', '\nExample:\n  head -c 4096 /dev/urandom | ipcctl pshm write /frame')
+    .action((n, data, opts) => write(n, data, opts));
+
+  pshm
+    .command('stat')
+    .description('show a segment: size, owner, mode, times (fstat)')
+    .argument('<name>', 'the segment')
+    .addHelpText('after', '\nExample:\n  ipcctl pshm stat /frame --json')
+    .action((n) => stat(n));
+
+  pshm
+    .command('rm')
+    .description('remove segments (shm_unlink)')
+    .argument('[name...]', 'the segments')
+    .addHelpText('after', '\nExample:\n  ipcctl pshm rm /frame')
+    .action((names) => rm(names));
+}
