@@ -10,8 +10,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitProcess } from './exit.js';
 
+/** Runs one command line as `ipcctl WORDS` would and returns its exit code (batch uses it). */
+export type RunCommand = (argv: string[]) => Promise<number>;
+
 export interface CommandModule {
-  register(program: Command): void;
+  register(program: Command, run: RunCommand): void;
 }
 
 interface Entry {
@@ -24,7 +27,7 @@ interface Entry {
 export const registry: Entry[] = [
   { name: 'msgq', summary: 'System V message queues: create, send, recv, stat, set, rm', load: () => import('./commands/msgq.js') },
   { name: 'shm', summary: 'System V shared memory: create, attach, read, write, stat, set, lock, unlock, rm', load: () => import('./commands/shm.js') },
-  { name: 'sem', summary: 'System V semaphores: create, op, ctl, stat, rm', load: () => import('./commands/sem.js') },
+  { name: 'sem', summary: 'System V semaphores: create, op, ctl, stat, rm, lock (run a command holding one)', load: () => import('./commands/sem.js') },
   { name: 'ls', summary: 'list System V objects, limits and usage (ipcs/lsipc-like)', load: () => import('./commands/ls.js') },
   { name: 'rm', summary: 'remove System V objects by id, by key, or --all of a selection (ipcrm-like)', load: () => import('./commands/rm.js') },
   { name: 'completion', summary: 'print a shell completion script (bash, zsh or fish)', load: () => import('./commands/completion.js') },
@@ -32,6 +35,7 @@ export const registry: Entry[] = [
   { name: 'udp', summary: 'UDP datagrams: send, listen', load: () => import('./commands/udp.js') },
   { name: 'unix', summary: 'UNIX domain sockets (stream or --dgram): serve, connect', load: () => import('./commands/unix.js') },
   { name: 'lab', summary: 'classic IPC and synchronisation exercises run with real processes (race, deadlock, ...)', load: () => import('./commands/lab.js') },
+  { name: 'batch', summary: 'run many commands in one process, one per line, with framed replies (for scripts and coprocesses)', load: () => import('./commands/batch.js') },
   { name: 'selftest', summary: 'round-trip every mechanism on private objects; the smoke check', load: () => import('./commands/selftest.js') },
 ];
 
@@ -76,7 +80,7 @@ async function registerFor(program: Command, argv: string[]): Promise<void> {
   const words = argv.filter((a) => !a.startsWith('-'));
   const wanted = words[0] === 'help' ? words[1] : words[0];
   for (const entry of registry) {
-    if (entry.name === wanted) (await entry.load()).register(program);
+    if (entry.name === wanted) (await entry.load()).register(program, runCommand);
     else program.command(entry.name).description(entry.summary);
   }
 }
@@ -84,7 +88,7 @@ async function registerFor(program: Command, argv: string[]): Promise<void> {
 /** Every group loaded: for completion and the manual check. */
 export async function buildFullProgram(): Promise<Command> {
   const program = buildProgram();
-  for (const entry of registry) (await entry.load()).register(program);
+  for (const entry of registry) (await entry.load()).register(program, runCommand);
   return program;
 }
 
@@ -107,7 +111,15 @@ function report(err: unknown): number {
   return exitCodeFor(err);
 }
 
-export async function main(argv: string[]): Promise<void> {
+/**
+ * Run one command line on a fresh program and return its exit code, without
+ * exiting: main() runs one, `batch` many. Per-command state (output
+ * settings, process.exitCode) starts from the defaults every time.
+ */
+export async function runCommand(argv: string[]): Promise<number> {
+  settings.json = false;
+  settings.color = true;
+  process.exitCode = undefined;
   let code: number = EXIT.OK;
   try {
     const program = buildProgram();
@@ -117,6 +129,12 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     code = report(err);
   }
+  process.exitCode = undefined;
+  return code;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const code = await runCommand(argv);
   // Let callbacks of calls that finished just now run (a late message is put
   // back there), then exit even if a native thread still blocks in the
   // kernel. All output was written synchronously: nothing is left to drain

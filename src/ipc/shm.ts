@@ -7,7 +7,7 @@ import { AnonymousMemory } from '../native/memory.js';
 import * as native from '../native/shm.js';
 import { IPC_CREAT, IPC_EXCL } from '../native/sysv.js';
 import { relabeller } from './relabel.js';
-import { type KeySpec, describeKey, resolveKey } from './keys.js';
+import { type KeySpec, describeKey, forgetId, idForKey, resolveKey } from './keys.js';
 import { kernelLimit, readKernelNumbers } from './limits.js';
 
 export type ShmStat = native.ShmidDs & { id: number; locked: boolean; removed: boolean };
@@ -105,7 +105,7 @@ export class SharedMemory {
   static async fromKey(spec: KeySpec): Promise<SharedMemory> {
     const key = await resolveKey(spec);
     try {
-      return new SharedMemory(native.shmGet(key, 0, 0));
+      return new SharedMemory(idForKey('shm', key, () => native.shmGet(key, 0, 0)));
     } catch (e) {
       return relabel(e, 'shm', `key ${describeKey(key)}`);
     }
@@ -150,6 +150,7 @@ export class SharedMemory {
   }
 
   remove(): void {
+    forgetId('shm', this.id);
     try {
       native.shmRemove(this.id);
     } catch (e) {

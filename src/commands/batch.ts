@@ -1,0 +1,53 @@
+// ipcctl batch [FILE]: many commands in one process. The engine (reading,
+// splitting, running, capturing) is ipc/batch/; the reply framing is
+// output/batch-reply.ts; this file wires them to the command line.
+import type { Command } from 'commander';
+import { IpcError } from '../errors.js';
+import { exitProcess } from '../exit.js';
+import { settings } from '../output/style.js';
+
+type RunCommand = (argv: string[]) => Promise<number>;
+
+async function batch(file: string | undefined, run: RunCommand): Promise<void> {
+  const json = settings.json;
+  const { StdioCapture } = await import('../ipc/batch/capture.js');
+  const { runBatch } = await import('../ipc/batch/engine.js');
+  const { writeReply } = await import('../output/batch-reply.js');
+  let capture: InstanceType<typeof StdioCapture>;
+  try {
+    capture = new StdioCapture(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code && /^E[A-Z]+$/.test(code) && !(e instanceof IpcError)) throw IpcError.of(code, 'batch', file ?? 'stdin');
+    throw e;
+  }
+  process.exitCode = await runBatch({
+    capture,
+    run,
+    reply: (r) => writeReply(capture.replies, r, json),
+    exit: exitProcess,
+  });
+}
+
+export function register(program: Command, run: RunCommand): void {
+  program
+    .command('batch')
+    .description('run commands read one per line (stdin or FILE) in this one process; answer each with one framed line')
+    .argument('[file]', 'read the commands from FILE instead of stdin')
+    .addHelpText(
+      'after',
+      `
+Each line is split like a shell splits words (quotes, backslashes, # comments;
+no expansion) and runs as 'ipcctl WORDS' would. Blank and comment lines get no
+reply; every other line gets exactly one, on one line:
+  EXIT|STDOUT|STDERR        (STDOUT, STDERR escaped for printf '%b')
+or with --json: {"line":N,"exit":N,"stdout":"...","stderr":"..."}.
+The batch ends at EOF with the last command's exit code.
+
+Example (a coprocess):
+  coproc B { ipcctl batch; }
+  echo 'sem create --value 1' >&"\${B[1]}"
+  IFS='|' read -r code out err <&"\${B[0]}"; printf '%b' "$out"`,
+    )
+    .action((file: string | undefined) => batch(file, run));
+}
