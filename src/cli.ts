@@ -28,6 +28,7 @@ export const registry: Entry[] = [
   { name: 'msgq', summary: 'System V message queues: create, send, recv, stat, set, rm', load: () => import('./commands/msgq.js') },
   { name: 'shm', summary: 'System V shared memory: create, attach, read, write, stat, set, lock, unlock, rm', load: () => import('./commands/shm.js') },
   { name: 'sem', summary: 'System V semaphores: create, op, ctl, stat, rm, lock (run a command holding one)', load: () => import('./commands/sem.js') },
+  { name: 'event', summary: 'events (manual or auto reset) on System V semaphores: create, set, reset, pulse, wait, stat, rm', load: () => import('./commands/event.js') },
   { name: 'ls', summary: 'list System V objects, limits and usage (ipcs/lsipc-like)', load: () => import('./commands/ls.js') },
   { name: 'rm', summary: 'remove System V objects by id, by key, or --all of a selection (ipcrm-like)', load: () => import('./commands/rm.js') },
   { name: 'completion', summary: 'print a shell completion script (bash, zsh or fish)', load: () => import('./commands/completion.js') },
