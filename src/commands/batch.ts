@@ -44,8 +44,8 @@ reply; every other line gets exactly one, on one line:
 or with --json: {"line":N,"exit":N,"stdout":"...","stderr":"..."}.
 The batch ends at EOF with the last command's exit code.
 
-Example (a coprocess):
-  coproc B { ipcctl batch; }
+Example:
+  coproc B { ipcctl batch; }                   # a coprocess
   echo 'sem create --value 1' >&"\${B[1]}"
   IFS='|' read -r code out err <&"\${B[0]}"; printf '%b' "$out"`,
     )

@@ -24,7 +24,7 @@ function describe(cmd: Command): Node {
 }
 
 /** Which /proc/sysvipc file lists the ids a group works on. */
-const procFile: Record<string, string> = { msgq: 'msg', shm: 'shm', sem: 'sem' };
+const procFile: Record<string, string> = { msgq: 'msg', shm: 'shm', sem: 'sem', event: 'sem' };
 
 function bashScript(root: Node): string {
   const words = (xs: string[]) => xs.join(' ');
