@@ -140,6 +140,15 @@ describe('batch input and --json', () => {
     expect(r.code).toBe(0);
   });
 
+  it('each line parses as a fresh command: options and --json of one line do not leak into the next', () => {
+    const r = ipcctl(['batch', '--json'], { input: 'sem create --value 1 2\nsem create --value 3\n--json sem create --count 2\nsem create\n' });
+    const replies = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(replies.map((x) => x.exit)).toEqual([0, 0, 0, 0]);
+    const ids = [replies[0].stdout, replies[1].stdout, JSON.parse(replies[2].stdout).id, replies[3].stdout].map((x) => track('s', Number(String(x).trim())));
+    expect(replies[3].stdout).toMatch(/^[0-9]+\n$/);
+    expect(ids.map((id) => ipcctl(['sem', 'ctl', String(id), 'getall']).stdout.trim())).toEqual(['1 2', '3', '0 0', '0']);
+  });
+
   it('gives non-UTF-8 output as base64', () => {
     const shm = track('m', Number(ipcctl(['shm', 'create', '--size', '4']).stdout.trim()));
     ipcctl(['shm', 'write', String(shm)], { input: Buffer.from([0xff, 0xfe, 0, 1]) });

@@ -6,10 +6,14 @@ import { IpcError } from '../errors.js';
 import { exitProcess } from '../exit.js';
 import { settings } from '../output/style.js';
 
-type RunCommand = (argv: string[]) => Promise<number>;
+interface Host {
+  run(argv: string[]): Promise<number>;
+  reusePrograms(): void;
+}
 
-async function batch(file: string | undefined, run: RunCommand): Promise<void> {
+async function batch(file: string | undefined, host: Host): Promise<void> {
   const json = settings.json;
+  host.reusePrograms();
   const { StdioCapture } = await import('../ipc/batch/capture.js');
   const { runBatch } = await import('../ipc/batch/engine.js');
   const { writeReply } = await import('../output/batch-reply.js');
@@ -23,13 +27,13 @@ async function batch(file: string | undefined, run: RunCommand): Promise<void> {
   }
   process.exitCode = await runBatch({
     capture,
-    run,
+    run: host.run,
     reply: (r) => writeReply(capture.replies, r, json),
     exit: exitProcess,
   });
 }
 
-export function register(program: Command, run: RunCommand): void {
+export function register(program: Command, host: Host): void {
   program
     .command('batch')
     .description('run commands read one per line (stdin or FILE) in this one process; answer each with one framed line')
@@ -49,5 +53,5 @@ Example:
   echo 'sem create --value 1' >&"\${B[1]}"
   IFS='|' read -r code out err <&"\${B[0]}"; printf '%b' "$out"`,
     )
-    .action((file: string | undefined) => batch(file, run));
+    .action((file: string | undefined) => batch(file, host));
 }
