@@ -284,7 +284,7 @@ export class SemaphoreSet {
     // Reading the limit costs a file read per op: only a long list can pass it
     // (the kernel's E2BIG is relabelled anyway).
     if (ops.length > 8 && ops.length > semLimits().semopm) throw new UsageError(`sem op: ${ops.length} operations in one call; the limit is SEMOPM=${semLimits().semopm}`);
-    for (const o of ops) this.checkIndex(o.num, 'sem op');
+    // The index check costs an IPC_STAT: made only when the kernel says EFBIG.
     const buf = new native.OpBuffer(ops, opts.undo ? native.SEM_UNDO : 0);
     const what = `sem op ${this.name}`;
     // A call abandoned on Ctrl-C may still be starting on its thread: its
@@ -314,6 +314,7 @@ export class SemaphoreSet {
       if (r === native.WOULD_BLOCK) throw new TimeoutError(`${what}: timed out after ${formatMs(opts.deadline.total ?? 0)}`);
       return true;
     } catch (e) {
+      if (e instanceof IpcError && e.code === 'EFBIG') for (const o of ops) this.checkIndex(o.num, 'sem op');
       if (e instanceof IpcError && e.code === 'ERANGE') {
         throw new IpcError(e.errno, 'sem op', this.name, { detail: `a semaphore would go above SEMVMX (${native.SEMVMX}); nothing applied`, exitCode: EXIT.FAILED });
       }

@@ -48,15 +48,17 @@ export function semGet(key: number, nsems: number, flags: number): number {
  * semtimedop: everything one semop call hands to the kernel.
  */
 export class OpBuffer {
+  // One allocation for both (a malloc through FFI costs more than the semop):
+  // the sembufs, then the timespec at an 8-byte aligned offset.
   private readonly mem: NativeMemory;
-  private readonly ts: NativeMemory;
+  private readonly tsAt: number;
 
   constructor(
     readonly ops: readonly SemOp[],
     readonly flags: number,
   ) {
-    this.mem = new NativeMemory(ops.length * sembuf.size);
-    this.ts = new NativeMemory(timespec.size);
+    this.tsAt = Math.ceil((ops.length * sembuf.size) / 8) * 8;
+    this.mem = new NativeMemory(this.tsAt + timespec.size);
     const f = sembuf.fields;
     ops.forEach((o, i) => {
       const at = i * sembuf.size;
@@ -78,14 +80,13 @@ export class OpBuffer {
   }
 
   timespecFor(ms: number): number {
-    this.ts.buf.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), timespec.fields.tv_sec);
-    this.ts.buf.writeBigInt64LE(BigInt((ms % 1000) * 1_000_000), timespec.fields.tv_nsec);
-    return this.ts.addr;
+    this.mem.buf.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), this.tsAt + timespec.fields.tv_sec);
+    this.mem.buf.writeBigInt64LE(BigInt((ms % 1000) * 1_000_000), this.tsAt + timespec.fields.tv_nsec);
+    return this.mem.addr + this.tsAt;
   }
 
   free(): void {
     this.mem.free();
-    this.ts.free();
   }
 }
 
