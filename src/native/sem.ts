@@ -43,6 +43,21 @@ export function semGet(key: number, nsems: number, flags: number): number {
   return r.value;
 }
 
+// A few freed blocks kept for the next OpBuffer of the same size: a batch
+// makes thousands of semops, and malloc/free through FFI cost more than the
+// semop itself. (A buffer abandoned to a blocked call is never freed, so it
+// never comes back here while the kernel may still read it.)
+const spare = new Map<number, NativeMemory[]>();
+function takeBlock(size: number): NativeMemory {
+  return spare.get(size)?.pop() ?? new NativeMemory(size);
+}
+function giveBlock(mem: NativeMemory): void {
+  const list = spare.get(mem.size) ?? [];
+  if (list.length >= 4) return mem.free();
+  list.push(mem);
+  spare.set(mem.size, list);
+}
+
 /**
  * One array of struct sembuf in native memory, plus a timespec for
  * semtimedop: everything one semop call hands to the kernel.
@@ -58,7 +73,7 @@ export class OpBuffer {
     readonly flags: number,
   ) {
     this.tsAt = Math.ceil((ops.length * sembuf.size) / 8) * 8;
-    this.mem = new NativeMemory(this.tsAt + timespec.size);
+    this.mem = takeBlock(this.tsAt + timespec.size);
     const f = sembuf.fields;
     ops.forEach((o, i) => {
       const at = i * sembuf.size;
@@ -85,8 +100,11 @@ export class OpBuffer {
     return this.mem.addr + this.tsAt;
   }
 
+  private freed = false;
   free(): void {
-    this.mem.free();
+    if (this.freed) return;
+    this.freed = true;
+    giveBlock(this.mem);
   }
 }
 

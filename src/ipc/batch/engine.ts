@@ -4,10 +4,11 @@
 // prints. Signals: SIGINT interrupts the command that runs (its reply says
 // 130) and the batch goes on; a second SIGINT within that command, SIGINT
 // while no command runs, or SIGTERM ends the batch.
-import { read } from 'node:fs';
+import { read, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { CliError, EXIT } from '../../errors.js';
 import { blockingCallEnded, blockingCallStarted } from '../../exit.js';
+import { POLLIN, PollSet } from '../../native/poll.js';
 import { rememberKeys } from '../keys.js';
 import { clearStopping, interruptWaits, keepProcessOnSigint } from '../wait.js';
 import type { StdioCapture } from './capture.js';
@@ -66,7 +67,36 @@ class LineReader {
     return this.lines.shift()!;
   }
 
-  private fill(): Promise<number> {
+  private readonly poll = new PollSet(1);
+
+  private take(n: number): void {
+    if (n > 0) {
+      const parts = (this.pending + this.decoder.write(this.buf.subarray(0, n))).split('\n');
+      this.pending = parts.pop()!;
+      this.lines.push(...parts);
+    }
+  }
+
+  private async fill(): Promise<number> {
+    // A coprocess sends its next line within microseconds of our reply:
+    // waiting for it in poll(2) on this thread (up to 20 ms) lets the kernel
+    // wake us directly, where a pool-thread read costs two more thread
+    // hand-offs per command. Longer idle waits go to the pool thread.
+    this.poll.clear();
+    this.poll.add(this.fd, POLLIN);
+    if (this.poll.wait(20) > 0) {
+      try {
+        const n = readSync(this.fd, this.buf, 0, this.buf.length, null);
+        this.take(n);
+        return n;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      }
+    }
+    return this.fillOnThread();
+  }
+
+  private fillOnThread(): Promise<number> {
     // The read waits on a pool thread: counted as a blocking call, so that
     // a signal ending the batch exits at once instead of joining it.
     blockingCallStarted();
@@ -74,14 +104,10 @@ class LineReader {
       read(this.fd, this.buf, 0, this.buf.length, null, (err, n) => {
         blockingCallEnded();
         if (err) {
-          if (err.code === 'EAGAIN' || err.code === 'EINTR') return setTimeout(() => resolve(this.fill()), 5);
+          if (err.code === 'EAGAIN' || err.code === 'EINTR') return setTimeout(() => resolve(this.fillOnThread()), 5);
           return reject(err);
         }
-        if (n > 0) {
-          const parts = (this.pending + this.decoder.write(this.buf.subarray(0, n))).split('\n');
-          this.pending = parts.pop()!;
-          this.lines.push(...parts);
-        }
+        this.take(n);
         resolve(n);
       });
     });
