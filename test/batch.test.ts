@@ -96,6 +96,21 @@ echo "released $(${IPCCTL} sem ctl ${sem} getval 0)"
     expect(out).toContain('released 1\n'); // the kernel undid the take when the batch ended
   });
 
+  it('keeps a segment attached for the batch; one removed from outside is refused (exit 4) and let go', () => {
+    const shm = track('m', Number(ipcctl(['shm', 'create', '--size', '8']).stdout.trim()));
+    const r = bash(`
+nattch() { ${IPCCTL} --json shm stat ${shm} | sed -n 's/.*"nattch": \\([0-9]*\\).*/\\1/p'; }
+ask "shm write ${shm} abc"; echo "write $code"
+ask "shm read ${shm} --length 3"; echo "read $code $(printf '%b' "$out")"
+echo "nattch $(nattch)"
+ipcrm -m ${shm}
+ask "shm read ${shm}"; echo "gone $code"
+exec {B[1]}>&-
+wait $B_PID; echo "batch $?"
+`);
+    expect(r.stdout).toBe('write 0\nread 0 abc\nnattch 1\ngone 4\nbatch 4\n');
+  });
+
   it('a second Ctrl-C at idle ends the batch with 130', () => {
     const r = bash(`
 ask 'sem stat 2147483646'; echo "first $code"

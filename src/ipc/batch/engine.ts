@@ -10,6 +10,7 @@ import { CliError, EXIT } from '../../errors.js';
 import { blockingCallEnded, blockingCallStarted } from '../../exit.js';
 import { POLLIN, PollSet } from '../../native/poll.js';
 import { rememberKeys } from '../keys.js';
+import { keepSegmentsAttached } from '../shm.js';
 import { clearStopping, interruptWaits, keepProcessOnSigint } from '../wait.js';
 import type { StdioCapture } from './capture.js';
 import { splitWords } from './words.js';
@@ -116,6 +117,7 @@ class LineReader {
 
 export async function runBatch(opts: BatchOptions): Promise<number> {
   rememberKeys();
+  keepSegmentsAttached();
   keepProcessOnSigint();
   let running = false;
   let sigints = 0;
