@@ -8,8 +8,8 @@
 // the coprocess and of Perl excluded, and printed apart); the machine is
 // shared, so figures vary from run to run: the median of 3 rounds is shown.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IPCCTL, median, row } from './lib.mjs';
 
@@ -104,12 +104,14 @@ try {
   const p = median(per.proc);
   const l = median(per.perl);
   console.log(`counter loop (lock, read, write, unlock), per operation, median of ${ROUNDS} rounds; counter checked: ${got}`);
-  row(`Perl IPC::SysV, one process, ${N} iterations`, l, 'ms/op');
-  row(`ipcctl batch coprocess, ${N} iterations`, b, 'ms/op', b / l);
-  row(`ipcctl process per op, ${N_PROC} iterations`, p, 'ms/op', p / l);
+  row(`Perl IPC::SysV, one process, ${N} iterations`, l * 1000, 'us/op');
+  row(`ipcctl batch coprocess, ${N} iterations`, b * 1000, 'us/op', b / l);
+  row(`ipcctl process per op, ${N_PROC} iterations`, p * 1000, 'us/op', p / l);
   console.log('(ratio = time / Perl time)');
   row('speed-up of batch over a process per op', p / b, 'x');
   console.log(`targets: batch <= 0.2 ms/op (${b <= 0.2 ? 'met' : 'NOT met'}), >= 300x a process per op (${p / b >= 300 ? 'met' : 'NOT met'})`);
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(`load average during the run: ${load} (on ${availableParallelism()} CPUs: other work shares them)`);
   console.log(`rounds: batch ${per.batch.map((x) => x.toFixed(3)).join(' ')}; process ${per.proc.map((x) => x.toFixed(1)).join(' ')}; perl ${per.perl.map((x) => x.toFixed(4)).join(' ')} ms/op`);
 } finally {
   spawnSync('ipcrm', ['-S', key, '-M', key]);
