@@ -19,7 +19,10 @@ function bash(script: string, env: NodeJS.ProcessEnv = {}) {
   const prelude = `
 set -u
 coproc B { exec ${IPCCTL} batch; }
-ask() { printf '%s\\n' "$1" >&"\${B[1]}"; IFS='|' read -r code out err <&"\${B[0]}"; }
+# bash forgets B_PID and closes B's fds once the coprocess ends: keep our own.
+bpid=$B_PID
+exec {bout}<&"\${B[0]}"
+ask() { printf '%s\\n' "$1" >&"\${B[1]}"; IFS='|' read -r code out err <&"$bout"; }
 `;
   return run('bash', ['-c', prelude + script], { env: { NO_COLOR: '1', DIR: dir, ...env }, timeout: 60_000 });
 }
@@ -42,7 +45,7 @@ ask "sem ctl $sem   getval   0   # trailing comment"; echo "getval $code $(print
 ask "sem rm $sem"; echo "rm $code"
 ask 'sem stat 2147483646'
 exec {B[1]}>&-
-wait $B_PID; echo "batch $?"
+wait $bpid; echo "batch $?"
 `);
     expect(r.stderr).toBe('');
     const lines = r.stdout.trim().split('\n');
@@ -76,12 +79,12 @@ printf 'sem op ${sem} 0:-1\\n' >&"\${B[1]}"
 # Wait until the kernel counts the batch as blocked on the semaphore.
 for i in $(seq 200); do [ "$(${IPCCTL} sem ctl ${sem} getncnt 0)" = 1 ] && break; sleep 0.05; done
 echo "ncnt $(${IPCCTL} sem ctl ${sem} getncnt 0)"
-kill -INT $B_PID
-IFS='|' read -r code out err <&"\${B[0]}"; echo "interrupted $code"; printf '%b' "$err" > "$DIR/err"
+kill -INT $bpid
+IFS='|' read -r code out err <&"$bout"; echo "interrupted $code"; printf '%b' "$err" > "$DIR/err"
 ask "sem ctl ${sem} getval 0"; echo "after $code $(printf '%b' "$out")"
 echo "ncnt2 $(${IPCCTL} sem ctl ${sem} getncnt 0)"
 exec {B[1]}>&-
-wait $B_PID; echo "batch $?"
+wait $bpid; echo "batch $?"
 echo "released $(${IPCCTL} sem ctl ${sem} getval 0)"
 `);
     expect(r.stderr).toBe('');
@@ -106,16 +109,29 @@ echo "nattch $(nattch)"
 ipcrm -m ${shm}
 ask "shm read ${shm}"; echo "gone $code"
 exec {B[1]}>&-
-wait $B_PID; echo "batch $?"
+wait $bpid; echo "batch $?"
 `);
     expect(r.stdout).toBe('write 0\nread 0 abc\nnattch 1\ngone 4\nbatch 4\n');
+  });
+
+  it('SIGTERM during a blocking command ends the batch (143) after that command\'s reply', () => {
+    const sem = track('s', Number(ipcctl(['sem', 'create']).stdout.trim()));
+    const r = bash(`
+printf 'sem op ${sem} 0:-1\\n' >&"\${B[1]}"
+for i in $(seq 200); do [ "$(${IPCCTL} sem ctl ${sem} getncnt 0)" = 1 ] && break; sleep 0.05; done
+kill -TERM $bpid
+IFS='|' read -r code out err <&"$bout"; echo "reply $code"
+wait $bpid; echo "batch $?"
+echo "value $(${IPCCTL} sem ctl ${sem} getval 0)"
+`);
+    expect(r.stdout).toBe('reply 130\nbatch 143\nvalue 0\n');
   });
 
   it('a second Ctrl-C at idle ends the batch with 130', () => {
     const r = bash(`
 ask 'sem stat 2147483646'; echo "first $code"
-kill -INT $B_PID
-wait $B_PID; echo "batch $?"
+kill -INT $bpid
+wait $bpid; echo "batch $?"
 `);
     expect(r.stdout).toBe('first 4\nbatch 130\n');
   });
