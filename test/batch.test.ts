@@ -127,6 +127,25 @@ echo "value $(${IPCCTL} sem ctl ${sem} getval 0)"
     expect(r.stdout).toBe('reply 130\nbatch 143\nvalue 0\n');
   });
 
+  it('a second Ctrl-C while the same command still runs ends the batch with 130', () => {
+    // sem lock passes SIGINT to its command, which ignores it: the command goes on.
+    const key = uniqueKey();
+    const r = bash(`
+printf '%s\\n' "sem lock -k ${key} -- sh -c 'trap \\"\\" INT; echo \\$\\$ > $DIR/started; exec sleep 30'" >&"\${B[1]}"
+for i in $(seq 200); do [ -s "$DIR/started" ] && break; sleep 0.05; done
+kill -INT $bpid; sleep 0.3
+kill -0 $bpid && echo "alive after one"
+kill -INT $bpid
+wait $bpid; echo "batch $?"
+kill $(cat "$DIR/started")
+`);
+    const id = ipcctl(['--json', 'sem', 'stat', '-k', key]);
+    if (id.code === 0) track('s', JSON.parse(id.stdout).id);
+    expect(r.stdout).toBe('alive after one\nbatch 130\n');
+    // The kernel undid the lock the dead batch held.
+    expect(ipcctl(['sem', 'ctl', '-k', key, 'getval', '0']).stdout.trim()).toBe('1');
+  });
+
   it('a second Ctrl-C at idle ends the batch with 130', () => {
     const r = bash(`
 ask 'sem stat 2147483646'; echo "first $code"
@@ -187,6 +206,17 @@ describe('batch input and --json', () => {
     const reply = JSON.parse(r.stdout);
     expect(reply.stdout).toBeUndefined();
     expect(Buffer.from(reply.stdout_base64, 'base64')).toEqual(Buffer.from([0xff, 0xfe, 0, 1]));
+  });
+
+  it('bad input and output: a directory, /dev/full, /dev/zero (lines without end) give one line each, no hang', () => {
+    const dirIn = run('bash', ['-c', `${IPCCTL} batch < /`]);
+    expect(dirIn.code).toBe(1);
+    expect(dirIn.stderr).toBe('ipcctl: batch reading the commands: EISDIR, the input is a directory\n');
+    const full = run('bash', ['-c', `echo 'sem stat 2147483646' | ${IPCCTL} batch > /dev/full`]);
+    expect(full.code).toBe(1);
+    expect(full.stderr).toBe('ipcctl: batch writing a reply: ENOSPC, no space left on the output\n');
+    const zero = run('bash', ['-c', `${IPCCTL} batch < /dev/zero | head -c 60`]);
+    expect(zero.stdout).toBe('2||ipcctl: batch: line 1 is longer than 1048576 characters; '.slice(0, 60));
   });
 
   it('a missing FILE is one error line, exit 4', () => {

@@ -25,12 +25,17 @@ async function batch(file: string | undefined, host: Host): Promise<void> {
     if (code && /^E[A-Z]+$/.test(code) && !(e instanceof IpcError)) throw IpcError.of(code, 'batch', file ?? 'stdin');
     throw e;
   }
-  process.exitCode = await runBatch({
-    capture,
-    run: host.run,
-    reply: (r) => writeReply(capture.replies, r, json),
-    exit: exitProcess,
-  });
+  try {
+    process.exitCode = await runBatch({
+      capture,
+      run: host.run,
+      reply: (r) => writeReply(capture.replies, r, json),
+      exit: exitProcess,
+    });
+  } finally {
+    // The batch's own error, if any, goes to its own stderr.
+    capture.restore();
+  }
 }
 
 export function register(program: Command, host: Host): void {

@@ -1,8 +1,10 @@
 // fcntl(2) for the relays and bulk transfers: a pipe's buffer size, and
 // whether a file is open for appending.
+import { IpcError } from '../errors.js';
 import { bind, C } from './libc.js';
 
 const F_GETFL = 3;
+const F_DUPFD_CLOEXEC = 1030;
 const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
 const O_APPEND = 0o2000;
@@ -27,4 +29,11 @@ export function growPipe(fd: number, bytes: number): number {
 export function isAppendOnly(fd: number): boolean {
   const r = fcntl.call(fd, F_GETFL, 0);
   return r.value !== -1 && (r.value & O_APPEND) !== 0;
+}
+
+/** A new descriptor for what `fd` refers to, closed on exec (children never inherit it). */
+export function duplicateCloseOnExec(fd: number): number {
+  const r = fcntl.call(fd, F_DUPFD_CLOEXEC, 0);
+  if (r.value === -1) throw new IpcError(r.errno, 'fcntl F_DUPFD_CLOEXEC', String(fd));
+  return r.value;
 }

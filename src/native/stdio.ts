@@ -1,11 +1,11 @@
 // Re-pointing the process's own stdin, stdout and stderr, for `batch`: a
 // command's output (also what native code splices to fd 1, or a child
 // inherits) lands in an in-memory file, and the batch reads it back as that
-// command's reply. dup/dup2/memfd_create/lseek have no Node API.
+// command's reply. dup2/memfd_create/lseek have no Node API.
 import { IpcError } from '../errors.js';
+import { duplicateCloseOnExec } from './fd.js';
 import { bind, C } from './libc.js';
 
-const dup = bind('dup', C.int, [C.int]);
 const dup2 = bind('dup2', C.int, [C.int, C.int]);
 const memfdCreate = bind('memfd_create', C.int, [C.string, C.uint]);
 const lseek = bind('lseek', C.long, [C.int, C.long, C.int]);
@@ -13,12 +13,12 @@ const lseek = bind('lseek', C.long, [C.int, C.long, C.int]);
 const MFD_CLOEXEC = 1;
 const SEEK_SET = 0;
 
-/** A new descriptor for what `fd` refers to (close-on-exec is not set, as dup(2)). */
-export function duplicate(fd: number): number {
-  const r = dup.call(fd);
-  if (r.value === -1) throw new IpcError(r.errno, 'dup', String(fd));
-  return r.value;
-}
+/**
+ * A new descriptor for what `fd` refers to, closed on exec: the batch's own
+ * input and output must not leak into a command's children (a child that
+ * outlives its command would hold the coprocess's pipes open).
+ */
+export const duplicate = duplicateCloseOnExec;
 
 /** Make `target` refer to what `source` refers to (dup2). */
 export function redirect(source: number, target: number): void {

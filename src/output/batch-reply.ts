@@ -14,6 +14,7 @@
 // --json: one JSON object per line, {"line":N,"exit":N,"stdout":"...",
 // "stderr":"..."}, with "stdout_base64" (or "stderr_base64") in place of
 // the text when the bytes are not valid UTF-8.
+import { IpcError } from '../errors.js';
 import { writeAll } from './sink.js';
 
 const SAFE = new Uint8Array(256);
@@ -76,14 +77,11 @@ export function formatReply(r: BatchReply, json: boolean): Buffer {
 
 /** Write one reply to `fd` whole; OutputClosedError when the reader is gone. */
 export function writeReply(fd: number, r: BatchReply, json: boolean): void {
-  writeAll(fd, formatReply(r, json));
-}
-
-/** A batch's own diagnostic (its input could not be read), on its own stderr. */
-export function writeBatchDiagnostic(fd: number, text: string): void {
   try {
-    writeAll(fd, Buffer.from(text));
-  } catch {
-    /* nobody is listening */
+    writeAll(fd, formatReply(r, json));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code && /^E[A-Z0-9]+$/.test(code)) throw IpcError.of(code, 'batch', 'writing a reply', code === 'ENOSPC' ? { detail: 'no space left on the output' } : {});
+    throw e;
   }
 }

@@ -5,6 +5,7 @@
 // that command's reply. The batch itself reads its lines and writes its
 // replies on duplicates of the descriptors it was started with.
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
+import { EXIT, IpcError } from '../../errors.js';
 import { duplicate, memoryFile, redirect, rewind } from '../../native/stdio.js';
 
 export interface Captured {
@@ -21,6 +22,14 @@ export class StdioCapture {
   private readonly err: number;
 
   constructor(inputFile?: string) {
+    // A closed 0, 1 or 2 would be handed out again by the dups below.
+    for (const [fd, name] of [[0, 'stdin'], [1, 'stdout'], [2, 'stderr']] as const) {
+      try {
+        fstatSync(fd);
+      } catch {
+        throw IpcError.of('EBADF', 'batch', name, { detail: 'is closed', exitCode: EXIT.FAILED });
+      }
+    }
     this.input = inputFile === undefined ? duplicate(0) : openSync(inputFile, 'r');
     this.replies = duplicate(1);
     this.diagnostics = duplicate(2);
@@ -31,6 +40,12 @@ export class StdioCapture {
     closeSync(devNull);
     redirect(this.out, 1);
     redirect(this.err, 2);
+  }
+
+  /** Give fds 1 and 2 back to the batch's own streams (its last words go there). */
+  restore(): void {
+    redirect(this.replies, 1);
+    redirect(this.diagnostics, 2);
   }
 
   /** What the last command wrote, and empty files for the next one. */

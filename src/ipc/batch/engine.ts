@@ -6,7 +6,7 @@
 // while no command runs, or SIGTERM ends the batch.
 import { read, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { CliError, EXIT } from '../../errors.js';
+import { CliError, EXIT, IpcError, UsageError } from '../../errors.js';
 import { blockingCallEnded, blockingCallStarted } from '../../exit.js';
 import { POLLIN, PollSet } from '../../native/poll.js';
 import { rememberKeys } from '../keys.js';
@@ -43,6 +43,13 @@ export function refusal(words: string[]): string | null {
   return null;
 }
 
+/** The longest command line a batch takes (longer ones get a usage error). */
+export const MAX_LINE = 1 << 20;
+
+function inputError(e: NodeJS.ErrnoException): Error {
+  return e.code && /^E[A-Z0-9]+$/.test(e.code) ? IpcError.of(e.code, 'batch', 'reading the commands', e.code === 'EISDIR' ? { detail: 'the input is a directory' } : {}) : e;
+}
+
 /** Lines of a descriptor, read as they arrive (a coprocess sends one, waits for the reply). */
 class LineReader {
   private pending = '';
@@ -75,6 +82,12 @@ class LineReader {
       const parts = (this.pending + this.decoder.write(this.buf.subarray(0, n))).split('\n');
       this.pending = parts.pop()!;
       this.lines.push(...parts);
+      // Input that never ends a line (/dev/zero) must not grow without bound:
+      // past the limit the line so far is handed on, and refused as too long.
+      if (this.pending.length > MAX_LINE) {
+        this.lines.push(this.pending);
+        this.pending = '';
+      }
     }
   }
 
@@ -91,7 +104,7 @@ class LineReader {
         this.take(n);
         return n;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw inputError(e as NodeJS.ErrnoException);
       }
     }
     return this.fillOnThread();
@@ -106,7 +119,7 @@ class LineReader {
         blockingCallEnded();
         if (err) {
           if (err.code === 'EAGAIN' || err.code === 'EINTR') return setTimeout(() => resolve(this.fillOnThread()), 5);
-          return reject(err);
+          return reject(inputError(err));
         }
         this.take(n);
         resolve(n);
@@ -140,6 +153,7 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
     if (text === null) return last;
     let words: string[];
     try {
+      if (text.length > MAX_LINE) throw new UsageError(`batch: line ${line} is longer than ${MAX_LINE} characters; refused`);
       words = splitWords(text);
     } catch (e) {
       last = EXIT.USAGE;
