@@ -239,7 +239,7 @@ async function rm(ids: string[], opts: KeyOpts) {
 export function register(program: Command): void {
   const sem = program
     .command('sem')
-    .description('System V semaphores: create, op, ctl, stat, rm')
+    .description('System V semaphores: create, op, ctl, stat, rm, lock')
     .addHelpText('after', "\nExample (a mutex held while a command runs, released even if it is killed):\n  ipcctl sem lock -k 0x1234 -- sh -c 'n=$(cat count); echo $((n + 1)) > count'");
 
   addKeyOptions(
