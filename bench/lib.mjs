@@ -48,3 +48,24 @@ export function medians(cmds, rounds = 20) {
 export function row(label, value, unit, ratio) {
   console.log(`${label.padEnd(40)} ${value.toFixed(2).padStart(12)} ${unit.padEnd(8)}${ratio === undefined ? '' : `  ratio ${ratio.toFixed(2)}`}`);
 }
+
+/**
+ * CPU time (user + system) of each command, median of `rounds`: less moved
+ * than wall time when other work shares the machine. bash's `times` reports
+ * the children's CPU time to the millisecond (GNU time's %U/%S only to the
+ * hundredth of a second, too coarse beside a 30 ms `node -e 0`).
+ */
+export function cpuMedians(cmds, rounds) {
+  const times = Object.fromEntries(Object.keys(cmds).map((k) => [k, []]));
+  for (let i = 0; i < rounds; i++) {
+    for (const [k, c] of Object.entries(cmds)) {
+      const r = spawnSync('bash', ['-c', `${c} || exit 1\ntimes`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      if (r.status !== 0) throw new Error(`failed: ${c}`);
+      // Two lines: the shell's own user/system time, then its children's.
+      const children = r.stdout.trim().split('\n').pop();
+      const [u, sys] = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+      times[k].push((u + sys) * 1000);
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+}

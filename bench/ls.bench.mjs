@@ -5,7 +5,7 @@
 // The bench re-runs itself inside `unshare --ipc`, so the objects exist only
 // there and vanish with it.
 import { spawnSync } from 'node:child_process';
-import { IPCCTL, median, medians, peakMiB, row } from './lib.mjs';
+import { IPCCTL, cpuMedians, median, medians, peakMiB, row } from './lib.mjs';
 
 const N = Number(process.env.BENCH_OBJECTS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
@@ -49,26 +49,6 @@ const commands = {
   'ipcctl --help (start-up only)': `${IPCCTL} --help >/dev/null`,
 };
 
-/**
- * CPU time (user + system) of each command, median of `rounds`: less moved
- * than wall time when other work shares the machine. bash's `times` reports
- * the children's CPU time to the millisecond (GNU time's %U/%S only to the
- * hundredth of a second, too coarse beside a 30 ms `node -e 0`).
- */
-function cpuMedians(cmds, rounds) {
-  const times = Object.fromEntries(Object.keys(cmds).map((k) => [k, []]));
-  for (let i = 0; i < rounds; i++) {
-    for (const [k, c] of Object.entries(cmds)) {
-      const r = spawnSync('bash', ['-c', `${c} || exit 1\ntimes`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-      if (r.status !== 0) throw new Error(`failed: ${c}`);
-      // Two lines: the shell's own user/system time, then its children's.
-      const children = r.stdout.trim().split('\n').pop();
-      const [u, sys] = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-      times[k].push((u + sys) * 1000);
-    }
-  }
-  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-}
 
 function report(title, m) {
   console.log(title);

@@ -24,7 +24,7 @@ function describe(cmd: Command): Node {
 }
 
 /** Which /proc/sysvipc file lists the ids a group works on; POSIX groups list names (see below). */
-const procFile: Record<string, string> = { msgq: 'msg', shm: 'shm', sem: 'sem', pmq: 'pmq', pshm: 'pshm', psem: 'psem' };
+const procFile: Record<string, string> = { msgq: 'msg', shm: 'shm', sem: 'sem', pmq: 'pmq', pshm: 'pshm', psem: 'psem', event: 'sem' };
 
 function bashScript(root: Node): string {
   const words = (xs: string[]) => xs.join(' ');

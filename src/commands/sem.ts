@@ -3,7 +3,7 @@
 // that `ipcctl sem --help` does not load ffi-rs.
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
-import { EXIT, IpcError, UsageError } from '../errors.js';
+import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
 import type { SemaphoreSet, SemOp } from '../ipc/sem.js';
 import { formatKey, formatMode, printJson } from '../output/json.js';
 import { writeStderr, writeStdout } from '../output/sink.js';
@@ -187,6 +187,51 @@ async function stat(idArg: string | undefined, opts: KeyOpts) {
   );
 }
 
+interface LockCliOptions extends KeyOpts {
+  command?: string;
+  nowait?: boolean;
+  timeout?: number;
+  conflictExitCode?: number;
+  slot: number;
+  take: number;
+  value: number;
+  mode: number;
+}
+
+async function lock(idArg: string | undefined, words: string[], opts: LockCliOptions) {
+  // With -k/-f every positional word belongs to the command.
+  if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) {
+    words = [idArg, ...words];
+    idArg = undefined;
+  }
+  if (opts.nowait && opts.timeout !== undefined) throw new UsageError('sem lock: give --nowait or --timeout, not both');
+  if (opts.command !== undefined && words.length > 0) throw new UsageError(`sem lock: give -c 'COMMAND' or -- CMD ARGS..., not both`);
+  if (opts.command === undefined && words.length === 0) throw new UsageError('sem lock: missing the command to run (-- CMD [ARGS...] or -c COMMAND)');
+  if (opts.take > opts.value && idArg === undefined) {
+    throw new UsageError(`sem lock: --take ${opts.take} is more than the value ${opts.value} a new set starts with (raise --value)`);
+  }
+  const target = targetFrom(idArg, opts, 'sem lock');
+  const argv = opts.command !== undefined ? ['/bin/sh', '-c', opts.command] : words;
+  const { lockSet, take, release } = await import('../ipc/sysv/sem-lock.js');
+  const { runChild } = await import('../ipc/child.js');
+  const lopts = { slot: opts.slot, take: opts.take, initial: opts.value, mode: opts.mode, nowait: Boolean(opts.nowait), timeoutMs: opts.timeout };
+  const set = await lockSet(target, lopts);
+  set.checkIndex(opts.slot, 'sem lock');
+  const got = await take(set, lopts);
+  if (got !== 'taken') {
+    const code = opts.conflictExitCode ?? (got === 'busy' ? EXIT.FAILED : EXIT.TIMEOUT);
+    const why = got === 'busy' ? 'held by another process (--nowait)' : `still held after ${opts.timeout}ms (--timeout)`;
+    throw new OperationError(`sem lock ${set.name}: semaphore ${opts.slot} is ${why}`, code);
+  }
+  let status: number;
+  try {
+    status = await runChild(argv, `sem lock ${set.name}`);
+  } finally {
+    await release(set, lopts);
+  }
+  process.exitCode = status;
+}
+
 async function rm(ids: string[], opts: KeyOpts) {
   await removeEach('sem rm', ids, opts, openSet);
 }
@@ -194,8 +239,8 @@ async function rm(ids: string[], opts: KeyOpts) {
 export function register(program: Command): void {
   const sem = program
     .command('sem')
-    .description('System V semaphores: create, op, ctl, stat, rm')
-    .addHelpText('after', '\nExample (a mutex):\n  id=$(ipcctl sem create --value 1)\n  ipcctl sem op $id 0:-1 --undo && critical-section; ipcctl sem op $id 0:+1');
+    .description('System V semaphores: create, op, ctl, stat, rm, lock')
+    .addHelpText('after', "\nExample (a mutex held while a command runs, released even if it is killed):\n  ipcctl sem lock -k 0x1234 -- sh -c 'n=$(cat count); echo $((n + 1)) > count'");
 
   addKeyOptions(
     sem
@@ -236,6 +281,27 @@ export function register(program: Command): void {
   addKeyOptions(sem.command('stat').description('show a set: owner, mode, times, and each value with its waiters').argument('[id]', 'set id'))
     .addHelpText('after', '\nExample:\n  ipcctl sem stat 32768 --json')
     .action((id, opts) => stat(id, opts));
+
+  addKeyOptions(
+    sem
+      .command('lock')
+      .description('take a semaphore (with SEM_UNDO), run CMD, give it back; exit with CMD\'s status (like flock(1))')
+      .argument('[id]', 'set id (or use --key/--path: the set is created with --value when none has the key)')
+      .argument('[cmd...]', 'the command and its arguments, after --')
+      .option('-c, --command <shell-command>', 'run this with /bin/sh -c instead of CMD')
+      .option('-n, --nowait', 'fail at once (exit 1, or -E) when the semaphore is taken')
+      .addOption(program.createOption('-w, --timeout <dur>', 'give up after DUR (exit 124, or -E)').argParser(asDuration))
+      .addOption(program.createOption('-E, --conflict-exit-code <n>', 'exit code for --nowait and --timeout failures').argParser((v) => parseInteger(v, 'exit code', 0, 255)))
+      .addOption(program.createOption('--slot <n>', 'which semaphore of the set').argParser((v) => parseInteger(v, 'slot', 0, 65535)).default(0))
+      .addOption(program.createOption('--take <n>', 'how many units to take (a counting semaphore lets value/N holders in)').argParser((v) => parseInteger(v, 'take', 1, SEMVMX)).default(1))
+      .addOption(program.createOption('-v, --value <v>', 'value of each semaphore of a set created here').argParser(parseValue).default(1))
+      .addOption(program.createOption('-m, --mode <octal>', 'permission bits of a set created here').argParser(asMode).default(0o600, '0600')),
+  )
+    .addHelpText(
+      'after',
+      "\nThe take is made with SEM_UNDO by this ipcctl process, which waits for CMD: if it dies, even by\nSIGKILL, the kernel gives the semaphore back. SIGINT, SIGTERM and SIGHUP are passed to CMD.\n\nExamples:\n  ipcctl sem lock -k 0x1234 -- sh -c 'n=$(cat count); echo $((n + 1)) > count'\n  ipcctl sem lock -f /tmp/job.lock -n -c 'make deploy' || echo 'someone else deploys'\n  ipcctl sem lock -k 0x99 --value 3 -w 10s -- ./worker    # at most 3 workers at once",
+    )
+    .action((id, cmd, opts) => lock(id, cmd, opts));
 
   addKeyOptions(sem.command('rm').description('remove sets (IPC_RMID); waiters fail with EIDRM').argument('[id...]', 'set ids'))
     .addHelpText('after', '\nExample:\n  ipcctl sem rm 32768')

@@ -27,11 +27,44 @@ export function parseProj(text: string): number {
   return n;
 }
 
+// In a batch, keys and the ids they name are looked up once: ftok(path)
+// and msgget/shmget/semget(key) are remembered until the object is removed
+// (by the batch, or found gone: EIDRM/EINVAL on that id). Off otherwise.
+let ftokCache: Map<string, number> | null = null;
+let idCache: Map<string, number> | null = null;
+
+export function rememberKeys(): void {
+  ftokCache ??= new Map();
+  idCache ??= new Map();
+}
+
 /** Turn what the user gave into the key_t value. */
 export async function resolveKey(spec: KeySpec): Promise<number> {
   if (spec.kind === 'key') return spec.key;
+  const name = `${spec.proj}:${spec.path}`;
+  const known = ftokCache?.get(name);
+  if (known !== undefined) return known;
   const { ftok } = await import('../native/sysv.js');
-  return ftok(spec.path, spec.proj);
+  const key = ftok(spec.path, spec.proj);
+  ftokCache?.set(name, key);
+  return key;
+}
+
+/** The id of the `kind` object with `key`: `open()` (the *get call) once per batch. */
+export function idForKey(kind: string, key: number, open: () => number): number {
+  if (!idCache || key === IPC_PRIVATE) return open();
+  const name = `${kind}:${key}`;
+  const known = idCache.get(name);
+  if (known !== undefined) return known;
+  const id = open();
+  idCache.set(name, id);
+  return id;
+}
+
+/** The object `kind` `id` is gone (or going): its key must be looked up again. */
+export function forgetId(kind: string, id: number): void {
+  if (!idCache) return;
+  for (const [name, known] of idCache) if (known === id && name.startsWith(`${kind}:`)) idCache.delete(name);
 }
 
 export function describeKey(key: number): string {

@@ -7,7 +7,7 @@ import type * as Batch from '../native/msg-batch.js';
 import type { RecordBatch } from './record-batch.js';
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT } from '../native/sysv.js';
 import { relabeller } from './relabel.js';
-import { type KeySpec, describeKey, resolveKey } from './keys.js';
+import { type KeySpec, describeKey, forgetId, idForKey, resolveKey } from './keys.js';
 import { kernelLimit } from './limits.js';
 import { Deadline, isStopping, waitFor } from './wait.js';
 
@@ -91,7 +91,7 @@ export class MessageQueue {
   static async fromKey(spec: KeySpec): Promise<MessageQueue> {
     const key = await resolveKey(spec);
     try {
-      return new MessageQueue(native.msgGet(key, 0));
+      return new MessageQueue(idForKey('msgq', key, () => native.msgGet(key, 0)));
     } catch (e) {
       return relabel(e, 'msgq', `key ${describeKey(key)}`);
     }
@@ -132,6 +132,7 @@ export class MessageQueue {
   }
 
   remove(): void {
+    forgetId('msgq', this.id);
     try {
       native.msgRemove(this.id);
     } catch (e) {

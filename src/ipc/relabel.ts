@@ -4,6 +4,7 @@
 // for EACCES/EPERM, which limit ran out for ENOSPC).
 import { IpcError } from '../errors.js';
 import type * as Hints from './hints.js';
+import { forgetId } from './keys.js';
 import type { Kind } from './procfs.js';
 
 // The hints read /proc and the user database: loaded only when an error
@@ -21,6 +22,7 @@ function hintFor(kind: Kind, code: string, object: string): string | undefined {
 export function relabeller(kind: Kind, phrases: Record<string, string>) {
   return function relabel(err: unknown, op: string, object: string): never {
     if (err instanceof IpcError) {
+      if ((err.code === 'EIDRM' || err.code === 'EINVAL') && /^[0-9]+$/.test(object)) forgetId(kind, Number(object));
       throw new IpcError(err.errno, op, object, { detail: phrases[err.code], hint: hintFor(kind, err.code, object) });
     }
     throw err;

@@ -4,6 +4,8 @@ import { IpcError } from '../errors.js';
 import { msgRemove } from '../native/msg.js';
 import { semRemove, shmRemove } from '../native/rmid.js';
 import type { Kind } from './procfs.js';
+import { forgetId } from './keys.js';
+import { detachKept } from './shm.js';
 
 const nouns: Record<Kind, string> = { msgq: 'queue', shm: 'segment', sem: 'semaphore set' };
 
@@ -27,6 +29,8 @@ function phrase(kind: Kind, code: string): string | undefined {
 
 /** IPC_RMID on one object. Throws IpcError named `rm <kind> <id>`. */
 export function removeObject(kind: Kind, id: number): void {
+  forgetId(kind, id);
+  if (kind === 'shm') detachKept(id);
   try {
     removers[kind](id);
   } catch (e) {

@@ -7,7 +7,7 @@ import { AnonymousMemory } from '../native/memory.js';
 import * as native from '../native/shm.js';
 import { IPC_CREAT, IPC_EXCL } from '../native/sysv.js';
 import { relabeller } from './relabel.js';
-import { type KeySpec, describeKey, resolveKey } from './keys.js';
+import { type KeySpec, describeKey, forgetId, idForKey, resolveKey } from './keys.js';
 import { kernelLimit, readKernelNumbers } from './limits.js';
 
 export type ShmStat = native.ShmidDs & { id: number; locked: boolean; removed: boolean };
@@ -27,6 +27,28 @@ export function stagingMemory(size: number): Staging | null {
   return AnonymousMemory.map(size);
 }
 export type Attachment = native.Attachment;
+
+let batchAttachments: Map<string, Attachment> | null = null;
+
+/** For batch: keep segments attached between commands (see withBatchAttachment). */
+export function keepSegmentsAttached(): void {
+  batchAttachments ??= new Map();
+}
+
+/** Detach what a batch keeps of segment `id` (it is being removed, or changed). */
+export function detachKept(id: number): void {
+  if (!batchAttachments) return;
+  for (const mode of ['r', 'w']) {
+    const a = batchAttachments.get(`${id}:${mode}`);
+    if (!a) continue;
+    batchAttachments.delete(`${id}:${mode}`);
+    try {
+      a.detach();
+    } catch {
+      /* already unmapped */
+    }
+  }
+}
 
 /** Bytes per window when streaming a segment: big enough for few syscalls. */
 export const CHUNK = 8 << 20;
@@ -105,7 +127,7 @@ export class SharedMemory {
   static async fromKey(spec: KeySpec): Promise<SharedMemory> {
     const key = await resolveKey(spec);
     try {
-      return new SharedMemory(native.shmGet(key, 0, 0));
+      return new SharedMemory(idForKey('shm', key, () => native.shmGet(key, 0, 0)));
     } catch (e) {
       return relabel(e, 'shm', `key ${describeKey(key)}`);
     }
@@ -150,6 +172,8 @@ export class SharedMemory {
   }
 
   remove(): void {
+    forgetId('shm', this.id);
+    detachKept(this.id);
     try {
       native.shmRemove(this.id);
     } catch (e) {
@@ -176,8 +200,9 @@ export class SharedMemory {
     }
   }
 
-  /** Run `fn` with the segment attached; detach whatever happens. */
+  /** Run `fn` with the segment attached; detach whatever happens (in a batch: at its end). */
   withAttached<T>(readOnly: boolean, op: string, fn: (a: Attachment, st: ShmStat) => T): T {
+    if (batchAttachments) return this.withBatchAttachment(readOnly, op, fn);
     const { attachment, stat } = this.attach(readOnly, op);
     let ok = false;
     try {
@@ -191,6 +216,30 @@ export class SharedMemory {
         if (ok) relabel(e, op, this.name); // do not hide the first error behind this one
       }
     }
+  }
+
+  // In a batch a segment stays attached from its first read or write to the
+  // end of the batch (shmat and shmdt map and unmap pages: they cost more
+  // than a small read). Each use still makes the IPC_STAT a fresh attach
+  // makes, so a segment removed meanwhile is refused the same way.
+  private withBatchAttachment<T>(readOnly: boolean, op: string, fn: (a: Attachment, st: ShmStat) => T): T {
+    const name = `${this.id}:${readOnly ? 'r' : 'w'}`;
+    // A writable attachment serves reads too.
+    const kept = (readOnly ? batchAttachments!.get(`${this.id}:w`) : undefined) ?? batchAttachments!.get(name);
+    if (kept) {
+      let st: ShmStat;
+      try {
+        st = this.stat(op);
+      } catch (e) {
+        detachKept(this.id);
+        throw e;
+      }
+      if (!st.removed && st.size === kept.size) return fn(kept, st);
+      detachKept(this.id);
+    }
+    const { attachment, stat } = this.attach(readOnly, op);
+    batchAttachments!.set(name, attachment);
+    return fn(attachment, stat);
   }
 
   /** Check that [offset, offset+length) lies inside a segment of `size` bytes. */

@@ -10,6 +10,9 @@ let stopping = false;
 // process before our own message is written.
 const activeWaits = new Set<() => void>();
 let sigintInstalled = false;
+// In a batch, SIGINT between waits is the batch's business (it decides
+// whether the process ends), and a stop applies to one command only.
+let sigintEndsProcess = true;
 
 function onSigint(): void {
   stopping = true;
@@ -17,6 +20,7 @@ function onSigint(): void {
     for (const interrupt of [...activeWaits]) interrupt();
     return;
   }
+  if (!sigintEndsProcess) return;
   // Between waits: the next wait rejects at once; if none comes, still stop.
   setTimeout(() => {
     process.exit(130);
@@ -27,6 +31,23 @@ function ensureSigintHandler(): void {
   if (sigintInstalled) return;
   sigintInstalled = true;
   process.on('SIGINT', onSigint);
+}
+
+/** For batch: SIGINT interrupts waits but never ends the process from here. */
+export function keepProcessOnSigint(): void {
+  sigintEndsProcess = false;
+  ensureSigintHandler();
+}
+
+/** For batch: the next command starts with nothing stopping it. */
+export function clearStopping(): void {
+  stopping = false;
+}
+
+/** Interrupt every wait now, as SIGINT would (batch's SIGTERM). */
+export function interruptWaits(): void {
+  stopping = true;
+  for (const interrupt of [...activeWaits]) interrupt();
 }
 
 /** True once SIGINT arrived or a timeout expired: EINTR must not be retried. */

@@ -6,6 +6,7 @@ import { bind, C } from './libc.js';
 const F_GETFL = 3;
 const F_SETFL = 4;
 const O_NONBLOCK = 0o4000;
+const F_DUPFD_CLOEXEC = 1030;
 const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
 const O_APPEND = 0o2000;
@@ -40,4 +41,11 @@ export function setNonBlocking(fd: number, on: boolean): void {
   if (want === fl.value) return;
   const r = fcntl.call(fd, F_SETFL, want);
   if (r.value === -1) throw new IpcError(r.errno, 'fcntl', '');
+}
+
+/** A new descriptor for what `fd` refers to, closed on exec (children never inherit it). */
+export function duplicateCloseOnExec(fd: number): number {
+  const r = fcntl.call(fd, F_DUPFD_CLOEXEC, 0);
+  if (r.value === -1) throw new IpcError(r.errno, 'fcntl F_DUPFD_CLOEXEC', String(fd));
+  return r.value;
 }

@@ -32,6 +32,8 @@ export function prefault(addr: number, length: number, forWrite: boolean): boole
   const start = Math.floor(addr / PAGE) * PAGE;
   const end = Math.ceil((addr + length) / PAGE) * PAGE;
   if (end <= start) return true;
+  // A few pages fault in for less than the call costs.
+  if (end - start < 16 * PAGE) return true;
   return madvise.call(start, end - start, forWrite ? MADV_POPULATE_WRITE : MADV_POPULATE_READ).value === 0;
 }
 

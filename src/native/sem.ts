@@ -43,20 +43,37 @@ export function semGet(key: number, nsems: number, flags: number): number {
   return r.value;
 }
 
+// A few freed blocks kept for the next OpBuffer of the same size: a batch
+// makes thousands of semops, and malloc/free through FFI cost more than the
+// semop itself. (A buffer abandoned to a blocked call is never freed, so it
+// never comes back here while the kernel may still read it.)
+const spare = new Map<number, NativeMemory[]>();
+function takeBlock(size: number): NativeMemory {
+  return spare.get(size)?.pop() ?? new NativeMemory(size);
+}
+function giveBlock(mem: NativeMemory): void {
+  const list = spare.get(mem.size) ?? [];
+  if (list.length >= 4) return mem.free();
+  list.push(mem);
+  spare.set(mem.size, list);
+}
+
 /**
  * One array of struct sembuf in native memory, plus a timespec for
  * semtimedop: everything one semop call hands to the kernel.
  */
 export class OpBuffer {
+  // One allocation for both (a malloc through FFI costs more than the semop):
+  // the sembufs, then the timespec at an 8-byte aligned offset.
   private readonly mem: NativeMemory;
-  private readonly ts: NativeMemory;
+  private readonly tsAt: number;
 
   constructor(
     readonly ops: readonly SemOp[],
     readonly flags: number,
   ) {
-    this.mem = new NativeMemory(ops.length * sembuf.size);
-    this.ts = new NativeMemory(timespec.size);
+    this.tsAt = Math.ceil((ops.length * sembuf.size) / 8) * 8;
+    this.mem = takeBlock(this.tsAt + timespec.size);
     const f = sembuf.fields;
     ops.forEach((o, i) => {
       const at = i * sembuf.size;
@@ -78,14 +95,16 @@ export class OpBuffer {
   }
 
   timespecFor(ms: number): number {
-    this.ts.buf.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), timespec.fields.tv_sec);
-    this.ts.buf.writeBigInt64LE(BigInt((ms % 1000) * 1_000_000), timespec.fields.tv_nsec);
-    return this.ts.addr;
+    this.mem.buf.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), this.tsAt + timespec.fields.tv_sec);
+    this.mem.buf.writeBigInt64LE(BigInt((ms % 1000) * 1_000_000), this.tsAt + timespec.fields.tv_nsec);
+    return this.mem.addr + this.tsAt;
   }
 
+  private freed = false;
   free(): void {
-    this.mem.free();
-    this.ts.free();
+    if (this.freed) return;
+    this.freed = true;
+    giveBlock(this.mem);
   }
 }
 

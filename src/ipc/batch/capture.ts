@@ -1,0 +1,73 @@
+// Where a batch's commands read and write. For the life of the batch, fd 0
+// is /dev/null (a command must not eat the batch's own input), and fds 1 and
+// 2 are in-memory files: whatever a command writes there, by our sink, by
+// native code (splice) or by a child it runs, is read back afterwards as
+// that command's reply. The batch itself reads its lines and writes its
+// replies on duplicates of the descriptors it was started with.
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
+import { EXIT, IpcError } from '../../errors.js';
+import { duplicate, memoryFile, redirect, rewind } from '../../native/stdio.js';
+
+export interface Captured {
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+export class StdioCapture {
+  /** The batch's own input (its stdin or FILE), its reply stream and its stderr. */
+  readonly input: number;
+  readonly replies: number;
+  readonly diagnostics: number;
+  private readonly out: number;
+  private readonly err: number;
+
+  constructor(inputFile?: string) {
+    // A closed 0, 1 or 2 would be handed out again by the dups below.
+    for (const [fd, name] of [[0, 'stdin'], [1, 'stdout'], [2, 'stderr']] as const) {
+      try {
+        fstatSync(fd);
+      } catch {
+        throw IpcError.of('EBADF', 'batch', name, { detail: 'is closed', exitCode: EXIT.FAILED });
+      }
+    }
+    this.input = inputFile === undefined ? duplicate(0) : openSync(inputFile, 'r');
+    this.replies = duplicate(1);
+    this.diagnostics = duplicate(2);
+    this.out = memoryFile('ipcctl-batch-stdout');
+    this.err = memoryFile('ipcctl-batch-stderr');
+    const devNull = openSync('/dev/null', 'r');
+    redirect(devNull, 0);
+    closeSync(devNull);
+    redirect(this.out, 1);
+    redirect(this.err, 2);
+  }
+
+  /** Give fds 1 and 2 back to the batch's own streams (its last words go there). */
+  restore(): void {
+    redirect(this.replies, 1);
+    redirect(this.diagnostics, 2);
+  }
+
+  /** What the last command wrote, and empty files for the next one. */
+  take(): Captured {
+    return { stdout: drain(this.out), stderr: drain(this.err) };
+  }
+}
+
+function drain(fd: number): Buffer {
+  const size = fstatSync(fd).size;
+  if (size === 0) return EMPTY;
+  const buf = Buffer.allocUnsafe(size);
+  let got = 0;
+  while (got < size) {
+    const n = readSync(fd, buf, got, size - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  ftruncateSync(fd, 0);
+  // fd 1 shares this file's offset: the next command writes from the start.
+  rewind(fd);
+  return got === size ? buf : buf.subarray(0, got);
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,182 @@
+// The batch loop: read a line, split it into words, run it as `ipcctl WORDS`
+// would, hand back its exit code and everything it wrote; the next line.
+// Output is the caller's business (a reply callback): this layer never
+// prints. Signals: SIGINT interrupts the command that runs (its reply says
+// 130) and the batch goes on; a second SIGINT within that command, SIGINT
+// while no command runs, or SIGTERM ends the batch.
+import { read, readSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { CliError, EXIT, IpcError, UsageError } from '../../errors.js';
+import { blockingCallEnded, blockingCallStarted } from '../../exit.js';
+import { POLLIN, PollSet } from '../../native/poll.js';
+import { rememberKeys } from '../keys.js';
+import { keepSegmentsAttached } from '../shm.js';
+import { clearStopping, interruptWaits, keepProcessOnSigint } from '../wait.js';
+import type { StdioCapture } from './capture.js';
+import { splitWords } from './words.js';
+
+export interface Reply {
+  /** 1-based line number of the command in the input. */
+  line: number;
+  exit: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+export interface BatchOptions {
+  capture: StdioCapture;
+  run: (argv: string[]) => Promise<number>;
+  /** Writes one reply; may throw when the reader is gone (ends the batch). */
+  reply: (r: Reply) => void;
+  /** Ends the process (the batch never returns from a signal that ends it). */
+  exit: (code: number) => never;
+}
+
+/** Why a command cannot run inside a batch, or null when it can. */
+export function refusal(words: string[]): string | null {
+  const group = words.find((w) => !w.startsWith('-'));
+  if (group === 'batch') return 'a batch cannot run another batch';
+  if (group === 'lab') return "'lab' runs worker processes and a live display; run it on its own";
+  if (group === 'ls' && words.some((w) => w === '--watch' || w.startsWith('--watch=') || /^-[a-z]*w/.test(w))) {
+    return "'ls --watch' redraws a terminal; run it on its own";
+  }
+  return null;
+}
+
+/** The longest command line a batch takes (longer ones get a usage error). */
+export const MAX_LINE = 1 << 20;
+
+function inputError(e: NodeJS.ErrnoException): Error {
+  return e.code && /^E[A-Z0-9]+$/.test(e.code) ? IpcError.of(e.code, 'batch', 'reading the commands', e.code === 'EISDIR' ? { detail: 'the input is a directory' } : {}) : e;
+}
+
+/** Lines of a descriptor, read as they arrive (a coprocess sends one, waits for the reply). */
+class LineReader {
+  private pending = '';
+  private readonly buf = Buffer.allocUnsafe(64 * 1024);
+  private eof = false;
+  private lines: string[] = [];
+  // A character split between two reads is completed by the next one.
+  private readonly decoder = new StringDecoder('utf8');
+
+  constructor(private readonly fd: number) {}
+
+  async next(): Promise<string | null> {
+    while (this.lines.length === 0) {
+      if (this.eof) {
+        if (this.pending === '') return null;
+        const last = this.pending;
+        this.pending = '';
+        return last;
+      }
+      const n = await this.fill();
+      if (n === 0) this.eof = true;
+    }
+    return this.lines.shift()!;
+  }
+
+  private readonly poll = new PollSet(1);
+
+  private take(n: number): void {
+    if (n > 0) {
+      const parts = (this.pending + this.decoder.write(this.buf.subarray(0, n))).split('\n');
+      this.pending = parts.pop()!;
+      this.lines.push(...parts);
+      // Input that never ends a line (/dev/zero) must not grow without bound:
+      // past the limit the line so far is handed on, and refused as too long.
+      if (this.pending.length > MAX_LINE) {
+        this.lines.push(this.pending);
+        this.pending = '';
+      }
+    }
+  }
+
+  private async fill(): Promise<number> {
+    // A coprocess sends its next line within microseconds of our reply:
+    // waiting for it in poll(2) on this thread (up to 20 ms) lets the kernel
+    // wake us directly, where a pool-thread read costs two more thread
+    // hand-offs per command. Longer idle waits go to the pool thread.
+    this.poll.clear();
+    this.poll.add(this.fd, POLLIN);
+    if (this.poll.wait(20) > 0) {
+      try {
+        const n = readSync(this.fd, this.buf, 0, this.buf.length, null);
+        this.take(n);
+        return n;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw inputError(e as NodeJS.ErrnoException);
+      }
+    }
+    return this.fillOnThread();
+  }
+
+  private fillOnThread(): Promise<number> {
+    // The read waits on a pool thread: counted as a blocking call, so that
+    // a signal ending the batch exits at once instead of joining it.
+    blockingCallStarted();
+    return new Promise((resolve, reject) => {
+      read(this.fd, this.buf, 0, this.buf.length, null, (err, n) => {
+        blockingCallEnded();
+        if (err) {
+          if (err.code === 'EAGAIN' || err.code === 'EINTR') return setTimeout(() => resolve(this.fillOnThread()), 5);
+          return reject(inputError(err));
+        }
+        this.take(n);
+        resolve(n);
+      });
+    });
+  }
+}
+
+export async function runBatch(opts: BatchOptions): Promise<number> {
+  rememberKeys();
+  keepSegmentsAttached();
+  keepProcessOnSigint();
+  let running = false;
+  let sigints = 0;
+  let terminating = false;
+  process.on('SIGINT', () => {
+    if (!running || ++sigints >= 2) opts.exit(EXIT.INTERRUPTED);
+  });
+  process.on('SIGTERM', () => {
+    if (!running) opts.exit(128 + 15);
+    terminating = true;
+    interruptWaits();
+    // A command that does not stop by itself does not keep the batch alive.
+    setTimeout(() => opts.exit(128 + 15), 2000).unref();
+  });
+
+  const reader = new LineReader(opts.capture.input);
+  let last: number = EXIT.OK;
+  for (let line = 1; ; line++) {
+    const text = await reader.next();
+    if (text === null) return last;
+    let words: string[];
+    try {
+      if (text.length > MAX_LINE) throw new UsageError(`batch: line ${line} is longer than ${MAX_LINE} characters; refused`);
+      words = splitWords(text);
+    } catch (e) {
+      last = EXIT.USAGE;
+      opts.reply({ line, exit: last, stdout: Buffer.alloc(0), stderr: Buffer.from(`ipcctl: ${(e as CliError).message}\n`) });
+      continue;
+    }
+    if (words.length === 0) continue;
+    const refused = refusal(words);
+    if (refused) {
+      last = EXIT.USAGE;
+      opts.reply({ line, exit: last, stdout: Buffer.alloc(0), stderr: Buffer.from(`ipcctl: batch: ${refused}\n`) });
+      continue;
+    }
+    clearStopping();
+    sigints = 0;
+    running = true;
+    try {
+      last = await opts.run(words);
+    } finally {
+      running = false;
+    }
+    const out = opts.capture.take();
+    opts.reply({ line, exit: last, ...out });
+    if (terminating) opts.exit(128 + 15);
+  }
+}

@@ -1,0 +1,47 @@
+// Splitting one batch line into words the way a POSIX shell splits a simple
+// command, without any expansion: 'single quotes' keep everything, "double
+// quotes" keep everything but \" \\ \$ \` (a backslash before anything else
+// stays), a backslash outside quotes keeps the next character, and `#` at the
+// start of a word begins a comment. No $VAR, no globs, no ~, no redirections:
+// what is written is what the command gets.
+import { UsageError } from '../../errors.js';
+
+const BLANK = /[ \t\r]/;
+
+/** The words of `line`; an empty array for a blank or comment-only line. */
+export function splitWords(line: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (BLANK.test(c)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+      continue;
+    }
+    if (c === '#' && !inWord) break;
+    inWord = true;
+    if (c === '\\') {
+      // A backslash at the very end keeps itself (there is no next line to join).
+      if (i + 1 < line.length) word += line[++i];
+      else word += c;
+    } else if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end < 0) throw new UsageError(`batch: unterminated single quote in: ${line}`);
+      word += line.slice(i + 1, end);
+      i = end;
+    } else if (c === '"') {
+      let j = i + 1;
+      for (; j < line.length && line[j] !== '"'; j++) {
+        if (line[j] === '\\' && j + 1 < line.length && '"\\$`'.includes(line[j + 1]!)) j++;
+        word += line[j];
+      }
+      if (j >= line.length) throw new UsageError(`batch: unterminated double quote in: ${line}`);
+      i = j;
+    } else word += c;
+  }
+  if (inWord) words.push(word);
+  return words;
+}
