@@ -31,6 +31,8 @@ export const registry: Entry[] = [
   { name: 'tcp', summary: 'TCP sockets: serve, connect', load: () => import('./commands/tcp.js') },
   { name: 'udp', summary: 'UDP datagrams: send, listen', load: () => import('./commands/udp.js') },
   { name: 'unix', summary: 'UNIX domain sockets (stream or --dgram): serve, connect', load: () => import('./commands/unix.js') },
+  { name: 'rpc', summary: 'ONC RPC (RFC 5531) with the portmapper: ls, ping, call, serve', load: () => import('./commands/rpc.js') },
+  { name: 'xdr', summary: 'XDR (RFC 4506) from the shell: encode, decode', load: () => import('./commands/xdr.js') },
   { name: 'lab', summary: 'classic IPC and synchronisation exercises run with real processes (race, deadlock, ...)', load: () => import('./commands/lab.js') },
   { name: 'selftest', summary: 'round-trip every mechanism on private objects; the smoke check', load: () => import('./commands/selftest.js') },
 ];
