@@ -1,1 +1,252 @@
-import type { Command } from "commander"; export function register(_p: Command): void {}
+// ipcctl rpc ls|ping|call|serve: ONC RPC version 2 from the shell. ls is
+// rpcinfo -p, ping is rpcinfo -u/-t, call makes any call with XDR arguments
+// written TYPE:VALUE and decodes the results with --returns, serve is a
+// server in one command. The protocol lives in src/ipc/rpc/; this file
+// parses, calls it, and prints.
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { printJson } from '../output/json.js';
+import { writeStderr, writeStdout } from '../output/sink.js';
+import { settings } from '../output/style.js';
+import { asCount, asDuration, parseInteger } from './common/args.js';
+import { hexText, valuesJson, valuesText } from './common/xdr-print.js';
+
+const asUint = (what: string) => (v: string) => parseInteger(v, what, 0, 0xffffffff);
+const asId = (what: string) => (v: string) => parseInteger(v, what, 0, 0xffffffff);
+
+interface TransportFlags {
+  udp?: boolean;
+  tcp?: boolean;
+  timeout: number;
+  retry: number;
+  port?: number;
+  verbose?: boolean;
+}
+
+function protoOf(f: TransportFlags, fallback: 'udp' | 'tcp'): 'udp' | 'tcp' {
+  if (f.udp && f.tcp) throw new UsageError('give --udp or --tcp, not both');
+  return f.udp ? 'udp' : f.tcp ? 'tcp' : fallback;
+}
+
+async function hostOf(text: string | undefined) {
+  const { parseHost } = await import('../ipc/address.js');
+  return parseHost(text ?? '127.0.0.1', 111);
+}
+
+function verboseHooks(op: string, f: TransportFlags) {
+  if (!f.verbose) return {};
+  return {
+    onIgnored: (why: string) => writeStderr(`ipcctl: ${op}: ignored ${why}\n`),
+    onRetransmit: (n: number) => writeStderr(`ipcctl: ${op}: no reply yet, sending again (retransmission ${n})\n`),
+  };
+}
+
+// ---- rpc ls ----------------------------------------------------------------
+
+async function ls(host: string | undefined, f: TransportFlags) {
+  const address = await hostOf(host);
+  const { dump, protoName } = await import('../ipc/rpc/portmap.js');
+  const { programName } = await import('../ipc/rpc/names.js');
+  const maps = await dump({ op: 'rpc ls', host: address, proto: protoOf(f, 'tcp'), timeoutMs: f.timeout });
+  if (settings.json) {
+    printJson(maps.map((m) => ({ program: m.prog, version: m.vers, protocol: protoName(m.prot), port: m.port, name: programName(m.prog) || null })));
+    return;
+  }
+  // rpcinfo -p's own columns, so that the two can be compared line by line.
+  let out = '   program vers proto   port  service\n';
+  for (const m of maps) {
+    const name = programName(m.prog);
+    out += `${String(m.prog).padStart(10)}${String(m.vers).padStart(5)}${protoName(m.prot).padStart(6)}${String(m.port).padStart(7)}${name ? `  ${name}` : ''}\n`;
+  }
+  writeStdout(out);
+}
+
+// ---- rpc ping --------------------------------------------------------------
+
+async function ping(host: string, progText: string, versText: string | undefined, f: TransportFlags) {
+  const { parseProgram } = await import('../ipc/rpc/names.js');
+  const prog = parseProgram(progText);
+  const vers = versText === undefined ? undefined : asUint('version')(versText);
+  const address = await hostOf(host);
+  const { ping } = await import('../ipc/rpc/call.js');
+  const { NO_AUTH } = await import('../ipc/rpc/message.js');
+  const proto = protoOf(f, 'udp');
+  const op = 'rpc ping';
+  const results = await ping({ op, host: address, port: f.port, proto, prog, vers, cred: NO_AUTH, timeoutMs: f.timeout, retryMs: f.retry, ...verboseHooks(op, f) });
+  const failed = results.find((r) => !r.ok);
+  if (settings.json) printJson({ program: prog, protocol: proto, versions: results.map((r) => ({ version: r.vers, ok: r.ok, ...(r.ok ? { rtt_ms: Math.round(r.rttMs! * 1000) / 1000 } : { error: r.error }) })) });
+  else {
+    let out = '';
+    for (const r of results) {
+      if (r.ok) out += `program ${prog} version ${r.vers} ready and waiting (${r.rttMs!.toFixed(3)} ms)\n`;
+      else {
+        writeStderr(`ipcctl: ${r.error}\n`);
+        out += `program ${prog} version ${r.vers} is not available\n`;
+      }
+    }
+    writeStdout(out);
+  }
+  if (failed) process.exitCode = failed.exitCode ?? 1;
+}
+
+// ---- rpc call --------------------------------------------------------------
+
+interface CallFlags extends TransportFlags {
+  returns?: string[];
+  raw?: boolean;
+  auth: string;
+  uid?: number;
+  gid?: number;
+  gids?: string;
+  machine?: string;
+  count?: number;
+  rpcvers?: number;
+}
+
+async function credentialOf(f: CallFlags) {
+  const m = await import('../ipc/rpc/message.js');
+  const a = f.auth.trim().toLowerCase();
+  const sysOnly = f.uid !== undefined || f.gid !== undefined || f.gids !== undefined || f.machine !== undefined;
+  if (a === 'none' || a === '0') {
+    if (sysOnly) throw new UsageError('rpc call: --uid, --gid, --gids and --machine need --auth sys');
+    return m.NO_AUTH;
+  }
+  if (a === 'sys' || a === 'unix' || a === '1') {
+    const { hostname } = await import('node:os');
+    const gids = f.gids !== undefined ? (f.gids === '' ? [] : f.gids.split(',').map((g) => asId('group id')(g))) : (process.getgroups?.() ?? []).slice(0, 16);
+    if (gids.length > 16) throw new UsageError(`rpc call: --gids: at most 16 groups in AUTH_SYS, got ${gids.length}`);
+    const machine = f.machine ?? hostname();
+    if (Buffer.byteLength(machine) > 255) throw new UsageError('rpc call: --machine: at most 255 bytes');
+    return m.encodeAuthSys({ stamp: Math.floor(Date.now() / 1000) >>> 0, machine, uid: f.uid ?? process.getuid!(), gid: f.gid ?? process.getgid!(), gids });
+  }
+  if (/^[0-9]+$/.test(a)) {
+    // Any other flavour, with an empty body: to see how a server refuses it.
+    return { flavor: asUint('credential flavour')(a), body: Buffer.alloc(0) };
+  }
+  throw new UsageError(`invalid --auth '${f.auth}': none, sys, or a flavour number`);
+}
+
+async function call(host: string, progText: string, versText: string, procText: string, argTexts: string[], f: CallFlags) {
+  const { parseProgram } = await import('../ipc/rpc/names.js');
+  const prog = parseProgram(progText);
+  const vers = asUint('version')(versText);
+  const proc = asUint('procedure')(procText);
+  const { parseType } = await import('../ipc/rpc/xdr-types.js');
+  const returns = f.returns?.map(parseType);
+  if (returns && f.raw) throw new UsageError('rpc call: give --returns or --raw, not both');
+  const { encodeArguments, decodeAll, XdrDecodeError } = await import('../ipc/rpc/xdr.js');
+  const args = await encodeArguments(argTexts);
+  const cred = await credentialOf(f);
+  const address = await hostOf(host);
+  const proto = protoOf(f, 'udp');
+  const op = 'rpc call';
+  const { Caller } = await import('../ipc/rpc/call.js');
+  const caller = await Caller.open({ op, host: address, port: f.port, proto, prog, vers, proc, args, cred, rpcvers: f.rpcvers, timeoutMs: f.timeout, retryMs: f.retry, ...verboseHooks(op, f) });
+  const count = f.count ?? 1;
+  let first;
+  const t0 = performance.now();
+  try {
+    first = await caller.call();
+    for (let i = 1; i < count; i++) await caller.call();
+  } finally {
+    caller.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  let values;
+  if (returns) {
+    try {
+      values = decodeAll(first.results, returns);
+    } catch (e) {
+      if (e instanceof XdrDecodeError) throw e.for(`${op}: the results do not decode as --returns ${f.returns!.join(' ')}`);
+      throw e;
+    }
+  }
+  const { formatAddress } = await import('../ipc/address.js');
+  if (f.verbose) {
+    writeStderr(`ipcctl: ${op}: ${proto} ${formatAddress(caller.address)} program ${prog} version ${vers} procedure ${proc}: ${first.results.length} result bytes, round trip ${first.rttMs.toFixed(3)} ms\n`);
+    if (count > 1) writeStderr(`ipcctl: ${op}: ${count} calls in ${seconds.toFixed(3)} s, ${Math.round(count / seconds)} calls/s\n`);
+  }
+  if (settings.json) {
+    printJson({
+      program: prog,
+      version: vers,
+      procedure: proc,
+      protocol: proto,
+      port: (caller.address as { port?: number }).port ?? null,
+      calls: count,
+      rtt_ms: Math.round(first.rttMs * 1000) / 1000,
+      ...(count > 1 ? { calls_per_second: Math.round(count / seconds) } : {}),
+      ...(returns ? { results: valuesJson(returns, values!) } : { hex: first.results.toString('hex') }),
+    });
+  } else if (returns) writeStdout(valuesText(returns, values!));
+  else if (f.raw) writeStdout(first.results);
+  else writeStdout(hexText(first.results));
+}
+
+// ---- registration ------------------------------------------------------------
+
+function addTransportOptions(cmd: Command, fallback: 'udp' | 'tcp', withPort = true): Command {
+  cmd
+    .option('--udp', `over UDP${fallback === 'udp' ? ' (the default)' : ''}`)
+    .option('--tcp', `over TCP${fallback === 'tcp' ? ' (the default)' : ''}`)
+    .addOption(cmd.createOption('--timeout <dur>', 'give up after DUR without a reply (exit 124)').argParser(asDuration).default(10_000, '10s'));
+  if (fallback === 'udp') cmd.addOption(cmd.createOption('--retry <dur>', 'UDP: send again after DUR without a reply, doubling each time').argParser(asDuration).default(500, '500ms'));
+  if (withPort) cmd.addOption(cmd.createOption('-p, --port <port>', 'call this port; do not ask the portmapper').argParser((v) => parseInteger(v, 'port', 1, 65535)));
+  return cmd.option('-v, --verbose', 'report retransmissions, ignored replies and the round trip on stderr');
+}
+
+export function register(program: Command): void {
+  const rpc = program
+    .command('rpc')
+    .description('ONC RPC (RFC 5531) with the portmapper: ls, ping, call, serve')
+    .addHelpText('after', '\nExamples:\n  ipcctl rpc ls\n  ipcctl rpc ping 127.0.0.1 portmapper\n  ipcctl rpc call 127.0.0.1 portmapper 2 3 uint:100000 uint:2 uint:17 uint:0 --returns uint');
+
+  addTransportOptions(
+    rpc
+      .command('ls')
+      .description("the portmapper's list of programs (PMAPPROC_DUMP), like rpcinfo -p")
+      .argument('[host]', 'numeric address of the portmapper (default 127.0.0.1)'),
+    'tcp',
+    false,
+  )
+    .addHelpText('after', '\nExamples:\n  ipcctl rpc ls\n  ipcctl --json rpc ls 127.0.0.1')
+    .action((host, opts) => ls(host, opts));
+
+  addTransportOptions(
+    rpc
+      .command('ping')
+      .description('call the NULL procedure, like rpcinfo -u/-t; with no VERS, every version the server has')
+      .argument('<host>', 'numeric address: 127.0.0.1, ::1')
+      .argument('<prog>', 'program number or /etc/rpc name (portmapper, rstatd, rusersd)')
+      .argument('[vers]', 'version (default: every version the server reports)'),
+    'udp',
+  )
+    .addHelpText('after', '\nExamples:\n  ipcctl rpc ping 127.0.0.1 portmapper\n  ipcctl rpc ping 127.0.0.1 100000 2 --tcp')
+    .action((host, prog, vers, opts) => ping(host, prog, vers, opts));
+
+  addTransportOptions(
+    rpc
+      .command('call')
+      .description('call any procedure: arguments as TYPE:VALUE, results decoded by --returns (hex dump without)')
+      .argument('<host>', 'numeric address: 127.0.0.1, ::1')
+      .argument('<prog>', 'program number or /etc/rpc name')
+      .argument('<vers>', 'version')
+      .argument('<proc>', 'procedure number')
+      .argument('[args...]', 'arguments in XDR notation: int:3 string:hi opaque:0a0b (see ipcctl xdr encode)')
+      .option('--returns <type...>', 'decode the results as these XDR types, in order')
+      .option('--raw', 'write the result bytes as they are (for ipcctl xdr decode)')
+      .addOption(program.createOption('--auth <flavour>', 'credential: none, sys (AUTH_SYS), or a flavour number').default('none'))
+      .addOption(program.createOption('--uid <uid>', 'AUTH_SYS uid (default: yours)').argParser(asId('uid')))
+      .addOption(program.createOption('--gid <gid>', 'AUTH_SYS gid (default: yours)').argParser(asId('gid')))
+      .option('--gids <list>', 'AUTH_SYS groups, comma-separated (default: yours, at most 16)')
+      .option('--machine <name>', 'AUTH_SYS machine name (default: the host name)')
+      .addOption(program.createOption('-n, --count <n>', 'make the call N times on one socket (results shown once)').argParser(asCount))
+      .addOption(program.createOption('--rpcvers <n>', 'RPC protocol version in the call (2; others to see RPC_MISMATCH)').argParser(asUint('RPC version')).default(2)),
+    'udp',
+  )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipcctl rpc call 127.0.0.1 portmapper 2 3 uint:100000 uint:2 uint:17 uint:0 --returns uint\n  ipcctl rpc call 127.0.0.1 rstatd 3 1 --returns "int[4]" "int[4]" uint uint uint uint uint int int int int int uint "int[3]" int int int int',
+    )
+    .action((host, prog, vers, proc, args, opts) => call(host, prog, vers, proc, args, opts));
+}
