@@ -183,6 +183,83 @@ async function call(host: string, progText: string, versText: string, procText: 
   else writeStdout(hexText(first.results));
 }
 
+// ---- rpc serve -------------------------------------------------------------
+
+interface ServeFlags {
+  prog: string;
+  vers: string;
+  udp?: boolean;
+  tcp?: boolean;
+  port: number;
+  bind: string;
+  register: boolean;
+  exec?: string;
+  args?: string[];
+  auth: string;
+  timeout?: number;
+  verbose?: boolean;
+}
+
+function versionsOf(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(',')) {
+    const m = /^\s*([0-9]+)\s*(?:-\s*([0-9]+)\s*)?$/.exec(part);
+    if (!m) throw new UsageError(`invalid --vers '${text}': a version, a list (1,2) or a range (1-3)`);
+    const lo = asUint('version')(m[1]!);
+    const hi = m[2] === undefined ? lo : asUint('version')(m[2]);
+    if (hi < lo || hi - lo > 1000) throw new UsageError(`invalid --vers '${text}': a range from low to high, at most 1000 versions`);
+    for (let v = lo; v <= hi; v++) if (!out.includes(v)) out.push(v);
+  }
+  return out;
+}
+
+async function serve(f: ServeFlags) {
+  const { parseProgram } = await import('../ipc/rpc/names.js');
+  const prog = parseProgram(f.prog);
+  const versions = versionsOf(f.vers);
+  const auth = f.auth.trim().toLowerCase();
+  if (auth !== 'none' && auth !== 'sys') throw new UsageError(`invalid --auth '${f.auth}': none (accept AUTH_NONE and AUTH_SYS) or sys (require AUTH_SYS)`);
+  const { parseType } = await import('../ipc/rpc/xdr-types.js');
+  const argTypes = f.args?.map(parseType);
+  const { parseHost, formatAddress, addressFields } = await import('../ipc/address.js');
+  const bind = await parseHost(f.bind, f.port);
+  const both = !f.udp && !f.tcp;
+  const { serve } = await import('../ipc/rpc/server.js');
+  const { jsonLine } = await import('../output/json.js');
+  const json = settings.json;
+  const op = 'rpc serve';
+  await serve({
+    op,
+    bind,
+    prog,
+    versions,
+    udp: both || Boolean(f.udp),
+    tcp: both || Boolean(f.tcp),
+    register: f.register,
+    requireAuthSys: auth === 'sys',
+    argTypes,
+    exec: f.exec,
+    idleMs: f.timeout,
+    events: {
+      listening(endpoints, registered) {
+        if (json) {
+          for (const e of endpoints) writeStdout(jsonLine({ event: 'listening', protocol: e.proto, ...addressFields(e.local), program: prog, versions, registered: registered.some((m) => m.port === (e.local as { port: number }).port) }));
+          return;
+        }
+        const where = endpoints.map((e) => `${e.proto} ${formatAddress(e.local)}`).join(', ');
+        writeStderr(`ipcctl: ${op}: program ${prog} version ${versions.join(',')} on ${where}${registered.length > 0 ? ', registered with the portmapper' : ''}\n`);
+      },
+      call(proto, peer, log) {
+        if (json) writeStdout(jsonLine({ event: 'call', protocol: proto, client: peer, xid: log.xid, program: log.prog, version: log.vers, procedure: log.proc, auth: log.auth, ...(log.uid !== undefined ? { uid: log.uid, gid: log.gid } : {}), arg_bytes: log.argBytes, status: log.status, result_bytes: log.resultBytes }));
+        else if (f.verbose) writeStderr(`ipcctl: ${op}: ${proto} ${peer} xid 0x${log.xid.toString(16).padStart(8, '0')} program ${log.prog} version ${log.vers} procedure ${log.proc} ${log.auth}${log.uid !== undefined ? ` uid ${log.uid}` : ''}: ${log.argBytes} argument bytes -> ${log.status}${log.status === 'SUCCESS' ? `, ${log.resultBytes} result bytes` : ''}\n`);
+      },
+      connection(peer, open, error) {
+        if (f.verbose && !json) writeStderr(`ipcctl: ${op}: tcp ${peer} ${open ? 'connected' : `closed${error ? ` (${error})` : ''}`}\n`);
+      },
+    },
+  });
+}
+
 // ---- registration ------------------------------------------------------------
 
 function addTransportOptions(cmd: Command, fallback: 'udp' | 'tcp', withPort = true): Command {
@@ -249,4 +326,25 @@ export function register(program: Command): void {
       '\nExamples:\n  ipcctl rpc call 127.0.0.1 portmapper 2 3 uint:100000 uint:2 uint:17 uint:0 --returns uint\n  ipcctl rpc call 127.0.0.1 rstatd 3 1 --returns "int[4]" "int[4]" uint uint uint uint uint int int int int int uint "int[3]" int int int int',
     )
     .action((host, prog, vers, proc, args, opts) => call(host, prog, vers, proc, args, opts));
+
+  rpc
+    .command('serve')
+    .description('an ONC RPC server: procedure 0 NULL, 1 echo, others run --exec CMD; registered with the portmapper')
+    .addOption(program.createOption('--prog <prog>', 'program number (0x20000000-0x3fffffff are for users) or /etc/rpc name').makeOptionMandatory())
+    .addOption(program.createOption('--vers <list>', 'versions served: 1, 1,2 or 1-3').default('1'))
+    .option('--udp', 'serve UDP (default: UDP and TCP)')
+    .option('--tcp', 'serve TCP (default: UDP and TCP)')
+    .addOption(program.createOption('-p, --port <port>', 'port for both (0: any free port)').argParser((v) => parseInteger(v, 'port', 0, 65535)).default(0))
+    .addOption(program.createOption('-b, --bind <addr>', 'address to serve on').default('127.0.0.1'))
+    .option('--no-register', 'do not register with the portmapper')
+    .option('--exec <cmd>', 'run CMD (sh -c) for each call of procedures 2 and up: arguments on stdin, stdout is the result, non-zero exit SYSTEM_ERR')
+    .option('--args <type...>', 'arguments of procedures 1 and up must decode as these XDR types (else GARBAGE_ARGS)')
+    .addOption(program.createOption('--auth <mode>', 'none: accept AUTH_NONE and AUTH_SYS; sys: require AUTH_SYS (AUTH_TOOWEAK otherwise)').default('none'))
+    .addOption(program.createOption('--timeout <dur>', 'exit 124 after DUR without a call').argParser(asDuration))
+    .option('-v, --verbose', 'log each call and connection on stderr')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  ipcctl rpc serve --prog 0x20000001 -v\n  ipcctl rpc serve --prog 0x20000001 --no-register --port 5555 --exec 'ipcctl xdr encode string:\"$(date)\"'",
+    )
+    .action((opts) => serve(opts));
 }

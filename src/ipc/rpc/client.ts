@@ -16,6 +16,7 @@ import { Reactor } from '../reactor.js';
 import { relabel } from '../sockerr.js';
 import { formatMs } from '../wait.js';
 import { type CallHeader, decodeReply, encodeCall, peekXid, REPLY, type Reply } from './message.js';
+import { LAST_FRAGMENT, RecordReader } from './record.js';
 import { XdrDecodeError } from './xdr.js';
 
 export type Proto = 'udp' | 'tcp';
@@ -44,7 +45,6 @@ export interface CallResult {
 /** Largest reply record we put together over TCP (libtirpc's servers send far less). */
 const MAX_RECORD = 64 << 20;
 const UDP_MAX = 65536;
-const LAST_FRAGMENT = 0x80000000;
 
 let nextXid = (Math.random() * 0xffffffff) >>> 0;
 
@@ -54,8 +54,8 @@ export class RpcClient {
   private readonly reactor = new Reactor();
   private readonly rx = new NativeMemory(UDP_MAX);
   private tx = new NativeMemory(4096);
-  /** TCP bytes received and not yet part of a complete record. */
-  private pending: Buffer = Buffer.alloc(0);
+  /** TCP: bytes received, cut into records. */
+  private readonly records: RecordReader;
   private closed = false;
 
   private constructor(
@@ -64,6 +64,7 @@ export class RpcClient {
   ) {
     this.where = `${opts.proto} ${formatAddress(opts.address)}`;
     this.what = `${opts.op} ${this.where}`;
+    this.records = new RecordReader(this.what, MAX_RECORD);
   }
 
   /** A socket connected to the server (UDP: connect only fixes the peer; ICMP errors then come back). */
@@ -197,7 +198,7 @@ export class RpcClient {
       } else at += n;
     }
     for (;;) {
-      const record = this.takeRecord();
+      const record = this.records.take();
       if (record) {
         if (this.ours(xid, record)) return { reply: this.decode(record), rttMs: performance.now() - sentAt, retransmits: 0 };
         continue;
@@ -208,30 +209,7 @@ export class RpcClient {
         if (!(await this.wait(POLLIN, deadline))) throw timedOut();
         continue;
       }
-      const chunk = this.rx.buf.subarray(0, n);
-      this.pending = this.pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
-    }
-  }
-
-  /** The first complete record in what was received (fragments joined), or null. */
-  private takeRecord(): Buffer | null {
-    const fragments: Buffer[] = [];
-    let at = 0;
-    let total = 0;
-    for (;;) {
-      if (this.pending.length - at < 4) return null;
-      const head = this.pending.readUInt32BE(at);
-      const size = head & 0x7fffffff;
-      total += size;
-      if (total > MAX_RECORD) throw new OperationError(`${this.what}: a reply record of more than ${MAX_RECORD} bytes (not an RPC server?)`);
-      if (this.pending.length - at - 4 < size) return null;
-      fragments.push(this.pending.subarray(at + 4, at + 4 + size));
-      at += 4 + size;
-      if (head & LAST_FRAGMENT) {
-        const record = fragments.length === 1 ? Buffer.from(fragments[0]!) : Buffer.concat(fragments);
-        this.pending = this.pending.subarray(at);
-        return record;
-      }
+      this.records.push(this.rx.buf.subarray(0, n));
     }
   }
 }
