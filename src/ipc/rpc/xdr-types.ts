@@ -35,10 +35,8 @@ export function parseType(spec: string): XdrType {
     const fixed = m[2]!.startsWith('[') && m[3] !== '' ? bound(m[3]!, spec) : undefined;
     const max = m[2]!.startsWith('<') && m[4] !== '' ? bound(m[4]!, spec) : undefined;
     if (inner === 'opaque') return fixed !== undefined ? { kind: 'opaque', fixed } : { kind: 'opaque', max };
-    if (inner === 'string') {
-      if (m[2]!.startsWith('[')) throw new UsageError(`invalid XDR type '${spec}': a string has a maximum, string<N>, not a fixed size`);
-      return { kind: 'string', max };
-    }
+    // string<N> is one string of at most N bytes; string[N] and string[] are arrays of strings.
+    if (inner === 'string' && m[2]!.startsWith('<')) return { kind: 'string', max };
     const of = parseType(inner);
     if (of.kind === 'void') throw new UsageError(`invalid XDR type '${spec}': no arrays of void`);
     return { kind: 'array', of, fixed, max };
