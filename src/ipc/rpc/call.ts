@@ -30,13 +30,13 @@ export interface CallSpec {
 }
 
 /** The address to call: --port, or the portmapper's answer for prog/vers over proto. */
-export async function resolve(spec: Pick<CallSpec, 'op' | 'host' | 'port' | 'proto' | 'prog' | 'vers' | 'timeoutMs'>): Promise<SockAddr> {
+export async function resolve(spec: Pick<CallSpec, 'op' | 'host' | 'port' | 'proto' | 'prog' | 'vers' | 'timeoutMs'>, anyVersion = false): Promise<SockAddr> {
   if (spec.host.family === 'unix') return spec.host;
   if (spec.port !== undefined) return { ...spec.host, port: spec.port };
   const port = await getPort({ op: spec.op, host: spec.host, proto: spec.proto, timeoutMs: spec.timeoutMs }, spec.prog, spec.vers, spec.proto === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP);
   if (port === 0) {
     throw new RpcStatusError(
-      `${spec.op}: program ${spec.prog} version ${spec.vers} is not registered over ${spec.proto} with the portmapper at ${formatAddress({ ...spec.host, port: 111 })}`,
+      `${spec.op}: program ${spec.prog}${anyVersion ? '' : ` version ${spec.vers}`} is not registered over ${spec.proto} with the portmapper at ${formatAddress({ ...spec.host, port: 111 })}`,
       EXIT.NO_OBJECT,
       'NOT_REGISTERED',
     );
@@ -90,7 +90,8 @@ export interface PingResult {
  */
 export async function ping(spec: Omit<CallSpec, 'vers' | 'proc' | 'args'> & { vers?: number }): Promise<PingResult[]> {
   const vers = spec.vers ?? 0;
-  const address = await resolve({ ...spec, vers });
+  // GETPORT with version 0: rpcbind answers with the port of any version it has.
+  const address = await resolve({ ...spec, vers }, spec.vers === undefined);
   const client = await RpcClient.open({ op: spec.op, address, proto: spec.proto, timeoutMs: spec.timeoutMs, retryMs: spec.retryMs, onIgnored: spec.onIgnored, onRetransmit: spec.onRetransmit });
   const one = async (v: number, probing: boolean): Promise<PingResult> => {
     const r = await client.call({ rpcvers: spec.rpcvers ?? RPC_VERSION, prog: spec.prog, vers: v, proc: 0, cred: spec.cred, verf: NO_AUTH }, Buffer.alloc(0));
