@@ -157,8 +157,10 @@ export interface Daemon {
  */
 export async function startDaemon(command: string, prog: number): Promise<Daemon> {
   if (registered(prog).length > 0) return { prog, pid: null };
-  const r = run(command, []);
-  if (r.code !== 0) throw new Error(`${command} failed: ${r.stderr}`);
+  // stdin must not be a socket (Node's pipes are socketpairs): on a socket
+  // these daemons think inetd started them and serve it instead of forking.
+  const r = spawnSync(command, [], { stdio: 'ignore', timeout: 10_000 });
+  if (r.status !== 0) throw new Error(`${command} failed: ${r.error ?? r.status}`);
   await waitFor(`${command} to register`, () => registered(prog).length > 0);
   const reg = registered(prog)[0]!;
   return { prog, pid: pidOnPort(reg.proto, reg.port) };
