@@ -190,7 +190,7 @@ export interface Rpcgen {
 /** rpcgen + gcc against libtirpc: test/fixtures/rpc/test.x.in with `prog`, server and client. */
 export function buildRpcgen(dir: string, prog: number): Rpcgen {
   const fixtures = join(ROOT, 'test/fixtures/rpc');
-  writeFileSync(join(dir, 'test.x'), readFileSync(join(fixtures, 'test.x.in'), 'utf8').replace('PROGNUM', '0x' + prog.toString(16)));
+  writeFileSync(join(dir, 'test.x'), readFileSync(join(fixtures, 'test.x.in'), 'utf8').replace('} = PROGNUM;', `} = 0x${prog.toString(16)};`));
   const steps: Array<[string, string[]]> = [
     ['rpcgen', ['test.x']],
     ['gcc', ['-O2', '-I/usr/include/tirpc', '-I.', '-o', 'server', 'test_svc.c', 'test_xdr.c', join(fixtures, 'server.c'), '-ltirpc']],
