@@ -21,6 +21,7 @@ describe('ipcctl selftest', () => {
     expect(typeof doc.limits.msgmax).toBe('number');
     const names = doc.results.map((x: { mechanism: string }) => x.mechanism);
     expect(names).toContain('msgq');
+    expect(names).toContain('rpc');
     for (const x of doc.results) expect(x, x.mechanism).toMatchObject({ ok: true });
   });
 

@@ -31,6 +31,8 @@ export interface ServeOptions extends DispatchOptions {
   register: boolean;
   /** Stop after this long without a call (exit 124); none by default. */
   idleMs?: number;
+  /** Stop (normally) once this returns true; checked between polls. */
+  until?: () => boolean;
   events: {
     listening?(endpoints: Endpoint[], registered: Mapping[]): void;
     call?(proto: Proto, peer: string, log: CallLog): void;
@@ -279,7 +281,7 @@ export async function serve(o: ServeOptions): Promise<void> {
       }
     }
     o.events.listening?.(endpoints, registered);
-    await server.reactor.run({ what: `${o.op} ${where}`, idleMs: o.idleMs, done: () => false });
+    await server.reactor.run({ what: `${o.op} ${where}`, idleMs: o.idleMs, done: () => o.until?.() ?? false });
   } finally {
     server.dropAll();
     for (const fd of fds) sock.close(fd);
