@@ -281,7 +281,7 @@ export async function serve(o: ServeOptions): Promise<void> {
       }
     }
     o.events.listening?.(endpoints, registered);
-    await server.reactor.run({ what: `${o.op} ${where}`, idleMs: o.idleMs, done: () => o.until?.() ?? false });
+    await server.reactor.run({ what: `${o.op} ${endpoints.map((e) => `${e.proto} ${formatAddress(e.local)}`).join(', ')}`, idleMs: o.idleMs, done: () => o.until?.() ?? false });
   } finally {
     server.dropAll();
     for (const fd of fds) sock.close(fd);
