@@ -156,6 +156,12 @@ describe('xdr decode', () => {
     refuse(['string<2>'], Buffer.from('00000003616263ff', 'hex'), /at byte 0: string<2>: length 3 is over its maximum 2/);
   });
 
+  it('refuses an endless stdin (/dev/zero) in one line instead of reading for ever', () => {
+    const r = run('sh', ['-c', `"$0" xdr decode int < /dev/zero`, `${process.cwd()}/bin/ipcctl`], { timeout: 60_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('ipcctl: xdr decode: stdin holds more than 64 MiB; refused');
+  });
+
   it('refuses a stdin that is a directory in one line', () => {
     const r = run('sh', ['-c', `"$0" xdr decode int < /`, `${process.cwd()}/bin/ipcctl`]);
     expect(r.code).toBe(1);

@@ -1,12 +1,22 @@
 // All of stdin for commands that take XDR or RPC arguments from it, with a
 // stdin that cannot be read (a directory, a closed fd) reported as one line
 // naming the operation instead of escaping as an internal error.
-import { errnoNumber, IpcError } from '../../errors.js';
-import { readAll } from './input.js';
+import { errnoNumber, IpcError, OperationError } from '../../errors.js';
+import { readChunks } from './input.js';
 
-export function readStdinFor(op: string): Buffer {
+/** More than this on stdin is refused rather than read for ever (stdin from /dev/zero). */
+export const STDIN_LIMIT = 64 << 20;
+
+export function readStdinFor(op: string, limit = STDIN_LIMIT): Buffer {
   try {
-    return readAll();
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (const c of readChunks()) {
+      total += c.length;
+      if (total > limit) throw new OperationError(`${op}: stdin holds more than ${limit >> 20} MiB; refused`);
+      chunks.push(c);
+    }
+    return Buffer.concat(chunks);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) {
