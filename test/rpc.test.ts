@@ -257,6 +257,22 @@ describe('ipcctl rpc serve', () => {
     }
   });
 
+  it('a result too large for a datagram is SYSTEM_ERR over UDP, whole over TCP, and the server goes on', async () => {
+    const prog = testProgram();
+    const s = await startServe(['--prog', String(prog), '--no-register', '--exec', 'head -c 70000 /dev/zero']);
+    const call = (...args: string[]) => ipcctl(['rpc', 'call', '127.0.0.1', String(prog), '1', ...args, '--port', String(s.port)]);
+    try {
+      expectStatus(call('2', '--udp'), 1, /SYSTEM_ERR, the server failed to run procedure 2$/);
+      const tcp = call('2', '--tcp', '--raw');
+      expect(tcp.code, tcp.stderr).toBe(0);
+      expect(tcp.out.length).toBe(70000);
+      expect(call('1', 'int:5', '--udp', '--returns', 'int').stdout).toBe('int:5\n');
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.done;
+    }
+  });
+
   it('serves TCP clients at the same time: one idle connection does not hold up another', async () => {
     const prog = testProgram();
     const s = await startServe(['--prog', String(prog), '--no-register', '--tcp']);
@@ -414,7 +430,7 @@ kill %1`,
     expect(r.stdout).toMatch(/^serve=1$/m);
     expect(r.stdout).toMatch(/^string:direct\ndirect=0$/m);
     const lines = r.stderr.trim().split('\n');
-    expect(lines[0]).toBe('ipcctl: rpc ls: portmapper at 127.0.0.1:111: ECONNREFUSED, no portmapper is running (start one as root with: rpcbind -w -f &  (or give --port))');
+    expect(lines[0]).toBe("ipcctl: rpc ls: portmapper at 127.0.0.1:111: ECONNREFUSED, no portmapper is running (start one as root with 'rpcbind -w -f', or give --port)");
     expect(lines[1]).toMatch(/^ipcctl: rpc call: portmapper at 127\.0\.0\.1:111: ECONNREFUSED, no portmapper is running/);
     expect(lines[2]).toMatch(/^ipcctl: rpc serve: portmapper at 127\.0\.0\.1:111: ECONNREFUSED, no portmapper is running/);
   });

@@ -64,7 +64,7 @@ async function pmapCall(o: PortmapOptions, proc: number, args: Buffer): Promise<
 
 function noPortmapper(e: unknown, what: string): unknown {
   if (e instanceof IpcError && e.code === 'ECONNREFUSED') {
-    return new OperationError(`${what}: ECONNREFUSED, no portmapper is running`, EXIT.FAILED, 'start one as root with: rpcbind -w -f &  (or give --port)');
+    return new OperationError(`${what}: ECONNREFUSED, no portmapper is running`, EXIT.FAILED, "start one as root with 'rpcbind -w -f', or give --port");
   }
   return e;
 }

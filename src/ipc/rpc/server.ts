@@ -2,7 +2,7 @@
 // marking, many clients at once), all in one poll loop; registered with the
 // local portmapper (after clearing a stale entry, as rpcgen's servers do)
 // and unregistered when it ends, also on SIGINT and SIGTERM.
-import { OperationError } from '../../errors.js';
+import { IpcError, OperationError } from '../../errors.js';
 import { NativeMemory } from '../../native/libc.js';
 import { POLLIN, POLLOUT } from '../../native/poll.js';
 import type { SockAddr } from '../../native/sockaddr.js';
@@ -14,6 +14,7 @@ import { relabel } from '../sockerr.js';
 import { openSocket } from '../stream.js';
 import type { Proto } from './client.js';
 import { type Answer, type CallLog, dispatch, type DispatchOptions } from './dispatch.js';
+import { encodeReply } from './message.js';
 import { IPPROTO_TCP, IPPROTO_UDP, type Mapping, set, unset } from './portmap.js';
 import { frame, RecordReader } from './record.js';
 
@@ -160,7 +161,9 @@ class Server {
     if (!(a instanceof Promise)) return done(a);
     const k = key ?? peer;
     this.running.set(k, (this.running.get(k) ?? 0) + 1);
-    a.then(done).finally(() => {
+    a.then(done, () => {})
+      .catch(() => {}) // a reply that cannot be sent ends nothing but that call
+      .finally(() => {
       const left = (this.running.get(k) ?? 1) - 1;
       if (left > 0) this.running.set(k, left);
       else this.running.delete(k);
@@ -208,8 +211,14 @@ function udpPollable(fd: number, server: Server): Pollable {
         const key = msg.length >= 4 ? `${peer}/${msg.readUInt32BE(0)}` : peer;
         if (server.isRunning(key)) continue; // a retransmission of a call still running
         server.answer('udp', msg, peer, (reply) => {
-          // A reply the socket cannot take now is dropped: the client sends again.
-          server.transmit(fd, reply, 0, d.from);
+          try {
+            // A reply the socket cannot take now (AGAIN) is dropped: the client sends again.
+            server.transmit(fd, reply, 0, d.from);
+          } catch (e) {
+            // Too large for one datagram: SYSTEM_ERR instead, as libtirpc's svc_dg does.
+            if (e instanceof IpcError && e.code === 'EMSGSIZE') server.transmit(fd, encodeReply(reply.readUInt32BE(0), { kind: 'accepted', stat: 'SYSTEM_ERR' }), 0, d.from);
+            // Anything else concerns this one datagram only: the server goes on.
+          }
         }, key);
       }
     },
