@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { IPCCTL, median, row, timeShell } from './lib.mjs';
 
 const fixtures = fileURLToPath(new URL('../test/fixtures/rpc/', import.meta.url));
-const N = 3000; // calls in one process
+const N = 5000; // calls in one process
 const M = 20; // processes, one call each
 const ROUNDS = 3;
 
@@ -44,19 +44,25 @@ try {
     const c = [];
     const ourProcs = [];
     const rpcinfo = [];
+    const inside = [];
     for (let i = 0; i < ROUNDS; i++) {
       ours.push(timeShell(`${IPCCTL} rpc call 127.0.0.1 100000 2 0 --${proto} --port 111 --count ${N}`));
+      // The rate of the calls alone, without Node's start-up: what -v reports.
+      const v = spawnSync(IPCCTL, ['rpc', 'call', '127.0.0.1', '100000', '2', '0', `--${proto}`, '--port', '111', '--count', String(N), '-v'], { encoding: 'utf8' });
+      inside.push(Number(/ ([0-9]+) calls\/s/.exec(v.stderr)[1]));
       c.push(timeShell(`${client} 127.0.0.1 100000 ${proto} null ${N} 2`));
       ourProcs.push(timeShell(`for i in $(seq ${M}); do ${IPCCTL} rpc call 127.0.0.1 100000 2 0 --${proto} --port 111; done`));
       rpcinfo.push(timeShell(`for i in $(seq ${M}); do rpcinfo ${flag} 127.0.0.1 100000 2 >/dev/null; done`));
     }
     const oneProc = N / (median(ours) / 1000);
+    const callsOnly = median(inside);
     const cRate = N / (median(c) / 1000);
     const perProc = M / (median(ourProcs) / 1000);
     const rpcinfoRate = M / (median(rpcinfo) / 1000);
     console.log(`-- ${proto}`);
     row(`ipcctl rpc call --count ${N} (1 process)`, oneProc, 'calls/s');
     row(`rpcgen C client, ${N} calls (1 process)`, cRate, 'calls/s', oneProc / cRate);
+    row(`ipcctl, the calls alone (its -v rate)`, callsOnly, 'calls/s', callsOnly / cRate);
     row(`ipcctl rpc call, 1 process per call`, perProc, 'calls/s');
     row(`rpcinfo ${flag}, 1 process per call`, rpcinfoRate, 'calls/s', perProc / rpcinfoRate);
   }

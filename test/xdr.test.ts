@@ -1,10 +1,10 @@
 // ipcctl xdr encode|decode: bytes checked against RFC 4506 written out by
-// hand (Python's xdrlib is gone from the Python here), round trips of every
+// hand and against Python 3.11's xdrlib where it is there, round trips of every
 // type at its edges, decoding refusing bad input with the byte offset, and
 // no ffi-rs for any of it. The rpcgen-built peer that reads and writes these
 // bytes is in rpc-interop.test.ts.
 import { describe, expect, it } from 'vitest';
-import { badInputCases, ipcctl, run } from './helpers/run.js';
+import { badInputCases, ipcctl, PYTHON, run } from './helpers/run.js';
 
 function hex(args: string[]): string {
   const r = ipcctl(['xdr', 'encode', ...args]);
@@ -167,6 +167,49 @@ describe('xdr decode', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^ipcctl: xdr decode stdin: EISDIR/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+// Python 3.11's xdrlib (removed in 3.13): where the Python here has it, it packs
+// and unpacks the same values as a second, independent implementation.
+const hasXdrlib = run(PYTHON, ['-W', 'ignore', '-c', 'import xdrlib']).code === 0;
+
+describe.skipIf(!hasXdrlib)("against Python's xdrlib", () => {
+  const values = ['int:-2147483648', 'uint:4294967295', 'hyper:-9223372036854775808', 'uhyper:18446744073709551615', 'bool:true', 'enum:5', 'float:1.5', 'double:-2.25', 'string:', 'string:h\u00e9llo', 'opaque:010203', 'opaque[3]:616263', 'int[]:1,2,3', 'int[2]:7,8'];
+  const packer = `
+import sys, xdrlib
+p = xdrlib.Packer()
+p.pack_int(-2147483648); p.pack_uint(4294967295); p.pack_hyper(-2**63); p.pack_uhyper(2**64 - 1)
+p.pack_bool(True); p.pack_enum(5); p.pack_float(1.5); p.pack_double(-2.25)
+p.pack_string(b''); p.pack_string('h\u00e9llo'.encode()); p.pack_opaque(b'\\x01\\x02\\x03'); p.pack_fopaque(3, b'abc')
+p.pack_array([1, 2, 3], p.pack_int); p.pack_farray(2, [7, 8], p.pack_int)
+sys.stdout.buffer.write(p.get_buffer())
+`;
+  const unpacker = `
+import sys, xdrlib
+u = xdrlib.Unpacker(sys.stdin.buffer.read())
+out = [u.unpack_int(), u.unpack_uint(), u.unpack_hyper(), u.unpack_uhyper(), u.unpack_bool(), u.unpack_enum(), u.unpack_float(), u.unpack_double(),
+       u.unpack_string().decode(), u.unpack_string().decode(), u.unpack_opaque().hex(), u.unpack_fopaque(3).hex(), u.unpack_array(u.unpack_int), u.unpack_farray(2, u.unpack_int)]
+u.done()
+print(repr(out))
+`;
+
+  it('ipcctl encodes the bytes xdrlib packs', () => {
+    const py = run(PYTHON, ['-W', 'ignore', '-c', packer]);
+    expect(py.code, py.stderr).toBe(0);
+    const mine = ipcctl(['xdr', 'encode', ...values]);
+    expect(mine.out.toString('hex')).toBe(py.out.toString('hex'));
+  });
+
+  it('ipcctl decodes what xdrlib packs, and xdrlib unpacks what ipcctl encodes', () => {
+    const py = run(PYTHON, ['-W', 'ignore', '-c', packer]);
+    const types = values.map((v) => v.slice(0, v.indexOf(':')));
+    const dec = ipcctl(['xdr', 'decode', ...types], { input: py.out });
+    expect(dec.code, dec.stderr).toBe(0);
+    expect(dec.stdout).toBe(values.map((v) => v + '\n').join(''));
+    const back = run(PYTHON, ['-W', 'ignore', '-c', unpacker], { input: ipcctl(['xdr', 'encode', ...values]).out });
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout.trim()).toBe("[-2147483648, 4294967295, -9223372036854775808, 18446744073709551615, True, 5, 1.5, -2.25, '', 'h\u00e9llo', '010203', '616263', [1, 2, 3], [7, 8]]");
   });
 });
 
