@@ -174,6 +174,8 @@ export class RpcClient {
     let sentAt = performance.now();
     sock.send(this.fd, this.tx, 0, len);
     let nextSend = Date.now() + interval;
+    // The reply cannot be there the moment the call left: wait first, then read.
+    await this.wait(POLLIN, Math.min(deadline, nextSend));
     for (;;) {
       const n = sock.recv(this.fd, this.rx, 0, UDP_MAX);
       if (n !== AGAIN) {
