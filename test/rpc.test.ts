@@ -273,6 +273,33 @@ describe('ipcctl rpc serve', () => {
     }
   });
 
+  it('--json: serve prints listening and call lines, call and ping one document each', async () => {
+    const prog = testProgram();
+    const s = ipcctlAsync(['--json', 'rpc', 'serve', '--prog', String(prog), '--no-register', '--udp']);
+    let out = '';
+    s.child.stdout.on('data', (d: Buffer) => (out += d));
+    try {
+      for (let i = 0; i < 500 && !out.includes('\n'); i++) await sleep(20);
+      const listening = JSON.parse(out.split('\n')[0]!);
+      expect(listening).toMatchObject({ event: 'listening', protocol: 'udp', address: '127.0.0.1', program: prog, versions: [1], registered: false });
+      const port = String(listening.port);
+      const c = ipcctl(['--json', 'rpc', 'call', '127.0.0.1', String(prog), '1', '1', 'uhyper:18446744073709551615', '--port', port, '--returns', 'uhyper', '--count', '3']);
+      expect(c.code, c.stderr).toBe(0);
+      expect(JSON.parse(c.stdout)).toMatchObject({ program: prog, version: 1, procedure: 1, protocol: 'udp', port: Number(port), calls: 3, results: [{ type: 'uhyper', value: '18446744073709551615' }] });
+      const p = ipcctl(['--json', 'rpc', 'ping', '127.0.0.1', String(prog), '--port', port]);
+      const doc = JSON.parse(p.stdout);
+      expect(doc.versions).toHaveLength(1);
+      expect(doc.versions[0]).toMatchObject({ version: 1, ok: true });
+      for (let i = 0; i < 100 && out.trim().split('\n').length < 6; i++) await sleep(20);
+      const calls = out.trim().split('\n').slice(1).map((l) => JSON.parse(l));
+      expect(calls.filter((e) => e.procedure === 1)).toHaveLength(3);
+      expect(calls[0]).toMatchObject({ event: 'call', protocol: 'udp', program: prog, version: 1, procedure: 1, auth: 'AUTH_NONE', arg_bytes: 8, status: 'SUCCESS', result_bytes: 8 });
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.done;
+    }
+  });
+
   it('serves TCP clients at the same time: one idle connection does not hold up another', async () => {
     const prog = testProgram();
     const s = await startServe(['--prog', String(prog), '--no-register', '--tcp']);
