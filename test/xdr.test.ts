@@ -57,9 +57,9 @@ describe('xdr encode: the bytes of RFC 4506', () => {
     const r = ipcctl(['xdr', 'encode', 'int:3', '--hex']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^00000000 {2}00 00 00 03 {4}/);
-    // And exactly what hexdump -C says of the raw bytes.
-    const peer = run('hexdump', ['-C'], { input: ipcctl(['xdr', 'encode', 'int:3', 'string:hello']).out });
-    expect(ipcctl(['xdr', 'encode', 'int:3', 'string:hello', '--hex']).stdout).toBe(peer.stdout);
+    // What util-linux hexdump -C prints for these 16 bytes (written out: hexdump
+    // is in bsdextrautils, which a minimal Debian lacks).
+    expect(ipcctl(['xdr', 'encode', 'int:3', 'string:hello', '--hex']).stdout).toBe('00000000  00 00 00 03 00 00 00 05  68 65 6c 6c 6f 00 00 00  |........hello...|\n00000010\n');
   });
 
   it('--json gives the size and the hex', () => {

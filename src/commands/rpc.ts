@@ -12,7 +12,6 @@ import { asCount, asDuration, parseInteger } from './common/args.js';
 import { hexText, valuesJson, valuesText } from './common/xdr-print.js';
 
 const asUint = (what: string) => (v: string) => parseInteger(v, what, 0, 0xffffffff);
-const asId = (what: string) => (v: string) => parseInteger(v, what, 0, 0xffffffff);
 
 interface TransportFlags {
   udp?: boolean;
@@ -113,7 +112,7 @@ async function credentialOf(f: CallFlags) {
   }
   if (a === 'sys' || a === 'unix' || a === '1') {
     const { hostname } = await import('node:os');
-    const gids = f.gids !== undefined ? (f.gids === '' ? [] : f.gids.split(',').map((g) => asId('group id')(g))) : (process.getgroups?.() ?? []).slice(0, 16);
+    const gids = f.gids !== undefined ? (f.gids === '' ? [] : f.gids.split(',').map((g) => asUint('group id')(g))) : (process.getgroups?.() ?? []).slice(0, 16);
     if (gids.length > 16) throw new UsageError(`rpc call: --gids: at most 16 groups in AUTH_SYS, got ${gids.length}`);
     const machine = f.machine ?? hostname();
     if (Buffer.byteLength(machine) > 255) throw new UsageError('rpc call: --machine: at most 255 bytes');
@@ -313,8 +312,8 @@ export function register(program: Command): void {
       .option('--returns <type...>', 'decode the results as these XDR types, in order')
       .option('--raw', 'write the result bytes as they are (for ipcctl xdr decode)')
       .addOption(program.createOption('--auth <flavour>', 'credential: none, sys (AUTH_SYS), or a flavour number').default('none'))
-      .addOption(program.createOption('--uid <uid>', 'AUTH_SYS uid (default: yours)').argParser(asId('uid')))
-      .addOption(program.createOption('--gid <gid>', 'AUTH_SYS gid (default: yours)').argParser(asId('gid')))
+      .addOption(program.createOption('--uid <uid>', 'AUTH_SYS uid (default: yours)').argParser(asUint('uid')))
+      .addOption(program.createOption('--gid <gid>', 'AUTH_SYS gid (default: yours)').argParser(asUint('gid')))
       .option('--gids <list>', 'AUTH_SYS groups, comma-separated (default: yours, at most 16)')
       .option('--machine <name>', 'AUTH_SYS machine name (default: the host name)')
       .addOption(program.createOption('-n, --count <n>', 'make the call N times on one socket (results shown once)').argParser(asCount))
