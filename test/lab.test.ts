@@ -30,11 +30,11 @@ function lab(args: string): { result: Result; code: number; left: number; stderr
 }
 
 describe('ipcctl lab (listing and bad input)', () => {
-  it('lists the six labs, one line each', () => {
+  it('lists the seven labs, one line each', () => {
     const r = ipcctl(['lab']);
     expect(r.code).toBe(0);
     const names = r.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0]);
-    expect(names).toEqual(['race', 'prodcons', 'deadlock', 'msgq-server', 'heartbeat', 'pipeline']);
+    expect(names).toEqual(['race', 'prodcons', 'deadlock', 'msgq-server', 'heartbeat', 'rpc', 'pipeline']);
     const j = JSON.parse(ipcctl(['--json', 'lab']).stdout) as Array<{ name: string; summary: string }>;
     expect(j.map((l) => l.name)).toEqual(names);
   });
@@ -213,5 +213,19 @@ describe('ipcctl lab interrupted with SIGINT', () => {
     expect(Number(r.sections.rc), r.sections.out).toBe(130);
     expect(Number(r.sections.alive)).toBe(0);
     expect(Number(r.sections.left)).toBe(0);
+  });
+});
+
+describe('ipcctl lab rpc', () => {
+  it('the client blocks least for messages, most for the RPC, in between for an asynchronous request', () => {
+    const { result, code, left } = lab('rpc --process-time 400ms --work 250ms');
+    expect(code, JSON.stringify(result)).toBe(0);
+    expect(result).toMatchObject({ lab: 'rpc', ok: true, process_ms: 400, work_ms: 250 });
+    const b = result.blocked_ms as { asyncMessage: number; syncMessage: number; asyncRequest: number; syncRequest: number };
+    expect(b.syncRequest).toBeGreaterThanOrEqual(360);
+    expect(b.asyncRequest).toBeLessThan(b.syncRequest);
+    expect(b.asyncMessage).toBeLessThan(100);
+    expect(b.syncMessage).toBeLessThan(100);
+    expect(left).toBe(0);
   });
 });

@@ -22,6 +22,7 @@ describe('ipcctl selftest', () => {
     const names = doc.results.map((x: { mechanism: string }) => x.mechanism);
     expect(names).toContain('msgq');
     for (const k of ['pmq', 'pshm', 'psem']) expect(names).toContain(k);
+    expect(names).toContain('rpc');
     for (const x of doc.results) expect(x, x.mechanism).toMatchObject({ ok: true });
   });
 

@@ -152,6 +152,17 @@ export function register(program: Command): void {
       await runOne('heartbeat', { workers: o.workers, rounds: o.rounds, responseMs: o.responseTime, stall: o.stall ?? null }, o.maxTime);
     });
 
+  labCommand(lab, 'rpc', 'the client is blocked next to nothing by an asynchronous message, a round trip by a synchronous one, the processing time by an RPC, and processing minus its own work by an asynchronous request.', [
+    'ipcctl lab rpc',
+    'ipcctl lab rpc --process-time 1s --work 600ms',
+  ])
+    .addOption(duration(program, '--process-time <dur>', "how long the server's work procedure takes", 300))
+    .addOption(duration(program, '--work <dur>', 'work the client does while its asynchronous request runs', 200))
+    .action(async (o: Common & { processTime: number; work: number }) => {
+      if (o.processTime < 40) throw new UsageError('lab rpc: --process-time must be at least 40ms (to be seen beside a loopback round trip)');
+      await runOne('rpc', { processMs: o.processTime, workMs: o.work }, o.maxTime);
+    });
+
   labCommand(lab, 'pipeline', 'triggers come faster than images are processed, so the queue before processing grows; failed mails are retried; every trigger ends as one report.', [
     'ipcctl lab pipeline',
     'ipcctl lab pipeline --triggers 100 --interval 10ms --process-time 40ms --mail-failures 10',

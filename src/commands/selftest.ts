@@ -46,6 +46,8 @@ checks.push(
   ['tcp', async () => (await import('../ipc/sockcheck.js')).tcpRoundTrip()],
   ['udp', async () => (await import('../ipc/sockcheck.js')).udpRoundTrip()],
   ['unix', async () => (await import('../ipc/sockcheck.js')).unixRoundTrip()],
+  // XDR, then an ONC RPC call over UDP and TCP to an unregistered server of our own.
+  ['rpc', async () => (await import('../ipc/rpc/selftest.js')).rpcRoundTrip()],
 );
 
 /** System V checks need /proc/sysvipc; inside some containers it is missing. */

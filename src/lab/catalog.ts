@@ -15,6 +15,7 @@ export const labs: LabEntry[] = [
   { name: 'deadlock', summary: 'two processes take two semaphores in opposite order; --atomic takes both at once', load: () => import('./deadlock.js') },
   { name: 'msgq-server', summary: 'one server, N clients, replies typed by pid on one queue; --thief steals them', load: () => import('./msgq-server.js') },
   { name: 'heartbeat', summary: 'a monitor polls workers through event and reply semaphores; --stall one', load: () => import('./heartbeat.js') },
+  { name: 'rpc', summary: 'asynchronous and synchronous message and request (RPC) side by side: who blocks, how long', load: () => import('./rpc.js') },
   { name: 'pipeline', summary: 'camera case study: trigger, capture, process, write, mail, joined by queues', load: () => import('./pipeline.js') },
 ];
 

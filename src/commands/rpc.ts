@@ -1,0 +1,349 @@
+// ipcctl rpc ls|ping|call|serve: ONC RPC version 2 from the shell. ls is
+// rpcinfo -p, ping is rpcinfo -u/-t, call makes any call with XDR arguments
+// written TYPE:VALUE and decodes the results with --returns, serve is a
+// server in one command. The protocol lives in src/ipc/rpc/; this file
+// parses, calls it, and prints.
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { printJson } from '../output/json.js';
+import { writeStderr, writeStdout } from '../output/sink.js';
+import { settings } from '../output/style.js';
+import { asCount, asDuration, parseInteger } from './common/args.js';
+import { hexText, valuesJson, valuesText } from './common/xdr-print.js';
+
+const asUint = (what: string) => (v: string) => parseInteger(v, what, 0, 0xffffffff);
+
+interface TransportFlags {
+  udp?: boolean;
+  tcp?: boolean;
+  timeout: number;
+  retry: number;
+  port?: number;
+  verbose?: boolean;
+}
+
+function protoOf(f: TransportFlags, fallback: 'udp' | 'tcp'): 'udp' | 'tcp' {
+  if (f.udp && f.tcp) throw new UsageError('give --udp or --tcp, not both');
+  return f.udp ? 'udp' : f.tcp ? 'tcp' : fallback;
+}
+
+async function hostOf(text: string | undefined) {
+  const { parseHost } = await import('../ipc/address.js');
+  return parseHost(text ?? '127.0.0.1', 111);
+}
+
+function verboseHooks(op: string, f: TransportFlags) {
+  if (!f.verbose) return {};
+  return {
+    onIgnored: (why: string) => writeStderr(`ipcctl: ${op}: ignored ${why}\n`),
+    onRetransmit: (n: number) => writeStderr(`ipcctl: ${op}: no reply yet, sending again (retransmission ${n})\n`),
+  };
+}
+
+// ---- rpc ls ----------------------------------------------------------------
+
+async function ls(host: string | undefined, f: TransportFlags) {
+  const address = await hostOf(host);
+  const { dump, protoName } = await import('../ipc/rpc/portmap.js');
+  const { programName } = await import('../ipc/rpc/names.js');
+  const maps = await dump({ op: 'rpc ls', host: address, proto: protoOf(f, 'tcp'), timeoutMs: f.timeout });
+  if (settings.json) {
+    printJson(maps.map((m) => ({ program: m.prog, version: m.vers, protocol: protoName(m.prot), port: m.port, name: programName(m.prog) || null })));
+    return;
+  }
+  // rpcinfo -p's own columns, so that the two can be compared line by line.
+  let out = '   program vers proto   port  service\n';
+  for (const m of maps) {
+    const name = programName(m.prog);
+    out += `${String(m.prog).padStart(10)}${String(m.vers).padStart(5)}${protoName(m.prot).padStart(6)}${String(m.port).padStart(7)}${name ? `  ${name}` : ''}\n`;
+  }
+  writeStdout(out);
+}
+
+// ---- rpc ping --------------------------------------------------------------
+
+async function ping(host: string, progText: string, versText: string | undefined, f: TransportFlags) {
+  const { parseProgram } = await import('../ipc/rpc/names.js');
+  const prog = parseProgram(progText);
+  const vers = versText === undefined ? undefined : asUint('version')(versText);
+  const address = await hostOf(host);
+  const { ping } = await import('../ipc/rpc/call.js');
+  const { NO_AUTH } = await import('../ipc/rpc/message.js');
+  const proto = protoOf(f, 'udp');
+  const op = 'rpc ping';
+  const results = await ping({ op, host: address, port: f.port, proto, prog, vers, cred: NO_AUTH, timeoutMs: f.timeout, retryMs: f.retry, ...verboseHooks(op, f) });
+  const failed = results.find((r) => !r.ok);
+  if (settings.json) printJson({ program: prog, protocol: proto, versions: results.map((r) => ({ version: r.vers, ok: r.ok, ...(r.ok ? { rtt_ms: Math.round(r.rttMs! * 1000) / 1000 } : { error: r.error }) })) });
+  else {
+    let out = '';
+    for (const r of results) {
+      if (r.ok) out += `program ${prog} version ${r.vers} ready and waiting (${r.rttMs!.toFixed(3)} ms)\n`;
+      else {
+        writeStderr(`ipcctl: ${r.error}\n`);
+        out += `program ${prog} version ${r.vers} is not available\n`;
+      }
+    }
+    writeStdout(out);
+  }
+  if (failed) process.exitCode = failed.exitCode ?? 1;
+}
+
+// ---- rpc call --------------------------------------------------------------
+
+interface CallFlags extends TransportFlags {
+  returns?: string[];
+  raw?: boolean;
+  auth: string;
+  uid?: number;
+  gid?: number;
+  gids?: string;
+  machine?: string;
+  count?: number;
+  rpcvers?: number;
+}
+
+async function credentialOf(f: CallFlags) {
+  const m = await import('../ipc/rpc/message.js');
+  const a = f.auth.trim().toLowerCase();
+  const sysOnly = f.uid !== undefined || f.gid !== undefined || f.gids !== undefined || f.machine !== undefined;
+  if (a === 'none' || a === '0') {
+    if (sysOnly) throw new UsageError('rpc call: --uid, --gid, --gids and --machine need --auth sys');
+    return m.NO_AUTH;
+  }
+  if (a === 'sys' || a === 'unix' || a === '1') {
+    const { hostname } = await import('node:os');
+    const gids = f.gids !== undefined ? (f.gids === '' ? [] : f.gids.split(',').map((g) => asUint('group id')(g))) : (process.getgroups?.() ?? []).slice(0, 16);
+    if (gids.length > 16) throw new UsageError(`rpc call: --gids: at most 16 groups in AUTH_SYS, got ${gids.length}`);
+    const machine = f.machine ?? hostname();
+    if (Buffer.byteLength(machine) > 255) throw new UsageError('rpc call: --machine: at most 255 bytes');
+    return m.encodeAuthSys({ stamp: Math.floor(Date.now() / 1000) >>> 0, machine, uid: f.uid ?? process.getuid!(), gid: f.gid ?? process.getgid!(), gids });
+  }
+  if (/^[0-9]+$/.test(a)) {
+    // Any other flavour, with an empty body: to see how a server refuses it.
+    return { flavor: asUint('credential flavour')(a), body: Buffer.alloc(0) };
+  }
+  throw new UsageError(`invalid --auth '${f.auth}': none, sys, or a flavour number`);
+}
+
+async function call(host: string, progText: string, versText: string, procText: string, argTexts: string[], f: CallFlags) {
+  const { parseProgram } = await import('../ipc/rpc/names.js');
+  const prog = parseProgram(progText);
+  const vers = asUint('version')(versText);
+  const proc = asUint('procedure')(procText);
+  const { parseType } = await import('../ipc/rpc/xdr-types.js');
+  const returns = f.returns?.map(parseType);
+  if (returns && f.raw) throw new UsageError('rpc call: give --returns or --raw, not both');
+  const { encodeArguments, decodeAll, XdrDecodeError } = await import('../ipc/rpc/xdr.js');
+  const args = await encodeArguments(argTexts);
+  const cred = await credentialOf(f);
+  const address = await hostOf(host);
+  const proto = protoOf(f, 'udp');
+  const op = 'rpc call';
+  const { Caller } = await import('../ipc/rpc/call.js');
+  const caller = await Caller.open({ op, host: address, port: f.port, proto, prog, vers, proc, args, cred, rpcvers: f.rpcvers, timeoutMs: f.timeout, retryMs: f.retry, ...verboseHooks(op, f) });
+  const count = f.count ?? 1;
+  let first;
+  const t0 = performance.now();
+  try {
+    first = await caller.call();
+    for (let i = 1; i < count; i++) await caller.call();
+  } finally {
+    caller.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  let values;
+  if (returns) {
+    try {
+      values = decodeAll(first.results, returns);
+    } catch (e) {
+      if (e instanceof XdrDecodeError) throw e.for(`${op}: the results do not decode as --returns ${f.returns!.join(' ')}`);
+      throw e;
+    }
+  }
+  const { formatAddress } = await import('../ipc/address.js');
+  if (f.verbose) {
+    writeStderr(`ipcctl: ${op}: ${proto} ${formatAddress(caller.address)} program ${prog} version ${vers} procedure ${proc}: ${first.results.length} result bytes, round trip ${first.rttMs.toFixed(3)} ms\n`);
+    if (count > 1) writeStderr(`ipcctl: ${op}: ${count} calls in ${seconds.toFixed(3)} s, ${Math.round(count / seconds)} calls/s\n`);
+  }
+  if (settings.json) {
+    printJson({
+      program: prog,
+      version: vers,
+      procedure: proc,
+      protocol: proto,
+      port: (caller.address as { port?: number }).port ?? null,
+      calls: count,
+      rtt_ms: Math.round(first.rttMs * 1000) / 1000,
+      ...(count > 1 ? { calls_per_second: Math.round(count / seconds) } : {}),
+      ...(returns ? { results: valuesJson(returns, values!) } : { hex: first.results.toString('hex') }),
+    });
+  } else if (returns) writeStdout(valuesText(returns, values!));
+  else if (f.raw) writeStdout(first.results);
+  else writeStdout(hexText(first.results));
+}
+
+// ---- rpc serve -------------------------------------------------------------
+
+interface ServeFlags {
+  prog: string;
+  vers: string;
+  udp?: boolean;
+  tcp?: boolean;
+  port: number;
+  bind: string;
+  register: boolean;
+  exec?: string;
+  args?: string[];
+  auth: string;
+  timeout?: number;
+  verbose?: boolean;
+}
+
+function versionsOf(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(',')) {
+    const m = /^\s*([0-9]+)\s*(?:-\s*([0-9]+)\s*)?$/.exec(part);
+    if (!m) throw new UsageError(`invalid --vers '${text}': a version, a list (1,2) or a range (1-3)`);
+    const lo = asUint('version')(m[1]!);
+    const hi = m[2] === undefined ? lo : asUint('version')(m[2]);
+    if (hi < lo || hi - lo > 1000) throw new UsageError(`invalid --vers '${text}': a range from low to high, at most 1000 versions`);
+    for (let v = lo; v <= hi; v++) if (!out.includes(v)) out.push(v);
+  }
+  return out;
+}
+
+async function serve(f: ServeFlags) {
+  const { parseProgram } = await import('../ipc/rpc/names.js');
+  const prog = parseProgram(f.prog);
+  const versions = versionsOf(f.vers);
+  const auth = f.auth.trim().toLowerCase();
+  if (auth !== 'none' && auth !== 'sys') throw new UsageError(`invalid --auth '${f.auth}': none (accept AUTH_NONE and AUTH_SYS) or sys (require AUTH_SYS)`);
+  const { parseType } = await import('../ipc/rpc/xdr-types.js');
+  const argTypes = f.args?.map(parseType);
+  const { parseHost, formatAddress, addressFields } = await import('../ipc/address.js');
+  const bind = await parseHost(f.bind, f.port);
+  const both = !f.udp && !f.tcp;
+  const { serve } = await import('../ipc/rpc/server.js');
+  const { jsonLine } = await import('../output/json.js');
+  const json = settings.json;
+  const op = 'rpc serve';
+  await serve({
+    op,
+    bind,
+    prog,
+    versions,
+    udp: both || Boolean(f.udp),
+    tcp: both || Boolean(f.tcp),
+    register: f.register,
+    requireAuthSys: auth === 'sys',
+    argTypes,
+    exec: f.exec,
+    idleMs: f.timeout,
+    events: {
+      listening(endpoints, registered) {
+        if (json) {
+          for (const e of endpoints) writeStdout(jsonLine({ event: 'listening', protocol: e.proto, ...addressFields(e.local), program: prog, versions, registered: registered.some((m) => m.port === (e.local as { port: number }).port) }));
+          return;
+        }
+        const where = endpoints.map((e) => `${e.proto} ${formatAddress(e.local)}`).join(', ');
+        writeStderr(`ipcctl: ${op}: program ${prog} version ${versions.join(',')} on ${where}${registered.length > 0 ? ', registered with the portmapper' : ''}\n`);
+      },
+      call(proto, peer, log) {
+        if (json) writeStdout(jsonLine({ event: 'call', protocol: proto, client: peer, xid: log.xid, program: log.prog, version: log.vers, procedure: log.proc, auth: log.auth, ...(log.uid !== undefined ? { uid: log.uid, gid: log.gid } : {}), arg_bytes: log.argBytes, status: log.status, result_bytes: log.resultBytes }));
+        else if (f.verbose) writeStderr(`ipcctl: ${op}: ${proto} ${peer} xid 0x${log.xid.toString(16).padStart(8, '0')} program ${log.prog} version ${log.vers} procedure ${log.proc} ${log.auth}${log.uid !== undefined ? ` uid ${log.uid}` : ''}: ${log.argBytes} argument bytes -> ${log.status}${log.status === 'SUCCESS' ? `, ${log.resultBytes} result bytes` : ''}\n`);
+      },
+      connection(peer, open, error) {
+        if (f.verbose && !json) writeStderr(`ipcctl: ${op}: tcp ${peer} ${open ? 'connected' : `closed${error ? ` (${error})` : ''}`}\n`);
+      },
+    },
+  });
+}
+
+// ---- registration ------------------------------------------------------------
+
+function addTransportOptions(cmd: Command, fallback: 'udp' | 'tcp', withPort = true): Command {
+  cmd
+    .option('--udp', `over UDP${fallback === 'udp' ? ' (the default)' : ''}`)
+    .option('--tcp', `over TCP${fallback === 'tcp' ? ' (the default)' : ''}`)
+    .addOption(cmd.createOption('--timeout <dur>', 'give up after DUR without a reply (exit 124)').argParser(asDuration).default(10_000, '10s'));
+  if (fallback === 'udp') cmd.addOption(cmd.createOption('--retry <dur>', 'UDP: send again after DUR without a reply, doubling each time').argParser(asDuration).default(500, '500ms'));
+  if (withPort) cmd.addOption(cmd.createOption('-p, --port <port>', 'call this port; do not ask the portmapper').argParser((v) => parseInteger(v, 'port', 1, 65535)));
+  return cmd.option('-v, --verbose', 'report retransmissions, ignored replies and the round trip on stderr');
+}
+
+export function register(program: Command): void {
+  const rpc = program
+    .command('rpc')
+    .description('ONC RPC (RFC 5531) with the portmapper: ls, ping, call, serve')
+    .addHelpText('after', '\nExamples:\n  ipcctl rpc ls\n  ipcctl rpc ping 127.0.0.1 portmapper\n  ipcctl rpc call 127.0.0.1 portmapper 2 3 uint:100000 uint:2 uint:17 uint:0 --returns uint');
+
+  addTransportOptions(
+    rpc
+      .command('ls')
+      .description("the portmapper's list of programs (PMAPPROC_DUMP), like rpcinfo -p")
+      .argument('[host]', 'numeric address of the portmapper (default 127.0.0.1)'),
+    'tcp',
+    false,
+  )
+    .addHelpText('after', '\nExamples:\n  ipcctl rpc ls\n  ipcctl --json rpc ls 127.0.0.1')
+    .action((host, opts) => ls(host, opts));
+
+  addTransportOptions(
+    rpc
+      .command('ping')
+      .description('call the NULL procedure, like rpcinfo -u/-t; with no VERS, every version the server has')
+      .argument('<host>', 'numeric address: 127.0.0.1, ::1')
+      .argument('<prog>', 'program number or /etc/rpc name (portmapper, rstatd, rusersd)')
+      .argument('[vers]', 'version (default: every version the server reports)'),
+    'udp',
+  )
+    .addHelpText('after', '\nExamples:\n  ipcctl rpc ping 127.0.0.1 portmapper\n  ipcctl rpc ping 127.0.0.1 100000 2 --tcp')
+    .action((host, prog, vers, opts) => ping(host, prog, vers, opts));
+
+  addTransportOptions(
+    rpc
+      .command('call')
+      .description('call any procedure: arguments as TYPE:VALUE, results decoded by --returns (hex dump without)')
+      .argument('<host>', 'numeric address: 127.0.0.1, ::1')
+      .argument('<prog>', 'program number or /etc/rpc name')
+      .argument('<vers>', 'version')
+      .argument('<proc>', 'procedure number')
+      .argument('[args...]', 'arguments in XDR notation: int:3 string:hi opaque:0a0b (see ipcctl xdr encode)')
+      .option('--returns <type...>', 'decode the results as these XDR types, in order')
+      .option('--raw', 'write the result bytes as they are (for ipcctl xdr decode)')
+      .addOption(program.createOption('--auth <flavour>', 'credential: none, sys (AUTH_SYS), or a flavour number').default('none'))
+      .addOption(program.createOption('--uid <uid>', 'AUTH_SYS uid (default: yours)').argParser(asUint('uid')))
+      .addOption(program.createOption('--gid <gid>', 'AUTH_SYS gid (default: yours)').argParser(asUint('gid')))
+      .option('--gids <list>', 'AUTH_SYS groups, comma-separated (default: yours, at most 16)')
+      .option('--machine <name>', 'AUTH_SYS machine name (default: the host name)')
+      .addOption(program.createOption('-n, --count <n>', 'make the call N times on one socket (results shown once)').argParser(asCount))
+      .addOption(program.createOption('--rpcvers <n>', 'RPC protocol version in the call (2; others to see RPC_MISMATCH)').argParser(asUint('RPC version')).default(2)),
+    'udp',
+  )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipcctl rpc call 127.0.0.1 portmapper 2 3 uint:100000 uint:2 uint:17 uint:0 --returns uint\n  ipcctl rpc call 127.0.0.1 rstatd 3 1 --returns "int[4]" "int[4]" uint uint uint uint uint int int int int int uint "int[3]" int int int int',
+    )
+    .action((host, prog, vers, proc, args, opts) => call(host, prog, vers, proc, args, opts));
+
+  rpc
+    .command('serve')
+    .description('an ONC RPC server: procedure 0 NULL, 1 echo, others run --exec CMD; registered with the portmapper')
+    .addOption(program.createOption('--prog <prog>', 'program number (0x20000000-0x3fffffff are for users) or /etc/rpc name').makeOptionMandatory())
+    .addOption(program.createOption('--vers <list>', 'versions served: 1, 1,2 or 1-3').default('1'))
+    .option('--udp', 'serve UDP (default: UDP and TCP)')
+    .option('--tcp', 'serve TCP (default: UDP and TCP)')
+    .addOption(program.createOption('-p, --port <port>', 'port for both (0: any free port)').argParser((v) => parseInteger(v, 'port', 0, 65535)).default(0))
+    .addOption(program.createOption('-b, --bind <addr>', 'address to serve on').default('127.0.0.1'))
+    .option('--no-register', 'do not register with the portmapper')
+    .option('--exec <cmd>', 'run CMD (sh -c) for each call of procedures 2 and up: arguments on stdin, stdout is the result, non-zero exit SYSTEM_ERR')
+    .option('--args <type...>', 'arguments of procedures 1 and up must decode as these XDR types (else GARBAGE_ARGS)')
+    .addOption(program.createOption('--auth <mode>', 'none: accept AUTH_NONE and AUTH_SYS; sys: require AUTH_SYS (AUTH_TOOWEAK otherwise)').default('none'))
+    .addOption(program.createOption('--timeout <dur>', 'exit 124 after DUR without a call').argParser(asDuration))
+    .option('-v, --verbose', 'log each call and connection on stderr')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  ipcctl rpc serve --prog 0x20000001 -v\n  ipcctl rpc serve --prog 0x20000001 --no-register --port 5555 --exec 'ipcctl xdr encode string:\"$(date)\"'",
+    )
+    .action((opts) => serve(opts));
+}
