@@ -13,6 +13,7 @@ import { settings } from '../output/style.js';
 import { progressWanted, threadProgress } from '../output/progress.js';
 import { startSpinner } from '../output/spinner.js';
 import { formatTime, humanBytes, renderFields } from '../output/table.js';
+import { type LongTimer, setLongTimeout } from '../timer.js';
 import { addKeyOptions, asDuration, asMode, keySpecFrom, parseOwner, parseSize, targetFrom, type Target } from './common/args.js';
 import { permJson, permRows } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
@@ -53,17 +54,19 @@ async function attach(idArg: string | undefined, opts: KeyOpts & { readOnly?: bo
     const spinner = startSpinner(`${holding}${until()}; Ctrl-C to detach`, 0);
     const countdown = opts.hold === undefined ? undefined : setInterval(() => spinner.update(`${holding}${until()}; Ctrl-C to detach`), 250);
     // Held by a timer: without one Node would see nothing to wait for and exit.
-    let timer: NodeJS.Timeout | undefined;
+    // (setLongTimeout: a --hold beyond setTimeout's 24.8 days is honoured.)
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    let timer: LongTimer | undefined;
     const held = new Promise<void>((resolve) => {
-      timer = opts.hold === undefined ? setInterval(() => {}, 1 << 30) : setTimeout(resolve, opts.hold);
+      if (opts.hold !== undefined) timer = setLongTimeout(resolve, opts.hold);
     });
     try {
       await waitFor(held, { what: `shm attach ${seg.id}` });
     } finally {
       spinner.stop();
       clearInterval(countdown);
-      clearTimeout(timer);
-      clearInterval(timer);
+      timer?.clear();
+      clearInterval(keepAlive);
     }
   } finally {
     attachment.detach();
