@@ -11,7 +11,7 @@ import { BatchWriter, OutputClosedError, writeStderr, writeStdout } from '../out
 import { settings } from '../output/style.js';
 import { formatTime, renderFields } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
-import { addKeyOptions, asCount, asDuration, asMode, asSize, keySpecFrom, parseInteger, parseOwner, targetFrom, type Target } from './common/args.js';
+import { addKeyOptions, asCount, asDuration, asMode, asSize, keySpecFrom, parseInteger, parseOwner, parseSizeUpTo, targetFrom, type Target } from './common/args.js';
 import { permJson, permRows } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { readAll, readerOf, readerOfBuffer } from './common/input.js';
@@ -368,7 +368,7 @@ export function register(program: Command): void {
       .argument('[id]', 'queue id')
       .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode))
       .option('--owner <uid[:gid]>', 'new owner (name or number)')
-      .addOption(program.createOption('--max-bytes <bytes>', 'queue byte limit (msg_qbytes)').argParser(asSize)),
+      .addOption(program.createOption('--max-bytes <bytes>', 'queue byte limit (msg_qbytes)').argParser((v) => parseSizeUpTo(v, 'byte limit', 2 ** 32 - 1, 'msg_qbytes'))),
   )
     .addHelpText('after', '\nExample:\n  ipcctl msgq set 32768 --mode 0666 --max-bytes 64K')
     .action((id, opts) => set(id, opts));

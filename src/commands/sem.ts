@@ -50,7 +50,9 @@ export function parseOp(text: string): SemOp {
 
 function collectValues(v: string, prev: number[] | undefined): number[] {
   // --value 1 2 3, --value 1 --value 2, and --value 1,2,3 all work.
-  return [...(prev ?? []), ...v.split(',').filter((s) => s !== '').map(parseValue)];
+  // An empty value is refused as `ctl setval 0 ''` is, never taken as 0.
+  if (v.trim() === '') throw new UsageError(`invalid semaphore value '': give a number from 0 to ${SEMVMX}`);
+  return [...(prev ?? []), ...v.split(',').map(parseValue)];
 }
 
 async function create(opts: KeyOpts & { count?: number; value?: number[]; mode: number; exclusive?: boolean; timeout?: number }) {

@@ -8,7 +8,7 @@ import { EXIT, OperationError, UsageError } from '../errors.js';
 import type { Attachment, SharedMemory, Staging } from '../ipc/shm.js';
 import { formatKey, formatMode, payloadFields, printJson } from '../output/json.js';
 import { HexDumper } from '../output/hexdump.js';
-import { OutputClosedError, writeStdout } from '../output/sink.js';
+import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { progressWanted, threadProgress } from '../output/progress.js';
 import { startSpinner } from '../output/spinner.js';
@@ -45,6 +45,7 @@ async function attach(idArg: string | undefined, opts: KeyOpts & { readOnly?: bo
   const { waitFor } = await import('../ipc/wait.js');
   const readOnly = Boolean(opts.readOnly);
   const { attachment, stat } = seg.attach(readOnly, 'shm attach');
+  noteRemoved(seg, 'shm attach');
   try {
     if (settings.json) printJson({ id: seg.id, size: stat.size, readOnly, holdMs: opts.hold ?? null });
     // On a terminal, a spinner says what we hold and how it ends (nothing under --json).
@@ -71,6 +72,12 @@ async function attach(idArg: string | undefined, opts: KeyOpts & { readOnly?: bo
   } finally {
     attachment.detach();
   }
+}
+
+/** A segment marked for removal still works; say that it (and the data) will not last. */
+function noteRemoved(seg: SharedMemory, op: string): void {
+  const note = seg.removedNote();
+  if (note) writeStderr(`ipcctl: ${op} ${seg.id}: ${note}\n`);
 }
 
 /** Offsets and lengths take the size suffixes too: --offset 1M. */
@@ -110,6 +117,7 @@ async function read(idArg: string | undefined, opts: KeyOpts & { offset: number;
     throw e;
   }
   await progress.finish();
+  noteRemoved(seg, 'shm read');
 }
 
 function stdoutIsCharDevice(): boolean {
@@ -130,7 +138,7 @@ function stdinFileSize(): number | null {
   }
 }
 
-const readStdinRaw = readerOf(0);
+const readStdinRaw = readerOf(0, 'shm write');
 
 /** read(2) on stdin into `buf`: 0 at EOF. `counter[0]` adds up what was read (for --progress). */
 function readStdin(buf: Uint8Array, at: number, length: number, counter: Float64Array): number {
@@ -268,6 +276,7 @@ async function write(idArg: string | undefined, text: string[], opts: KeyOpts & 
     throw e;
   }
   await progress.finish();
+  noteRemoved(seg, 'shm write');
   if (settings.json) printJson({ id: seg.id, offset, written });
 }
 

@@ -76,6 +76,13 @@ export function parseOwner(text: string): { uid?: string; gid?: string } {
   return { uid, gid };
 }
 
+/** A size for a kernel field that holds at most `max` (`field` names it): refused rather than wrapped. */
+export function parseSizeUpTo(text: string, what: string, max: number, field: string): number {
+  const n = parseSize(text, what);
+  if (n > max) throw new UsageError(`invalid ${what} '${text}': ${field} holds at most ${max} bytes (it would wrap)`);
+  return n;
+}
+
 // commander argParser adaptors: commander calls fn(value, previous).
 export const asDuration = (v: string) => parseDuration(v, 'duration');
 export const asSize = (v: string) => parseSize(v);

@@ -2,6 +2,7 @@
 // record per line / per NUL, streamed so that `tail -f | ipcctl msgq send
 // --lines` sends each line as it comes.
 import { readSync } from 'node:fs';
+import { IpcError } from '../../errors.js';
 import type { ReadInto } from '../../ipc/record-batch.js';
 import { sleepSync } from '../../sleep.js';
 
@@ -12,7 +13,7 @@ const CHUNK = 1 << 20;
  * write). Waits (without spinning) on a non-blocking stdin inherited from
  * the parent.
  */
-export function readerOf(fd = 0): ReadInto {
+export function readerOf(fd = 0, op = 'read'): ReadInto {
   return (into, offset, length) => {
     for (;;) {
       try {
@@ -20,6 +21,9 @@ export function readerOf(fd = 0): ReadInto {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EOF') return 0;
+        // A directory or a device that cannot be read: one line naming it.
+        if (code === 'EISDIR') throw IpcError.of('EISDIR', op, 'stdin', { detail: 'stdin is a directory; redirect a file or give the data as arguments', exitCode: 1 });
+        if (code !== 'EAGAIN' && code && /^E[A-Z0-9]+$/.test(code)) throw IpcError.of(code, op, 'stdin', { exitCode: 1 });
         if (code !== 'EAGAIN') throw err;
         sleepSync(2);
       }
