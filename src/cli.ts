@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT, exitCodeFor } from './errors.js';
 import { settings } from './output/style.js';
-import { OutputClosedError, writeStderr, writeStdout } from './output/sink.js';
+import { OutputClosedError, OutputFailedError, writeStderr, writeStdout } from './output/sink.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitProcess } from './exit.js';
@@ -88,6 +88,17 @@ export async function buildFullProgram(): Promise<Command> {
   return program;
 }
 
+/** "msgq recv: ": the command words of this run, to name the operation in a line. */
+function commandWords(): string {
+  const words: string[] = [];
+  for (const a of process.argv.slice(2)) {
+    if (a.startsWith('-') && words.length === 0) continue; // global flags before the command
+    if (a.startsWith('-') || !/^[a-z][a-z-]*$/.test(a) || words.length === 2) break;
+    words.push(a);
+  }
+  return words.length > 0 ? `${words.join(' ')}: ` : '';
+}
+
 function report(err: unknown): number {
   if (err instanceof CommanderError) {
     // Help and version are not errors; everything else commander rejects is usage.
@@ -99,6 +110,8 @@ function report(err: unknown): number {
   if (err instanceof OutputClosedError) return EXIT.OK;
   if (err instanceof CliError) {
     writeStderr(`ipcctl: ${err.message}${err.hint ? ` (${err.hint})` : ''}\n`);
+  } else if (err instanceof OutputFailedError) {
+    writeStderr(`ipcctl: ${commandWords()}${err.message}\n`);
   } else {
     const e = err as Error;
     writeStderr(`ipcctl: internal error: ${e?.message ?? String(err)}${process.env.IPCCTL_DEBUG === '1' ? '' : ' (set IPCCTL_DEBUG=1 for details)'}\n`);

@@ -15,6 +15,7 @@ import { addKeyOptions, asCount, asDuration, asMode, asSize, keySpecFrom, parseI
 import { permJson, permRows } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { readAll, readerOf, readerOfBuffer } from './common/input.js';
+import { reportCreated } from './common/created.js';
 
 const MAX_TYPE = Number.MAX_SAFE_INTEGER;
 
@@ -34,11 +35,14 @@ function recvType(v: string): number {
 async function create(opts: { key?: string; path?: string; proj?: string; mode: number; exclusive?: boolean }) {
   const { MessageQueue } = await import('../ipc/msgq.js');
   const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
-  const id = await MessageQueue.create({ key, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
-  if (settings.json) {
-    const st = MessageQueue.fromId(id).stat('msgq create');
-    printJson({ id, key: formatKey(st.key), mode: formatMode(st.mode) });
-  } else writeStdout(`${id}\n`);
+  const made = await MessageQueue.createNew({ key, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
+  const id = made.id;
+  reportCreated('msgq create', 'queue', made, () => {
+    if (settings.json) {
+      const st = MessageQueue.fromId(id).stat('msgq create');
+      printJson({ id, key: formatKey(st.key), mode: formatMode(st.mode) });
+    } else writeStdout(`${id}\n`);
+  }, () => MessageQueue.fromId(id).remove());
 }
 
 interface SendOpts {

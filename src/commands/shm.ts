@@ -18,6 +18,7 @@ import { addKeyOptions, asDuration, asMode, keySpecFrom, parseOwner, parseSize, 
 import { permJson, permRows } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { readerOf } from './common/input.js';
+import { reportCreated } from './common/created.js';
 
 
 async function openSegment(target: Target): Promise<SharedMemory> {
@@ -33,11 +34,14 @@ const BULK = 1 << 20;
 async function create(opts: KeyOpts & { size: number; mode: number; exclusive?: boolean }) {
   const { SharedMemory } = await import('../ipc/shm.js');
   const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
-  const id = await SharedMemory.create({ key, size: opts.size, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
-  if (settings.json) {
-    const st = SharedMemory.fromId(id).stat('shm create');
-    printJson({ id, key: formatKey(st.key), mode: formatMode(st.mode), size: st.size });
-  } else writeStdout(`${id}\n`);
+  const made = await SharedMemory.createNew({ key, size: opts.size, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
+  const id = made.id;
+  reportCreated('shm create', 'segment', made, () => {
+    if (settings.json) {
+      const st = SharedMemory.fromId(id).stat('shm create');
+      printJson({ id, key: formatKey(st.key), mode: formatMode(st.mode), size: st.size });
+    } else writeStdout(`${id}\n`);
+  }, () => SharedMemory.fromId(id).remove());
 }
 
 async function attach(idArg: string | undefined, opts: KeyOpts & { readOnly?: boolean; hold?: number }) {

@@ -84,6 +84,21 @@ export class MessageQueue {
     }
   }
 
+  /**
+   * create(), also saying whether this call made the object (a key without
+   * --exclusive may open an existing one): a command that cannot report the
+   * new id removes only what it made. IPC_EXCL first tells them apart.
+   */
+  static async createNew(opts: CreateOptions): Promise<{ id: number; created: boolean }> {
+    if (opts.exclusive || (opts.key.kind === 'key' && opts.key.key === 0)) return { id: await this.create(opts), created: true };
+    try {
+      return { id: await this.create({ ...opts, exclusive: true }), created: true };
+    } catch (e) {
+      if (!(e instanceof IpcError && e.code === 'EEXIST')) throw e;
+    }
+    return { id: await this.create(opts), created: false };
+  }
+
   static fromId(id: number): MessageQueue {
     return new MessageQueue(id);
   }

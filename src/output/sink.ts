@@ -2,7 +2,7 @@
 // a command knows, message by message, whether its output reached the reader:
 // a reader that closed early (`| head -1`) shows up as OutputClosedError right
 // where the write failed, and the command can put back what it had taken.
-import { writeSync } from 'node:fs';
+import { readFileSync, readlinkSync, writeSync } from 'node:fs';
 import { sleepSync } from '../sleep.js';
 
 export class OutputClosedError extends Error {
@@ -11,11 +11,54 @@ export class OutputClosedError extends Error {
   }
 }
 
+const outputFailures: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EIO: 'input/output error',
+  EBADF: 'stdout is closed',
+  EFBIG: 'file too large',
+  EDQUOT: 'disk quota exceeded',
+};
+
+/**
+ * A write that failed for another reason than a reader going away (ENOSPC,
+ * EIO, a closed stdout). Shaped like a Node system error (code, syscall) so
+ * that code testing `.code` keeps working.
+ */
+export class OutputFailedError extends Error {
+  readonly syscall = 'write';
+  constructor(
+    readonly code: string,
+    readonly fd: number,
+    readonly written: number,
+  ) {
+    super(`writing ${fd === 1 ? 'stdout' : fd === 2 ? 'stderr' : `fd ${fd}`}: ${code}, ${outputFailures[code] ?? 'write failed'}`);
+  }
+}
+
+let stdoutClosedCache: boolean | undefined;
+
+/**
+ * Was stdout closed when we started (`ipcctl ... >&-`)? Node then opens
+ * /dev/null read-write in its place, so writes would "succeed" into nothing;
+ * a shell redirect to /dev/null opens it write-only instead.
+ */
+export function stdoutClosedAtStart(): boolean {
+  if (stdoutClosedCache !== undefined) return stdoutClosedCache;
+  try {
+    const flags = /^flags:\s*([0-7]+)/m.exec(readFileSync('/proc/self/fdinfo/1', 'utf8'));
+    stdoutClosedCache = readlinkSync('/proc/self/fd/1') === '/dev/null' && flags !== null && (parseInt(flags[1]!, 8) & 3) === 2;
+  } catch {
+    stdoutClosedCache = false;
+  }
+  return stdoutClosedCache;
+}
+
 /**
  * Write all of `data` to `fd`. Returns when everything is written; throws
  * OutputClosedError (with the count written so far) when the reader is gone.
  */
 export function writeAll(fd: number, data: Uint8Array): void {
+  if (fd === 1 && stdoutClosedAtStart()) throw new OutputFailedError('EBADF', 1, 0);
   let done = 0;
   while (done < data.length) {
     try {
@@ -28,6 +71,7 @@ export function writeAll(fd: number, data: Uint8Array): void {
         continue;
       }
       if (code === 'EPIPE' || code === 'ECONNRESET') throw new OutputClosedError(done);
+      if (code && /^E[A-Z0-9]+$/.test(code)) throw new OutputFailedError(code, fd, done);
       throw err;
     }
   }
