@@ -39,7 +39,7 @@ export function addFilterOptions(cmd: Command, { key = true } = {}): Command {
   return cmd
     .addOption(cmd.createOption('--owner <user>', 'objects owned by USER (name or uid)'))
     .addOption(cmd.createOption('--creator <pid>', 'segments created by process PID (only segments record their creator)'))
-    .option('--orphans', 'segments with no attachment whose creator process is gone')
+    .option('--orphans', 'segments nobody attached whose creator is gone, untouched for --older-than (default 1h)')
     .addOption(cmd.createOption('--older-than <age>', 'objects last changed more than AGE ago (30s, 15m, 2h, 7d)'));
 }
 
