@@ -3,7 +3,7 @@
 // when their name is on the command line, so `ipcctl --help` and `ipcctl ls`
 // never load ffi-rs.
 import { Command, CommanderError } from 'commander';
-import { CliError, EXIT, exitCodeFor } from './errors.js';
+import { CliError, EXIT, exitCodeFor, UsageError } from './errors.js';
 import { settings } from './output/style.js';
 import { OutputClosedError, OutputFailedError, writeStderr, writeStdout } from './output/sink.js';
 import { readFileSync } from 'node:fs';
@@ -81,6 +81,14 @@ async function registerFor(program: Command, argv: string[]): Promise<void> {
   }
 }
 
+/** `ipcctl help bogus`: one usage line, not the whole help on stderr. */
+function refuseUnknownHelpTopic(argv: string[]): void {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  if (words[0] !== 'help' || words[1] === undefined || words[1] === 'help') return;
+  if (registry.some((e) => e.name === words[1])) return;
+  throw new UsageError(`help: unknown command '${words[1]}': one of ${registry.map((e) => e.name).join(', ')}`);
+}
+
 /** Every group loaded: for completion and the manual check. */
 export async function buildFullProgram(): Promise<Command> {
   const program = buildProgram();
@@ -103,7 +111,8 @@ function report(err: unknown): number {
   if (err instanceof CommanderError) {
     // Help and version are not errors; everything else commander rejects is usage.
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.OK;
-    if (err.code === 'commander.help') return EXIT.USAGE;
+    // `help sem` asked for help (0); a group without its subcommand showed help as an error (2).
+    if (err.code === 'commander.help') return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     return EXIT.USAGE;
   }
   // A reader that went away (`| head -1`) is not an error.
@@ -124,6 +133,7 @@ export async function main(argv: string[]): Promise<void> {
   let code: number = EXIT.OK;
   try {
     const program = buildProgram();
+    refuseUnknownHelpTopic(argv);
     await registerFor(program, argv);
     await program.parseAsync(argv, { from: 'user' });
     code = typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
