@@ -53,23 +53,12 @@ async function objectsReport(sel: Selection, view: View): Promise<Report> {
 
 // --- limits (like lsipc --global) ---------------------------------------------
 
-/** 16E, 8K: bytes with binary suffixes up to exbibytes, from an exact count. */
-function humanLimitBytes(n: bigint): string {
-  if (n < 1024n) return `${n}B`;
-  const units = ['K', 'M', 'G', 'T', 'P', 'E'];
-  let u = -1;
-  let v = Number(n);
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v < 10 ? Number(v.toFixed(1)) : Math.round(v)}${units[u]}`;
-}
-
 const LIMIT_COLUMNS: Array<{ header: string; json: keyof LimitRow; human: (r: LimitRow) => string; align?: 'right' }> = [
   { header: 'RESOURCE', json: 'name', human: (r) => r.name },
   { header: 'DESCRIPTION', json: 'description', human: (r) => r.description },
-  { header: 'LIMIT', json: 'limit', human: (r) => (r.unit === 'bytes' ? humanLimitBytes(r.limit) : r.limit.toString()), align: 'right' },
+  // Every limit printed the same way, exact, as /proc and --json have it
+  // (a byte size as 8K beside a page count of 20 digits read as two scales).
+  { header: 'LIMIT', json: 'limit', human: (r) => r.limit.toString(), align: 'right' },
   { header: 'USED', json: 'used', human: (r) => (r.used === null ? '-' : String(r.used)), align: 'right' },
   { header: 'USE%', json: 'percent', human: (r) => (r.percent === null ? '-' : `${r.percent.toFixed(2)}%`), align: 'right' },
 ];
