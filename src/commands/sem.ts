@@ -200,7 +200,12 @@ export function register(program: Command): void {
   const sem = program
     .command('sem')
     .description('System V semaphores: create, op, ctl, stat, rm')
-    .addHelpText('after', '\nExample (a mutex):\n  id=$(ipcctl sem create --value 1)\n  ipcctl sem op $id 0:-1 --undo && critical-section; ipcctl sem op $id 0:+1');
+    // No --undo here: each ipcctl is its own process, so an --undo take would be given back as it exits.
+    .addHelpText(
+      'after',
+      '\nExample (a mutex):\n  id=$(ipcctl sem create --value 1)\n  ipcctl sem op "$id" 0:-1 && { critical-section; ipcctl sem op "$id" 0:+1; }   # take, work, give back\n' +
+        '(not --undo: each ipcctl is its own process, and the kernel would give the take back as it exits)',
+    );
 
   addKeyOptions(
     sem
