@@ -2,7 +2,7 @@
 // a command knows, message by message, whether its output reached the reader:
 // a reader that closed early (`| head -1`) shows up as OutputClosedError right
 // where the write failed, and the command can put back what it had taken.
-import { readFileSync, readlinkSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { sleepSync } from '../sleep.js';
 
 export class OutputClosedError extends Error {
@@ -35,30 +35,11 @@ export class OutputFailedError extends Error {
   }
 }
 
-let stdoutClosedCache: boolean | undefined;
-
-/**
- * Was stdout closed when we started (`ipcctl ... >&-`)? Node then opens
- * /dev/null read-write in its place, so writes would "succeed" into nothing;
- * a shell redirect to /dev/null opens it write-only instead.
- */
-export function stdoutClosedAtStart(): boolean {
-  if (stdoutClosedCache !== undefined) return stdoutClosedCache;
-  try {
-    const flags = /^flags:\s*([0-7]+)/m.exec(readFileSync('/proc/self/fdinfo/1', 'utf8'));
-    stdoutClosedCache = readlinkSync('/proc/self/fd/1') === '/dev/null' && flags !== null && (parseInt(flags[1]!, 8) & 3) === 2;
-  } catch {
-    stdoutClosedCache = false;
-  }
-  return stdoutClosedCache;
-}
-
 /**
  * Write all of `data` to `fd`. Returns when everything is written; throws
  * OutputClosedError (with the count written so far) when the reader is gone.
  */
 export function writeAll(fd: number, data: Uint8Array): void {
-  if (fd === 1 && stdoutClosedAtStart()) throw new OutputFailedError('EBADF', 1, 0);
   let done = 0;
   while (done < data.length) {
     try {

@@ -1,5 +1,5 @@
 // `create` prints the new id so that `id=$(ipcctl msgq create)` works. When
-// that write fails (stdout full, closed, a reader gone) nobody learns the id
+// that write fails (stdout full or failing, its reader gone) nobody learns the id
 // and the object would be left behind for good: remove it again, and fail.
 import { EXIT, OperationError } from '../../errors.js';
 import { OutputClosedError } from '../../output/sink.js';
