@@ -8,6 +8,7 @@
 import type { Command, Option } from 'commander';
 
 export type Stdin = 'empty' | 'zero' | 'dir';
+/** 'closed': stdout is a pipe whose reader is gone before the command writes. */
 export type Stdout = 'pipe' | 'full' | 'closed';
 
 export interface Case {
