@@ -8,6 +8,10 @@
 //  UDP: 64-byte datagrams for about 5 seconds, `ipcctl udp send --count N`
 //       into `ipcctl udp listen`, and socat into socat. N is calibrated so the
 //       send takes ~5 s; received = bytes on the listener's stdout / 64.
+//  UDP --json: the same burst (BURST 64-byte datagrams from `ipcctl udp send
+//       --count`) into `ipcctl udp listen` and `ipcctl --json udp listen`:
+//       datagrams received (bytes / 64, or JSON lines) and dropped (what the
+//       listener reports from the socket's drop counter). Rounds interleaved.
 // Every run is bounded (a hard timeout per command) and uses a fresh port.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -168,6 +172,50 @@ async function udp() {
   console.log(`ipcctl / socat received rate = ${ratio.toFixed(2)}x (target >= 2x)`);
 }
 
+const BURST = Number(process.env.BURST ?? 200_000);
+
+/** One burst into one listener: what it received and what it says the kernel dropped. */
+async function burstInto(json) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'ipcctl-bench-udp-'));
+  try {
+    const err = join(dir, 'err');
+    const outFile = join(dir, 'out');
+    // --json says what was dropped in its last line ({"event":"end",...}), raw on stderr.
+    const count = json ? `tee ${outFile} | grep -c '"size"'` : 'wc -c';
+    const lis = background(`${IPCCTL} ${json ? '--json ' : ''}udp listen --port ${port} --timeout 1s 2>${err} | ${count}`);
+    await waitBound('u', port);
+    const t0 = process.hrtime.bigint();
+    const s = spawnSync(IPCCTL, ['udp', 'send', '127.0.0.1', String(port), '--count', String(BURST), 'x'.repeat(64)], { stdio: 'ignore', timeout: HARD_MS });
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const [, out] = await lis.done;
+    if (s.status !== 0) throw new Error(`udp sender failed (${s.status})`);
+    const n = Number(out.trim());
+    const received = json ? n : Math.floor(n / 64);
+    const m = json ? /"dropped":(\d+)/.exec(readFileSync(outFile, 'utf8').slice(-200)) : /(\d+) dropped/.exec(readFileSync(err, 'utf8'));
+    return { secs, received, dropped: m ? Number(m[1]) : 0 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function udpJson() {
+  console.log(`UDP --json against raw: one burst of ${BURST} 64-byte datagrams, ${ROUNDS} rounds interleaved (medians)`);
+  const runs = { raw: [], json: [] };
+  for (let i = 0; i < ROUNDS; i++) {
+    runs.raw.push(await burstInto(false));
+    runs.json.push(await burstInto(true));
+  }
+  const med = (k, f) => median(runs[k].map((r) => r[f]));
+  for (const k of ['raw', 'json']) {
+    row(`udp listen ${k === 'json' ? '--json' : '(raw)'} received`, med(k, 'received'), 'dgrams');
+    console.log(`  dropped (reported) ${med(k, 'dropped')}; received + dropped = ${med(k, 'received') + med(k, 'dropped')} of ${BURST}; send took ${med(k, 'secs').toFixed(2)} s`);
+    console.log(`  rounds: ${runs[k].map((r) => `${r.received}/${r.dropped}`).join(', ')} (received/dropped)`);
+  }
+  console.log(`--json / raw received = ${(med('json', 'received') / med('raw', 'received')).toFixed(2)}x (target >= 1: --json loses no more)`);
+}
+
 const which = process.argv[2];
 if (!which || which === 'tcp') await tcp();
 if (!which || which === 'udp') await udp();
+if (!which || which === 'udp-json') await udpJson();

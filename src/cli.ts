@@ -3,9 +3,9 @@
 // when their name is on the command line, so `ipcctl --help` and `ipcctl ls`
 // never load ffi-rs.
 import { Command, CommanderError } from 'commander';
-import { CliError, EXIT, exitCodeFor } from './errors.js';
+import { CliError, EXIT, exitCodeFor, UsageError } from './errors.js';
 import { settings } from './output/style.js';
-import { OutputClosedError, writeStderr, writeStdout } from './output/sink.js';
+import { OutputClosedError, OutputFailedError, writeStderr, writeStdout } from './output/sink.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitProcess } from './exit.js';
@@ -102,6 +102,14 @@ async function registerFor(program: Command, argv: string[]): Promise<void> {
   }
 }
 
+/** `ipcctl help bogus`: one usage line, not the whole help on stderr. */
+function refuseUnknownHelpTopic(argv: string[]): void {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  if (words[0] !== 'help' || words[1] === undefined || words[1] === 'help') return;
+  if (registry.some((e) => e.name === words[1])) return;
+  throw new UsageError(`help: unknown command '${words[1]}': one of ${registry.map((e) => e.name).join(', ')}`);
+}
+
 /** Every group loaded: for completion and the manual check. */
 export async function buildFullProgram(): Promise<Command> {
   const program = buildProgram();
@@ -109,16 +117,30 @@ export async function buildFullProgram(): Promise<Command> {
   return program;
 }
 
+/** "msgq recv: ": the command words of this run, to name the operation in a line. */
+function commandWords(): string {
+  const words: string[] = [];
+  for (const a of process.argv.slice(2)) {
+    if (a.startsWith('-') && words.length === 0) continue; // global flags before the command
+    if (a.startsWith('-') || !/^[a-z][a-z-]*$/.test(a) || words.length === 2) break;
+    words.push(a);
+  }
+  return words.length > 0 ? `${words.join(' ')}: ` : '';
+}
+
 function report(err: unknown): number {
   if (err instanceof CommanderError) {
     // Help and version are not errors; everything else commander rejects is usage.
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.OK;
-    if (err.code === 'commander.help') return EXIT.USAGE;
+    // `help sem` asked for help (0); a group without its subcommand showed help as an error (2).
+    if (err.code === 'commander.help') return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     return EXIT.USAGE;
   }
   // A reader that went away (`| head -1`) is not an error.
   if (err instanceof OutputClosedError) return EXIT.OK;
-  if (err instanceof CliError) {
+  if (err instanceof OutputFailedError) {
+    writeStderr(`ipcctl: ${commandWords()}${err.message}\n`);
+  } else if (err instanceof CliError) {
     writeStderr(`ipcctl: ${err.message}${err.hint ? ` (${err.hint})` : ''}\n`);
   } else {
     const e = err as Error;
@@ -160,6 +182,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.exitCode = undefined;
   let code: number = EXIT.OK;
   try {
+    refuseUnknownHelpTopic(argv);
     const program = await programFor(argv);
     await program.parseAsync(argv, { from: 'user' });
     code = typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;

@@ -246,15 +246,18 @@ m = sysv_ipc.attach(int(sys.argv[1])); print("attached", flush=True); time.sleep
       for i in $(seq 100); do [ -s "$tmp/alive" ] && [ -s "$tmp/holder" ] && break; sleep 0.1; done
       alive=$(cat "$tmp/alive")
       echo @@ids; echo "$orphan $alive $attached"
-      echo @@ls; $IPCCTL ls --orphans --json
-      echo @@dry; $IPCCTL rm --all --orphans --dry-run --json; echo "rc=$?"
+      # Fresh segments are no orphans (untouched for --older-than, default 1h): none yet.
+      echo @@fresh; $IPCCTL ls --orphans --json
+      echo @@ls; $IPCCTL ls --orphans --older-than 0s --json
+      echo @@dry; $IPCCTL rm --all --orphans --older-than 0s --dry-run --json; echo "rc=$?"
       echo @@afterdry; $IPCCTL ls --json
-      echo @@rm; $IPCCTL rm --all --orphans; echo "rc=$?"
+      echo @@rm; $IPCCTL rm --all --orphans --older-than 0s; echo "rc=$?"
       echo @@after; $IPCCTL ls --json
     `);
     expect(r.code, r.stderr).toBe(0);
     const [orphan, alive, attached] = r.sections.ids!.trim().split(' ').map(Number);
     expect(alive).toBeGreaterThanOrEqual(0);
+    expect(json(r.sections.fresh).shm).toEqual([]);
     const listed = json(r.sections.ls);
     expect(listed.shm!.map((o) => o.id)).toEqual([orphan]);
     const dry = JSON.parse(r.sections.dry!.replace(/rc=\d+\n$/, '')) as { dryRun: boolean; wouldRemove: Rec[] };
@@ -355,8 +358,8 @@ m = sysv_ipc.attach(int(sys.argv[1])); print("attached", flush=True); time.sleep
     // The mixed run removed the queue that existed; the refused --all removed nothing.
     const still = json(s.still);
     expect(still.msgq).toEqual([]);
-    expect(still.shm!.map((o) => o.id)).toEqual([Number(r.sections.dryid!.match(/^\s*(\d+)/m)?.[1] ?? -1)]);
-    expect(s.dryid).toMatch(/rc=4\n$/);
+    expect(still.shm!.map((o) => o.id)).toEqual([Number(r.sections.dryid!.match(/^would remove shm (\d+) \(key 0x[0-9a-f]{8}\)$/m)?.[1] ?? -1)]);
+    expect(s.dryid).toMatch(/\nwould remove 1 object \(1 shm\)\nrc=4\n$/);
     expect(s.yes).toMatch(/^removed shm \d+ .*\nrc=0\n$/);
     expect(s.empty).not.toMatch(/^0x/m);
     // Every diagnostic is one line starting "ipcctl: ".

@@ -322,7 +322,7 @@ async function ls(kindArg: string | undefined, opts: LsOpts): Promise<void> {
     else writeStdout(report.text());
     return;
   }
-  const intervalMs = typeof opts.watch === 'string' ? parseAge(opts.watch) : 1000;
+  const intervalMs = typeof opts.watch === 'string' ? parseAge(opts.watch, '--watch interval') : 1000;
   if (intervalMs < 100) throw new UsageError(`ls: --watch interval '${opts.watch}' is too short: at least 100ms`);
   const repeat = { intervalMs, count: opts.count };
   if (isatty(1) && !settings.json) {

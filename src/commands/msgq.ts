@@ -11,10 +11,11 @@ import { BatchWriter, OutputClosedError, writeStderr, writeStdout } from '../out
 import { settings } from '../output/style.js';
 import { formatTime, renderFields } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
-import { addKeyOptions, asCount, asDuration, asMode, asSize, keySpecFrom, parseInteger, parseOwner, targetFrom, type Target } from './common/args.js';
+import { addKeyOptions, asCount, asDuration, asMode, asSize, keySpecFrom, parseInteger, parseOwner, parseSizeUpTo, targetFrom, type Target } from './common/args.js';
 import { permJson, permRows } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { readAll, readerOf, readerOfBuffer } from './common/input.js';
+import { reportCreated } from './common/created.js';
 
 const MAX_TYPE = Number.MAX_SAFE_INTEGER;
 
@@ -34,11 +35,14 @@ function recvType(v: string): number {
 async function create(opts: { key?: string; path?: string; proj?: string; mode: number; exclusive?: boolean }) {
   const { MessageQueue } = await import('../ipc/msgq.js');
   const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
-  const id = await MessageQueue.create({ key, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
-  if (settings.json) {
-    const st = MessageQueue.fromId(id).stat('msgq create');
-    printJson({ id, key: formatKey(st.key), mode: formatMode(st.mode) });
-  } else writeStdout(`${id}\n`);
+  const made = await MessageQueue.createNew({ key, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
+  const id = made.id;
+  reportCreated('msgq create', 'queue', made, () => {
+    if (settings.json) {
+      const st = MessageQueue.fromId(id).stat('msgq create');
+      printJson({ id, key: formatKey(st.key), mode: formatMode(st.mode) });
+    } else writeStdout(`${id}\n`);
+  }, () => MessageQueue.fromId(id).remove());
 }
 
 interface SendOpts {
@@ -368,7 +372,7 @@ export function register(program: Command): void {
       .argument('[id]', 'queue id')
       .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode))
       .option('--owner <uid[:gid]>', 'new owner (name or number)')
-      .addOption(program.createOption('--max-bytes <bytes>', 'queue byte limit (msg_qbytes)').argParser(asSize)),
+      .addOption(program.createOption('--max-bytes <bytes>', 'queue byte limit (msg_qbytes)').argParser((v) => parseSizeUpTo(v, 'byte limit', 2 ** 32 - 1, 'msg_qbytes'))),
   )
     .addHelpText('after', '\nExample:\n  ipcctl msgq set 32768 --mode 0666 --max-bytes 64K')
     .action((id, opts) => set(id, opts));

@@ -7,14 +7,14 @@ import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import { EXIT, IpcError, UsageError } from '../errors.js';
 import { parseKey, describeKey } from '../ipc/keys.js';
-import { KINDS, type IpcObject, type Kind, readObjects } from '../ipc/procfs.js';
-import { select } from '../ipc/select.js';
+import { CAP_SYS_ADMIN, hasCapability, KINDS, type IpcObject, type Kind, readObjects } from '../ipc/procfs.js';
+import { mayRemove, select } from '../ipc/select.js';
+import { userName } from '../ipc/users.js';
 import { formatKey, printJson } from '../output/json.js';
 import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
-import { renderTable } from '../output/table.js';
 import { parseId } from './common/args.js';
-import { tableColumns, toJson } from './common/ipc-columns.js';
+import { toJson } from './common/ipc-columns.js';
 import { confirm } from './common/confirm.js';
 import { addFilterOptions, type FilterOpts, hasFilter, parseKind, selectionFrom } from './common/select-options.js';
 import { posixKindOf, removePosix } from './common/posix-rm.js';
@@ -40,7 +40,8 @@ interface Failure {
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
-const collectKinds = (v: string, prev: string[]) => [...prev, ...v.split(',').filter(Boolean)];
+// Every part is checked: an empty --kind must never mean "every kind".
+const collectKinds = (v: string, prev: string[]) => [...prev, ...v.split(',').map((k) => (parseKind(k.trim(), 'rm --kind'), k.trim()))];
 
 function describe(t: Target): Record<string, unknown> {
   return { kind: t.kind, id: t.id, key: t.object ? formatKey(t.object.key) : null };
@@ -84,6 +85,45 @@ function countByKind(targets: Target[]): string {
     .join(', ');
 }
 
+/**
+ * --dry-run: one line per object, "would remove" or why it would fail (not
+ * there, or not ours to remove), then the counts. Nothing is touched.
+ */
+function dryRun(targets: Target[], missing: IpcError[]): void {
+  const euid = process.geteuid?.() ?? -1;
+  const admin = hasCapability(CAP_SYS_ADMIN);
+  const nounOf = (k: Kind) => (k === 'msgq' ? 'queue' : k === 'shm' ? 'segment' : 'semaphore set');
+  const will: Target[] = [];
+  const denied: Target[] = [];
+  // Named ids /proc does not list would fail: say so as the real run would.
+  for (const t of targets) {
+    if (!t.object) missing.push(IpcError.of('EINVAL', `rm ${t.kind}`, String(t.id), { detail: `no such ${nounOf(t.kind)}` }));
+    else if (mayRemove(t.object, euid, admin)) will.push(t);
+    else denied.push(t);
+  }
+  const keyOf = (t: Target) => (t.object ? ` (key ${describeKey(t.object.key)})` : '');
+  const deniedLine = (t: Target) => `rm ${t.kind} ${t.id}: EPERM, would be refused: only the owner (${userName(t.object!.uid)}), the creator or root may remove this ${nounOf(t.kind)}`;
+  if (settings.json) {
+    printJson({
+      dryRun: true,
+      wouldRemove: will.map((t) => ({ kind: t.kind, ...toJson(t.object!) })),
+      wouldFail: [
+        ...denied.map((t) => ({ ...describe(t), error: 'EPERM', message: deniedLine(t) })),
+        ...missing.map((e) => ({ kind: null, id: null, error: e.code, message: e.message })),
+      ],
+      counts: { wouldRemove: will.length, wouldFail: denied.length + missing.length },
+    });
+  } else {
+    for (const t of will) writeStdout(`would remove ${t.kind} ${t.id}${keyOf(t)}\n`);
+    const counts = will.length > 0 ? ` (${countByKind(will)})` : '';
+    writeStdout(`would remove ${will.length} object${will.length === 1 ? '' : 's'}${counts}${denied.length > 0 ? `; ${denied.length} would be refused` : ''}\n`);
+  }
+  for (const t of denied) writeStderr(`ipcctl: ${deniedLine(t)}\n`);
+  for (const e of missing) writeStderr(`ipcctl: ${e.message}\n`);
+  if (missing.length > 0) process.exitCode = EXIT.NO_OBJECT;
+  else if (denied.length > 0) process.exitCode = EXIT.PERMISSION;
+}
+
 async function rm(kindArg: string | undefined, ids: string[], opts: RmOpts): Promise<void> {
   // POSIX kinds, by name or by --all --kind: their own path (common/posix-rm.ts).
   const posixArg = kindArg === undefined ? undefined : posixKindOf(kindArg);
@@ -116,16 +156,7 @@ async function rm(kindArg: string | undefined, ids: string[], opts: RmOpts): Pro
   const bare = opts.all && kindArg === undefined && opts.kind.length === 0 && !hasFilter({ ...opts, key: undefined });
 
   if (opts.dryRun) {
-    // Named ids /proc does not list would fail: say so as the real run would.
-    for (const t of targets.filter((t) => !t.object)) {
-      missing.push(IpcError.of('EINVAL', `rm ${t.kind}`, String(t.id), { detail: `no such ${t.kind === 'msgq' ? 'queue' : t.kind === 'shm' ? 'segment' : 'semaphore set'}` }));
-    }
-    targets = targets.filter((t) => t.object);
-    const objects = targets.map((t) => t.object!);
-    if (settings.json) printJson({ dryRun: true, wouldRemove: objects.map((o) => ({ kind: o.kind, ...toJson(o) })) });
-    else if (objects.length > 0) writeStdout(renderTable(objects, tableColumns('default', [...new Set(objects.map((o) => o.kind))])));
-    for (const e of missing) writeStderr(`ipcctl: ${e.message}\n`);
-    if (missing.length > 0) process.exitCode = EXIT.NO_OBJECT;
+    dryRun(targets, missing);
     return;
   }
 
@@ -200,7 +231,7 @@ export function register(program: Command): void {
     .option('-y, --yes', 'do not ask before a bare --all (required when not on a terminal)')
     .addHelpText(
       'after',
-      '\nExamples:\n  ipcctl rm msgq 3 4\n  ipcctl rm pmq /jobs\n  ipcctl rm -k 0x1a2b\n  ipcctl rm --all --orphans --dry-run\n  ipcctl rm --all --kind shm --owner alice --older-than 2h\n\n' +
+      '\nExamples:\n  ipcctl rm msgq 3 4\n  ipcctl rm pmq /jobs\n  ipcctl rm -k 0x1a2b\n  ipcctl rm --all --orphans --dry-run\n  ipcctl rm --all --kind shm --owner "$(id -un)" --older-than 2h\n\n' +
         'A bare --all (no kind, no filter) asks first on a terminal; elsewhere it is refused (exit 2) unless --yes is given.\n' +
         'POSIX objects are removed only when their kind is named (rm pmq NAME, rm --all --kind pshm): a bare --all leaves /dev/shm alone.',
     )

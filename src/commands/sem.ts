@@ -13,6 +13,7 @@ import { startSpinner } from '../output/spinner.js';
 import { addKeyOptions, asDuration, asMode, keySpecFrom, parseId, parseInteger, targetFrom, type Target } from './common/args.js';
 import { permJson, permRows } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
+import { reportCreated } from './common/created.js';
 
 
 /** SEMVMX, repeated here so that parsing does not load the native layer. */
@@ -50,7 +51,9 @@ export function parseOp(text: string): SemOp {
 
 function collectValues(v: string, prev: number[] | undefined): number[] {
   // --value 1 2 3, --value 1 --value 2, and --value 1,2,3 all work.
-  return [...(prev ?? []), ...v.split(',').filter((s) => s !== '').map(parseValue)];
+  // An empty value is refused as `ctl setval 0 ''` is, never taken as 0.
+  if (v.trim() === '') throw new UsageError(`invalid semaphore value '': give a number from 0 to ${SEMVMX}`);
+  return [...(prev ?? []), ...v.split(',').map(parseValue)];
 }
 
 async function create(opts: KeyOpts & { count?: number; value?: number[]; mode: number; exclusive?: boolean; timeout?: number }) {
@@ -61,10 +64,12 @@ async function create(opts: KeyOpts & { count?: number; value?: number[]; mode: 
   if (!made.created && values.length > 0) {
     writeStderr(`ipcctl: sem create: set ${made.id} with that key exists; opened it without changing its values\n`);
   }
-  if (settings.json) {
-    const st = SemaphoreSet.fromId(made.id).stat('sem create');
-    printJson({ id: made.id, key: formatKey(st.key), mode: formatMode(st.mode), nsems: st.nsems, created: made.created, values: st.values });
-  } else writeStdout(`${made.id}\n`);
+  reportCreated('sem create', 'semaphore set', made, () => {
+    if (settings.json) {
+      const st = SemaphoreSet.fromId(made.id).stat('sem create');
+      printJson({ id: made.id, key: formatKey(st.key), mode: formatMode(st.mode), nsems: st.nsems, created: made.created, values: st.values });
+    } else writeStdout(`${made.id}\n`);
+  }, () => SemaphoreSet.fromId(made.id).remove());
 }
 
 async function op(idArg: string | undefined, words: string[], opts: KeyOpts & { undo?: boolean; nowait?: boolean; timeout?: number }) {

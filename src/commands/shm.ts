@@ -8,15 +8,17 @@ import { EXIT, OperationError, UsageError } from '../errors.js';
 import type { Attachment, SharedMemory, Staging } from '../ipc/shm.js';
 import { formatKey, formatMode, payloadFields, printJson } from '../output/json.js';
 import { HexDumper } from '../output/hexdump.js';
-import { OutputClosedError, writeStdout } from '../output/sink.js';
+import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { progressWanted, threadProgress } from '../output/progress.js';
 import { startSpinner } from '../output/spinner.js';
 import { formatTime, humanBytes, renderFields } from '../output/table.js';
+import { type LongTimer, setLongTimeout } from '../timer.js';
 import { addKeyOptions, asDuration, asMode, keySpecFrom, parseOwner, parseSize, targetFrom, type Target } from './common/args.js';
 import { permJson, permRows } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { readerOf } from './common/input.js';
+import { reportCreated } from './common/created.js';
 
 
 async function openSegment(target: Target): Promise<SharedMemory> {
@@ -32,11 +34,14 @@ const BULK = 1 << 20;
 async function create(opts: KeyOpts & { size: number; mode: number; exclusive?: boolean }) {
   const { SharedMemory } = await import('../ipc/shm.js');
   const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
-  const id = await SharedMemory.create({ key, size: opts.size, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
-  if (settings.json) {
-    const st = SharedMemory.fromId(id).stat('shm create');
-    printJson({ id, key: formatKey(st.key), mode: formatMode(st.mode), size: st.size });
-  } else writeStdout(`${id}\n`);
+  const made = await SharedMemory.createNew({ key, size: opts.size, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
+  const id = made.id;
+  reportCreated('shm create', 'segment', made, () => {
+    if (settings.json) {
+      const st = SharedMemory.fromId(id).stat('shm create');
+      printJson({ id, key: formatKey(st.key), mode: formatMode(st.mode), size: st.size });
+    } else writeStdout(`${id}\n`);
+  }, () => SharedMemory.fromId(id).remove());
 }
 
 async function attach(idArg: string | undefined, opts: KeyOpts & { readOnly?: boolean; hold?: number }) {
@@ -44,6 +49,7 @@ async function attach(idArg: string | undefined, opts: KeyOpts & { readOnly?: bo
   const { waitFor } = await import('../ipc/wait.js');
   const readOnly = Boolean(opts.readOnly);
   const { attachment, stat } = seg.attach(readOnly, 'shm attach');
+  noteRemoved(seg, 'shm attach');
   try {
     if (settings.json) printJson({ id: seg.id, size: stat.size, readOnly, holdMs: opts.hold ?? null });
     // On a terminal, a spinner says what we hold and how it ends (nothing under --json).
@@ -53,21 +59,29 @@ async function attach(idArg: string | undefined, opts: KeyOpts & { readOnly?: bo
     const spinner = startSpinner(`${holding}${until()}; Ctrl-C to detach`, 0);
     const countdown = opts.hold === undefined ? undefined : setInterval(() => spinner.update(`${holding}${until()}; Ctrl-C to detach`), 250);
     // Held by a timer: without one Node would see nothing to wait for and exit.
-    let timer: NodeJS.Timeout | undefined;
+    // (setLongTimeout: a --hold beyond setTimeout's 24.8 days is honoured.)
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    let timer: LongTimer | undefined;
     const held = new Promise<void>((resolve) => {
-      timer = opts.hold === undefined ? setInterval(() => {}, 1 << 30) : setTimeout(resolve, opts.hold);
+      if (opts.hold !== undefined) timer = setLongTimeout(resolve, opts.hold);
     });
     try {
       await waitFor(held, { what: `shm attach ${seg.id}` });
     } finally {
       spinner.stop();
       clearInterval(countdown);
-      clearTimeout(timer);
-      clearInterval(timer);
+      timer?.clear();
+      clearInterval(keepAlive);
     }
   } finally {
     attachment.detach();
   }
+}
+
+/** A segment marked for removal still works; say that it (and the data) will not last. */
+function noteRemoved(seg: SharedMemory, op: string): void {
+  const note = seg.removedNote();
+  if (note) writeStderr(`ipcctl: ${op} ${seg.id}: ${note}\n`);
 }
 
 /** Offsets and lengths take the size suffixes too: --offset 1M. */
@@ -107,6 +121,7 @@ async function read(idArg: string | undefined, opts: KeyOpts & { offset: number;
     throw e;
   }
   await progress.finish();
+  noteRemoved(seg, 'shm read');
 }
 
 function stdoutIsCharDevice(): boolean {
@@ -127,7 +142,7 @@ function stdinFileSize(): number | null {
   }
 }
 
-const readStdinRaw = readerOf(0);
+const readStdinRaw = readerOf(0, 'shm write');
 
 /** read(2) on stdin into `buf`: 0 at EOF. `counter[0]` adds up what was read (for --progress). */
 function readStdin(buf: Uint8Array, at: number, length: number, counter: Float64Array): number {
@@ -265,6 +280,7 @@ async function write(idArg: string | undefined, text: string[], opts: KeyOpts & 
     throw e;
   }
   await progress.finish();
+  noteRemoved(seg, 'shm write');
   if (settings.json) printJson({ id: seg.id, offset, written });
 }
 

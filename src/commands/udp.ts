@@ -16,7 +16,7 @@ const asDatagramSize = (v: string) => {
   return n;
 };
 import { readAll, readRecords } from './common/input.js';
-import { datagramPrinter, hexdumpBeforeOperands } from './common/sockets.js';
+import { datagramPrinter, hexdumpBeforeOperands, reportListenEnd } from './common/sockets.js';
 import { waitingForDatagrams } from './common/feedback.js';
 import { quietOnClosedOutput } from './common/connect.js';
 import { addListenExtras, addSendExtras, dumpDatagrams, listenTarget, openDump, runUdpExec, sendMulticast, type ListenExtras, type SendExtras } from './common/udp-extras.js';
@@ -63,8 +63,10 @@ async function listen(opts: ListenFlags) {
           dumpBatch(batch);
           print(batch);
         },
+        onEnd: (stats) => reportListenEnd('udp listen', stats, Boolean(opts.verbose)),
         onListening: (local) => {
-          if ((opts.verbose || port === 0) && !settings.json) writeStderr(`ipcctl: udp listen: listening on ${formatAddress(local)}\n`);
+          // --port 0: the port is news to the user, also under --json (on stderr, so the JSON lines stay datagrams).
+          if (opts.verbose || port === 0) writeStderr(`ipcctl: udp listen: listening on ${formatAddress(local)}\n`);
           waiting.listening(formatAddress(local));
         },
       });

@@ -12,11 +12,14 @@ import { Reactor, waitReady } from './reactor.js';
 import { relabel } from './sockerr.js';
 import { type Group, joinGroupOf, prepareGroup } from './net/multicast.js';
 import { type SenderOptions, setSender } from '../native/multicast.js';
+import { socketInode, udpDrops } from './net/udp-drops.js';
 
 export interface Datagram {
   data: Buffer;
   /** The sender, decoded only when asked (inet_ntop per datagram is not free). */
   from(): SockAddr;
+  /** The sender's raw address bytes as a string: equal keys, equal senders (for caching what from() gives). */
+  fromKey(): string;
   truncated: boolean;
 }
 
@@ -37,6 +40,17 @@ export interface ListenOptions {
   onListening?: (local: SockAddr) => void;
   /** --group: join this multicast group (the address is bound to it and shared). */
   group?: Group;
+  /**
+   * Called once at the end, also when a timeout, signal or error ends it:
+   * what arrived, and what the kernel dropped because the receive queue was
+   * full (null where it does not count them: UNIX datagram senders block).
+   */
+  onEnd?: (stats: ListenStats) => void;
+}
+
+export interface ListenStats {
+  received: number;
+  dropped: number | null;
 }
 
 /** Payload slot per datagram: a UDP datagram is at most 65507 bytes (65527 over IPv6). */
@@ -82,7 +96,7 @@ export async function listen(opts: ListenOptions): Promise<{ received: number; l
         datagrams.length = 0;
         for (let i = 0; i < n; i++) {
           const idx = i;
-          datagrams.push({ data: batch.slot(i).subarray(0, batch.length(i)), truncated: batch.truncated(i), from: () => batch.sender(idx) });
+          datagrams.push({ data: batch.slot(i).subarray(0, batch.length(i)), truncated: batch.truncated(i), from: () => batch.sender(idx), fromKey: () => batch.senderKey(idx) });
         }
         received += n;
         reactor.touch();
@@ -98,7 +112,11 @@ export async function listen(opts: ListenOptions): Promise<{ received: number; l
     relabel(e, opts.op, where, opts.address);
   } finally {
     batch.free();
+    // Read before close: /proc lists the socket only while it is open.
+    const inode = unix ? null : socketInode(fd);
+    const dropped = inode === null ? null : udpDrops(inode);
     sock.close(fd);
+    opts.onEnd?.({ received, dropped });
   }
   return { received, local };
 }

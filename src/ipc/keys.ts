@@ -1,7 +1,7 @@
 // Keys of System V objects: hex (0x1a2b), decimal (6699), `private`
 // (IPC_PRIVATE), or ftok(path, proj). Parsing is pure; ftok needs libc and is
 // imported only when a path is given.
-import { UsageError } from '../errors.js';
+import { IpcError, UsageError } from '../errors.js';
 
 export const IPC_PRIVATE = 0;
 
@@ -45,7 +45,16 @@ export async function resolveKey(spec: KeySpec): Promise<number> {
   const known = ftokCache?.get(name);
   if (known !== undefined) return known;
   const { ftok } = await import('../native/sysv.js');
-  const key = ftok(spec.path, spec.proj);
+  let key: number;
+  try {
+    key = ftok(spec.path, spec.proj);
+  } catch (e) {
+    // ftok needs the file to exist: say so, rather than "no such object".
+    if (e instanceof IpcError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) {
+      throw new IpcError(e.errno, 'ftok', `'${spec.path}'`, { detail: 'no such file: --path names an existing file (create it first, e.g. with touch)', exitCode: e.exitCode });
+    }
+    throw e;
+  }
   ftokCache?.set(name, key);
   return key;
 }

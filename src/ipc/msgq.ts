@@ -1,7 +1,7 @@
 // MessageQueue: a System V message queue as the commands use it. Typed
 // values in, typed values or IpcError out; never prints. Every errno of the
 // native layer is re-described here in terms of queues.
-import { errnoNumber, EXIT, IpcError, OperationError } from '../errors.js';
+import { errnoNumber, EXIT, IpcError, OperationError, UsageError } from '../errors.js';
 import * as native from '../native/msg.js';
 import type * as Batch from '../native/msg-batch.js';
 import type { RecordBatch } from './record-batch.js';
@@ -82,6 +82,21 @@ export class MessageQueue {
     } catch (e) {
       return relabel(e, 'msgq create', `key ${describeKey(key)}`);
     }
+  }
+
+  /**
+   * create(), also saying whether this call made the object (a key without
+   * --exclusive may open an existing one): a command that cannot report the
+   * new id removes only what it made. IPC_EXCL first tells them apart.
+   */
+  static async createNew(opts: CreateOptions): Promise<{ id: number; created: boolean }> {
+    if (opts.exclusive || (opts.key.kind === 'key' && opts.key.key === 0)) return { id: await this.create(opts), created: true };
+    try {
+      return { id: await this.create({ ...opts, exclusive: true }), created: true };
+    } catch (e) {
+      if (!(e instanceof IpcError && e.code === 'EEXIST')) throw e;
+    }
+    return { id: await this.create(opts), created: false };
   }
 
   static fromId(id: number): MessageQueue {
@@ -251,8 +266,10 @@ export class MessageQueue {
    * kernel refuses larger messages; the byte limit may be 100 MB).
    */
   receiveCapacity(maxSize: number | undefined): number {
-    if (maxSize !== undefined) return maxSize;
     const msgmax = (this.msgmaxCache ??= kernelLimit('msgmax', 8192));
+    // No message is ever larger than msgmax: a bigger buffer only wastes memory.
+    if (maxSize !== undefined && maxSize > msgmax) throw new UsageError(`invalid --max-size ${maxSize}: no message is larger than msgmax (${msgmax} bytes)`);
+    if (maxSize !== undefined) return maxSize;
     return Math.min(this.qbytes() ?? msgmax, msgmax);
   }
 

@@ -268,3 +268,16 @@ export function processExists(pid: number): boolean {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** CAP_SYS_ADMIN: lets IPC_RMID and IPC_SET act on objects of other users. */
+export const CAP_SYS_ADMIN = 21;
+
+/** Does this process hold capability `bit` (its effective set, /proc/self/status CapEff)? */
+export function hasCapability(bit: number): boolean {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)/m.exec(readFileSync('/proc/self/status', 'latin1'));
+    return m !== null && ((BigInt('0x' + m[1]) >> BigInt(bit)) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}

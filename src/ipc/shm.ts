@@ -120,6 +120,21 @@ export class SharedMemory {
     }
   }
 
+  /**
+   * create(), also saying whether this call made the object (a key without
+   * --exclusive may open an existing one): a command that cannot report the
+   * new id removes only what it made. IPC_EXCL first tells them apart.
+   */
+  static async createNew(opts: CreateOptions): Promise<{ id: number; created: boolean }> {
+    if (opts.exclusive || (opts.key.kind === 'key' && opts.key.key === 0)) return { id: await this.create(opts), created: true };
+    try {
+      return { id: await this.create({ ...opts, exclusive: true }), created: true };
+    } catch (e) {
+      if (!(e instanceof IpcError && e.code === 'EEXIST')) throw e;
+    }
+    return { id: await this.create(opts), created: false };
+  }
+
   static fromId(id: number): SharedMemory {
     return new SharedMemory(id);
   }
@@ -187,9 +202,9 @@ export class SharedMemory {
    */
   attach(readOnly: boolean, op: string): { attachment: Attachment; stat: ShmStat } {
     const st = this.stat(op);
-    if (st.removed) {
-      throw IpcError.of('EIDRM', op, this.name, { detail: `the segment was removed; it disappears when ${st.nattch === 1 ? 'its last user detaches' : `its ${st.nattch} remaining users detach`}` });
-    }
+    // A segment marked for removal (IPC_RMID while others are attached) can
+    // still be attached on Linux; removedNote() lets the command say so.
+    if (st.removed) this.sawRemoved = st.nattch + 1;
     try {
       return { attachment: native.Attachment.attach(this.id, st.size, readOnly), stat: st };
     } catch (e) {
@@ -200,6 +215,20 @@ export class SharedMemory {
     }
   }
 
+  /** Attachments (ours included) when a removed segment was last seen attached; 0: never seen removed. */
+  private sawRemoved = 0;
+
+  /**
+   * After withAttached: if the segment was (or became) marked for removal,
+   * what the user should know: the data lives only until the last detach.
+   */
+  removedNote(): string | null {
+    if (this.sawRemoved === 0) return null;
+    return this.sawRemoved <= 1
+      ? 'the segment is marked for removal and this was its last attachment: it is gone now, and the data with it'
+      : `the segment is marked for removal: it goes away, with the data, when ${this.sawRemoved === 2 ? 'its other user detaches' : `its ${this.sawRemoved - 1} other users detach`}`;
+  }
+
   /** Run `fn` with the segment attached; detach whatever happens (in a batch: at its end). */
   withAttached<T>(readOnly: boolean, op: string, fn: (a: Attachment, st: ShmStat) => T): T {
     if (batchAttachments) return this.withBatchAttachment(readOnly, op, fn);
@@ -208,6 +237,13 @@ export class SharedMemory {
     try {
       const result = fn(attachment, stat);
       ok = true;
+      // Removed while we worked? Look once more while still attached.
+      try {
+        const after = this.stat(op);
+        if (after.removed) this.sawRemoved = after.nattch;
+      } catch {
+        /* gone already: nothing to add */
+      }
       return result;
     } finally {
       try {

@@ -1,12 +1,33 @@
 // Socket errors re-described for the command the user ran: the native layer
 // names the system call (bind, connect, splice), this names the endpoint
 // ("tcp serve 127.0.0.1:8080") and says what the errno means there.
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { EXIT, IpcError } from '../errors.js';
 import type { SockAddr } from '../native/sockaddr.js';
 import { FlowError } from './flow.js';
 
+/** What is at a UNIX socket path, to say why connect/bind failed there. */
+function whatIsAt(path: string): 'socket' | 'directory' | 'other' | 'missing' | 'no-dir' {
+  try {
+    const st = statSync(path);
+    return st.isSocket() ? 'socket' : st.isDirectory() ? 'directory' : 'other';
+  } catch {
+    try {
+      return statSync(dirname(path)).isDirectory() ? 'missing' : 'no-dir';
+    } catch {
+      return 'no-dir';
+    }
+  }
+}
+
 function phrase(code: string, a: SockAddr | null): { detail?: string; hint?: string; exitCode?: number } {
   const unix = a?.family === 'unix';
+  const path = a?.family === 'unix' && !a.path.startsWith('@') ? a.path : undefined;
+  const at = path !== undefined && (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'ENOTSOCK') ? whatIsAt(path) : undefined;
+  if (at === 'directory') return { detail: 'that path is a directory, not a socket', exitCode: EXIT.FAILED };
+  if (at === 'other') return { detail: 'that path is a file, not a socket', exitCode: EXIT.FAILED };
+  if (at === 'no-dir') return { detail: `the directory ${dirname(path!)} does not exist`, exitCode: EXIT.NO_OBJECT };
   const port = a && a.family !== 'unix' ? a.port : undefined;
   switch (code) {
     case 'EADDRINUSE':

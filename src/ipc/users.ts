@@ -29,8 +29,17 @@ export function groupName(gid: number): string {
   return groups.get(gid) ?? String(gid);
 }
 
+/** The largest uid/gid: (uid_t)-1 = 4294967295 means "no change" to the kernel. */
+export const MAX_ID = 4294967294;
+
 function lookup(map: Map<number, string>, name: string, what: string): number {
-  if (/^[0-9]+$/.test(name)) return Number(name);
+  if (name.trim() === '') throw new UsageError(`empty ${what}: give a ${what} name or number`);
+  if (/^[0-9]+$/.test(name)) {
+    const n = Number(name);
+    if (n > MAX_ID) throw new UsageError(`invalid ${what} '${name}': ${what === 'user' ? 'uid' : 'gid'}s go from 0 to ${MAX_ID}`);
+    return n;
+  }
+  if (/^-[0-9]+$/.test(name)) throw new UsageError(`invalid ${what} '${name}': ${what === 'user' ? 'uid' : 'gid'}s go from 0 to ${MAX_ID}`);
   for (const [id, n] of map) if (n === name) return id;
   throw new UsageError(`unknown ${what} '${name}'`);
 }

@@ -1,6 +1,7 @@
 // Waiting on a blocking call without losing the ability to stop: the call
 // runs on a native thread, and here it races against SIGINT and --timeout.
 import { InterruptedError, TimeoutError } from '../errors.js';
+import { type LongTimer, setLongTimeout } from '../timer.js';
 
 let stopping = false;
 
@@ -73,10 +74,10 @@ export function waitFor<T>(work: Promise<T>, opts: WaitOptions): Promise<T> {
   ensureSigintHandler();
   return new Promise<T>((resolve, reject) => {
     let settled = false;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LongTimer | undefined;
     const finish = () => {
       settled = true;
-      if (timer) clearTimeout(timer);
+      timer?.clear();
       activeWaits.delete(interrupt);
     };
     const abandon = (err: Error) => {
@@ -89,7 +90,7 @@ export function waitFor<T>(work: Promise<T>, opts: WaitOptions): Promise<T> {
     if (stopping) return interrupt();
     activeWaits.add(interrupt);
     if (opts.timeoutMs !== undefined) {
-      timer = setTimeout(() => !settled && abandon(new TimeoutError(`${opts.what}: timed out after ${formatMs(opts.totalMs ?? opts.timeoutMs!)}`)), opts.timeoutMs);
+      timer = setLongTimeout(() => !settled && abandon(new TimeoutError(`${opts.what}: timed out after ${formatMs(opts.totalMs ?? opts.timeoutMs!)}`)), opts.timeoutMs);
     }
     work.then(
       (v) => {

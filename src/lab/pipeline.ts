@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { MessageQueue } from '../ipc/msgq.js';
 import { Deadline } from '../ipc/wait.js';
 import { type LabResult, type LabRun, type WorkerContext, seconds } from './runner.js';
+import { delay } from '../timer.js';
 
 export interface PipelineOptions {
   triggers: number;
@@ -43,7 +44,8 @@ interface StageArgs {
   dir: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// delay(): --interval and --process-time may be longer than one setTimeout holds.
+const sleep = (ms: number) => delay(ms);
 const forever = () => new Deadline(undefined);
 
 /** Receive frames from `input` until the end message; pass the end on. */

@@ -13,6 +13,7 @@ import { MessageQueue } from '../ipc/msgq.js';
 import { SemaphoreSet } from '../ipc/sem.js';
 import { SharedMemory } from '../ipc/shm.js';
 import { formatMs } from '../ipc/wait.js';
+import { delay, type LongTimer, setLongTimeout } from '../timer.js';
 
 export type Tone = 'info' | 'step' | 'good' | 'bad';
 
@@ -153,9 +154,9 @@ export class Child {
   /** Resolves when the process has exited (or after `ms`). */
   async gone(ms: number): Promise<boolean> {
     if (this.exited) return true;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.exitedPromise, new Promise((r) => (timer = setTimeout(r, ms)))]);
-    clearTimeout(timer);
+    let timer: LongTimer | undefined;
+    await Promise.race([this.exitedPromise, new Promise<void>((r) => (timer = setLongTimeout(r, ms)))]);
+    timer?.clear();
     return this.exited;
   }
 }
@@ -273,7 +274,7 @@ export class LabRun {
   }
 
   sleep(ms: number): Promise<void> {
-    return this.wait(new Promise((r) => setTimeout(r, ms)));
+    return this.wait(delay(ms));
   }
 
   /**
@@ -331,13 +332,13 @@ export async function runLab(name: string, mod: LabModule, opts: unknown, onEven
   const run = new LabRun(name, onEvent);
   const onSigint = () => run.abort(new InterruptedError(`lab ${name}: interrupted`));
   process.on('SIGINT', onSigint);
-  const timer = setTimeout(() => run.abort(new OperationError(`lab ${name}: did not finish within ${formatMs(maxMs)}; stopped it`, EXIT.TIMEOUT, 'raise --max-time for bigger runs')), maxMs);
+  const timer = setLongTimeout(() => run.abort(new OperationError(`lab ${name}: did not finish within ${formatMs(maxMs)}; stopped it`, EXIT.TIMEOUT, 'raise --max-time for bigger runs')), maxMs);
   try {
     const work = mod.run(run, opts as never);
     work.catch(() => {}); // after an abort it may reject later, unobserved
     return await run.wait(work);
   } finally {
-    clearTimeout(timer);
+    timer.clear();
     await run.close();
     // A second Ctrl-C during the cleanup is ignored until here: the cleanup finishes.
     process.off('SIGINT', onSigint);

@@ -73,6 +73,12 @@ export class DatagramBatch {
     return decodeSockAddr(this.mem, this.nameAt + i * sockaddr_storage.size, this.mem.buf.readUInt32LE(h + msghdr.fields.msg_namelen));
   }
 
+  /** Message `i`'s sender as its raw sockaddr bytes: a cheap key to cache the decoded address by. */
+  senderKey(i: number): string {
+    const at = this.nameAt + i * sockaddr_storage.size;
+    return this.mem.buf.toString('latin1', at, at + this.mem.buf.readUInt32LE(i * mmsghdr.size + msghdr.fields.msg_namelen));
+  }
+
   /**
    * Send message `i`'s payload back to its sender (--echo), straight from
    * the slot and the address the kernel wrote: false when the sender has no

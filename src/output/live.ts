@@ -4,6 +4,7 @@
 import { InterruptedError } from '../errors.js';
 import { jsonLine } from './json.js';
 import { OutputClosedError, writeStdout } from './sink.js';
+import { type LongTimer, setLongTimeout } from '../timer.js';
 
 export interface Repeat {
   intervalMs: number;
@@ -64,10 +65,10 @@ export async function liveScreen(repeat: Repeat, header: () => string, frame: ()
     };
     for (let n = 0; repeat.count === undefined || n < repeat.count; n++) {
       if (n > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        const tick = new Promise<'tick'>((r) => (timer = setTimeout(() => r('tick'), repeat.intervalMs)));
+        let timer: LongTimer | undefined;
+        const tick = new Promise<'tick'>((r) => (timer = setLongTimeout(() => r('tick'), repeat.intervalMs)));
         const why = await Promise.race([tick, stopped]);
-        clearTimeout(timer);
+        timer?.clear();
         if (why !== 'tick') {
           if (why === 'signal') throw new InterruptedError('ls --watch: interrupted');
           return;
@@ -104,12 +105,12 @@ export async function jsonLinesEvery(repeat: Repeat, snapshot: () => unknown, se
   try {
     for (let n = 0; repeat.count === undefined || n < repeat.count; n++) {
       if (n > 0) {
-        let timer: NodeJS.Timeout | undefined;
+        let timer: LongTimer | undefined;
         await new Promise<void>((r) => {
           wake = r;
-          timer = setTimeout(r, repeat.intervalMs);
+          timer = setLongTimeout(r, repeat.intervalMs);
         });
-        clearTimeout(timer);
+        timer?.clear();
       }
       if (interrupted) throw new InterruptedError('ls --watch: interrupted');
       try {

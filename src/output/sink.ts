@@ -12,18 +12,29 @@ export class OutputClosedError extends Error {
   }
 }
 
+const outputFailures: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EIO: 'input/output error',
+  EBADF: 'stdout is closed',
+  EFBIG: 'file too large',
+  EDQUOT: 'disk quota exceeded',
+};
+
 /**
- * A write that failed for another reason than a reader going away (ENOSPC
- * on /dev/full, EIO, EFBIG): exit 1 with the errno name. `written` is what
- * got out before it, so a command can put back what did not.
+ * A write that failed for another reason than a reader going away (ENOSPC on
+ * /dev/full, EIO, EFBIG, a closed stdout): exit 1 with the errno name.
+ * Shaped like a Node system error (code, syscall) so that code testing
+ * `.code` keeps working; `written` is what got out before it, so a command
+ * can put back what did not.
  */
 export class OutputFailedError extends CliError {
+  readonly syscall = 'write';
   constructor(
     readonly code: string,
+    readonly fd: number,
     readonly written: number,
-    fd: number,
   ) {
-    super(`${fd === 1 ? 'stdout' : `fd ${fd}`}: ${code}, ${code === 'ENOSPC' ? 'no space left on the device' : 'the write failed'}`, EXIT.FAILED);
+    super(`writing ${fd === 1 ? 'stdout' : fd === 2 ? 'stderr' : `fd ${fd}`}: ${code}, ${outputFailures[code] ?? 'write failed'}`, EXIT.FAILED);
   }
 }
 
@@ -44,7 +55,7 @@ export function writeAll(fd: number, data: Uint8Array): void {
         continue;
       }
       if (code === 'EPIPE' || code === 'ECONNRESET') throw new OutputClosedError(done);
-      if (code === 'ENOSPC' || code === 'EIO' || code === 'EFBIG' || code === 'EDQUOT') throw new OutputFailedError(code, done, fd);
+      if (code && /^E[A-Z0-9]+$/.test(code)) throw new OutputFailedError(code, fd, done);
       throw err;
     }
   }

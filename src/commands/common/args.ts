@@ -22,13 +22,29 @@ export function parseInteger(text: string, what: string, min: number, max: numbe
   return n;
 }
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, '': 1000, m: 60_000, h: 3_600_000 };
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, '': 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** "1.5" or "1.5s", "250ms", "2m", "1h": milliseconds. A bare number is seconds, as timeout(1). */
-export function parseDuration(text: string, what = 'duration'): number {
-  const m = /^([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`invalid ${what} '${text}': use seconds (1.5), or 250ms, 2s, 1m, 1h`);
-  return Math.round(Number(m[1]) * durationUnits[m[2] ?? '']!);
+/**
+ * The longest duration accepted: 2^31-1 seconds (about 68 years, the largest
+ * 32-bit time_t). Waits of any length up to it are honoured in full (see
+ * src/timer.ts); beyond it a value is a typo, not a plan.
+ */
+export const MAX_DURATION_MS = (2 ** 31 - 1) * 1000;
+
+/**
+ * "1.5" or "1.5s", "250ms", "2m", "1h" (and "2d" when `days`): milliseconds.
+ * A bare number is seconds, as timeout(1). Negative, not a number, or beyond
+ * MAX_DURATION_MS: UsageError naming `what`.
+ */
+export function parseDuration(text: string, what = 'duration', { days = false } = {}): number {
+  const t = text.trim();
+  const units = days ? '250ms, 2s, 1m, 1h, 2d' : '250ms, 2s, 1m, 1h';
+  if (/^-/.test(t)) throw new UsageError(`invalid ${what} '${text}': must not be negative`);
+  const m = /^([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(ms|s|m|h|d)?$/.exec(t);
+  if (!m || (m[2] === 'd' && !days)) throw new UsageError(`invalid ${what} '${text}': use seconds (1.5), or ${units}`);
+  const ms = Math.round(Number(m[1]) * durationUnits[m[2] ?? '']!);
+  if (!Number.isFinite(ms) || ms > MAX_DURATION_MS) throw new UsageError(`invalid ${what} '${text}': too long (at most ${MAX_DURATION_MS / 3_600_000 | 0}h, about 68 years)`);
+  return ms;
 }
 
 const sizeUnits: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -58,6 +74,13 @@ export function parseOwner(text: string): { uid?: string; gid?: string } {
   const gid = m[2] || undefined;
   if (!uid && !gid) throw new UsageError(`invalid owner '${text}': use UID, UID:GID or :GID`);
   return { uid, gid };
+}
+
+/** A size for a kernel field that holds at most `max` (`field` names it): refused rather than wrapped. */
+export function parseSizeUpTo(text: string, what: string, max: number, field: string): number {
+  const n = parseSize(text, what);
+  if (n > max) throw new UsageError(`invalid ${what} '${text}': ${field} holds at most ${max} bytes (it would wrap)`);
+  return n;
 }
 
 // commander argParser adaptors: commander calls fn(value, previous).

@@ -2,8 +2,8 @@
 // record per line / per NUL, streamed so that `tail -f | ipcctl msgq send
 // --lines` sends each line as it comes.
 import { readSync } from 'node:fs';
+import { IpcError } from '../../errors.js';
 import type { ReadInto } from '../../ipc/record-batch.js';
-import { EXIT, OperationError } from '../../errors.js';
 import { sleepSync } from '../../sleep.js';
 
 const CHUNK = 1 << 20;
@@ -13,7 +13,7 @@ const CHUNK = 1 << 20;
  * write). Waits (without spinning) on a non-blocking stdin inherited from
  * the parent.
  */
-export function readerOf(fd = 0): ReadInto {
+export function readerOf(fd = 0, op = 'read'): ReadInto {
   return (into, offset, length) => {
     for (;;) {
       try {
@@ -21,10 +21,9 @@ export function readerOf(fd = 0): ReadInto {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EOF') return 0;
-        // stdin that cannot be read (a directory, a failing device): one clear line, exit 1.
-        if (code === 'EISDIR' || code === 'EIO' || code === 'EINVAL' || code === 'EBADF') {
-          throw new OperationError(`${fd === 0 ? 'stdin' : `fd ${fd}`}: ${code}, ${code === 'EISDIR' ? 'it is a directory' : code === 'EBADF' ? 'it is closed' : 'it cannot be read'}`, EXIT.FAILED);
-        }
+        // A directory or a device that cannot be read: one line naming it.
+        if (code === 'EISDIR') throw IpcError.of('EISDIR', op, 'stdin', { detail: 'stdin is a directory; redirect a file or give the data as arguments', exitCode: 1 });
+        if (code !== 'EAGAIN' && code && /^E[A-Z0-9]+$/.test(code)) throw IpcError.of(code, op, 'stdin', { exitCode: 1 });
         if (code !== 'EAGAIN') throw err;
         sleepSync(2);
       }

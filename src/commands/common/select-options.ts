@@ -21,10 +21,8 @@ export function isKindWord(text: string): boolean {
 }
 
 /** An age: a duration as parseDuration takes it, or days ("2d"). */
-export function parseAge(text: string): number {
-  const m = /^([0-9]+(?:\.[0-9]+)?)d$/.exec(text.trim());
-  if (m) return Math.round(Number(m[1]) * 86_400_000);
-  return parseDuration(text, 'age');
+export function parseAge(text: string, what = 'age'): number {
+  return parseDuration(text, what, { days: true });
 }
 
 export interface FilterOpts {
@@ -41,7 +39,7 @@ export function addFilterOptions(cmd: Command, { key = true } = {}): Command {
   return cmd
     .addOption(cmd.createOption('--owner <user>', 'objects owned by USER (name or uid)'))
     .addOption(cmd.createOption('--creator <pid>', 'segments created by process PID (only segments record their creator)'))
-    .option('--orphans', 'segments with no attachment whose creator process is gone')
+    .option('--orphans', 'segments nobody attached whose creator is gone, untouched for --older-than (default 1h)')
     .addOption(cmd.createOption('--older-than <age>', 'objects last changed more than AGE ago (30s, 15m, 2h, 7d)'));
 }
 
@@ -55,7 +53,7 @@ export function selectionFrom(o: FilterOpts, kinds: readonly Kind[]): Selection 
   if (o.key !== undefined) sel.key = parseKey(o.key);
   if (o.owner !== undefined) sel.owner = userId(o.owner);
   if (o.creator !== undefined) sel.creator = parseInteger(o.creator, 'creator pid', 1, 2 ** 31 - 1);
-  if (o.olderThan !== undefined) sel.olderThanMs = parseAge(o.olderThan);
+  if (o.olderThan !== undefined) sel.olderThanMs = parseAge(o.olderThan, '--older-than age');
   if (o.orphans) {
     if (!kinds.includes('shm')) throw new UsageError('--orphans concerns shared memory segments only: drop the other kinds');
     sel.orphans = true;

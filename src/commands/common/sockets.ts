@@ -3,10 +3,11 @@
 // lines on stdout), and datagram output. The domain modules are imported
 // inside the actions so that `--help` never loads ffi-rs.
 // Options come from createOption: commander is resolved once, by cli.ts.
+import { isUtf8 } from 'node:buffer';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { SockAddr } from '../../ipc/address.js';
-import type { Datagram } from '../../ipc/datagram.js';
+import type { Datagram, ListenStats } from '../../ipc/datagram.js';
 import { jsonLine, payloadFields } from '../../output/json.js';
 import { writeStderr, writeStdout } from '../../output/sink.js';
 import { settings } from '../../output/style.js';
@@ -95,16 +96,39 @@ export function serveReporter(op: string, verbose: boolean, showListening: boole
 export function datagramPrinter(op: string, opts: { lines?: boolean; verbose?: boolean }, fields: (a: SockAddr) => object, format: (a: SockAddr) => string) {
   const nl = Buffer.from('\n');
   let warned = false;
+  // --json keeps up with a burst as the raw path does: the sender's part of
+  // the line is made once per sender (decoding an address is a native call),
+  // UTF-8 is checked without a round trip, and a batch is one string, one write.
+  const senderPrefix = new Map<string, string>();
+  const prefixOf = (d: Datagram) => {
+    const key = d.fromKey();
+    let p = senderPrefix.get(key);
+    if (p === undefined) {
+      if (senderPrefix.size >= 4096) senderPrefix.clear();
+      p = JSON.stringify(fields(d.from())).slice(0, -1) + ',';
+      senderPrefix.set(key, p);
+    }
+    return p;
+  };
   return (batch: Datagram[]) => {
+    if (settings.json) {
+      let out = '';
+      for (const d of batch) {
+        if (d.truncated && !warned) {
+          writeStderr(`ipcctl: ${op}: a datagram was larger than the receive buffer and was cut\n`);
+          warned = true;
+        }
+        const payload = isUtf8(d.data) ? `"text":${JSON.stringify(d.data.toString('utf8'))}` : `"base64":"${d.data.toString('base64')}"`;
+        out += `${prefixOf(d)}"size":${d.data.length},${payload}}\n`;
+      }
+      if (out.length > 0) writeStdout(out);
+      return;
+    }
     const parts: Buffer[] = [];
     for (const d of batch) {
       if (d.truncated && !warned) {
         writeStderr(`ipcctl: ${op}: a datagram was larger than the receive buffer and was cut\n`);
         warned = true;
-      }
-      if (settings.json) {
-        parts.push(Buffer.from(jsonLine({ ...fields(d.from()), size: d.data.length, ...payloadFields(d.data) })));
-        continue;
       }
       if (opts.verbose) writeStderr(`ipcctl: ${op}: ${d.data.length} bytes from ${format(d.from())}\n`);
       parts.push(d.data);
@@ -148,4 +172,17 @@ export function hexdumpBeforeOperands(cmd: Command): Command {
     return parse(out);
   };
   return cmd;
+}
+
+/** The end of a listener: what arrived and, when the kernel dropped some, how many. */
+export function reportListenEnd(op: string, stats: ListenStats, verbose: boolean): void {
+  const dropped = stats.dropped ?? 0;
+  if (settings.json) {
+    // Only when it matters, so that a stream of datagram lines stays just that.
+    if (dropped > 0 || verbose) writeStdout(jsonLine({ event: 'end', received: stats.received, dropped: stats.dropped }));
+    return;
+  }
+  if (dropped > 0) {
+    writeStderr(`ipcctl: ${op}: ${stats.received} datagram${stats.received === 1 ? '' : 's'} received, ${dropped} dropped by the kernel (the receive queue was full)\n`);
+  } else if (verbose) writeStderr(`ipcctl: ${op}: ${stats.received} datagram${stats.received === 1 ? '' : 's'} received, none dropped\n`);
 }
