@@ -3,11 +3,37 @@
 // a reader that closed early (`| head -1`) shows up as OutputClosedError right
 // where the write failed, and the command can put back what it had taken.
 import { writeSync } from 'node:fs';
+import { CliError, EXIT } from '../errors.js';
 import { sleepSync } from '../sleep.js';
 
-export class OutputClosedError extends Error {
-  constructor(readonly written: number) {
-    super('output closed');
+const phrases: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EIO: 'input/output error',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large',
+  EBADF: 'not open for writing',
+  EPIPE: 'the reader went away',
+};
+
+/** A write to fd 1 or 2 that failed: how many bytes got out, and the errno name. */
+export class OutputError extends CliError {
+  constructor(
+    readonly written: number,
+    readonly code: string,
+    readonly fd = 1,
+  ) {
+    super(`writing ${fd === 2 ? 'stderr' : fd === 1 ? 'stdout' : `fd ${fd}`}: ${code}, ${phrases[code] ?? 'write failed'}`, EXIT.FAILED);
+  }
+
+  get detail(): string {
+    return phrases[this.code] ?? 'write failed';
+  }
+}
+
+/** The reader went away (EPIPE): `| head -1`. Not an error to report. */
+export class OutputClosedError extends OutputError {
+  constructor(written: number, fd = 1) {
+    super(written, 'EPIPE', fd);
   }
 }
 
@@ -27,7 +53,8 @@ export function writeAll(fd: number, data: Uint8Array): void {
         sleepSync(1);
         continue;
       }
-      if (code === 'EPIPE' || code === 'ECONNRESET') throw new OutputClosedError(done);
+      if (code === 'EPIPE' || code === 'ECONNRESET') throw new OutputClosedError(done, fd);
+      if (typeof code === 'string') throw new OutputError(done, code, fd);
       throw err;
     }
   }
