@@ -3,7 +3,11 @@
 //     Node program (target: median ratio <= 1.25);
 //  2. throughput: 100,000 messages of 1 KiB through `msgq send --lines` and
 //     then `msgq recv --all`, against the same through Perl IPC::SysV
-//     (target: at least half of Perl's rate).
+//     (target: at least half of Perl's rate);
+//  3. both ends at once: 100,000 x 1 KiB through `msgq send --lines` and
+//     `msgq recv --count` running together on a queue of the default size
+//     (16384 bytes), so that both meet a full or empty queue all the time,
+//     against the same pair in Perl (target: at least Perl's rate).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,6 +100,26 @@ try {
   row('perl send+recv', rate(perlBoth), 'msg/s');
   row('ipcctl send+recv', rate(ipcBoth), 'msg/s', perlBoth / ipcBoth);
   console.log('(ratio = ipcctl rate / peer rate; above 1 means ipcctl is faster)');
+
+  // Both ends at once, through a default-size queue (16 messages of 1 KiB fit).
+  const small = ipcctl('msgq', 'create');
+  ids.push(small);
+  ipcctl('msgq', 'set', small, '--max-bytes', '16384');
+  const perlPairRecv = `use IPC::SysV; my ($id,$n)=@ARGV; my $b; for (1..$n) { msgrcv($id, $b, 65536, 0, 0) or die "$!"; print substr($b, 8), "\\n" }`;
+  writeFileSync(join(dir, 'pair-recv.pl'), perlPairRecv);
+  const pair = { ipc: [], perl: [], ipcNoHelper: [] };
+  for (let i = 0; i < rounds; i++) {
+    pair.ipc.push(timeShell(`${IPCCTL} msgq recv ${small} --count ${N} > /dev/null & r=$!; ${IPCCTL} msgq send ${small} --lines < ${input}; wait $r`));
+    pair.perl.push(timeShell(`perl ${join(dir, 'pair-recv.pl')} ${small} ${N} > /dev/null & r=$!; perl ${join(dir, 'send.pl')} ${small} < ${input}; wait $r`));
+  }
+  if (process.env.BENCH_NO_HELPER_PAIR !== '0') {
+    pair.ipcNoHelper.push(timeShell(`export IPCCTL_NO_C_HELPER=1; ${IPCCTL} msgq recv ${small} --count ${N} > /dev/null & r=$!; ${IPCCTL} msgq send ${small} --lines < ${input}; wait $r`));
+  }
+  console.log(`\nboth ends at once: ${N} messages of ${SIZE} bytes through a 16384-byte queue (best of ${rounds})`);
+  row('perl IPC::SysV send | recv', rate(best(pair.perl)), 'msg/s');
+  row('ipcctl send --lines | recv --count', rate(best(pair.ipc)), 'msg/s', best(pair.perl) / best(pair.ipc));
+  if (pair.ipcNoHelper.length) row('ipcctl, IPCCTL_NO_C_HELPER=1 (1 run)', rate(best(pair.ipcNoHelper)), 'msg/s', best(pair.perl) / best(pair.ipcNoHelper));
+  console.log('(ratio = ipcctl rate / Perl rate; target >= 1)');
 
   // Peak memory of one more run of each, the queue refilled between them.
   const mem = {
