@@ -3,10 +3,10 @@
 // each action so that `ipcctl msgq --help` does not load ffi-rs.
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
-import { EXIT, IpcError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { Message, MessageQueue } from '../ipc/msgq.js';
 import { formatKey, formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
-import { BatchWriter, OutputClosedError, OutputError, writeStderr, writeStdout } from '../output/sink.js';
+import { OutputClosedError, OutputError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { formatTime, renderFields } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
@@ -82,12 +82,7 @@ async function send(idArg: string | undefined, text: string[], opts: SendOpts) {
       });
       sent = r.sent;
     } else {
-      const { Deadline } = await import('../ipc/wait.js');
-      const payload = transfer.readWholeMessage(q, input);
-      if (!(await q.send(payload, { type: opts.type, nowait: Boolean(opts.nowait), deadline: new Deadline(opts.timeout) }))) {
-        throw IpcError.of('EAGAIN', 'msgq send', q.name, { detail: 'the queue is full; sent 0 messages', exitCode: EXIT.EMPTY });
-      }
-      sent = 1;
+      sent = (await transfer.sendWhole(q, input, { type: opts.type, nowait: Boolean(opts.nowait), timeoutMs: opts.timeout })).sent;
     }
   } finally {
     q.close();
@@ -111,39 +106,7 @@ interface RecvOpts {
   null?: boolean;
 }
 
-/** Does a message of type `t` match what --type/--except ask for (used by --peek)? */
-function typeMatches(t: number, want: number, except: boolean): boolean {
-  if (want === 0) return true;
-  if (want > 0) return except ? t !== want : t === want;
-  return t <= -want;
-}
-
 const jsonOf = (m: Message) => Buffer.from(jsonLine({ type: m.type, size: m.data.length, ...payloadFields(m.data) }));
-
-/** --peek: MSG_COPY reads by position; --type filters the copies here. Nothing is taken. */
-function peek(q: MessageQueue, opts: RecvOpts, capacity: number, limit: number, several: boolean) {
-  const sep = Buffer.from(opts.null ? '\0' : '\n');
-  const out = new BatchWriter<Message>(1, several ? 64 * 1024 : 0);
-  let got = 0;
-  try {
-    for (let index = 0; got < limit; index++) {
-      const m = q.peek(index, capacity, Boolean(opts.truncate));
-      if (!m) break;
-      if (!typeMatches(m.type, opts.type, Boolean(opts.except))) continue;
-      if (settings.json) out.push(m, jsonOf(m));
-      else if (several) out.push(m, m.data, sep);
-      else out.push(m, m.data);
-      got++;
-    }
-    out.flush();
-  } catch (e) {
-    if (e instanceof OutputClosedError) return;
-    throw e;
-  }
-  if (got === 0) {
-    throw IpcError.of('ENOMSG', 'msgq recv', q.name, { detail: 'no message' + (opts.type !== 0 ? ` of type ${opts.type}` : ''), exitCode: EXIT.EMPTY });
-  }
-}
 
 async function recv(idArg: string | undefined, opts: RecvOpts) {
   if (opts.all && opts.count !== undefined) throw new UsageError('msgq recv: give --count or --all, not both');
@@ -153,7 +116,6 @@ async function recv(idArg: string | undefined, opts: RecvOpts) {
     const capacity = q.receiveCapacity(opts.maxSize);
     const several = Boolean(opts.all) || opts.count !== undefined;
     const count = opts.all ? Infinity : (opts.count ?? 1);
-    if (opts.peek) return peek(q, opts, capacity, count, several);
     const transfer = await import('../ipc/sysv/msgq-transfer.js');
     // stdout for the transfer: every failed write says how far it got.
     const output = {
@@ -166,6 +128,12 @@ async function recv(idArg: string | undefined, opts: RecvOpts) {
         }
       },
     };
+    if (opts.peek) {
+      const sep = Buffer.from(opts.null ? '\0' : '\n');
+      const encode = settings.json ? jsonOf : several ? (m: Message) => Buffer.concat([m.data, sep]) : (m: Message) => m.data;
+      transfer.peekStream(q, output, { type: opts.type, except: Boolean(opts.except), truncate: Boolean(opts.truncate), capacity, count, encode });
+      return;
+    }
     const report = await transfer.receiveStream(q, output, {
       type: opts.type,
       except: Boolean(opts.except),

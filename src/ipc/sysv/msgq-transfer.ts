@@ -341,6 +341,70 @@ function full(q: MessageQueue, sent: number): IpcError {
 }
 
 /**
+ * Send all of `input` as one message (bounded as readWholeMessage says),
+ * waiting for room unless nowait (then a full queue is EAGAIN, exit 3).
+ */
+export async function sendWhole(q: MessageQueue, input: Input, opts: { type: number; nowait: boolean; timeoutMs?: number }): Promise<{ sent: number }> {
+  const payload = readWholeMessage(q, input);
+  if (!(await q.send(payload, { type: opts.type, nowait: opts.nowait, deadline: new Deadline(opts.timeoutMs) }))) throw full(q, 0);
+  return { sent: 1 };
+}
+
+export interface PeekOptions {
+  type: number;
+  except: boolean;
+  truncate: boolean;
+  capacity: number;
+  count: number;
+  /** Output of one message: its bytes (text and separator, or a JSON line). */
+  encode: (m: Message) => Buffer;
+}
+
+/** Does a message of type `t` match what --type/--except ask for? */
+function typeMatches(t: number, want: number, except: boolean): boolean {
+  if (want === 0) return true;
+  if (want > 0) return except ? t !== want : t === want;
+  return t <= -want;
+}
+
+/**
+ * --peek: copy up to `count` messages without removing them (MSG_COPY, by
+ * position; --type filters the copies here). Nothing is taken, so nothing
+ * needs putting back; a reader that went away just ends it.
+ */
+export function peekStream(q: MessageQueue, out: Output, opts: PeekOptions): { copied: number } {
+  let copied = 0;
+  const pending: Buffer[] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (pending.length) out.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending, bytes));
+    pending.length = 0;
+    bytes = 0;
+  };
+  try {
+    for (let index = 0; copied < opts.count; index++) {
+      const m = q.peek(index, opts.capacity, opts.truncate);
+      if (!m) break;
+      if (!typeMatches(m.type, opts.type, opts.except)) continue;
+      const b = opts.encode(m);
+      pending.push(b);
+      bytes += b.length;
+      copied++;
+      if (bytes >= 64 * 1024) flush();
+    }
+    flush();
+  } catch (e) {
+    if (e instanceof OutputFailure && e.closed) return { copied };
+    if (e instanceof OutputFailure) throw new OperationError(`msgq recv --peek ${q.name}: writing stdout: ${e.code}, ${e.detail}`, EXIT.FAILED);
+    throw e;
+  }
+  if (copied === 0) {
+    throw IpcError.of('ENOMSG', 'msgq recv', q.name, { detail: 'no message' + (opts.type !== 0 ? ` of type ${opts.type}` : ''), exitCode: EXIT.EMPTY });
+  }
+  return { copied };
+}
+
+/**
  * Read all of `input` as one message, stopping one byte past the largest
  * message the queue can take: more than that is refused before anything is
  * sent (reading /dev/zero ends at once, memory stays bounded).
