@@ -8,6 +8,7 @@
 import type { WaitControl } from '../../native/msg-batch.js';
 import type { StopSignals } from '../stop-signals.js';
 import type { Deadline } from '../wait.js';
+import { sleepSync } from '../../sleep.js';
 
 /** A receiver hands on what it took at the latest this long after taking it. */
 export const HOLD_MS = 20;
@@ -81,46 +82,49 @@ async function runWoken<T>(ctl: WaitControl, call: () => Promise<T>): Promise<T>
   }
 }
 
-/** Polls that only yield to the event loop before the first sleep: a busy peer is usually a moment away. */
-const YIELDS = 64;
+/** The first nap of a polling wait, and the longest (milliseconds). */
+const FIRST_NAP_MS = 0.05;
+const LONGEST_NAP_MS = 10;
+/** Naps up to this long are taken on the spot (finer than a timer); longer ones through a timer. */
+const SYNC_NAP_MS = 1;
 
 /**
- * The polling wait of the fallback: first yield to the event loop (a peer
- * on another core frees room within microseconds), then sleep a little
- * (growing from 1 ms to 10 ms over successive calls), or less when the
- * deadline is nearer. Returns why it ended: 'again' to try the queue once
- * more, 'timeout', or 'stop'.
+ * The polling wait of the fallback: a nap that doubles from 50 us to 10 ms
+ * over successive calls (reset when the queue moved), or less when the
+ * deadline is nearer. Short naps are slept on the spot, without spinning,
+ * then the event loop gets a turn (a signal is seen); longer ones wait on a
+ * timer that a stop signal cuts short. Returns why it ended: 'again' to try
+ * the queue once more, 'timeout', or 'stop'.
  */
 export class PollWait {
-  private pause = 1;
-  private yields = 0;
+  private pause = FIRST_NAP_MS;
 
   constructor(private readonly plan: WaitPlan) {}
 
   reset(): void {
-    this.pause = 1;
-    this.yields = 0;
+    this.pause = FIRST_NAP_MS;
   }
 
   async next(): Promise<'again' | 'timeout' | 'stop'> {
     if (this.plan.signals.stopped) return 'stop';
     const left = this.plan.deadline.remaining();
     if (left === 0) return 'timeout';
-    if (this.yields++ < YIELDS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      return this.plan.signals.stopped ? 'stop' : 'again';
-    }
     const ms = Math.min(this.pause, left ?? Infinity);
-    this.pause = Math.min(2 * this.pause, 10);
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, ms);
-      const unsubscribe = this.plan.signals.onStop(done);
-      function done() {
-        clearTimeout(t);
-        unsubscribe();
-        resolve();
-      }
-    });
+    this.pause = Math.min(2 * this.pause, LONGEST_NAP_MS);
+    if (ms <= SYNC_NAP_MS) {
+      sleepSync(ms);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } else {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, ms);
+        const unsubscribe = this.plan.signals.onStop(done);
+        function done() {
+          clearTimeout(t);
+          unsubscribe();
+          resolve();
+        }
+      });
+    }
     if (this.plan.signals.stopped) return 'stop';
     return this.plan.deadline.remaining() === 0 ? 'timeout' : 'again';
   }
