@@ -17,10 +17,12 @@
  * a deadline, messages held too long): it passes a struct wait_ctl, in
  * which the loop publishes its thread id and how many messages it holds,
  * and ipcctl_wake() sets `stop` and sends the thread SIGURG. SIGURG gets a
- * handler that does nothing, installed without SA_RESTART by
- * ipcctl_wait_init(), so that the blocked call returns EINTR; the loop sees
- * `stop` and returns what it has. (SIGURG's default action is to be
- * ignored, which would not interrupt anything, and Node does not use it.)
+ * handler that does nothing, installed by ipcctl_wait_init(), so that the
+ * blocked call returns EINTR (msgsnd and msgrcv are never restarted after
+ * a handler, SA_RESTART or not: signal(7)); the loop sees `stop` and
+ * returns what it has. (SIGURG's default action is to be ignored, which
+ * would not interrupt anything, and Node does not use it. Should someone
+ * else have a SIGURG handler, it is left alone and ipcctl polls instead.)
  * A wake can land just before the thread enters the kernel; the caller
  * repeats it until the call returns.
  *
@@ -59,10 +61,10 @@ int ipcctl_wait_init(void)
     struct sigaction old, sa;
     if (sigaction(SIGURG, NULL, &old) == -1)
         return 0;
-    if (old.sa_handler == ignore_signal)
+    if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == ignore_signal)
         return 1;
-    if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
-        return 0; /* someone else's: leave it */
+    if ((old.sa_flags & SA_SIGINFO) || (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN))
+        return 0; /* someone else's handler: leave it (the caller then polls) */
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = ignore_signal;
     sigemptyset(&sa.sa_mask);
