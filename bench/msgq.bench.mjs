@@ -3,9 +3,13 @@
 //     Node program (target: median ratio <= 1.25);
 //  2. throughput: 100,000 messages of 1 KiB through `msgq send --lines` and
 //     then `msgq recv --all`, against the same through Perl IPC::SysV
-//     (target: at least half of Perl's rate).
+//     (target: at least half of Perl's rate);
+//  3. both ends at once: 100,000 x 1 KiB through `msgq send --lines` and
+//     `msgq recv --count` running together on a queue of the default size
+//     (16384 bytes), so that both meet a full or empty queue all the time,
+//     against the same pair in Perl (target: at least Perl's rate).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IPCCTL, medians, peakMiB, row, timeShell } from './lib.mjs';
@@ -33,6 +37,15 @@ if (!inner) {
   }
   const r = spawnSync('unshare', ['--ipc', '--', process.execPath, new URL(import.meta.url).pathname, '--throughput'], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
+}
+
+/** User + system seconds of a shell command and everything it waited for (GNU time). */
+function cpuSeconds(cmd) {
+  const out = join(dir, 'cpu');
+  const r = spawnSync('bash', ['-c', `/usr/bin/time -f '%U %S' -o ${out} bash -c '${cmd.replace(/'/g, "'\\''")}'`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`failed: ${cmd}`);
+  const [u, sys] = readFileSync(out, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+  return u + sys;
 }
 
 function cleanup() {
@@ -96,6 +109,33 @@ try {
   row('perl send+recv', rate(perlBoth), 'msg/s');
   row('ipcctl send+recv', rate(ipcBoth), 'msg/s', perlBoth / ipcBoth);
   console.log('(ratio = ipcctl rate / peer rate; above 1 means ipcctl is faster)');
+
+  // Both ends at once, through a default-size queue (16 messages of 1 KiB fit).
+  const small = ipcctl('msgq', 'create');
+  ids.push(small);
+  ipcctl('msgq', 'set', small, '--max-bytes', '16384');
+  const perlPairRecv = `use IPC::SysV; my ($id,$n)=@ARGV; my $b; for (1..$n) { msgrcv($id, $b, 65536, 0, 0) or die "$!"; print substr($b, 8), "\\n" }`;
+  writeFileSync(join(dir, 'pair-recv.pl'), perlPairRecv);
+  const pair = { ipc: [], perl: [], ipcNoHelper: [], ipcCpu: [], perlCpu: [] };
+  const ipcPair = `${IPCCTL} msgq recv ${small} --count ${N} > /dev/null & r=$!; ${IPCCTL} msgq send ${small} --lines < ${input}; wait $r`;
+  const perlPair = `perl ${join(dir, 'pair-recv.pl')} ${small} ${N} > /dev/null & r=$!; perl ${join(dir, 'send.pl')} ${small} < ${input}; wait $r`;
+  for (let i = 0; i < rounds; i++) {
+    pair.ipc.push(timeShell(ipcPair));
+    pair.perl.push(timeShell(perlPair));
+    // CPU time (user + system, both processes): less at the mercy of a shared machine than wall time.
+    pair.ipcCpu.push(cpuSeconds(ipcPair));
+    pair.perlCpu.push(cpuSeconds(perlPair));
+  }
+  if (process.env.BENCH_NO_HELPER_PAIR !== '0') {
+    pair.ipcNoHelper.push(timeShell(`export IPCCTL_NO_C_HELPER=1; ${IPCCTL} msgq recv ${small} --count ${N} > /dev/null & r=$!; ${IPCCTL} msgq send ${small} --lines < ${input}; wait $r`));
+  }
+  console.log(`\nboth ends at once: ${N} messages of ${SIZE} bytes through a 16384-byte queue (best of ${rounds})`);
+  row('perl IPC::SysV send | recv', rate(best(pair.perl)), 'msg/s');
+  row('ipcctl send --lines | recv --count', rate(best(pair.ipc)), 'msg/s', best(pair.perl) / best(pair.ipc));
+  if (pair.ipcNoHelper.length) row('ipcctl, IPCCTL_NO_C_HELPER=1 (1 run)', rate(best(pair.ipcNoHelper)), 'msg/s', best(pair.perl) / best(pair.ipcNoHelper));
+  row('CPU seconds, perl pair', best(pair.perlCpu), 's');
+  row('CPU seconds, ipcctl pair', best(pair.ipcCpu), 's', best(pair.perlCpu) / best(pair.ipcCpu));
+  console.log('(ratio = ipcctl rate / Perl rate, or Perl CPU / ipcctl CPU; target >= 1)');
 
   // Peak memory of one more run of each, the queue refilled between them.
   const mem = {

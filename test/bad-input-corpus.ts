@@ -48,10 +48,7 @@ const HEAVY = /^(lab |selftest$)/;
  * Cases that wait for other work before they can pass: named with the
  * reason, so they are visible in the test output and easy to drop.
  */
-const PENDING: Array<[RegExp, string]> = [
-  [/^msgq send .*stdin zero$/, 'bounded stdin for msgq send is issue 11 item 2 (helper i11a)'],
-  [/^udp send .*stdin zero$/, 'bounded stdin for udp send is issue 11 item 2 (helper i11a)'],
-];
+const PENDING: Array<[RegExp, string]> = [];
 
 interface Leaf {
   path: string[];

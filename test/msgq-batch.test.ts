@@ -3,10 +3,17 @@
 // through one FFI call per message without it (IPCCTL_NO_C_HELPER=1). Both
 // paths must give the same results, through a queue small enough that both
 // sides meet a full or empty queue many times.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ipcctl, ipcctlAsync, newQueue, runWithClosedStdout } from './helpers/run.js';
+import { IPCCTL, ipcctl, ipcctlAsync, newQueue, run, runWithClosedStdout, sleep } from './helpers/run.js';
 import { waitUntilInMsgrcv } from './helpers/proc.js';
+
+async function waitUntilMapped(pid: number, name: string): Promise<void> {
+  for (let i = 0; i < 400 && !readFileSync(`/proc/${pid}/maps`, 'utf8').includes(name); i++) await sleep(25);
+  await sleep(200); // past loading, into the wait
+}
 
 const paths = [
   ['the C helper', {}],
@@ -14,12 +21,14 @@ const paths = [
 ] as const;
 
 describe('which path runs', () => {
-  it('the built helper is loaded, and IPCCTL_NO_C_HELPER=1 keeps it out', async () => {
+  it('the built helper is loaded (and waits in msgrcv), and IPCCTL_NO_C_HELPER=1 keeps it out (and polls)', async () => {
     for (const [env, loaded] of [[{}, true], [{ IPCCTL_NO_C_HELPER: '1' }, false]] as const) {
       const id = newQueue();
       const reader = ipcctlAsync(['msgq', 'recv', String(id), '--count', '1'], { env });
-      // Once it waits in msgrcv its libraries are loaded: its mappings tell which.
-      await waitUntilInMsgrcv(reader.child.pid!);
+      // Once it waits its libraries are loaded: its mappings tell which. With
+      // the helper it waits inside msgrcv; without, it polls (no thread could be ended).
+      if (loaded) await waitUntilInMsgrcv(reader.child.pid!);
+      else await waitUntilMapped(reader.child.pid!, 'ffi-rs');
       const maps = readFileSync(`/proc/${reader.child.pid}/maps`, 'utf8');
       expect(ipcctl(['msgq', 'send', String(id), 'go']).code).toBe(0);
       expect((await reader.done).stdout).toBe('go\n');
@@ -75,11 +84,18 @@ describe.each(paths)('through %s', (_name, env) => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/above the queue's limit of 4096 bytes.*after sending 2 messages/);
     expect(ipcctl(['msgq', 'recv', String(id), '--all'], { env }).stdout).toBe('a\nb\n');
-    // A line longer than the 1 MiB read block: the block grows, the limit still speaks.
-    const huge = ['d', 'y'.repeat(3 << 20), 'e'].join('\n');
-    const h = ipcctl(['msgq', 'send', String(id), '--lines'], { input: huge, env });
-    expect(h.code).toBe(1);
-    expect(h.stderr).toMatch(/message of 3145728 bytes is above the system limit msgmax=\d+ \(after sending 1 message\)/);
+    // A line longer than any message: reading stops one byte past the limit
+    // (the rest of stdin is never read), the lines before it went.
+    expect(ipcctl(['msgq', 'set', String(id), '--max-bytes', '16384']).code).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'ipcctl-lines-'));
+    try {
+      writeFileSync(join(dir, 'in'), ['d', 'y'.repeat(3 << 20), 'e'].join('\n'));
+      const h = run('sh', ['-c', `${IPCCTL} msgq send ${id} --lines < ${dir}/in`], { env });
+      expect(h.code).toBe(1);
+      expect(h.stderr).toMatch(/^ipcctl: msgq send \d+: a record of more than 8192 bytes is above the system limit msgmax=8192; stopped reading there \(after sending 1 message\)\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(ipcctl(['msgq', 'recv', String(id), '--all'], { env }).stdout).toBe('d\n');
   });
 

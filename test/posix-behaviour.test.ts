@@ -267,7 +267,7 @@ describe('nothing lost', () => {
       full.stderr.on('data', (d) => (err += d));
       full.on('close', (code) => {
         expect(code).toBe(1);
-        expect(err).toBe('ipcctl: stdout: ENOSPC, no space left on the device\n');
+        expect(err).toBe('ipcctl: pshm read: writing stdout: ENOSPC, no space left on device\n');
         resolve();
       });
     });

@@ -3,18 +3,17 @@
 // each action so that `ipcctl msgq --help` does not load ffi-rs.
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
-import { EXIT, IpcError, UsageError } from '../errors.js';
-import type { Message, MessageQueue, ReceivedRun } from '../ipc/msgq.js';
-import type { ReadInto } from '../ipc/record-batch.js';
+import { UsageError } from '../errors.js';
+import type { Message, MessageQueue } from '../ipc/msgq.js';
 import { formatKey, formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
-import { BatchWriter, OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
+import { OutputClosedError, OutputError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { formatTime, renderFields } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
 import { addKeyOptions, asCount, asDuration, asMode, asSize, keySpecFrom, parseInteger, parseOwner, parseSizeUpTo, targetFrom, type Target } from './common/args.js';
 import { permJson, permRows } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
-import { readAll, readerOf, readerOfBuffer } from './common/input.js';
+import { readerOf, readerOfBuffer } from './common/input.js';
 import { reportCreated } from './common/created.js';
 
 const MAX_TYPE = Number.MAX_SAFE_INTEGER;
@@ -56,6 +55,15 @@ interface SendOpts {
   timeout?: number;
 }
 
+/** A spinner while a transfer waits (only on a terminal). */
+function spinnerWhileWaiting(text: string): (waiting: boolean) => void {
+  let spinner: { stop(): void } | null = null;
+  return (waiting) => {
+    spinner?.stop();
+    spinner = waiting ? startSpinner(text) : null;
+  };
+}
+
 async function send(idArg: string | undefined, text: string[], opts: SendOpts) {
   // With -k/-f the first positional word is text, not an id.
   if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) {
@@ -64,60 +72,22 @@ async function send(idArg: string | undefined, text: string[], opts: SendOpts) {
   }
   if (opts.lines && opts.null) throw new UsageError('msgq send: give --lines or --null, not both');
   const q = await openQueue(targetFrom(idArg, opts, 'msgq send'));
-  const { Deadline } = await import('../ipc/wait.js');
-  const sendOpts = { type: opts.type, nowait: Boolean(opts.nowait), deadline: new Deadline(opts.timeout) };
-  let sent = 0;
-  const full = () =>
-    new IpcError(11, 'msgq send', q.name, {
-      code: 'EAGAIN',
-      detail: `the queue is full; sent ${sent} message${sent === 1 ? '' : 's'}`,
-      exitCode: EXIT.EMPTY,
-    });
-  // The common case (room on the queue) stays synchronous: an await per
-  // message would cost more than the system call.
-  const slowSend = async (payload: Uint8Array) => {
-    if (sendOpts.nowait || !(await q.sendWaiting(payload, sendOpts))) throw full();
-    sent++;
-  };
-  const trySend = (payload: Uint8Array): boolean => {
-    if (!q.sendNow(payload, sendOpts.type)) return false;
-    sent++;
-    return true;
-  };
-  // --lines/--null: records go many per native call, read straight into
-  // the memory msgsnd reads; a lone message goes by itself.
-  const sendRecords = async (read: ReadInto) => {
-    const { RecordBatch } = await import('../ipc/record-batch.js');
-    const records = new RecordBatch(opts.null ? 0 : 10);
-    try {
-      while (records.next(read)) {
-        for (let i = 0; i < records.count; ) {
-          const r = q.sendBatchNow(records, i, sendOpts.type);
-          sent += r.sent;
-          i += r.sent;
-          if (r.error) throw r.error;
-          if (i === records.count) break;
-          // The queue is full, or this record needs its size checked first.
-          const payload = records.record(i++);
-          if (!trySend(payload)) await slowSend(payload);
-        }
-      }
-    } finally {
-      records.free();
-    }
-  };
+  const transfer = await import('../ipc/sysv/msgq-transfer.js');
+  const input = text.length === 0 ? { read: readerOf(0), fd: 0 } : { read: readerOfBuffer(Buffer.from(text.join(' '))) };
+  let sent: number;
   try {
-    if (opts.lines || opts.null) await sendRecords(text.length === 0 ? readerOf(0) : readerOfBuffer(Buffer.from(text.join(' '))));
-    else {
-      const payload = text.length === 0 ? readAll() : Buffer.from(text.join(' '));
-      if (!trySend(payload)) await slowSend(payload);
+    if (opts.lines || opts.null) {
+      const r = await transfer.sendStream(q, input, {
+        type: opts.type,
+        nowait: Boolean(opts.nowait),
+        timeoutMs: opts.timeout,
+        separator: opts.null ? 0 : 10,
+        onWait: spinnerWhileWaiting(`waiting for room on queue ${q.name}`),
+      });
+      sent = r.sent;
+    } else {
+      sent = (await transfer.sendWhole(q, input, { type: opts.type, nowait: Boolean(opts.nowait), timeoutMs: opts.timeout })).sent;
     }
-  } catch (e) {
-    // Say how many went out before the failure: exactly those are on the queue.
-    if (sent > 0 && !(e instanceof IpcError && e.code === 'EAGAIN') && e instanceof Error && 'exitCode' in e) {
-      e.message += ` (after sending ${sent} message${sent === 1 ? '' : 's'})`;
-    }
-    throw e;
   } finally {
     q.close();
   }
@@ -140,121 +110,51 @@ interface RecvOpts {
   null?: boolean;
 }
 
-/** Does a message of type `t` match what --type/--except ask for (used by --peek)? */
-function typeMatches(t: number, want: number, except: boolean): boolean {
-  if (want === 0) return true;
-  if (want > 0) return except ? t !== want : t === want;
-  return t <= -want;
-}
+const jsonOf = (m: Message) => Buffer.from(jsonLine({ type: m.type, size: m.data.length, ...payloadFields(m.data) }));
 
 async function recv(idArg: string | undefined, opts: RecvOpts) {
   if (opts.all && opts.count !== undefined) throw new UsageError('msgq recv: give --count or --all, not both');
   if (opts.except && opts.type <= 0) throw new UsageError('msgq recv: --except needs a --type above 0');
   const q = await openQueue(targetFrom(idArg, opts, 'msgq recv'));
-  const { Deadline } = await import('../ipc/wait.js');
-  const capacity = q.receiveCapacity(opts.maxSize);
-  const several = Boolean(opts.all) || opts.count !== undefined;
-  const limit = opts.all ? Infinity : (opts.count ?? 1);
-  const sep = Buffer.from(opts.null ? '\0' : '\n');
-  const out = new BatchWriter<Message>(1, several ? 64 * 1024 : 0);
-  const emit = (m: Message) => {
-    if (settings.json) out.push(m, Buffer.from(jsonLine({ type: m.type, size: m.data.length, ...payloadFields(m.data) })));
-    else if (several) out.push(m, m.data, sep);
-    else out.push(m, m.data);
-  };
-  let got = 0;
-  let empty = false;
-  let notEmitted: Message[] = [];
   try {
-    if (opts.peek) {
-      // MSG_COPY reads by position; --type filters the copies here.
-      for (let index = 0; got < limit; index++) {
-        const m = q.peek(index, capacity, Boolean(opts.truncate));
-        if (!m) break;
-        if (typeMatches(m.type, opts.type, Boolean(opts.except))) {
-          emit(m);
-          got++;
-        }
-      }
-      out.flush();
-      if (got === 0) empty = true;
-    } else {
-      const deadline = new Deadline(opts.timeout);
-      const ropts = { type: opts.type, except: Boolean(opts.except), truncate: Boolean(opts.truncate), nowait: Boolean(opts.nowait) || Boolean(opts.all), deadline };
-      const handOver = (batch: Message[]) => {
-        for (let i = 0; i < batch.length; i++) {
-          try {
-            emit(batch[i]!);
-          } catch (e) {
-            // Taken but never handed to the writer: these go back too.
-            notEmitted = batch.slice(e instanceof OutputClosedError ? i + 1 : i);
-            throw e;
-          }
-        }
-      };
-      // Plain text of several messages: the run is written as it came.
-      const writeRun = (run: ReceivedRun) => {
-        out.flush(); // messages received one by one before this run go first
+    const capacity = q.receiveCapacity(opts.maxSize);
+    const several = Boolean(opts.all) || opts.count !== undefined;
+    const count = opts.all ? Infinity : (opts.count ?? 1);
+    const transfer = await import('../ipc/sysv/msgq-transfer.js');
+    // stdout for the transfer: every failed write says how far it got.
+    const output = {
+      write(data: Uint8Array) {
         try {
-          writeStdout(run.bytes);
+          writeStdout(data);
         } catch (e) {
-          if (e instanceof OutputClosedError) notEmitted = run.messages(run.firstUnwritten(e.written));
+          if (e instanceof OutputError) throw new transfer.OutputFailure(e.written, e.code, e.detail, e instanceof OutputClosedError);
           throw e;
         }
-      };
-      while (got < limit) {
-        if (several) {
-          // Whatever is there now comes many messages per native call.
-          const run = q.receiveRunNow(capacity, ropts, Math.min(limit - got, 1 << 30), settings.json ? -1 : sep[0]!);
-          if (run) {
-            got += run.count;
-            if (settings.json) handOver(run.messages());
-            else writeRun(run);
-            continue;
-          }
-        }
-        let m = several ? null : q.receiveNow(capacity, ropts);
-        if (!m && !ropts.nowait) {
-          out.flush(); // what we have goes out before we wait
-          const spinner = startSpinner(`waiting for a message on queue ${q.name}`);
-          try {
-            m = await q.receive(capacity, ropts);
-          } finally {
-            spinner.stop();
-          }
-        }
-        if (!m) {
-          empty = !opts.all;
-          break;
-        }
-        got++;
-        handOver([m]);
-      }
-      out.flush();
+      },
+    };
+    if (opts.peek) {
+      const sep = Buffer.from(opts.null ? '\0' : '\n');
+      const encode = settings.json ? jsonOf : several ? (m: Message) => Buffer.concat([m.data, sep]) : (m: Message) => m.data;
+      transfer.peekStream(q, output, { type: opts.type, except: Boolean(opts.except), truncate: Boolean(opts.truncate), capacity, count, encode });
+      return;
     }
-  } catch (e) {
-    if (e instanceof OutputClosedError) {
-      if (!opts.peek) {
-        const back = [...out.unwritten, ...notEmitted];
-        for (const m of back) await q.putBack(m);
-        if (back.length > 0) {
-          const n = back.length;
-          writeStderr(`ipcctl: msgq recv ${q.name}: output closed; put ${n} message${n === 1 ? '' : 's'} back on the queue (at its tail)\n`);
-        }
-      }
-      return; // a reader that went away is not an error
-    }
-    for (const m of notEmitted) await q.putBack(m);
-    throw e;
+    const report = await transfer.receiveStream(q, output, {
+      type: opts.type,
+      except: Boolean(opts.except),
+      truncate: Boolean(opts.truncate),
+      nowait: Boolean(opts.nowait),
+      timeoutMs: opts.timeout,
+      capacity,
+      count,
+      all: Boolean(opts.all),
+      several,
+      separator: several ? (opts.null ? 0 : 10) : -1,
+      encode: settings.json ? jsonOf : undefined,
+      onWait: spinnerWhileWaiting(`waiting for a message on queue ${q.name}`),
+    });
+    if (report.notice) writeStderr(report.notice);
   } finally {
     q.close();
-  }
-  if (empty) {
-    throw new IpcError(42, 'msgq recv', q.name, {
-      code: 'ENOMSG',
-      detail: got === 0 ? 'no message' + (opts.type !== 0 ? ` of type ${opts.type}` : '') : `only ${got} message${got === 1 ? '' : 's'}`,
-      exitCode: EXIT.EMPTY,
-    });
   }
 }
 

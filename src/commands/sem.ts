@@ -96,7 +96,7 @@ async function op(idArg: string | undefined, words: string[], opts: KeyOpts & { 
     }
   }
   if (!done) {
-    throw new IpcError(11, 'sem op', set.name, { code: 'EAGAIN', detail: 'would block; nothing applied', exitCode: EXIT.EMPTY });
+    throw IpcError.of('EAGAIN', 'sem op', set.name, { detail: 'would block; nothing applied', exitCode: EXIT.EMPTY });
   }
   if (settings.json) printJson({ id: set.id, ops: ops.map((o) => ({ num: o.num, op: o.op })), undo: Boolean(opts.undo) });
 }

@@ -5,7 +5,7 @@ import { fstatSync } from 'node:fs';
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
 import { EXIT, OperationError, UsageError } from '../errors.js';
-import type { Attachment, SharedMemory, Staging } from '../ipc/shm.js';
+import type { SharedMemory } from '../ipc/shm.js';
 import { formatKey, formatMode, payloadFields, printJson } from '../output/json.js';
 import { HexDumper } from '../output/hexdump.js';
 import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
@@ -27,9 +27,6 @@ async function openSegment(target: Target): Promise<SharedMemory> {
 }
 
 const asBytes = (what: string) => (v: string) => parseSize(v, what);
-
-/** From this many bytes on, a bigger pipe pays for its one fcntl. */
-const BULK = 1 << 20;
 
 async function create(opts: KeyOpts & { size: number; mode: number; exclusive?: boolean }) {
   const { SharedMemory } = await import('../ipc/shm.js');
@@ -87,34 +84,31 @@ function noteRemoved(seg: SharedMemory, op: string): void {
 /** Offsets and lengths take the size suffixes too: --offset 1M. */
 async function read(idArg: string | undefined, opts: KeyOpts & { offset: number; length?: number; hex?: boolean; progress?: boolean }) {
   const seg = await openSegment(targetFrom(idArg, opts, 'shm read'));
-  const { SharedMemory, CHUNK } = await import('../ipc/shm.js');
+  const { readSegment, BULK } = await import('../ipc/sysv/shm-transfer.js');
   const { preferBulkPipe } = await import('../ipc/pipes.js');
   if (settings.json && opts.hex) throw new UsageError('shm read: give --json or --hex, not both');
   const progress = threadProgress(`shm read ${seg.id}`, progressWanted(opts.progress));
-  const counter = progress.counter;
+  const hex = opts.hex ? new HexDumper() : null;
+  let end = 0;
   try {
-    seg.withAttached(true, 'shm read', (a, st) => {
-      const length = SharedMemory.checkRange('shm read', seg.id, st.size, opts.offset, opts.length);
-      if (settings.json) {
-        if (length > 64 << 20) throw new OperationError(`shm read ${seg.id}: --json is for up to 64M; read ${length} bytes raw instead`, EXIT.USAGE);
-        const data = Buffer.from(a.view(opts.offset, length));
-        printJson({ id: seg.id, offset: opts.offset, size: length, ...payloadFields(data) });
-        return;
-      }
-      const hex = opts.hex ? new HexDumper() : null;
-      if (!hex && length >= BULK) preferBulkPipe(1);
-      // Mapping the pages ahead pays when write(2) will touch them; /dev/null never does.
-      const touches = hex !== null || !stdoutIsCharDevice();
-      // Straight from the segment to stdout, one window at a time: no copy.
-      for (let at = opts.offset, end = opts.offset + length; at < end; at += CHUNK) {
-        const window = a.view(at, Math.min(CHUNK, end - at));
-        if (touches) a.prefault(at, window.length, false);
-        if (hex) writeStdout(hex.push(window, at));
-        else writeStdout(window);
-        counter[0] = at + window.length - opts.offset;
-      }
-      if (hex) writeStdout(hex.end(opts.offset + length));
-    });
+    readSegment(
+      seg,
+      // Touching the pages ahead pays when write(2) will read them; /dev/null never does.
+      { offset: opts.offset, length: opts.length, prefault: hex !== null || !stdoutIsCharDevice(), counter: progress.counter },
+      (window, at) => writeStdout(hex ? hex.push(window, at) : window),
+      (length, a) => {
+        end = opts.offset + length;
+        if (settings.json) {
+          if (length > 64 << 20) throw new OperationError(`shm read ${seg.id}: --json is for up to 64M; read ${length} bytes raw instead`, EXIT.USAGE);
+          const data = Buffer.from(a.view(opts.offset, length));
+          printJson({ id: seg.id, offset: opts.offset, size: length, ...payloadFields(data) });
+          return false;
+        }
+        if (!hex && length >= BULK) preferBulkPipe(1);
+        return true;
+      },
+    );
+    if (hex && !settings.json) writeStdout(hex.end(end));
   } catch (e) {
     await progress.abandon();
     if (e instanceof OutputClosedError) return; // a reader that went away is not an error
@@ -142,73 +136,6 @@ function stdinFileSize(): number | null {
   }
 }
 
-const readStdinRaw = readerOf(0, 'shm write');
-
-/** read(2) on stdin into `buf`: 0 at EOF. `counter[0]` adds up what was read (for --progress). */
-function readStdin(buf: Uint8Array, at: number, length: number, counter: Float64Array): number {
-  const n = readStdinRaw(buf, at, length);
-  counter[0] += n;
-  return n;
-}
-
-/**
- * Stdin, up to `capacity` bytes; null when there is more than that. Read
- * into private memory first: a write that does not fit must leave the
- * segment untouched, and a pipe's length is known only at its end.
- */
-function readStdinUpTo(capacity: number, counter: Float64Array): Buffer[] | null {
-  const parts: Buffer[] = [];
-  let total = 0;
-  for (;;) {
-    // One byte beyond the capacity is enough to know it does not fit.
-    const want = Math.min(4 << 20, capacity + 1 - total);
-    const buf = Buffer.allocUnsafe(want);
-    let filled = 0;
-    while (filled < want) {
-      const n = readStdin(buf, filled, want - filled, counter);
-      if (n === 0) break;
-      filled += n;
-    }
-    if (filled > 0) parts.push(buf.subarray(0, filled));
-    total += filled;
-    if (total > capacity) return null;
-    if (filled < want) return parts;
-  }
-}
-
-/** Stdin into `staging` until EOF or full: the byte count. */
-function readStdinInto(staging: Staging, chunk: number, counter: Float64Array): number {
-  let done = 0;
-  while (done < staging.size) {
-    const window = staging.view(done, Math.min(chunk, staging.size - done));
-    let filled = 0;
-    while (filled < window.length) {
-      const n = readStdin(window, filled, window.length - filled, counter);
-      if (n === 0) return done + filled;
-      filled += n;
-    }
-    done += filled;
-  }
-  return done;
-}
-
-/** A regular file on stdin of known size: read straight into the segment. */
-function readFileInto(a: Attachment, offset: number, size: number, chunk: number, counter: Float64Array): number {
-  let done = 0;
-  while (done < size) {
-    const window = a.view(offset + done, Math.min(chunk, size - done));
-    a.prefault(offset + done, window.length, true);
-    let filled = 0;
-    while (filled < window.length) {
-      const n = readStdin(window, filled, window.length - filled, counter);
-      if (n === 0) return done + filled; // the file shrank meanwhile
-      filled += n;
-    }
-    done += filled;
-  }
-  return done;
-}
-
 async function write(idArg: string | undefined, text: string[], opts: KeyOpts & { offset: number; progress?: boolean }) {
   // With -k/-f the first positional word is data, not an id.
   if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) {
@@ -216,72 +143,20 @@ async function write(idArg: string | undefined, text: string[], opts: KeyOpts & 
     idArg = undefined;
   }
   const seg = await openSegment(targetFrom(idArg, opts, 'shm write'));
-  const { CHUNK } = await import('../ipc/shm.js');
-  const st = seg.stat('shm write');
-  const offset = opts.offset;
-  const tooBig = (n: number | string) =>
-    new OperationError(`shm write ${seg.id}: ${n} bytes at offset ${offset} do not fit in the ${st.size}-byte segment (${Math.max(0, st.size - offset)} bytes fit); nothing written`, EXIT.USAGE);
-  if (offset > st.size) throw new OperationError(`shm write ${seg.id}: offset ${offset} is past the end of the ${st.size}-byte segment; nothing written`, EXIT.USAGE);
-  const capacity = st.size - offset;
-
-  let written: number;
-  const fileSize = text.length === 0 ? stdinFileSize() : null;
+  const { writeSegment } = await import('../ipc/sysv/shm-transfer.js');
   // --progress counts what comes from stdin; DATA on the command line is there at once.
   const progress = threadProgress(`shm write ${seg.id}`, text.length === 0 && progressWanted(opts.progress));
-  const counter = progress.counter;
+  let written: number;
   try {
-    if (text.length > 0) {
-      const data = Buffer.from(text.join(' '));
-      if (data.length > capacity) throw tooBig(data.length);
-      written = seg.withAttached(false, 'shm write', (a) => {
-        a.view(offset, data.length).set(data);
-        return data.length;
-      });
-    } else if (fileSize !== null) {
-      // Known size: check first, then read(2) lands in the segment itself.
-      if (fileSize > capacity) throw tooBig(fileSize);
-      written = seg.withAttached(false, 'shm write', (a) => readFileInto(a, offset, fileSize, CHUNK, counter));
-    } else {
-      if (capacity >= BULK) (await import('../ipc/pipes.js')).preferBulkPipe(0);
-      const { stagingMemory } = await import('../ipc/shm.js');
-      // A pipe: its length is known only at its end, so gather it privately
-      // first (one byte more than fits is enough to know it does not).
-      const staging = capacity >= BULK ? stagingMemory(capacity + 1) : null;
-      if (staging) {
-        try {
-          const total = readStdinInto(staging, CHUNK, counter);
-          if (total > capacity) throw tooBig(`more than ${capacity}`);
-          written = seg.withAttached(false, 'shm write', (a) => {
-            for (let done = 0; done < total; done += CHUNK) {
-              const n = Math.min(CHUNK, total - done);
-              a.prefault(offset + done, n, true);
-              a.view(offset + done, n).set(staging.view(done, n));
-            }
-            return total;
-          });
-        } finally {
-          staging.free();
-        }
-      } else {
-        const parts = readStdinUpTo(capacity, counter);
-        if (parts === null) throw tooBig(`more than ${capacity}`);
-        written = seg.withAttached(false, 'shm write', (a) => {
-          let at = offset;
-          for (const p of parts) {
-            a.view(at, p.length).set(p);
-            at += p.length;
-          }
-          return at - offset;
-        });
-      }
-    }
+    const input = text.length > 0 ? { data: Buffer.from(text.join(' ')) } : { read: readerOf(0), fd: 0, fileSize: stdinFileSize() };
+    written = writeSegment(seg, input, opts.offset, progress.counter);
   } catch (e) {
     await progress.abandon();
     throw e;
   }
   await progress.finish();
   noteRemoved(seg, 'shm write');
-  if (settings.json) printJson({ id: seg.id, offset, written });
+  if (settings.json) printJson({ id: seg.id, offset: opts.offset, written });
 }
 
 async function stat(idArg: string | undefined, opts: KeyOpts) {

@@ -8,14 +8,14 @@ import { writeStderr } from '../output/sink.js';
 import { preloadSpinner } from '../output/spinner.js';
 import { settings } from '../output/style.js';
 import { asCount, asDuration, parseSize } from './common/args.js';
-import { UsageError } from '../errors.js';
+import { EXIT, OperationError, UsageError } from '../errors.js';
 
 const asDatagramSize = (v: string) => {
   const n = parseSize(v, 'datagram size');
   if (n < 1 || n > 65507) throw new UsageError(`invalid datagram size '${v}': from 1 to 65507 bytes`);
   return n;
 };
-import { readAll, readRecords } from './common/input.js';
+import { InputTooLong, readAll, readAllUpTo, readRecords } from './common/input.js';
 import { datagramPrinter, hexdumpBeforeOperands, reportListenEnd } from './common/sockets.js';
 import { waitingForDatagrams } from './common/feedback.js';
 import { quietOnClosedOutput } from './common/connect.js';
@@ -110,15 +110,23 @@ async function send(host: string, portText: string, text: string[], opts: SendFl
   if (opts.lines && opts.chunk !== undefined) throw new UsageError('udp send: give --lines or --chunk, not both');
   const { parseHost, parsePort, formatAddress } = await import('../ipc/address.js');
   const to = await parseHost(host, parsePort(portText, false));
-  const { send } = await import('../ipc/datagram.js');
-  const payloads: Iterable<Buffer> =
-    text.length > 0 ? (opts.lines ? splitLines(Buffer.from(text.join(' '))) : [Buffer.from(text.join(' '))]) : opts.lines ? readRecords(10) : opts.chunk !== undefined ? chunks(readAll(), opts.chunk) : [readAll()];
+  const { send, MAX_DATAGRAM } = await import('../ipc/datagram.js');
+  // One datagram can never exceed what UDP carries: stdin is read only one byte past it.
+  const max = MAX_DATAGRAM[(to as { address?: string }).address?.includes(':') ? 6 : 4];
   const multicast = await sendMulticast(opts, to);
   const dump = await openDump(opts);
-  const dumped = dump ? tapPayloads(payloads, (p) => dump.chunk('sent', p)) : payloads;
-  let r: { sent: number };
+  let r: Awaited<ReturnType<typeof send>>;
   try {
+    const payloads: Iterable<Buffer> =
+      text.length > 0 ? (opts.lines ? splitLines(Buffer.from(text.join(' '))) : [Buffer.from(text.join(' '))]) : opts.lines ? readRecords(10, 0, max) : opts.chunk !== undefined ? chunks(readAll(), opts.chunk) : [readAllUpTo(max)];
+    const dumped = dump ? tapPayloads(payloads, (p) => dump.chunk('sent', p)) : payloads;
     r = await send({ op: 'udp send', to, payloads: dumped, count: opts.count ?? 1, broadcast: Boolean(opts.broadcast), timeoutMs: opts.timeout, multicast });
+  } catch (e) {
+    if (e instanceof InputTooLong) {
+      throw new OperationError(`udp send ${formatAddress(to)}: ${opts.lines ? 'a line of stdin' : 'stdin'} holds more than ${max} bytes, the largest UDP datagram; ${opts.lines ? 'the lines before it were sent' : 'nothing sent'}`, EXIT.FAILED);
+    }
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw new OperationError(`udp send ${formatAddress(to)}: EISDIR, stdin is a directory`, EXIT.FAILED);
+    throw e;
   } finally {
     dump?.close();
   }

@@ -53,6 +53,9 @@ export interface ListenStats {
   dropped: number | null;
 }
 
+/** The largest UDP payload: 65535 less the IP and UDP headers (IPv4 20 + 8, IPv6 8). */
+export const MAX_DATAGRAM = { 4: 65507, 6: 65527 } as const;
+
 /** Payload slot per datagram: a UDP datagram is at most 65507 bytes (65527 over IPv6). */
 const UDP_SLOT = 65536;
 /** UNIX datagrams may be larger, up to the socket send buffer. */

@@ -1,7 +1,7 @@
 // MessageQueue: a System V message queue as the commands use it. Typed
 // values in, typed values or IpcError out; never prints. Every errno of the
 // native layer is re-described here in terms of queues.
-import { errnoNumber, EXIT, IpcError, OperationError, UsageError } from '../errors.js';
+import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
 import * as native from '../native/msg.js';
 import type * as Batch from '../native/msg-batch.js';
 import type { RecordBatch } from './record-batch.js';
@@ -56,15 +56,15 @@ export interface ReceiveOptions {
 // `msgq stat` and single messages never need them.
 const batch = (): typeof Batch => require('../native/msg-batch.js') as typeof Batch;
 
-const EAGAIN = errnoNumber('EAGAIN');
-const EINTR = errnoNumber('EINTR');
-const ENOMSG = errnoNumber('ENOMSG');
 
 /** Outcome of sendManyNow: how many went, and the error that stopped it, if any. */
 export interface ManySent {
   sent: number;
   error?: unknown;
 }
+
+/** Bytes of one receive batch (the bound on what is in hand at once, with RUN_COUNT). */
+export const RUN_BYTES = 1 << 20;
 
 export class MessageQueue {
   private buffer: native.MsgBuffer | null = null;
@@ -210,8 +210,7 @@ export class MessageQueue {
   sendNow(data: Uint8Array, type: number): boolean {
     if (data.length > 8192 || this.qbytesCache === null || data.length > this.qbytesCache) this.checkSize(data.length);
     const mb = this.bufferFor(data.length);
-    mb.type = type;
-    mb.mem.buf.set(data, native.MTYPE_SIZE);
+    mb.load(type, data);
     try {
       return native.msgSend(this.id, mb, data.length, IPC_NOWAIT) === 0;
     } catch (e) {
@@ -221,36 +220,69 @@ export class MessageQueue {
 
   /**
    * Send records[from...] without waiting, many per native call (the loop
-   * of `send --lines`). Stops at a full queue, and before a record that
-   * needs sendNow's size checks (above 8 KiB or the queue's limit), so the
-   * caller goes on with sendNow/sendWaiting from record `from + sent`.
+   * of `send --lines`). Stops at a full queue, and before a record larger
+   * than messageLimit() (checkSize says why it cannot go).
    * Exactly the first `sent` records are on the queue, also with an error.
    */
   sendBatchNow(records: RecordBatch, from: number, type: number): ManySent {
-    const limit = Math.min(8192, this.qbytes() ?? 8192);
-    let end = from;
-    while (end < records.count && records.length(end) <= limit) end++;
+    const end = this.batchEnd(records, from);
     let sent = 0;
     while (from + sent < end) {
       const r = batch().msgSendBatch(this.id, records.native, from + sent, end, type, IPC_NOWAIT);
       sent += r.done;
-      if (r.errno === 0 || r.errno === EINTR) continue;
-      if (r.errno === EAGAIN) break;
-      try {
-        relabel(new IpcError(r.errno, 'msgsnd', this.name), 'msgq send', this.name);
-      } catch (e) {
-        return { sent, error: e };
-      }
+      if (r.error === undefined || r.error === 'EINTR') continue;
+      if (r.error === 'EAGAIN') break;
+      return { sent, error: this.sendError(r.error) };
     }
     return { sent };
+  }
+
+  /** Where the run of records from `from` that the queue can take ends (the next is too large). */
+  private batchEnd(records: RecordBatch, from: number): number {
+    const limit = this.messageLimit().bytes;
+    let end = from;
+    while (end < records.count && records.length(end) <= limit) end++;
+    return end;
+  }
+
+  /**
+   * The largest message this queue can ever take, and what sets it: msgmax,
+   * or the queue's byte limit when that is lower.
+   */
+  messageLimit(): { bytes: number; what: string } {
+    const msgmax = (this.msgmaxCache ??= kernelLimit('msgmax', 8192));
+    const qbytes = this.qbytes();
+    if (qbytes !== null && qbytes < msgmax) return { bytes: qbytes, what: `the queue's limit of ${qbytes} bytes` };
+    return { bytes: msgmax, what: `the system limit msgmax=${msgmax}` };
+  }
+
+  /**
+   * Send records[from...] waiting in the kernel for room, in one native call
+   * on a worker thread (C helper only: Batch.canWaitInBatch()). Stops like
+   * sendBatchNow, and when `ctl` is woken (`woken` is then true).
+   */
+  async sendBatchWaiting(records: RecordBatch, from: number, type: number, ctl: Batch.WaitControl): Promise<ManySent & { woken: boolean }> {
+    const end = this.batchEnd(records, from);
+    if (end === from) return { sent: 0, woken: false };
+    const r = await batch().msgSendBatchWaiting(this.id, records.native, from, end, type, ctl);
+    if (r.error === undefined) return { sent: r.done, woken: false };
+    if (r.error === 'EINTR') return { sent: r.done, woken: true };
+    return { sent: r.done, woken: false, error: this.sendError(r.error) };
+  }
+
+  private sendError(code: string): unknown {
+    try {
+      relabel(IpcError.of(code, 'msgsnd', this.name), 'msgq send', this.name);
+    } catch (e) {
+      return e;
+    }
   }
 
   /** Send, waiting on a native thread for room (after sendNow found none). */
   async sendWaiting(data: Uint8Array, opts: SendOptions): Promise<boolean> {
     this.checkSize(data.length);
     const mb = this.bufferFor(data.length);
-    mb.type = opts.type;
-    mb.mem.buf.set(data, native.MTYPE_SIZE);
+    mb.load(opts.type, data);
     try {
       const what = `msgq send ${this.name}`;
       const r = await waitFor(native.msgSendBlocking(this.id, mb, data.length, 0), { what, timeoutMs: opts.deadline.remaining(), totalMs: opts.deadline.total });
@@ -286,8 +318,7 @@ export class MessageQueue {
     const mb = this.bufferFor(capacity);
     try {
       const size = native.msgReceive(this.id, mb, opts.type, this.flags(opts) | IPC_NOWAIT, capacity);
-      if (size === native.EMPTY) return null;
-      return { type: mb.type, data: Buffer.from(mb.text(size)) };
+      return size === native.EMPTY ? null : mb.unload(size);
     } catch (e) {
       return this.receiveError(e, capacity);
     }
@@ -301,19 +332,38 @@ export class MessageQueue {
    * call meets the failure.
    */
   receiveRunNow(capacity: number, opts: ReceiveOptions, max: number, sep: number): ReceivedRun | null {
+    const area = this.areaFor(capacity);
+    for (;;) {
+      const r = batch().msgReceiveRun(this.id, area, opts.type, this.flags(opts) | IPC_NOWAIT, max, sep);
+      if (r.done > 0) return new ReceivedRun(area, r.done, sep === -1 ? 0 : 1);
+      if (r.error === 'EINTR') continue;
+      if (r.error === 'ENOMSG' || r.error === 'EAGAIN') return null;
+      return this.receiveError(IpcError.of(r.error ?? 'EIO', 'msgrcv', this.name), capacity);
+    }
+  }
+
+  /**
+   * The same, each msgrcv waiting in the kernel, in one native call on a
+   * worker thread (C helper only: Batch.canWaitInBatch()), until `max`
+   * messages, a full area, or `ctl` is woken. Returns the messages taken
+   * (possibly none when woken); a failure after some messages is met by
+   * the next call.
+   */
+  async receiveRunWaiting(capacity: number, opts: ReceiveOptions, max: number, sep: number, ctl: Batch.WaitControl): Promise<ReceivedRun | null> {
+    const area = this.areaFor(capacity);
+    const r = await batch().msgReceiveRunWaiting(this.id, area, opts.type, this.flags(opts), max, sep, ctl);
+    if (r.done > 0) return new ReceivedRun(area, r.done, sep === -1 ? 0 : 1);
+    if (r.error === undefined || r.error === 'EINTR' || r.error === 'ENOMSG' || r.error === 'EAGAIN') return null;
+    return this.receiveError(IpcError.of(r.error, 'msgrcv', this.name), capacity);
+  }
+
+  private areaFor(capacity: number): Batch.ReceiveArea {
     if (this.receiveArea && this.receiveArea.capacity !== capacity) {
       this.receiveArea.free();
       this.receiveArea = null;
     }
     // Room for many messages of the common small sizes, and at least 16 of the largest.
-    const area = (this.receiveArea ??= new (batch().ReceiveArea)(Math.max(1 << 20, 16 * (capacity + 1)), capacity));
-    for (;;) {
-      const r = batch().msgReceiveRun(this.id, area, opts.type, this.flags(opts) | IPC_NOWAIT, max, sep);
-      if (r.done > 0) return new ReceivedRun(area, r.done, sep === -1 ? 0 : 1);
-      if (r.errno === EINTR) continue;
-      if (r.errno === ENOMSG || r.errno === EAGAIN) return null;
-      return this.receiveError(new IpcError(r.errno, 'msgrcv', this.name), capacity);
-    }
+    return (this.receiveArea ??= new (batch().ReceiveArea)(Math.max(RUN_BYTES, 16 * (capacity + 1)), capacity));
   }
 
   private receiveError(e: unknown, capacity: number): never {
@@ -338,11 +388,10 @@ export class MessageQueue {
         totalMs: opts.deadline.total,
         // We stopped waiting, but the thread took a message anyway: put it back.
         onLateResult: (late: number) => {
-          if (late >= 0) this.putBackNow({ type: mb.type, data: Buffer.from(mb.text(late)) });
+          if (late >= 0) this.putBackNow(mb.unload(late));
         },
       });
-      if (size === native.EMPTY) return null;
-      return { type: mb.type, data: Buffer.from(mb.text(size)) };
+      return size === native.EMPTY ? null : mb.unload(size);
     } catch (e) {
       return this.receiveError(e, capacity);
     }
@@ -354,8 +403,7 @@ export class MessageQueue {
     const mb = this.bufferFor(capacity);
     try {
       const size = native.msgReceive(this.id, mb, index, native.MSG_COPY | IPC_NOWAIT | (truncate ? native.MSG_NOERROR : 0), capacity);
-      if (size === native.EMPTY) return null;
-      return { type: mb.type, data: Buffer.from(mb.text(size)) };
+      return size === native.EMPTY ? null : mb.unload(size);
     } catch (e) {
       if (e instanceof IpcError && e.code === 'ENOSYS') {
         throw new IpcError(e.errno, 'msgq recv --peek', this.name, { detail: 'this kernel has no MSG_COPY (CONFIG_CHECKPOINT_RESTORE)' });
@@ -369,30 +417,28 @@ export class MessageQueue {
 
   /**
    * Put a taken message back (at the tail: System V has no way to insert at
-   * the head). Never blocks for long: a full queue gets one second.
+   * the head). A full queue is waited for by polling, for up to `waitMs`
+   * (no thread: nothing may block past the end of the command). False when
+   * it could not go back: the queue stayed full, or is gone.
    */
-  async putBack(msg: Message): Promise<void> {
-    if (this.putBackNow(msg)) return;
-    const mb = this.bufferFor(msg.data.length);
-    mb.type = msg.type;
-    mb.mem.buf.set(msg.data, native.MTYPE_SIZE);
-    try {
-      await waitFor(native.msgSendBlocking(this.id, mb, msg.data.length, 0), { what: `msgq put back ${this.name}`, timeoutMs: 1000 });
-    } catch (e) {
-      relabel(e, 'msgq put back', this.name);
+  async putBack(msg: Message, waitMs = 1000): Promise<boolean> {
+    const end = Date.now() + waitMs;
+    for (let pause = 1; ; pause = Math.min(2 * pause, 50)) {
+      const r = this.putBackNow(msg);
+      if (r !== 'full') return r === 'back';
+      if (Date.now() >= end) return false;
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 
-  private putBackNow(msg: Message): boolean {
-    const mb = new native.MsgBuffer(msg.data.length);
+  /** One try, never waiting. */
+  putBackNow(msg: Message): 'back' | 'full' | 'failed' {
+    const mb = this.bufferFor(msg.data.length);
     try {
-      mb.type = msg.type;
-      mb.mem.buf.set(msg.data, native.MTYPE_SIZE);
-      return native.msgSend(this.id, mb, msg.data.length, IPC_NOWAIT) === 0;
+      mb.load(msg.type, msg.data);
+      return native.msgSend(this.id, mb, msg.data.length, IPC_NOWAIT) === 0 ? 'back' : 'full';
     } catch {
-      return false;
-    } finally {
-      mb.free();
+      return 'failed';
     }
   }
 

@@ -6,8 +6,18 @@
 // soon as it arrives.
 import { SendBatch } from '../native/msg-batch.js';
 
-/** Fill `into[offset, offset + length)`; 0 at end of input. */
+/** Fill `into[offset, offset + length)`; 0 at end of input, -1 when nothing can be read now. */
 export type ReadInto = (into: Uint8Array, offset: number, length: number) => number;
+
+/** A record longer than the batch's limit: reading stopped there. */
+export class RecordTooLong extends Error {
+  constructor(
+    readonly atLeast: number,
+    readonly limit: number,
+  ) {
+    super(`a record of more than ${limit} bytes`);
+  }
+}
 
 export class RecordBatch {
   readonly native = new SendBatch();
@@ -19,7 +29,15 @@ export class RecordBatch {
   private scanned = 0;
   private ended = false;
 
-  constructor(private readonly sep: number) {}
+  /**
+   * `maxRecord`: the longest record that may follow; a longer one stops the
+   * reading (RecordTooLong) once one byte more than that is in, so memory
+   * stays bounded whatever the input is.
+   */
+  constructor(
+    private readonly sep: number,
+    private readonly maxRecord = Infinity,
+  ) {}
 
   get count(): number {
     return this.native.count;
@@ -37,12 +55,15 @@ export class RecordBatch {
   /**
    * Make the batch the next records: those already read, or else those the
    * next reads complete. False at the end of input. A last record without a
-   * separator still counts; an empty input has none.
+   * separator still counts; an empty input has none. Null when `read`
+   * had nothing now (-1): call again when the input is readable.
    */
-  next(read: ReadInto): boolean {
+  next(read: ReadInto): boolean | null {
     this.dropConsumed();
     for (;;) {
       if (this.split()) return true;
+      // Only a partial record is in the block now.
+      if (this.filled > this.maxRecord) throw new RecordTooLong(this.filled, this.maxRecord);
       if (this.ended) {
         if (this.filled === 0) return false;
         this.native.setSpan(0, 0, this.filled);
@@ -52,6 +73,7 @@ export class RecordBatch {
       }
       if (this.filled === this.native.data.length) this.native.grow(2 * this.filled, this.filled);
       const n = read(this.native.data, this.filled, this.native.data.length - this.filled);
+      if (n < 0) return null;
       if (n === 0) this.ended = true;
       this.filled += n;
     }

@@ -8,17 +8,77 @@
 // one FFI call per batch. Where the helper was not built (no C compiler),
 // the same loops run here, one FFI call per message: slower, same results.
 // IPCCTL_NO_C_HELPER=1 forces that path (the tests run both).
+//
+// With the helper a batch can also wait in the kernel (no IPC_NOWAIT), on
+// a worker thread, ended at will through a WaitControl (see the C file for
+// how). Without it there is no way to end a thread blocked in msgrcv, so the
+// callers wait by polling instead (canWaitInBatch says which).
+//
+// Results carry errno NAMES: nothing above this layer sees errno numbers.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { bind, C, currentErrno, NativeMemory, openLibrary } from './libc.js';
+import { errnoName } from '../errors.js';
+import { bind, C, NativeMemory, openLibrary } from './libc.js';
 import { msgrcv, msgsnd, MTYPE_SIZE } from './msg.js';
 
 const HELPER = 'ipcctl_batch';
 const helperPath = join(__dirname, 'libipcctl-batch.so');
 const useHelper = process.env.IPCCTL_NO_C_HELPER !== '1' && existsSync(helperPath) && openLibrary(HELPER, helperPath);
 
-const sendSpans = useHelper ? bind('ipcctl_msgsnd_spans', C.long, [C.int, C.long, C.ptr, C.ptr, C.long, C.ptr, C.int], HELPER) : null;
-const receiveRun = useHelper ? bind('ipcctl_msgrcv_run', C.long, [C.int, C.ptr, C.size_t, C.size_t, C.long, C.int, C.long, C.int, C.ptr, C.ptr, C.ptr], HELPER) : null;
+const sendSpans = useHelper ? bind('ipcctl_msgsnd_spans', C.long, [C.int, C.long, C.ptr, C.ptr, C.long, C.ptr, C.int, C.ptr, C.ptr], HELPER) : null;
+const receiveRun = useHelper ? bind('ipcctl_msgrcv_run', C.long, [C.int, C.ptr, C.size_t, C.size_t, C.long, C.int, C.long, C.int, C.ptr, C.ptr, C.ptr, C.ptr], HELPER) : null;
+const wake = useHelper ? bind('ipcctl_wake', C.int, [C.ptr], HELPER) : null;
+const waitInit = useHelper ? bind('ipcctl_wait_init', C.int, [], HELPER) : null;
+let waitReady: boolean | null = null;
+
+/** True when a batch can block in the kernel and still be ended at once (the C helper is there). */
+export function canWaitInBatch(): boolean {
+  if (waitReady === null) waitReady = waitInit !== null && waitInit.call().value === 1;
+  return waitReady;
+}
+
+/**
+ * Shared between JS and a waiting batch: the loop's thread id, a stop flag,
+ * and how many messages a receive loop holds so far (int32 each).
+ */
+export class WaitControl {
+  private mem = new NativeMemory(16);
+  private view = new Int32Array(this.mem.buf.buffer, this.mem.buf.byteOffset, 4);
+
+  constructor() {
+    this.mem.buf.fill(0);
+  }
+
+  /** Clear the stop flag: before each call. */
+  reset(): void {
+    Atomics.store(this.view, 1, 0);
+    Atomics.store(this.view, 2, 0);
+  }
+
+  /** Messages the running receive loop has taken so far. */
+  get held(): number {
+    return Atomics.load(this.view, 2);
+  }
+
+  /** Is a loop running on a thread now? */
+  get busy(): boolean {
+    return Atomics.load(this.view, 0) !== 0;
+  }
+
+  /** Make the running loop (if any) return as soon as it can. */
+  wake(): void {
+    if (wake) wake.call(this.mem.addr);
+    else Atomics.store(this.view, 1, 1);
+  }
+
+  get addr(): number {
+    return this.mem.addr;
+  }
+
+  free(): void {
+    this.mem.free();
+  }
+}
 
 /**
  * Message texts in native memory: one data block, and a table of (offset,
@@ -31,6 +91,7 @@ export class SendBatch {
   private spanMem: NativeMemory;
   private spans: Uint32Array;
   private scratch: NativeMemory;
+  private stopped = new NativeMemory(4);
   count = 0;
 
   constructor(
@@ -90,36 +151,63 @@ export class SendBatch {
     return this.spanMem.addr;
   }
 
+  get stoppedAddr(): number {
+    return this.stopped.addr;
+  }
+
+  get stoppedErrno(): number {
+    return this.stopped.buf.readInt32LE(0);
+  }
+
   free(): void {
     this.block.free();
     this.spanMem.free();
     this.scratch.free();
+    this.stopped.free();
   }
 }
 
 export interface BatchResult {
   /** How many messages went (a prefix of those asked for). */
   done: number;
-  /** errno of the call that stopped the loop; 0 when all went. */
-  errno: number;
+  /** errno name of the call that stopped the loop (EINTR when woken); undefined when all went. */
+  error?: string;
+}
+
+const result = (done: number, errno: number): BatchResult => (errno === 0 ? { done } : { done, error: errnoName(errno) });
+
+function scratchForRange(batch: SendBatch, from: number, to: number): NativeMemory {
+  let longest = 0;
+  for (let i = from; i < to; i++) longest = Math.max(longest, batch.length(i));
+  return batch.scratchFor(longest);
 }
 
 /** msgsnd messages [from, to) of `batch`, each of type `type`, stopping at the first failure. */
 export function msgSendBatch(id: number, batch: SendBatch, from: number, to: number, type: number, flags: number): BatchResult {
-  let longest = 0;
-  for (let i = from; i < to; i++) longest = Math.max(longest, batch.length(i));
-  const scratch = batch.scratchFor(longest);
+  const scratch = scratchForRange(batch, from, to);
   if (sendSpans) {
-    const r = sendSpans.call(id, type, batch.dataAddr, batch.spansAddr + 8 * from, to - from, scratch.addr, flags);
-    return { done: r.value, errno: r.value < to - from ? currentErrno() : 0 };
+    const r = sendSpans.call(id, type, batch.dataAddr, batch.spansAddr + 8 * from, to - from, scratch.addr, flags, batch.stoppedAddr, 0);
+    return result(r.value, batch.stoppedErrno);
   }
   scratch.buf.writeBigInt64LE(BigInt(type), 0);
   for (let i = from; i < to; i++) {
     scratch.buf.set(batch.text(i), MTYPE_SIZE);
     const r = msgsnd.call(id, scratch.addr, batch.length(i), flags);
-    if (r.value === -1) return { done: i - from, errno: r.errno };
+    if (r.value === -1) return result(i - from, r.errno);
   }
-  return { done: to - from, errno: 0 };
+  return { done: to - from };
+}
+
+/**
+ * The same, waiting in the kernel for room (no IPC_NOWAIT), on a worker
+ * thread, until all went, a failure, or `ctl.wake()` (error EINTR).
+ * Only with the C helper (canWaitInBatch()).
+ */
+export async function msgSendBatchWaiting(id: number, batch: SendBatch, from: number, to: number, type: number, ctl: WaitControl): Promise<BatchResult> {
+  if (!sendSpans) throw new Error('msgSendBatchWaiting needs the C helper');
+  const scratch = scratchForRange(batch, from, to);
+  const r = await sendSpans.callBlocking(id, type, batch.dataAddr, batch.spansAddr + 8 * from, to - from, scratch.addr, 0, batch.stoppedAddr, ctl.addr);
+  return result(r.value, batch.stoppedErrno);
 }
 
 /**
@@ -207,20 +295,33 @@ export class ReceiveArea {
 export function msgReceiveRun(id: number, area: ReceiveArea, type: number, flags: number, max: number, sep: number): BatchResult {
   const count = Math.min(max, area.room);
   if (receiveRun) {
-    const r = receiveRun.call(id, area.outAddr, area.size, area.capacity, type, flags, count, sep, area.scratchMem.addr, area.indexAddr, area.stoppedAddr);
-    return { done: r.value, errno: area.stoppedErrno };
+    const r = receiveRun.call(id, area.outAddr, area.size, area.capacity, type, flags, count, sep, area.scratchMem.addr, area.indexAddr, area.stoppedAddr, 0);
+    return result(r.value, area.stoppedErrno);
   }
   const scratch = area.scratchMem;
   let at = 0;
   let n = 0;
   while (n < count && at + area.capacity + 1 <= area.size) {
     const r = msgrcv.call(id, scratch.addr, area.capacity, type, flags);
-    if (r.value === -1) return { done: n, errno: r.errno };
+    if (r.value === -1) return result(n, r.errno);
     scratch.buf.copy(area.outBuf, at, MTYPE_SIZE, MTYPE_SIZE + r.value);
     at += r.value;
     if (sep !== -1) area.outBuf[at++] = sep;
     area.record(n, Number(scratch.buf.readBigInt64LE(0)), at);
     n++;
   }
-  return { done: n, errno: 0 };
+  return { done: n };
+}
+
+/**
+ * The same, each msgrcv waiting in the kernel (the caller leaves IPC_NOWAIT
+ * out of `flags`), on a worker thread, until the batch is full, a failure,
+ * or `ctl.wake()` (error EINTR; the messages taken so far are returned).
+ * Only with the C helper (canWaitInBatch()).
+ */
+export async function msgReceiveRunWaiting(id: number, area: ReceiveArea, type: number, flags: number, max: number, sep: number, ctl: WaitControl): Promise<BatchResult> {
+  if (!receiveRun) throw new Error('msgReceiveRunWaiting needs the C helper');
+  const count = Math.min(max, area.room);
+  const r = await receiveRun.callBlocking(id, area.outAddr, area.size, area.capacity, type, flags, count, sep, area.scratchMem.addr, area.indexAddr, area.stoppedAddr, ctl.addr);
+  return result(r.value, area.stoppedErrno);
 }

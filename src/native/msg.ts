@@ -53,6 +53,15 @@ export class MsgBuffer {
   text(length: number): Buffer {
     return this.mem.buf.subarray(MTYPE_SIZE, MTYPE_SIZE + length);
   }
+  /** Make the buffer the message (type, data), ready for msgsnd; data must fit. */
+  load(type: number, data: Uint8Array): void {
+    this.type = type;
+    this.mem.buf.set(data, MTYPE_SIZE);
+  }
+  /** The message a msgrcv of `length` bytes left here, copied out (safe to keep). */
+  unload(length: number): { type: number; data: Buffer } {
+    return { type: this.type, data: Buffer.from(this.text(length)) };
+  }
   free(): void {
     this.mem.free();
   }

@@ -6,37 +6,44 @@ import { writeSync } from 'node:fs';
 import { CliError, EXIT } from '../errors.js';
 import { sleepSync } from '../sleep.js';
 
-export class OutputClosedError extends Error {
-  constructor(readonly written: number) {
-    super('output closed');
+const phrases: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EIO: 'input/output error',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large',
+  EBADF: 'not open for writing',
+  EPIPE: 'the reader went away',
+};
+
+/** A write to fd 1 or 2 that failed: how many bytes got out, and the errno name. */
+export class OutputError extends CliError {
+  readonly syscall = 'write';
+  constructor(
+    readonly written: number,
+    readonly code: string,
+    readonly fd = 1,
+  ) {
+    super(`writing ${fd === 2 ? 'stderr' : fd === 1 ? 'stdout' : `fd ${fd}`}: ${code}, ${phrases[code] ?? 'write failed'}`, EXIT.FAILED);
+  }
+
+  get detail(): string {
+    return phrases[this.code] ?? 'write failed';
   }
 }
 
-const outputFailures: Record<string, string> = {
-  ENOSPC: 'no space left on the device',
-  EIO: 'input/output error',
-  EBADF: 'stdout is closed',
-  EFBIG: 'file too large',
-  EDQUOT: 'disk quota exceeded',
-};
+/** The reader went away (EPIPE): `| head -1`. Not an error to report. */
+export class OutputClosedError extends OutputError {
+  constructor(written: number, fd = 1) {
+    super(written, 'EPIPE', fd);
+  }
+}
 
 /**
  * A write that failed for another reason than a reader going away (ENOSPC on
- * /dev/full, EIO, EFBIG, a closed stdout): exit 1 with the errno name.
- * Shaped like a Node system error (code, syscall) so that code testing
- * `.code` keeps working; `written` is what got out before it, so a command
- * can put back what did not.
+ * /dev/full, EIO, EFBIG): exit 1 with the errno name. Shaped like a Node
+ * system error (code, syscall) so that code testing `.code` keeps working.
  */
-export class OutputFailedError extends CliError {
-  readonly syscall = 'write';
-  constructor(
-    readonly code: string,
-    readonly fd: number,
-    readonly written: number,
-  ) {
-    super(`writing ${fd === 1 ? 'stdout' : fd === 2 ? 'stderr' : `fd ${fd}`}: ${code}, ${outputFailures[code] ?? 'write failed'}`, EXIT.FAILED);
-  }
-}
+export class OutputFailedError extends OutputError {}
 
 /**
  * Write all of `data` to `fd`. Returns when everything is written; throws
@@ -54,8 +61,8 @@ export function writeAll(fd: number, data: Uint8Array): void {
         sleepSync(1);
         continue;
       }
-      if (code === 'EPIPE' || code === 'ECONNRESET') throw new OutputClosedError(done);
-      if (code && /^E[A-Z0-9]+$/.test(code)) throw new OutputFailedError(code, fd, done);
+      if (code === 'EPIPE' || code === 'ECONNRESET') throw new OutputClosedError(done, fd);
+      if (typeof code === 'string') throw new OutputFailedError(done, code, fd);
       throw err;
     }
   }

@@ -53,16 +53,35 @@ export function readAll(fd = 0): Buffer {
   return Buffer.concat([...readChunks(fd)]);
 }
 
+/** Thrown by readAllUpTo/readRecords when the input holds more than `limit` bytes in one piece. */
+export class InputTooLong extends Error {
+  constructor(readonly limit: number) {
+    super(`more than ${limit} bytes`);
+  }
+}
+
+/** All of fd, reading at most `limit` + 1 bytes: InputTooLong when there is more. */
+export function readAllUpTo(limit: number, fd = 0): Buffer {
+  const read = readerOf(fd);
+  const buf = Buffer.allocUnsafe(limit + 1);
+  let filled = 0;
+  for (let n = 1; n > 0 && filled < buf.length; filled += n) n = read(buf, filled, buf.length - filled);
+  if (filled > limit) throw new InputTooLong(limit);
+  return buf.subarray(0, filled);
+}
+
 /**
  * Records separated by `sep` (10 for lines, 0 for NUL), separator removed.
  * A last record without a separator still counts; an empty input has none.
  */
-export function* readRecords(sep: number, fd = 0): Generator<Buffer> {
+export function* readRecords(sep: number, fd = 0, maxRecord = Infinity): Generator<Buffer> {
   let carry: Buffer | null = null;
   for (const chunk of readChunks(fd)) {
+    if (carry && carry.length > maxRecord) throw new InputTooLong(maxRecord);
     const data: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
     let start = 0;
     for (let at = data.indexOf(sep); at !== -1; at = data.indexOf(sep, start)) {
+      if (at - start > maxRecord) throw new InputTooLong(maxRecord);
       yield data.subarray(start, at);
       start = at + 1;
     }
