@@ -9,10 +9,7 @@ import { OutputClosedError, writeStderr, writeStdout } from './output/sink.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitProcess } from './exit.js';
-
-export interface CommandModule {
-  register(program: Command): void;
-}
+import type { Cli, CommandModule } from './commands/common/module.js';
 
 interface Entry {
   name: string;
@@ -71,12 +68,15 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Handed to every command module: completion asks it for the whole tree. */
+const cli: Cli = { fullProgram: () => buildFullProgram() };
+
 /** Register the named group for real, and placeholders for the others. */
 async function registerFor(program: Command, argv: string[]): Promise<void> {
   const words = argv.filter((a) => !a.startsWith('-'));
   const wanted = words[0] === 'help' ? words[1] : words[0];
   for (const entry of registry) {
-    if (entry.name === wanted) (await entry.load()).register(program);
+    if (entry.name === wanted) (await entry.load()).register(program, cli);
     else program.command(entry.name).description(entry.summary);
   }
 }
@@ -84,15 +84,15 @@ async function registerFor(program: Command, argv: string[]): Promise<void> {
 /** Every group loaded: for completion and the manual check. */
 export async function buildFullProgram(): Promise<Command> {
   const program = buildProgram();
-  for (const entry of registry) (await entry.load()).register(program);
+  for (const entry of registry) (await entry.load()).register(program, cli);
   return program;
 }
 
 function report(err: unknown): number {
   if (err instanceof CommanderError) {
     // Help and version are not errors; everything else commander rejects is usage.
+    // (`commander.help`, help shown because a group was given no subcommand, is usage too.)
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.OK;
-    if (err.code === 'commander.help') return EXIT.USAGE;
     return EXIT.USAGE;
   }
   // A reader that went away (`| head -1`) is not an error.
@@ -108,7 +108,7 @@ function report(err: unknown): number {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  let code: number = EXIT.OK;
+  let code: number;
   try {
     const program = buildProgram();
     await registerFor(program, argv);
