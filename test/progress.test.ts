@@ -51,8 +51,8 @@ function tmp(name: string): string {
 
 interface Background {
   /** What the terminal (or the process's stderr) showed so far. */
-  text(): string;
-  raw(): string;
+  text: () => string;
+  raw: () => string;
   done: Promise<number | null>;
   /** The pid of ipcctl itself (inside script, it replaced the shell). */
   pid(): number;

@@ -104,7 +104,8 @@ export function bind(name: string, ret: CType, params: CType[], library = LIB): 
       for (let i = 0; i < args.length; i++) blocking.paramsValue[i] = args[i]!;
       blockingCallStarted();
       try {
-        const r = (await ffi.load(blocking as never)) as unknown as RawResult;
+        // With runInNewThread ffi-rs returns a promise; its type says otherwise.
+        const r = await (ffi.load(blocking as never) as unknown as Promise<RawResult>);
         return { value: r.value, errno: r.value === -1 ? r.errnoCode : 0 };
       } finally {
         blockingCallEnded();
