@@ -55,6 +55,8 @@ export const AGAIN = -1;
 const EINTR = errnoNumber('EINTR');
 const EAGAIN = errnoNumber('EAGAIN');
 const EINPROGRESS = errnoNumber('EINPROGRESS');
+const ECONNABORTED = errnoNumber('ECONNABORTED');
+const ENOTCONN = errnoNumber('ENOTCONN');
 
 const socketFn = bind('socket', C.int, [C.int, C.int, C.int]);
 const setsockopt = bind('setsockopt', C.int, [C.int, C.int, C.int, C.ptr, C.uint]);
@@ -144,7 +146,7 @@ export function accept(fd: number): { fd: number; peer: SockAddr } | null {
     if (r.value >= 0) return { fd: r.value, peer: decodeSockAddr(scratch, ADDR, scratch.buf.readUInt32LE(ADDRLEN)) };
     if (r.errno === EAGAIN) return null;
     // A client that gave up before we took it is not our failure.
-    if (r.errno === EINTR || r.errno === errnoNumber('ECONNABORTED')) continue;
+    if (r.errno === EINTR || r.errno === ECONNABORTED) continue;
     fail(r.errno, 'accept4');
   }
 }
@@ -167,7 +169,7 @@ export function connectResult(fd: number): void {
 export function shutdown(fd: number, how: number): void {
   const r = shutdownFn.call(fd, how);
   // ENOTCONN: the peer is already gone; nothing left to shut.
-  if (r.value === -1 && r.errno !== errnoNumber('ENOTCONN')) fail(r.errno, 'shutdown');
+  if (r.value === -1 && r.errno !== ENOTCONN) fail(r.errno, 'shutdown');
 }
 
 export function close(fd: number): void {
