@@ -2,6 +2,7 @@
 // place where errors become exit codes. Command modules are imported only
 // when their name is on the command line, so `ipcctl --help` and `ipcctl ls`
 // never load ffi-rs.
+import { provideFullProgram } from './commands/common/full-program.js';
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT, exitCodeFor } from './errors.js';
 import { settings } from './output/style.js';
@@ -9,7 +10,10 @@ import { OutputClosedError, writeStderr, writeStdout } from './output/sink.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitProcess } from './exit.js';
-import type { Cli, CommandModule } from './commands/common/module.js';
+
+export interface CommandModule {
+  register(program: Command): void;
+}
 
 interface Entry {
   name: string;
@@ -36,6 +40,10 @@ function version(): string {
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
+
+// completion describes every command: it gets the whole tree from here
+// through commands/common/full-program.ts, without importing cli.ts.
+provideFullProgram(buildFullProgram);
 
 export function buildProgram(): Command {
   const program = new Command('ipcctl');
@@ -68,15 +76,12 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Handed to every command module: completion asks it for the whole tree. */
-const cli: Cli = { fullProgram: () => buildFullProgram() };
-
 /** Register the named group for real, and placeholders for the others. */
 async function registerFor(program: Command, argv: string[]): Promise<void> {
   const words = argv.filter((a) => !a.startsWith('-'));
   const wanted = words[0] === 'help' ? words[1] : words[0];
   for (const entry of registry) {
-    if (entry.name === wanted) (await entry.load()).register(program, cli);
+    if (entry.name === wanted) (await entry.load()).register(program);
     else program.command(entry.name).description(entry.summary);
   }
 }
@@ -84,15 +89,15 @@ async function registerFor(program: Command, argv: string[]): Promise<void> {
 /** Every group loaded: for completion and the manual check. */
 export async function buildFullProgram(): Promise<Command> {
   const program = buildProgram();
-  for (const entry of registry) (await entry.load()).register(program, cli);
+  for (const entry of registry) (await entry.load()).register(program);
   return program;
 }
 
 function report(err: unknown): number {
   if (err instanceof CommanderError) {
     // Help and version are not errors; everything else commander rejects is usage.
-    // (`commander.help`, help shown because a group was given no subcommand, is usage too.)
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.OK;
+    if (err.code === 'commander.help') return EXIT.USAGE;
     return EXIT.USAGE;
   }
   // A reader that went away (`| head -1`) is not an error.
@@ -108,7 +113,7 @@ function report(err: unknown): number {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  let code: number;
+  let code: number = EXIT.OK;
   try {
     const program = buildProgram();
     await registerFor(program, argv);

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { writeStdout } from '../output/sink.js';
-import type { Cli } from './common/module.js';
+import { fullProgram } from './common/full-program.js';
 
 interface Node {
   name: string;
@@ -99,19 +99,19 @@ function fishScript(root: Node): string {
   return lines.join('\n') + '\n';
 }
 
-async function completion(shell: string, cli: Cli): Promise<void> {
-  const root = describe(await cli.fullProgram());
+async function completion(shell: string): Promise<void> {
+  const root = describe(await fullProgram());
   if (shell === 'bash') writeStdout(bashScript(root));
   else if (shell === 'zsh') writeStdout(zshScript(root));
   else if (shell === 'fish') writeStdout(fishScript(root));
   else throw new UsageError(`completion: unknown shell '${shell}': bash, zsh or fish`);
 }
 
-export function register(program: Command, cli: Cli): void {
+export function register(program: Command): void {
   program
     .command('completion')
     .description('print a shell completion script (bash, zsh or fish)')
     .argument('<shell>', 'bash, zsh or fish')
     .addHelpText('after', '\nExample:\n  source <(ipcctl completion bash)')
-    .action((shell: string) => completion(shell, cli));
+    .action((shell: string) => completion(shell));
 }
