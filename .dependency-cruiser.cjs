@@ -10,7 +10,8 @@ module.exports = {
       comment: 'src/native is the only layer that sees ffi-rs, pointers and raw errno numbers.',
       severity: 'error',
       from: { pathNot: '^src/native/' },
-      to: { path: '(^|/)node_modules/ffi-rs/' },
+      // ffi-rs itself, and its prebuilt binaries that native/binding.ts loads directly.
+      to: { path: '(^|/)node_modules/(ffi-rs|@yuuang/ffi-rs-[^/]+)/' },
     },
     {
       name: 'domain-and-native-stay-below-commands',
