@@ -1,7 +1,8 @@
 // fcntl(2) for the relays and bulk transfers: a pipe's buffer size, and
 // whether a file is open for appending.
+import { IpcError } from '../errors.js';
 import { bind, C } from './libc.js';
-import { errnoNumber, IpcError } from '../errors.js';
+import { constants } from 'node:os';
 import type { CallResult } from './bind.js';
 import { NativeMemory } from './memory.js';
 
@@ -25,8 +26,7 @@ const SPLICE_F_MOVE = 1;
 const SPLICE_F_NONBLOCK = 2;
 const PIPE_O_NONBLOCK = 0o4000;
 const PIPE_O_CLOEXEC = 0o2000000;
-const EINTR = errnoNumber('EINTR');
-const EAGAIN = errnoNumber('EAGAIN');
+const { EINTR, EAGAIN } = constants.errno;
 
 /** A non-blocking call that found nothing to do (EAGAIN). */
 export const AGAIN = -1;
