@@ -2,6 +2,7 @@
 // place where errors become exit codes. Command modules are imported only
 // when their name is on the command line, so `ipcctl --help` and `ipcctl ls`
 // never load ffi-rs.
+import { provideFullProgram } from './commands/common/full-program.js';
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT, exitCodeFor, UsageError } from './errors.js';
 import { settings } from './output/style.js';
@@ -55,6 +56,10 @@ function version(): string {
   versionText ??= (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
   return versionText;
 }
+
+// completion describes every command: it gets the whole tree from here
+// through commands/common/full-program.ts, without importing cli.ts.
+provideFullProgram(buildFullProgram);
 
 export function buildProgram(): Command {
   const program = new Command('ipcctl');

@@ -29,6 +29,8 @@ export const EXIT = {
   PERMISSION: 5,
   TIMEOUT: 124,
   INTERRUPTED: 130,
+  /** SIGTERM ended a server (128 + 15, as a shell reports a process killed by it). */
+  TERMINATED: 143,
 } as const;
 
 /** Base of every error that reaches the user as one `ipcctl: ...` line. */

@@ -256,7 +256,10 @@ m = sysv_ipc.attach(int(sys.argv[1])); print("attached", flush=True); time.sleep
     `);
     expect(r.code, r.stderr).toBe(0);
     const [orphan, alive, attached] = r.sections.ids!.trim().split(' ').map(Number);
-    expect(alive).toBeGreaterThanOrEqual(0);
+    // Three different segments; the one whose creator lives on is detached
+    // (nattch 0), so only its living creator keeps it off the orphan list.
+    expect([orphan, alive, attached].every(Number.isInteger)).toBe(true);
+    expect(new Set([orphan, alive, attached]).size).toBe(3);
     expect(json(r.sections.fresh).shm).toEqual([]);
     const listed = json(r.sections.ls);
     expect(listed.shm!.map((o) => o.id)).toEqual([orphan]);
@@ -265,6 +268,7 @@ m = sysv_ipc.attach(int(sys.argv[1])); print("attached", flush=True); time.sleep
     expect(r.sections.dry).toMatch(/rc=0/);
     const afterDry = json(r.sections.afterdry);
     expect(afterDry.shm!.map((o) => o.id).sort()).toEqual([orphan, alive, attached].sort());
+    expect(afterDry.shm!.find((o) => o.id === alive)?.nattch).toBe(0);
     expect(r.sections.rm).toMatch(new RegExp(`^removed shm ${orphan} \\(key 0x[0-9a-f]{8}\\)\\nrc=0`));
     const after = json(r.sections.after);
     expect(after.shm!.map((o) => o.id).sort()).toEqual([alive, attached].sort());

@@ -2,7 +2,7 @@
 // and the promise that nothing is lost or half-done.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { badInputCases, IPCCTL, ipcctl, ipcctlAsync, newQueue, run, runWithClosedStdout, sleep } from './helpers/run.js';
+import { badInputCases, IPCCTL, ipcctl, ipcctlAsync, newQueue, run, runWithClosedStdout } from './helpers/run.js';
 import { waitUntilInMsgrcv } from './helpers/proc.js';
 
 function stat(id: number) {

@@ -11,7 +11,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { IPCCTL, PYTHON, ipcctl, sleep, track } from './helpers/run.js';
+import { IPCCTL, PYTHON, ipcctl, track } from './helpers/run.js';
+import { waitFor } from './helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ipcctl-progress-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,8 +52,8 @@ function tmp(name: string): string {
 
 interface Background {
   /** What the terminal (or the process's stderr) showed so far. */
-  text(): string;
-  raw(): string;
+  text: () => string;
+  raw: () => string;
   done: Promise<number | null>;
   /** The pid of ipcctl itself (inside script, it replaced the shell). */
   pid(): number;
@@ -87,14 +88,8 @@ function onPty(line: string): Background {
 }
 
 /** Wait until `what` shows, or fail after `ms` with what there was. */
-async function waitFor(get: () => string, what: RegExp, ms = 10_000): Promise<RegExpExecArray> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const m = what.exec(get());
-    if (m) return m;
-    if (Date.now() > end) throw new Error(`waited for ${what} in:\n${get()}`);
-    await sleep(50);
-  }
+function waitToShow(get: () => string, what: RegExp, ms = 10_000): Promise<RegExpExecArray> {
+  return waitFor(String(what), () => what.exec(get()), { timeoutMs: ms, everyMs: 50, detail: () => `in:\n${get()}` });
 }
 
 /** A background ipcctl with no terminal; stdout to a file, stderr kept. */
@@ -113,7 +108,7 @@ function plain(args: string[], stdin: 'ignore' | number = 'ignore'): Background 
 /** A TCP server with no terminal on --port 0; its port read from -v. */
 async function tcpServer(): Promise<{ port: number; proc: ReturnType<typeof plain> }> {
   const proc = plain(['tcp', 'serve', '--port', '0', '-v']);
-  const m = await waitFor(proc.text, /listening on 127\.0\.0\.1:(\d+)/);
+  const m = await waitToShow(proc.text, /listening on 127\.0\.0\.1:(\d+)/);
   return { port: Number(m[1]), proc };
 }
 
@@ -130,7 +125,7 @@ describe('spinners while a command waits on a terminal', () => {
   it('msgq recv on an empty queue shows the spinner; Ctrl-C still exits 130 with the interrupted line', async () => {
     const id = track('q', Number(ipcctl(['msgq', 'create']).stdout));
     const t = onPty(`${IPCCTL} msgq recv ${id}`);
-    await waitFor(t.text, new RegExp(`waiting for a message on queue ${id}`));
+    await waitToShow(t.text, new RegExp(`waiting for a message on queue ${id}`));
     process.kill(t.pid(), 'SIGINT');
     expect(await t.done).toBe(130);
     const after = t.text().slice(t.text().lastIndexOf('waiting for a message'));
@@ -146,7 +141,7 @@ describe('spinners while a command waits on a terminal', () => {
     const reader = spawn('sh', ['-c', `cat ${fifo} > ${tmp('read')}`], { stdio: 'ignore' });
     started.push(reader);
     const t = onPty(`${IPCCTL} msgq recv ${id} > ${fifo}`);
-    await waitFor(t.text, new RegExp(`waiting for a message on queue ${id}`));
+    await waitToShow(t.text, new RegExp(`waiting for a message on queue ${id}`));
     const flags = Number.parseInt(/flags:\s*([0-7]+)/.exec(readFileSync(`/proc/${t.pid()}/fdinfo/1`, 'utf8'))![1]!, 8);
     expect(flags & 0o4000, 'O_NONBLOCK on stdout').toBe(0);
     process.kill(t.pid(), 'SIGINT');
@@ -156,7 +151,7 @@ describe('spinners while a command waits on a terminal', () => {
   it('sem op shows its spinner while it waits, and Ctrl-C exits 130', async () => {
     const id = track('s', Number(ipcctl(['sem', 'create']).stdout));
     const t = onPty(`${IPCCTL} sem op ${id} 0:-1`);
-    await waitFor(t.text, new RegExp(`waiting on semaphore set ${id}`));
+    await waitToShow(t.text, new RegExp(`waiting on semaphore set ${id}`));
     process.kill(t.pid(), 'SIGINT');
     expect(await t.done).toBe(130);
     expect(t.text()).toMatch(new RegExp(`ipcctl: sem op ${id}: interrupted\\n$`));
@@ -166,7 +161,7 @@ describe('spinners while a command waits on a terminal', () => {
     const file = payloadFile();
     const got = tmp('got');
     const t = onPty(`${IPCCTL} tcp serve --port 0 --progress > ${got}`);
-    const m = await waitFor(t.text, /waiting for a client on 127\.0\.0\.1:(\d+)/);
+    const m = await waitToShow(t.text, /waiting for a client on 127\.0\.0\.1:(\d+)/);
     const fd = openSync(file, 'r');
     const client = plain(['tcp', 'connect', '127.0.0.1', m[1]!], fd);
     closeSync(fd);
@@ -178,7 +173,7 @@ describe('spinners while a command waits on a terminal', () => {
 
   it('udp listen spins until the first datagram, and the datagram is printed on a clean line', async () => {
     const t = onPty(`${IPCCTL} udp listen --port 0 -n 1 --lines`);
-    const m = await waitFor(t.text, /waiting for datagrams on 127\.0\.0\.1:(\d+)/);
+    const m = await waitToShow(t.text, /waiting for datagrams on 127\.0\.0\.1:(\d+)/);
     expect(ipcctl(['udp', 'send', '127.0.0.1', m[1]!, 'hello']).code).toBe(0);
     expect(await t.done).toBe(0);
     expect(t.raw()).toMatch(/\x1b\[0K(\x1b\[\?25h)*hello\r\n/);
@@ -187,7 +182,7 @@ describe('spinners while a command waits on a terminal', () => {
   it('unix serve spins until a client comes', async () => {
     const path = tmp('s.sock');
     const t = onPty(`${IPCCTL} unix serve ${path}`);
-    await waitFor(t.text, new RegExp(`waiting for a client on ${path}`));
+    await waitToShow(t.text, new RegExp(`waiting for a client on ${path}`));
     expect(ipcctl(['unix', 'connect', path, '--send', 'hi there']).code).toBe(0);
     expect(await t.done).toBe(0);
     expect(t.text()).toMatch(/hi there$/);
@@ -217,9 +212,9 @@ time.sleep(15)`,
     started.push(full);
     let portText = '';
     full.stdout!.on('data', (d: Buffer) => (portText += d.toString()));
-    const port = (await waitFor(() => portText, /^(\d+)\n/))[1]!;
+    const port = (await waitToShow(() => portText, /^(\d+)\n/))[1]!;
     const t = onPty(`${IPCCTL} tcp connect --timeout 2s 127.0.0.1 ${port}`);
-    await waitFor(t.text, new RegExp(`connecting to 127\\.0\\.0\\.1:${port}`));
+    await waitToShow(t.text, new RegExp(`connecting to 127\\.0\\.0\\.1:${port}`));
     expect(await t.done).toBe(124);
     expect(t.raw()).toMatch(new RegExp(`\x1b\\[0K(\x1b\\[\\?25h)*ipcctl: tcp connect 127\\.0\\.0\\.1:${port}: timed out after 2s\r\n$`));
   }, 20_000);
@@ -227,7 +222,7 @@ time.sleep(15)`,
   it('shm attach says what it holds and detaches at the end of --hold', async () => {
     const id = track('m', Number(ipcctl(['shm', 'create', '--size', '4K']).stdout));
     const t = onPty(`${IPCCTL} shm attach ${id} --hold 1s`);
-    await waitFor(t.text, new RegExp(`holding segment ${id} attached \\(4\\.0K, read-write\\), 1s left; Ctrl-C to detach`));
+    await waitToShow(t.text, new RegExp(`holding segment ${id} attached \\(4\\.0K, read-write\\), 1s left; Ctrl-C to detach`));
     expect(await t.done).toBe(0);
   }, 20_000);
 });
@@ -282,7 +277,7 @@ describe('--progress on bulk transfers', () => {
     const path = tmp('p.sock');
     const file = payloadFile();
     const t = onPty(`${IPCCTL} unix serve --progress ${path} > /dev/null`);
-    await waitFor(t.text, /waiting for a client/);
+    await waitToShow(t.text, /waiting for a client/);
     const fd = openSync(file, 'r');
     const client = plain(['unix', 'connect', path], fd);
     closeSync(fd);

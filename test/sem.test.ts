@@ -2,13 +2,8 @@
 // blocked ops show in the kernel's wait counts and complete when released,
 // SEM_UNDO is undone at exit, and a set is initialised exactly once.
 import { describe, expect, it } from 'vitest';
-import { badInputCases, ipcctl, ipcctlAsync, run, sleep, track, uniqueKey } from './helpers/run.js';
-
-function newSet(extra: string[] = []): number {
-  const r = ipcctl(['sem', 'create', ...extra]);
-  if (r.code !== 0) throw new Error(`sem create failed: ${r.stderr}`);
-  return track('s', Number(r.stdout.trim()));
-}
+import { badInputCases, ipcctl, ipcctlAsync, newSet, run, sleep, track, uniqueKey } from './helpers/run.js';
+import { waitFor } from './helpers/wait.js';
 
 function values(id: number): number[] {
   const r = ipcctl(['sem', 'ctl', String(id), 'getall']);
@@ -24,11 +19,7 @@ function ctl(id: number, ...words: string[]): number {
 
 /** Poll (bounded) until a ctl query answers `want`: a spawned op blocks some time after spawn. */
 async function becomes(id: number, query: string, num: number, want: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (ctl(id, query, String(num)) === want) return;
-    await sleep(25);
-  }
-  throw new Error(`${query} ${num} of set ${id} never became ${want}`);
+  await waitFor(`${query} ${num} of set ${id} to become ${want}`, () => ctl(id, query, String(num)) === want, { timeoutMs: 5_000 });
 }
 
 /** ipcs -s -i ID: the header fields and the per-semaphore table. */
@@ -150,8 +141,9 @@ describe('op', () => {
     const waiter = ipcctlAsync(['sem', 'op', String(id), '0:0']);
     await becomes(id, 'getzcnt', 0, 1);
     expect(ipcctl(['sem', 'op', String(id), '0:-1']).code).toBe(0);
-    await sleep(200);
-    expect(waiter.child.exitCode).toBeNull(); // still 1: still waiting
+    // Still 1: the kernel still counts the waiter as waiting for zero.
+    expect(ctl(id, 'getzcnt', '0')).toBe(1);
+    expect(waiter.child.exitCode).toBeNull();
     expect(ipcctl(['sem', 'op', String(id), '0:-1']).code).toBe(0);
     const r = await waiter.done;
     expect(r.code, r.stderr).toBe(0);

@@ -5,16 +5,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { badInputCases, IPCCTL, ipcctl, ipcctlAsync, PYTHON, run, sleep, track, uniqueKey } from './helpers/run.js';
+import { badInputCases, IPCCTL, ipcctl, ipcctlAsync, newSegment, PYTHON, run, uniqueKey } from './helpers/run.js';
+import { waitFor } from './helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ipcctl-shm-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function newSegment(size: string, extra: string[] = []): number {
-  const r = ipcctl(['shm', 'create', '--size', size, ...extra]);
-  if (r.code !== 0) throw new Error(`shm create failed: ${r.stderr}`);
-  return track('m', Number(r.stdout.trim()));
-}
 
 function stat(id: number) {
   const r = ipcctl(['--json', 'shm', 'stat', String(id)]);
@@ -35,11 +31,7 @@ function read(id: number, offset: number, length: number): Buffer {
 
 /** Poll (bounded) until nattch is `n`: attach happens some time after spawn. */
 async function nattchBecomes(id: number, n: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (stat(id).nattch === n) return;
-    await sleep(25);
-  }
-  throw new Error(`nattch of ${id} never became ${n}`);
+  await waitFor(`nattch of ${id} to become ${n}`, () => stat(id).nattch === n, { timeoutMs: 5_000 });
 }
 
 /** ipcs -m -i ID as an object: numbers as numbers, "Not set" as null, dates as epoch seconds. */

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { writeStdout } from '../output/sink.js';
+import { fullProgram } from './common/full-program.js';
 
 interface Node {
   name: string;
@@ -108,8 +109,7 @@ function fishScript(root: Node): string {
 }
 
 async function completion(shell: string): Promise<void> {
-  const { buildFullProgram } = await import('../cli.js');
-  const root = describe(await buildFullProgram());
+  const root = describe(await fullProgram());
   if (shell === 'bash') writeStdout(bashScript(root));
   else if (shell === 'zsh') writeStdout(zshScript(root));
   else if (shell === 'fish') writeStdout(fishScript(root));

@@ -3,7 +3,7 @@
 // between slices, so signals and the --timeout clock keep working while no
 // native thread is ever parked in the kernel (a blocking ffi call would cost
 // ~100 us and one of libuv's four pool threads per waiting fd).
-import { CliError, InterruptedError, TimeoutError } from '../errors.js';
+import { CliError, EXIT, InterruptedError, TimeoutError } from '../errors.js';
 import { PollSet } from '../native/poll.js';
 import { formatMs } from './wait.js';
 
@@ -21,7 +21,7 @@ const YIELD_EVERY_MS = 20;
 /** SIGTERM ends a server as Ctrl-C does (so the UNIX socket file is removed), with 128+15. */
 export class TerminatedError extends CliError {
   constructor(what: string) {
-    super(`${what}: terminated`, 143);
+    super(`${what}: terminated`, EXIT.TERMINATED);
   }
 }
 

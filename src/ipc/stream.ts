@@ -15,7 +15,7 @@ export interface ServeEvents {
   listening?(local: SockAddr): void;
   accept?(conn: number, peer: SockAddr): void;
   /** When given, received bytes come here (and not to `output`). */
-  data?(conn: number, chunk: Buffer): void;
+  data?: (conn: number, chunk: Buffer) => void;
   close?(conn: number, info: { received: number; error?: string }): void;
 }
 

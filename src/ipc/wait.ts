@@ -98,7 +98,7 @@ export function waitFor<T>(work: Promise<T>, opts: WaitOptions): Promise<T> {
         finish();
         resolve(v);
       },
-      (e) => {
+      (e: unknown) => {
         if (settled) return;
         finish();
         reject(e);

@@ -49,7 +49,7 @@ const sleep = (ms: number) => delay(ms);
 const forever = () => new Deadline(undefined);
 
 /** Receive frames from `input` until the end message; pass the end on. */
-async function stage(args: StageArgs, onFrame: (data: Buffer) => Promise<Buffer | null>): Promise<number> {
+async function stage(args: StageArgs, onFrame: (data: Buffer) => Buffer | null | Promise<Buffer | null>): Promise<number> {
   const input = MessageQueue.fromId(args.input!);
   const output = args.output === null ? null : MessageQueue.fromId(args.output);
   let n = 0;
@@ -81,7 +81,7 @@ async function sensor(ctx: WorkerContext<StageArgs>): Promise<{ frames: number }
 /** A picture: frame number (4 bytes) then bytes that depend on it. */
 async function capture(ctx: WorkerContext<StageArgs>): Promise<{ frames: number }> {
   ctx.ready();
-  const frames = await stage(ctx.args, async (data) => {
+  const frames = await stage(ctx.args, (data) => {
     const { n } = JSON.parse(data.toString()) as { n: number };
     const image = Buffer.alloc(IMAGE_BYTES, n & 0xff);
     image.writeUInt32LE(n, 0);
@@ -104,7 +104,7 @@ async function processing(ctx: WorkerContext<StageArgs>): Promise<{ frames: numb
 
 async function writer(ctx: WorkerContext<StageArgs>): Promise<{ frames: number }> {
   ctx.ready();
-  const frames = await stage(ctx.args, async (data) => {
+  const frames = await stage(ctx.args, (data) => {
     const { n } = JSON.parse(data.toString()) as { n: number };
     const path = join(ctx.args.dir, `frame-${String(n).padStart(5, '0')}.json`);
     writeFileSync(path, data);

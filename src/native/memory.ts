@@ -1,8 +1,52 @@
-// Raw memory for bulk transfers: Buffers that alias any address, page-table
-// prefaulting (madvise MADV_POPULATE_*), and anonymous mappings backed by
-// huge pages. Moving hundreds of megabytes, the cost that is left after the
-// copies is one page fault per 4 KiB page; these cut it by orders.
-import { bind, bindPointer, C } from './libc.js';
+// Native memory: blocks we own (NativeMemory, malloc'ed), and for bulk
+// transfers Buffers that alias any address, page-table prefaulting (madvise
+// MADV_POPULATE_*), and anonymous mappings backed by huge pages. Moving
+// hundreds of megabytes, the cost that is left after the copies is one page
+// fault per 4 KiB page; these cut it by orders.
+import { bind, bindPointer } from './bind.js';
+import { ffi } from './binding.js';
+import { C, externalAddress, LIB } from './library.js';
+
+// Memory we own. malloc'ed (never moved by the GC) and exposed as a Buffer
+// that aliases it, so the kernel writes straight into what JS reads.
+const mallocFn = {
+  library: LIB,
+  funcName: 'malloc',
+  retType: ffi.DataType.External,
+  paramsType: [ffi.DataType.U64],
+  paramsValue: [0],
+  freeResultMemory: false,
+};
+const freeFn = {
+  library: LIB,
+  funcName: 'free',
+  retType: ffi.DataType.Void,
+  paramsType: [ffi.DataType.External],
+  paramsValue: [null as unknown],
+  freeResultMemory: false,
+};
+
+export class NativeMemory {
+  readonly addr: number;
+  readonly buf: Buffer;
+  private handle: unknown;
+
+  constructor(readonly size: number) {
+    mallocFn.paramsValue[0] = Math.max(1, size);
+    const handle = ffi.load(mallocFn as never) as unknown;
+    if (ffi.isNullPointer(handle as never)) throw new Error(`malloc(${size}) failed`);
+    this.handle = handle;
+    this.addr = externalAddress(handle);
+    this.buf = ffi.createExternalBuffer(handle as never, Math.max(1, size)).subarray(0, size);
+  }
+
+  free(): void {
+    if (this.handle === null) return;
+    freeFn.paramsValue[0] = this.handle;
+    ffi.load(freeFn as never);
+    this.handle = null;
+  }
+}
 
 const PAGE = 4096;
 const MADV_HUGEPAGE = 14;

@@ -4,6 +4,6 @@
 const MARK = '\u0000bigint:';
 
 export function exactJson(value: unknown, indent?: number): string {
-  const text = JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? MARK + v.toString() : v), indent);
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? MARK + v.toString() : v), indent);
   return text.replace(/"\\u0000bigint:(-?[0-9]+)"/g, '$1');
 }

@@ -62,7 +62,7 @@ export function startSpinner(text: string, delayMs = DELAY_MS): SpinnerHandle {
   let stopped = false;
   let spinner: { render(): unknown; clear(): unknown; text: string } | null = null;
   let ticker: NodeJS.Timeout | undefined;
-  const timer = setTimeout(async () => {
+  const show = async () => {
     const ora = loaded ?? (await loadOra());
     if (stopped) return;
     // A pty nobody sized (script(1) under a pipe, some serial consoles)
@@ -95,7 +95,9 @@ export function startSpinner(text: string, delayMs = DELAY_MS): SpinnerHandle {
     s.render();
     ticker = setInterval(() => s.render(), s.interval);
     ticker.unref();
-  }, delayMs);
+  };
+  // A spinner that cannot be shown is no failure: the wait goes on without it.
+  const timer = setTimeout(() => void show().catch(() => {}), delayMs);
   timer.unref();
   return {
     update(t: string) {

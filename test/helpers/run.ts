@@ -113,6 +113,20 @@ export function newQueue(extra: string[] = []): number {
   return track('q', Number(r.stdout.trim()));
 }
 
+/** A new private semaphore set (sem create EXTRA...), removed after the test. */
+export function newSet(extra: string[] = []): number {
+  const r = ipcctl(['sem', 'create', ...extra]);
+  if (r.code !== 0) throw new Error(`sem create failed: ${r.stderr}`);
+  return track('s', Number(r.stdout.trim()));
+}
+
+/** A new private segment of `size` (shm create --size SIZE EXTRA...), removed after the test. */
+export function newSegment(size: string, extra: string[] = []): number {
+  const r = ipcctl(['shm', 'create', '--size', size, ...extra]);
+  if (r.code !== 0) throw new Error(`shm create failed: ${r.stderr}`);
+  return track('m', Number(r.stdout.trim()));
+}
+
 /** A key unlikely to collide with parallel tests: random in 0x4c000000..0x4cffffff. */
 export function uniqueKey(): string {
   return '0x4c' + Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0');

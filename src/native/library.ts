@@ -1,0 +1,77 @@
+// libc as ffi-rs sees it: the library opened once under one name, the C
+// types this layer speaks, the calling thread's errno, and the address held
+// in an External. bind.ts builds every binding on these; memory.ts the
+// memory we own.
+import { ffi } from './binding.js';
+
+const { DataType } = ffi;
+export const LIB = 'libc';
+ffi.open({ library: LIB, path: 'libc.so.6' });
+
+/** C argument and return types as this layer names them. */
+export const C = {
+  int: DataType.I32,
+  uint: DataType.U32,
+  long: DataType.I64,
+  ulong: DataType.U64,
+  size_t: DataType.U64,
+  ssize_t: DataType.I64,
+  ptr: DataType.U64,
+  string: DataType.String,
+  void: DataType.Void,
+} as const;
+export type CType = (typeof C)[keyof typeof C];
+
+// errno of this thread, read straight from libc's thread-local slot. The
+// synchronous fast path skips ffi-rs's `errno: true` (which costs ~1.3 us a
+// call, a third of a cheap call) and reads the slot only when a call failed:
+// nothing between the C function's return and this read makes a failing
+// system call on this thread. Blocking calls run on a pool thread, whose
+// errno is not this one, so they keep ffi-rs's errno capture.
+const errnoLocation = {
+  library: LIB,
+  funcName: '__errno_location',
+  retType: DataType.External,
+  paramsType: [] as number[],
+  paramsValue: [] as unknown[],
+  freeResultMemory: false,
+};
+const errnoSlot = ffi.createExternalBuffer(ffi.load(errnoLocation as never) as never, 4);
+
+/**
+ * errno of this thread now: read it right after the call that failed,
+ * before anything else can make a system call here.
+ */
+export function currentErrno(): number {
+  return errnoSlot.readInt32LE(0);
+}
+
+/**
+ * Open a shared library of our own under `name`, for bind(..., name).
+ * False when the file is missing or will not load.
+ */
+export function openLibrary(name: string, path: string): boolean {
+  try {
+    ffi.open({ library: name, path });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// memmove(p, p, 0) returns p: the cheapest way to learn an External's address.
+const addressOf = {
+  library: LIB,
+  funcName: 'memmove',
+  retType: DataType.U64,
+  paramsType: [DataType.External, DataType.External, DataType.U64],
+  paramsValue: [null as unknown, null as unknown, 0],
+  freeResultMemory: false,
+};
+
+/** The address in an External, as a number. */
+export function externalAddress(handle: unknown): number {
+  addressOf.paramsValue[0] = handle;
+  addressOf.paramsValue[1] = handle;
+  return ffi.load(addressOf as never) as unknown as number;
+}
