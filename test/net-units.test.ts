@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { programFor, splitCommand } from '../src/ipc/net/program.js';
-import { crlfTransform } from '../src/ipc/stream.js';
+import { crlfTransform } from '../src/ipc/net/stream.js';
 import { TrafficDump } from '../src/output/traffic.js';
 import { run } from './helpers/run.js';
 

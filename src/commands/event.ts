@@ -31,7 +31,7 @@ function parseTarget(arg: string | undefined, opts: EventOpts, op: string) {
 
 async function open(arg: string | undefined, opts: EventOpts, op: string): Promise<EventRef> {
   const { target, num } = parseTarget(arg, opts, op);
-  const { SemaphoreSet } = await import('../ipc/sem.js');
+  const { SemaphoreSet } = await import('../ipc/sysv/sem.js');
   const { EventRef } = await import('../ipc/sysv/event.js');
   const set = target.kind === 'id' ? SemaphoreSet.fromId(target.id) : await SemaphoreSet.fromKey(target);
   return new EventRef(set, num);
@@ -39,7 +39,7 @@ async function open(arg: string | undefined, opts: EventOpts, op: string): Promi
 
 async function create(opts: KeyOpts & { count: number; auto?: boolean; manual?: boolean; set?: boolean; mode: number; exclusive?: boolean }) {
   if (opts.auto && opts.manual) throw new UsageError('event create: give --manual or --auto, not both');
-  const { SemaphoreSet } = await import('../ipc/sem.js');
+  const { SemaphoreSet } = await import('../ipc/sysv/sem.js');
   const { eventValue } = await import('../ipc/sysv/event.js');
   const kind = opts.auto ? 'auto' : 'manual';
   const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
@@ -61,7 +61,7 @@ async function wait(arg: string | undefined, opts: EventOpts & { timeout?: numbe
 
 async function stat(arg: string | undefined, opts: EventOpts) {
   const { target, num, explicit } = parseTarget(arg, opts, 'event stat');
-  const { SemaphoreSet } = await import('../ipc/sem.js');
+  const { SemaphoreSet } = await import('../ipc/sysv/sem.js');
   const { EventRef } = await import('../ipc/sysv/event.js');
   const set = target.kind === 'id' ? SemaphoreSet.fromId(target.id) : await SemaphoreSet.fromKey(target);
   const nums = explicit ? [num] : Array.from({ length: set.nsems('event stat') ?? 1 }, (_, i) => i);
@@ -83,7 +83,7 @@ async function stat(arg: string | undefined, opts: EventOpts) {
 async function rm(arg: string | undefined, opts: EventOpts) {
   const { target, explicit } = parseTarget(arg, opts, 'event rm');
   if (explicit) throw new UsageError('event rm: an event set is removed whole; give its ID without :N (or no --slot)');
-  const { SemaphoreSet } = await import('../ipc/sem.js');
+  const { SemaphoreSet } = await import('../ipc/sysv/sem.js');
   const set = target.kind === 'id' ? SemaphoreSet.fromId(target.id) : await SemaphoreSet.fromKey(target);
   set.remove();
   if (settings.json) printJson({ removed: [set.id] });

@@ -10,9 +10,9 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { type PosixKind, POSIX_KINDS } from '../ipc/posix/names.js';
 import type { PosixObject, PosixQueueInfo } from '../ipc/posix/listing.js';
-import { KINDS, type Kind, pageSize, readKernelLimits, readObjects } from '../ipc/procfs.js';
-import type { Selection } from '../ipc/select.js';
-import type { LimitRow, Summary } from '../ipc/usage.js';
+import { KINDS, type Kind, pageSize, readKernelLimits, readObjects } from '../ipc/sysv/procfs.js';
+import type { Selection } from '../ipc/sysv/select.js';
+import type { LimitRow, Summary } from '../ipc/sysv/usage.js';
 import type { PosixLimitRow } from '../ipc/posix/limit-rows.js';
 import { writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
@@ -112,7 +112,7 @@ async function objectsReport(sel: Selection, kinds: Kinds, view: View, opts: LsO
   // The filter module only when a filter is given: the plain `ls` loads as
   // few modules as it can (module loading is most of its time).
   const filtered = Object.keys(sel).length > 1;
-  const { select } = filtered ? await import('../ipc/select.js') : { select: null };
+  const { select } = filtered ? await import('../ipc/sysv/select.js') : { select: null };
   const sysvObjects = () => (sysvKinds.length === 0 ? [] : select ? select(readObjects(sysvKinds), sel) : readObjects(sysvKinds));
 
   const posix = kinds.posix.length > 0 ? await import('../ipc/posix/listing.js') : null;
@@ -192,7 +192,7 @@ const LIMIT_COLUMNS: Array<{ header: string; json: keyof AnyLimitRow; human: (r:
 ];
 
 async function limitsReport(kinds: Kinds, opts: LsOpts, style: RowsStyle): Promise<Report> {
-  const { limitRows, summarize } = await import('../ipc/usage.js');
+  const { limitRows, summarize } = await import('../ipc/sysv/usage.js');
   const { exactJson } = await import('../output/exact-json.js');
   const posix = kinds.posix.includes('pmq') ? await import('../ipc/posix/listing.js') : null;
   const posixRows = async (): Promise<PosixLimitRow[]> => {
@@ -270,7 +270,7 @@ function posixSummaryText(s: PosixSummary): string {
 }
 
 async function summaryReport(kinds: Kinds): Promise<Report> {
-  const { summarize } = await import('../ipc/usage.js');
+  const { summarize } = await import('../ipc/sysv/usage.js');
   const summary = () => summarize(readObjects(kinds.sysv), pageSize());
   const posix = await posixSummary(kinds.posix);
   return {

@@ -4,7 +4,7 @@
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import type { Message, MessageQueue } from '../ipc/msgq.js';
+import type { Message, MessageQueue } from '../ipc/sysv/msgq.js';
 import { formatKey, formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
 import { OutputClosedError, OutputError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
@@ -19,7 +19,7 @@ import { reportCreated } from './common/created.js';
 const MAX_TYPE = Number.MAX_SAFE_INTEGER;
 
 async function openQueue(target: Target): Promise<MessageQueue> {
-  const { MessageQueue } = await import('../ipc/msgq.js');
+  const { MessageQueue } = await import('../ipc/sysv/msgq.js');
   return target.kind === 'id' ? MessageQueue.fromId(target.id) : MessageQueue.fromKey(target);
 }
 
@@ -32,7 +32,7 @@ function recvType(v: string): number {
 }
 
 async function create(opts: { key?: string; path?: string; proj?: string; mode: number; exclusive?: boolean }) {
-  const { MessageQueue } = await import('../ipc/msgq.js');
+  const { MessageQueue } = await import('../ipc/sysv/msgq.js');
   const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
   const made = await MessageQueue.createNew({ key, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
   const id = made.id;

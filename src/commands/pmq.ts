@@ -14,7 +14,7 @@ import { formatTime, renderFields } from '../output/table.js';
 import { asCount, asDuration, asMode, parseInteger, parseSize } from './common/args.js';
 import { readerOf } from './common/input.js';
 import { readBounded } from './common/posix-input.js';
-import type { ReadInto } from '../ipc/record-batch.js';
+import type { ReadInto } from '../ipc/sysv/record-batch.js';
 
 /**
  * stdin for --lines/--null that refuses a record longer than `max` without
@@ -83,7 +83,7 @@ async function send(nameArg: string, text: string[], opts: SendOpts) {
   try {
     if (opts.lines || opts.null) {
       const sep = opts.null ? 0 : 10;
-      const { RecordBatch } = await import('../ipc/record-batch.js');
+      const { RecordBatch } = await import('../ipc/sysv/record-batch.js');
       const { readerOfBuffer } = await import('./common/input.js');
       const source = text.length > 0 ? readerOfBuffer(Buffer.from(text.join(' '))) : readerOf(0);
       const read = boundedRecords(source, sep, q.msgsize, () => q.checkSize(q.msgsize + 1, 'pmq send', true) as never);

@@ -14,7 +14,7 @@ import { formatTime, humanBytes, renderFields } from '../output/table.js';
 import { asMode, parseSize } from './common/args.js';
 import { readBounded } from './common/posix-input.js';
 import { readerOf } from './common/input.js';
-import type { ReadInto } from '../ipc/record-batch.js';
+import type { ReadInto } from '../ipc/sysv/record-batch.js';
 
 const domain = () => import('../ipc/posix/shm.js');
 const name = (text: string, op: string) => parsePosixName(text, 'pshm', op);
@@ -123,7 +123,7 @@ async function write(nameArg: string, data: string[], opts: { offset: number }) 
       // A pipe: its length is known only at its end, so it is gathered in
       // private memory first (one byte more than fits says it does not).
       if (room >= BULK) (await import('../ipc/pipes.js')).preferBulkPipe(0);
-      const { stagingMemory } = await import('../ipc/shm.js');
+      const { stagingMemory } = await import('../ipc/sysv/shm.js');
       const staging = room >= BULK ? stagingMemory(room + 1) : null;
       if (staging) {
         try {

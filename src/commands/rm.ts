@@ -6,9 +6,9 @@ import { isatty } from 'node:tty';
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
 import { EXIT, IpcError, UsageError } from '../errors.js';
-import { parseKey, describeKey } from '../ipc/keys.js';
-import { CAP_SYS_ADMIN, hasCapability, KINDS, type IpcObject, type Kind, readObjects } from '../ipc/procfs.js';
-import { mayRemove, select } from '../ipc/select.js';
+import { parseKey, describeKey } from '../ipc/sysv/keys.js';
+import { CAP_SYS_ADMIN, hasCapability, KINDS, type IpcObject, type Kind, readObjects } from '../ipc/sysv/procfs.js';
+import { mayRemove, select } from '../ipc/sysv/select.js';
 import { userName } from '../ipc/users.js';
 import { formatKey, printJson } from '../output/json.js';
 import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
@@ -171,7 +171,7 @@ async function rm(kindArg: string | undefined, ids: string[], opts: RmOpts): Pro
     }
   }
 
-  const { removeObject, isGone } = await import('../ipc/remove.js');
+  const { removeObject, isGone } = await import('../ipc/sysv/remove.js');
   const removed: Target[] = [];
   const failed: Failure[] = [];
   let readerGone = false;

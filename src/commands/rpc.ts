@@ -28,7 +28,7 @@ function protoOf(f: TransportFlags, fallback: 'udp' | 'tcp'): 'udp' | 'tcp' {
 }
 
 async function hostOf(text: string | undefined) {
-  const { parseHost } = await import('../ipc/address.js');
+  const { parseHost } = await import('../ipc/net/address.js');
   return parseHost(text ?? '127.0.0.1', 111);
 }
 
@@ -160,7 +160,7 @@ async function call(host: string, progText: string, versText: string, procText: 
       throw e;
     }
   }
-  const { formatAddress } = await import('../ipc/address.js');
+  const { formatAddress } = await import('../ipc/net/address.js');
   if (f.verbose) {
     writeStderr(`ipcctl: ${op}: ${proto} ${formatAddress(caller.address)} program ${prog} version ${vers} procedure ${proc}: ${first.results.length} result bytes, round trip ${first.rttMs.toFixed(3)} ms\n`);
     if (count > 1) writeStderr(`ipcctl: ${op}: ${count} calls in ${seconds.toFixed(3)} s, ${Math.round(count / seconds)} calls/s\n`);
@@ -220,7 +220,7 @@ async function serve(f: ServeFlags) {
   if (auth !== 'none' && auth !== 'sys') throw new UsageError(`invalid --auth '${f.auth}': none (accept AUTH_NONE and AUTH_SYS) or sys (require AUTH_SYS)`);
   const { parseType } = await import('../ipc/rpc/xdr-types.js');
   const argTypes = f.args?.map(parseType);
-  const { parseHost, formatAddress, addressFields } = await import('../ipc/address.js');
+  const { parseHost, formatAddress, addressFields } = await import('../ipc/net/address.js');
   const bind = await parseHost(f.bind, f.port);
   const both = !f.udp && !f.tcp;
   const { serve } = await import('../ipc/rpc/server.js');

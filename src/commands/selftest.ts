@@ -2,7 +2,7 @@
 // what it made, prints a report; exit 0 only when all pass.
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { readKernelNumbers } from '../ipc/limits.js';
+import { readKernelNumbers } from '../ipc/sysv/limits.js';
 import { OperationError } from '../errors.js';
 import { printJson } from '../output/json.js';
 import { writeStdout } from '../output/sink.js';
@@ -20,7 +20,7 @@ export interface CheckResult {
 export type Check = () => Promise<string>;
 
 async function msgqRoundTrip(): Promise<string> {
-  const { MessageQueue } = await import('../ipc/msgq.js');
+  const { MessageQueue } = await import('../ipc/sysv/msgq.js');
   const { Deadline } = await import('../ipc/wait.js');
   const id = await MessageQueue.create({ key: { kind: 'key', key: 0 }, mode: 0o600, exclusive: true });
   const q = MessageQueue.fromId(id);
@@ -43,9 +43,9 @@ checks.push(['pmq', pmqRoundTrip], ['pshm', pshmRoundTrip], ['psem', psemRoundTr
 
 // Sockets on loopback: a TCP and a UNIX stream connection, and UDP datagrams.
 checks.push(
-  ['tcp', async () => (await import('../ipc/sockcheck.js')).tcpRoundTrip()],
-  ['udp', async () => (await import('../ipc/sockcheck.js')).udpRoundTrip()],
-  ['unix', async () => (await import('../ipc/sockcheck.js')).unixRoundTrip()],
+  ['tcp', async () => (await import('../ipc/net/sockcheck.js')).tcpRoundTrip()],
+  ['udp', async () => (await import('../ipc/net/sockcheck.js')).udpRoundTrip()],
+  ['unix', async () => (await import('../ipc/net/sockcheck.js')).unixRoundTrip()],
   // XDR, then an ONC RPC call over UDP and TCP to an unregistered server of our own.
   ['rpc', async () => (await import('../ipc/rpc/selftest.js')).rpcRoundTrip()],
 );

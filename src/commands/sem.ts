@@ -4,7 +4,7 @@
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
 import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
-import type { SemaphoreSet, SemOp } from '../ipc/sem.js';
+import type { SemaphoreSet, SemOp } from '../ipc/sysv/sem.js';
 import { formatKey, formatMode, printJson } from '../output/json.js';
 import { writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
@@ -20,7 +20,7 @@ import { reportCreated } from './common/created.js';
 const SEMVMX = 32767;
 
 async function openSet(target: Target): Promise<SemaphoreSet> {
-  const { SemaphoreSet } = await import('../ipc/sem.js');
+  const { SemaphoreSet } = await import('../ipc/sysv/sem.js');
   return target.kind === 'id' ? SemaphoreSet.fromId(target.id) : SemaphoreSet.fromKey(target);
 }
 
@@ -57,7 +57,7 @@ function collectValues(v: string, prev: number[] | undefined): number[] {
 }
 
 async function create(opts: KeyOpts & { count?: number; value?: number[]; mode: number; exclusive?: boolean; timeout?: number }) {
-  const { SemaphoreSet } = await import('../ipc/sem.js');
+  const { SemaphoreSet } = await import('../ipc/sysv/sem.js');
   const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
   const values = opts.value ?? [];
   const made = await SemaphoreSet.create({ key, count: opts.count, values, mode: opts.mode, exclusive: Boolean(opts.exclusive), initWaitMs: opts.timeout ?? 3000 });

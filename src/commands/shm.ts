@@ -5,7 +5,7 @@ import { fstatSync } from 'node:fs';
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
 import { EXIT, OperationError, UsageError } from '../errors.js';
-import type { SharedMemory } from '../ipc/shm.js';
+import type { SharedMemory } from '../ipc/sysv/shm.js';
 import { formatKey, formatMode, payloadFields, printJson } from '../output/json.js';
 import { HexDumper } from '../output/hexdump.js';
 import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
@@ -22,14 +22,14 @@ import { reportCreated } from './common/created.js';
 
 
 async function openSegment(target: Target): Promise<SharedMemory> {
-  const { SharedMemory } = await import('../ipc/shm.js');
+  const { SharedMemory } = await import('../ipc/sysv/shm.js');
   return target.kind === 'id' ? SharedMemory.fromId(target.id) : SharedMemory.fromKey(target);
 }
 
 const asBytes = (what: string) => (v: string) => parseSize(v, what);
 
 async function create(opts: KeyOpts & { size: number; mode: number; exclusive?: boolean }) {
-  const { SharedMemory } = await import('../ipc/shm.js');
+  const { SharedMemory } = await import('../ipc/sysv/shm.js');
   const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
   const made = await SharedMemory.createNew({ key, size: opts.size, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
   const id = made.id;

@@ -24,14 +24,14 @@ async function serve(opts: ServeFlags) {
   checkServeFlags('tcp serve', opts);
   checkModeFlags('tcp serve', opts);
   const spinnerReady = preloadSpinner();
-  const { parseHost, parsePort, formatAddress, addressFields } = await import('../ipc/address.js');
+  const { parseHost, parsePort, formatAddress, addressFields } = await import('../ipc/net/address.js');
   const port = parsePort(opts.port, true);
   const address = await parseHost(opts.bind, port);
   const mode = wantsMode(opts);
   if (mode) return quietOnClosedOutput(() => runMode(mode, { op: 'tcp serve', address, reuseaddr: Boolean(opts.reuseaddr), showListening: port === 0 }, opts));
   const { TrafficDump } = await import('../output/traffic.js');
   const dump = opts.hexdump !== undefined ? new TrafficDump(opts.hexdump as string) : null;
-  const { serve } = await import('../ipc/stream.js');
+  const { serve } = await import('../ipc/net/stream.js');
   const feedback = new ServeFeedback('tcp serve', opts.progress, Boolean(opts.keepOpen), formatAddress);
   await spinnerReady;
   try {
@@ -58,7 +58,7 @@ async function serve(opts: ServeFlags) {
 }
 
 async function connect(host: string, portText: string, opts: ConnectFlags) {
-  const { parseHost, parsePort } = await import('../ipc/address.js');
+  const { parseHost, parsePort } = await import('../ipc/net/address.js');
   const address = await parseHost(host, parsePort(portText, false));
   await runConnect('tcp connect', address, opts);
 }

@@ -34,7 +34,7 @@ interface ListenFlags extends ListenExtras {
 
 async function listen(opts: ListenFlags) {
   const spinnerReady = preloadSpinner();
-  const { parseHost, parsePort, formatAddress, addressFields } = await import('../ipc/address.js');
+  const { parseHost, parsePort, formatAddress, addressFields } = await import('../ipc/net/address.js');
   const port = parsePort(opts.port, true);
   const target = await listenTarget(opts, await parseHost(opts.bind, port), port);
   const address = target.address;
@@ -42,7 +42,7 @@ async function listen(opts: ListenFlags) {
     if (opts.echo) throw new UsageError('udp listen: give --exec or --echo, not both');
     return quietOnClosedOutput(() => runUdpExec(opts, address, target.group, port === 0));
   }
-  const { listen } = await import('../ipc/datagram.js');
+  const { listen } = await import('../ipc/net/datagram.js');
   const print = datagramPrinter('udp listen', opts, addressFields, formatAddress);
   const dump = await openDump(opts);
   const dumpBatch = dumpDatagrams(dump, formatAddress);
@@ -108,9 +108,9 @@ function* tapPayloads(payloads: Iterable<Buffer>, see: (p: Buffer) => void): Gen
 
 async function send(host: string, portText: string, text: string[], opts: SendFlags) {
   if (opts.lines && opts.chunk !== undefined) throw new UsageError('udp send: give --lines or --chunk, not both');
-  const { parseHost, parsePort, formatAddress } = await import('../ipc/address.js');
+  const { parseHost, parsePort, formatAddress } = await import('../ipc/net/address.js');
   const to = await parseHost(host, parsePort(portText, false));
-  const { send, MAX_DATAGRAM } = await import('../ipc/datagram.js');
+  const { send, MAX_DATAGRAM } = await import('../ipc/net/datagram.js');
   // One datagram can never exceed what UDP carries: stdin is read only one byte past it.
   const max = MAX_DATAGRAM[(to as { address?: string }).address?.includes(':') ? 6 : 4];
   const multicast = await sendMulticast(opts, to);

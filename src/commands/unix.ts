@@ -41,11 +41,11 @@ async function serve(path: string, opts: ServeFlags) {
   }
   if (opts.dgram && opts.progress) throw new UsageError(`${op}: --progress is for stream sockets, not --dgram`);
   const spinnerReady = preloadSpinner();
-  const { formatAddress, addressFields } = await import('../ipc/address.js');
-  const unixpath = await import('../ipc/unixpath.js');
+  const { formatAddress, addressFields } = await import('../ipc/net/address.js');
+  const unixpath = await import('../ipc/net/unixpath.js');
   const address = { family: 'unix' as const, path };
   unixpath.prepare(op, path);
-  let claim: import('../ipc/unixpath.js').Claim | null = null;
+  let claim: import('../ipc/net/unixpath.js').Claim | null = null;
   const afterBind = () => {
     claim = unixpath.claim(address);
   };
@@ -61,7 +61,7 @@ async function serve(path: string, opts: ServeFlags) {
         return;
       }
       if (opts.dgram) {
-        const { listen } = await import('../ipc/datagram.js');
+        const { listen } = await import('../ipc/net/datagram.js');
         const print = datagramPrinter(op, opts, addressFields, formatAddress);
         await listen({
           op,
@@ -81,7 +81,7 @@ async function serve(path: string, opts: ServeFlags) {
         });
         return;
       }
-      const { serve } = await import('../ipc/stream.js');
+      const { serve } = await import('../ipc/net/stream.js');
       await serve({
         op,
         address,
@@ -129,7 +129,7 @@ async function connect(path: string, text: string[], opts: ConnectFlags) {
   }
   if (opts.zero) throw new UsageError(`${op}: -z is for stream sockets`);
   if (opts.progress) throw new UsageError(`${op}: --progress is for stream sockets, not --dgram`);
-  const { send } = await import('../ipc/datagram.js');
+  const { send } = await import('../ipc/net/datagram.js');
   const words = opts.send !== undefined ? [opts.send, ...text] : text;
   const payloads: Iterable<Buffer> = words.length > 0 ? [Buffer.from(words.join(' '))] : opts.lines ? readRecords(10) : [readAll()];
   const r = await send({ op, to: address, payloads, count: opts.count ?? 1, timeoutMs: opts.timeout });

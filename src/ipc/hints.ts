@@ -2,7 +2,7 @@
 // object and with what mode (EACCES), which limit ran out and the sysctl that
 // raises it (ENOSPC). Facts come from /proc, so a hint never needs the
 // permission whose lack caused the error.
-import { type Kind, readObjects } from './procfs.js';
+import { type Kind, readObjects } from './sysv/procfs.js';
 import { userName } from './users.js';
 
 const nouns: Record<Kind, string> = { msgq: 'queue', shm: 'segment', sem: 'semaphore set' };

@@ -8,7 +8,7 @@
 // kernel applies all or nothing: one waits for the other, both finish.
 //
 // In the set, semaphore "1" of the lesson is #0 and "2" is #1; #2 is the barrier.
-import { RepeatedOps } from '../ipc/sem-repeat.js';
+import { RepeatedOps } from '../ipc/sysv/sem-repeat.js';
 import { formatMs } from '../ipc/wait.js';
 import { type LabResult, type LabRun, type WorkerContext, seconds } from './runner.js';
 

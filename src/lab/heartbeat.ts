@@ -7,7 +7,7 @@
 // a hung worker, not a dead one, which is what a heartbeat is for).
 //
 // Semaphores of the set: #2i is worker i's event, #2i+1 its reply (i from 0).
-import { RepeatedOps } from '../ipc/sem-repeat.js';
+import { RepeatedOps } from '../ipc/sysv/sem-repeat.js';
 import { formatMs } from '../ipc/wait.js';
 import { type LabResult, type LabRun, type WorkerContext, seconds } from './runner.js';
 

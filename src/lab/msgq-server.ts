@@ -9,8 +9,8 @@
 // misdelivered reply from its own. To make the theft certain (not a matter
 // of which waiter the kernel wakes first), the victim, client 1, collects its
 // replies last: the thief goes first, while they wait in the queue.
-import { MessageQueue } from '../ipc/msgq.js';
-import { RepeatedOps } from '../ipc/sem-repeat.js';
+import { MessageQueue } from '../ipc/sysv/msgq.js';
+import { RepeatedOps } from '../ipc/sysv/sem-repeat.js';
 import { Deadline } from '../ipc/wait.js';
 import { TimeoutError } from '../errors.js';
 import { type LabResult, type LabRun, type WorkerContext, seconds } from './runner.js';

@@ -13,7 +13,7 @@
 // An "end" message travels down the pipeline after the last trigger.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MessageQueue } from '../ipc/msgq.js';
+import { MessageQueue } from '../ipc/sysv/msgq.js';
 import { Deadline } from '../ipc/wait.js';
 import { type LabResult, type LabRun, type WorkerContext, seconds } from './runner.js';
 import { delay } from '../timer.js';

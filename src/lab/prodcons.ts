@@ -8,8 +8,8 @@
 // Segment layout, Int32 words: [0] in, [1] out, [2] takes so far (the order
 // in which items left the ring), then B slots of (producer, sequence).
 // Producer 0 is the "stop" item the lab puts in once the producers are done.
-import { SharedMemory } from '../ipc/shm.js';
-import { RepeatedOps } from '../ipc/sem-repeat.js';
+import { SharedMemory } from '../ipc/sysv/shm.js';
+import { RepeatedOps } from '../ipc/sysv/sem-repeat.js';
 import { type LabResult, type LabRun, type WorkerContext, seconds } from './runner.js';
 
 export interface ProdconsOptions {

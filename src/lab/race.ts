@@ -9,9 +9,9 @@
 // showed the lesson, that is lost updates (the counter did not end at 0).
 // A run in which, by chance, no update was lost is not ok: the race is still
 // there, it just did not show; the verdict says so and suggests a bigger run.
-import type { Attachment } from '../ipc/shm.js';
-import { SharedMemory } from '../ipc/shm.js';
-import { RepeatedOps } from '../ipc/sem-repeat.js';
+import type { Attachment } from '../ipc/sysv/shm.js';
+import { SharedMemory } from '../ipc/sysv/shm.js';
+import { RepeatedOps } from '../ipc/sysv/sem-repeat.js';
 import { type LabResult, type LabRun, type WorkerContext, seconds } from './runner.js';
 
 export interface RaceOptions {

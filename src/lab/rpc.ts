@@ -79,7 +79,7 @@ async function client(ctx: WorkerContext<ClientArgs>): Promise<Blocked> {
   ctx.ready();
 
   // 1. Asynchronous message: one datagram, no reply asked for or awaited.
-  const { send } = await import('../ipc/datagram.js');
+  const { send } = await import('../ipc/net/datagram.js');
   const msg = encodeCall({ xid: 1, rpcvers: RPC_VERSION, prog: PROG, vers: 1, proc: 0, cred: NO_AUTH, verf: NO_AUTH }, Buffer.alloc(0));
   let t = performance.now();
   await send({ op: 'lab rpc client', to: host, payloads: [msg], count: 1 });

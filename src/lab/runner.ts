@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT, InterruptedError, OperationError } from '../errors.js';
-import { MessageQueue } from '../ipc/msgq.js';
-import { SemaphoreSet } from '../ipc/sem.js';
-import { SharedMemory } from '../ipc/shm.js';
+import { MessageQueue } from '../ipc/sysv/msgq.js';
+import { SemaphoreSet } from '../ipc/sysv/sem.js';
+import { SharedMemory } from '../ipc/sysv/shm.js';
 import { formatMs } from '../ipc/wait.js';
 import { delay, type LongTimer, setLongTimeout } from '../timer.js';
 

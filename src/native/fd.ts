@@ -1,7 +1,8 @@
 // fcntl(2) for the relays and bulk transfers: a pipe's buffer size, and
 // whether a file is open for appending.
 import { IpcError } from '../errors.js';
-import { bind, C } from './libc.js';
+import { bind } from './bind.js';
+import { C } from './library.js';
 import { constants } from 'node:os';
 import type { CallResult } from './bind.js';
 import { NativeMemory } from './memory.js';

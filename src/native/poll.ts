@@ -1,9 +1,11 @@
 // poll(2) over an array of struct pollfd in native memory. The loop in
-// src/ipc/reactor.ts calls it on the main thread with a short timeout, so a
+// src/ipc/net/reactor.ts calls it on the main thread with a short timeout, so a
 // wait never occupies one of libuv's pool threads and SIGINT is seen at once
 // (poll returns EINTR) or at the latest when the slice ends.
 import { errnoNumber, IpcError } from '../errors.js';
-import { bind, C, NativeMemory } from './libc.js';
+import { bind } from './bind.js';
+import { C } from './library.js';
+import { NativeMemory } from './memory.js';
 import { pollfd } from './layouts.js';
 
 export const POLLIN = 0x1;

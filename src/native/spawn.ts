@@ -10,8 +10,11 @@ import { errnoNumber, IpcError } from '../errors.js';
 import { setNonBlocking } from './fd.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { bind, C, NativeMemory, openLibrary } from './libc.js';
-import { AGAIN, close, read, write } from './socket.js';
+import { bind } from './bind.js';
+import { C, openLibrary } from './library.js';
+import { NativeMemory } from './memory.js';
+import { AGAIN, close } from './net/socket.js';
+import { read, write } from './fd.js';
 
 const posixSpawnp = bind('posix_spawnp', C.int, [C.ptr, C.string, C.ptr, C.ptr, C.ptr, C.ptr]);
 const faInit = bind('posix_spawn_file_actions_init', C.int, [C.ptr]);

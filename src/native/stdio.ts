@@ -4,7 +4,8 @@
 // command's reply. dup2/memfd_create/lseek have no Node API.
 import { IpcError } from '../errors.js';
 import { duplicateCloseOnExec } from './fd.js';
-import { bind, C } from './libc.js';
+import { bind } from './bind.js';
+import { C } from './library.js';
 
 const dup2 = bind('dup2', C.int, [C.int, C.int]);
 const memfdCreate = bind('memfd_create', C.int, [C.string, C.uint]);

@@ -3,7 +3,7 @@
 // and says what would have been accepted.
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { type KeySpec, parseKey, parseProj } from '../../ipc/keys.js';
+import { type KeySpec, parseKey, parseProj } from '../../ipc/sysv/keys.js';
 
 export function parseId(text: string, what = 'id'): number {
   if (!/^[0-9]+$/.test(text)) throw new UsageError(`invalid ${what} '${text}': a kernel id is a decimal number (see 'ipcctl ls')`);

@@ -2,7 +2,7 @@
 // their checks, and the run that prints the peer's bytes and the events.
 // Shared here so that no command imports another.
 import { UsageError } from '../../errors.js';
-import type { SockAddr } from '../../ipc/address.js';
+import type { SockAddr } from '../../ipc/net/address.js';
 import { jsonLine, payloadFields } from '../../output/json.js';
 import { OutputClosedError, writeStderr, writeStdout } from '../../output/sink.js';
 import { preloadSpinner } from '../../output/spinner.js';
@@ -34,15 +34,15 @@ export interface ConnectFlags {
 }
 
 /** The client side, shared with `unix connect` (which passes its own address). */
-export async function runConnect(op: string, address: import('../../ipc/address.js').SockAddr, opts: ConnectFlags) {
+export async function runConnect(op: string, address: import('../../ipc/net/address.js').SockAddr, opts: ConnectFlags) {
   const spinnerReady = preloadSpinner();
-  const { formatAddress, addressFields } = await import('../../ipc/address.js');
-  const { connect } = await import('../../ipc/stream.js');
+  const { formatAddress, addressFields } = await import('../../ipc/net/address.js');
+  const { connect } = await import('../../ipc/net/stream.js');
   const json = settings.json;
   if (opts.zero && (opts.crlf || opts.hexdump !== undefined)) throw new UsageError(`${op}: -z sends nothing: --crlf and --hexdump do not apply`);
   let source: SockAddr | undefined;
   if (opts.source !== undefined || opts.sourcePort !== undefined) {
-    const { parseHost } = await import('../../ipc/address.js');
+    const { parseHost } = await import('../../ipc/net/address.js');
     const any = address.family === 'inet6' ? '::' : '0.0.0.0';
     source = await parseHost(opts.source ?? any, opts.sourcePort ?? 0);
     if (source.family !== address.family) throw new UsageError(`${op}: --source ${opts.source} is not of the same family as ${formatAddress(address)}`);

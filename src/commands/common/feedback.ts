@@ -3,8 +3,8 @@
 // or a client is still connecting; with --progress, bytes and rate while the
 // bytes flow and a summary at the end. Every piece stops itself before
 // anything else is written, and none of it appears off a terminal or under --json.
-import type { SockAddr } from '../../ipc/address.js';
-import type { ServeEvents } from '../../ipc/stream.js';
+import type { SockAddr } from '../../ipc/net/address.js';
+import type { ServeEvents } from '../../ipc/net/stream.js';
 import { pollProgress, progressWanted, type Progress } from '../../output/progress.js';
 import { startSpinner, type SpinnerHandle } from '../../output/spinner.js';
 

@@ -3,7 +3,7 @@
 // --lines` sends each line as it comes.
 import { readSync } from 'node:fs';
 import { IpcError } from '../../errors.js';
-import type { ReadInto } from '../../ipc/record-batch.js';
+import type { ReadInto } from '../../ipc/sysv/record-batch.js';
 import { sleepSync } from '../../sleep.js';
 
 const CHUNK = 1 << 20;

@@ -3,7 +3,7 @@
 // human formatting. The table views (default, --time, --pid), the JSON
 // documents of `ls` and `rm --dry-run`, and the watch snapshots are all
 // drawn from this list, so a field can never mean two things.
-import type { IpcObject, Kind } from '../../ipc/procfs.js';
+import type { IpcObject, Kind } from '../../ipc/sysv/procfs.js';
 import { processCommand } from '../../ipc/process-command.js';
 import { groupName, userName } from '../../ipc/users.js';
 import { formatKey, formatMode } from '../../output/json.js';

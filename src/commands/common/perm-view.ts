@@ -1,6 +1,6 @@
 // The ipc_perm part of every `stat`: the same JSON fields, in the contract's
 // order, and the same human rows, for queues, segments and semaphore sets.
-import type { ObjectBase } from '../../ipc/procfs.js';
+import type { ObjectBase } from '../../ipc/sysv/procfs.js';
 import { userName, groupName } from '../../ipc/users.js';
 import { formatKey, formatMode } from '../../output/json.js';
 

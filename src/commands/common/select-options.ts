@@ -2,9 +2,9 @@
 // that choose objects (--key, --owner, --creator, --orphans, --older-than).
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { parseKey } from '../../ipc/keys.js';
-import { KINDS, type Kind } from '../../ipc/procfs.js';
-import type { Selection } from '../../ipc/select.js';
+import { parseKey } from '../../ipc/sysv/keys.js';
+import { KINDS, type Kind } from '../../ipc/sysv/procfs.js';
+import type { Selection } from '../../ipc/sysv/select.js';
 import { userId } from '../../ipc/users.js';
 import { parseDuration, parseInteger } from './args.js';
 

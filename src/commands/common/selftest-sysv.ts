@@ -3,7 +3,7 @@
 
 /** Write through one attachment, read back through a read-only one, at an odd offset. */
 export async function shmRoundTrip(): Promise<string> {
-  const { SharedMemory } = await import('../../ipc/shm.js');
+  const { SharedMemory } = await import('../../ipc/sysv/shm.js');
   const id = await SharedMemory.create({ key: { kind: 'key', key: 0 }, size: 8192, mode: 0o600, exclusive: true });
   const seg = SharedMemory.fromId(id);
   try {
@@ -22,7 +22,7 @@ export async function shmRoundTrip(): Promise<string> {
 
 /** Two ops in one semop, then one that must not apply under --nowait. */
 export async function semRoundTrip(): Promise<string> {
-  const { SemaphoreSet } = await import('../../ipc/sem.js');
+  const { SemaphoreSet } = await import('../../ipc/sysv/sem.js');
   const { Deadline } = await import('../../ipc/wait.js');
   const { id } = await SemaphoreSet.create({ key: { kind: 'key', key: 0 }, values: [1, 0], mode: 0o600, exclusive: true, initWaitMs: 0 });
   const set = SemaphoreSet.fromId(id);

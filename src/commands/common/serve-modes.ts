@@ -3,7 +3,7 @@
 // Here: their flags, their checks, and how their events are reported
 // (-v and child stderr on stderr, --json lines on stdout).
 import { UsageError } from '../../errors.js';
-import type { SockAddr } from '../../ipc/address.js';
+import type { SockAddr } from '../../ipc/net/address.js';
 import { jsonLine } from '../../output/json.js';
 import { writeStderr, writeStdout } from '../../output/sink.js';
 import { settings } from '../../output/style.js';
@@ -95,7 +95,7 @@ export interface ModeRun {
 
 /** Run the --exec or --broker server that `f` asks for. */
 export async function runMode(mode: 'exec' | 'broker', r: ModeRun, f: ModeFlags): Promise<void> {
-  const { formatAddress, addressFields } = await import('../../ipc/address.js');
+  const { formatAddress, addressFields } = await import('../../ipc/net/address.js');
   if (mode === 'exec') {
     const { programFor } = await import('../../ipc/net/program.js');
     const program = programFor(r.op, f.exec, f.sh);

@@ -6,8 +6,8 @@
 import { isUtf8 } from 'node:buffer';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import type { SockAddr } from '../../ipc/address.js';
-import type { Datagram, ListenStats } from '../../ipc/datagram.js';
+import type { SockAddr } from '../../ipc/net/address.js';
+import type { Datagram, ListenStats } from '../../ipc/net/datagram.js';
 import { jsonLine, payloadFields } from '../../output/json.js';
 import { writeStderr, writeStdout } from '../../output/sink.js';
 import { settings } from '../../output/style.js';

@@ -3,8 +3,8 @@
 // datagram (--exec/--sh), and -x/--hexdump of the datagrams.
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import type { SockAddr } from '../../ipc/address.js';
-import type { Datagram } from '../../ipc/datagram.js';
+import type { SockAddr } from '../../ipc/net/address.js';
+import type { Datagram } from '../../ipc/net/datagram.js';
 import type { Group } from '../../ipc/net/multicast.js';
 import { jsonLine } from '../../output/json.js';
 import { writeStderr, writeStdout } from '../../output/sink.js';
@@ -82,7 +82,7 @@ export function dumpDatagrams(dump: TrafficDump | null, format: (a: SockAddr) =>
 /** `udp listen --exec`: run the program per datagram. */
 export async function runUdpExec(o: ListenExtras & { count?: number; timeout?: number; verbose?: boolean; reuseaddr?: boolean }, address: SockAddr, group: Group | undefined, showListening: boolean) {
   const op = 'udp listen';
-  const { formatAddress, addressFields } = await import('../../ipc/address.js');
+  const { formatAddress, addressFields } = await import('../../ipc/net/address.js');
   const { programFor } = await import('../../ipc/net/program.js');
   const program = programFor(op, o.exec, o.sh);
   if (o.hexdump !== undefined) throw new UsageError(`${op}: --hexdump does not apply to --exec`);

@@ -8,15 +8,15 @@
 // A client that ends its sending (EOF) leaves; a subscriber that only
 // listens keeps its side open (`tcp connect --no-shutdown`).
 import { IpcError } from '../../errors.js';
-import { NativeMemory } from '../../native/libc.js';
+import { NativeMemory } from '../../native/memory.js';
 import { POLLIN, POLLOUT } from '../../native/poll.js';
-import type { SockAddr } from '../../native/sockaddr.js';
-import * as sock from '../../native/socket.js';
-import { AGAIN } from '../../native/socket.js';
-import { formatAddress } from '../address.js';
-import { type Pollable, Reactor } from '../reactor.js';
-import { relabel } from '../sockerr.js';
-import { listenOn } from '../stream.js';
+import type { SockAddr } from '../../native/net/sockaddr.js';
+import * as sock from '../../native/net/socket.js';
+import { AGAIN } from '../../native/net/socket.js';
+import { formatAddress } from './address.js';
+import { type Pollable, Reactor } from './reactor.js';
+import { relabel } from './sockerr.js';
+import { listenOn } from './stream.js';
 
 export interface BrokerEvents {
   listening?(local: SockAddr): void;

@@ -4,11 +4,12 @@
 // then SIGKILL after a grace period. Their stderr is read line by line so
 // the server can prefix each line with the peer it serves.
 import { POLLIN, PollSet } from '../../native/poll.js';
-import * as sock from '../../native/socket.js';
-import { AGAIN } from '../../native/socket.js';
-import { NativeMemory } from '../../native/libc.js';
+import * as sock from '../../native/net/socket.js';
+import * as fdio from '../../native/fd.js';
+import { AGAIN } from '../../native/net/socket.js';
+import { NativeMemory } from '../../native/memory.js';
 import { childPipe, type ExitStatus, pidfdOpen, reap, SIGKILL, SIGTERM, signalProcess } from '../../native/spawn.js';
-import type { Pollable } from '../reactor.js';
+import type { Pollable } from './reactor.js';
 import type { Launcher, Peer } from './launcher.js';
 import type { Program } from './program.js';
 
@@ -99,7 +100,7 @@ export class Child implements Pollable {
   private readStderr(): void {
     if (this.errFd < 0 || !this.errMem) return;
     for (let i = 0; i < 16; i++) {
-      const n = sock.read(this.errFd, this.errMem, 0, this.errMem.size);
+      const n = fdio.read(this.errFd, this.errMem, 0, this.errMem.size);
       if (n === AGAIN) return;
       if (n === 0) {
         this.closeStderr();

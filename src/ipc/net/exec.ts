@@ -7,18 +7,18 @@
 // make close(2) reset the connection (we read what is left first).
 // Everything waits in one Reactor: listener, output pipes, pidfds, stderr.
 import { IpcError } from '../../errors.js';
-import { NativeMemory } from '../../native/libc.js';
+import { NativeMemory } from '../../native/memory.js';
 import { POLLIN } from '../../native/poll.js';
-import type { SockAddr } from '../../native/sockaddr.js';
+import type { SockAddr } from '../../native/net/sockaddr.js';
 import { setNonBlocking } from '../../native/fd.js';
-import * as sock from '../../native/socket.js';
-import { AGAIN } from '../../native/socket.js';
+import * as sock from '../../native/net/socket.js';
+import { AGAIN } from '../../native/net/socket.js';
 import { childPipe } from '../../native/spawn.js';
-import { formatAddress } from '../address.js';
-import { Flow, FlowError } from '../flow.js';
-import { type Pollable, Reactor } from '../reactor.js';
-import { relabel } from '../sockerr.js';
-import { listenOn } from '../stream.js';
+import { formatAddress } from './address.js';
+import { Flow, FlowError } from './flow.js';
+import { type Pollable, Reactor } from './reactor.js';
+import { relabel } from './sockerr.js';
+import { listenOn } from './stream.js';
 import { Child, type ExitStatus, stopChildren } from './children.js';
 import { Launcher, peerOf } from './launcher.js';
 import type { Program } from './program.js';

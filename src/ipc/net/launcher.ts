@@ -4,9 +4,9 @@
 // each program's argv are made once; per child only the peer's strings.
 import { IpcError } from '../../errors.js';
 import { POLLIN, PollSet } from '../../native/poll.js';
-import type { SockAddr } from '../../native/sockaddr.js';
+import type { SockAddr } from '../../native/net/sockaddr.js';
 import { PointerTable, spawnAsync, Spawner, StringArray, type SpawnFds } from '../../native/spawn.js';
-import type { Pollable, Reactor } from '../reactor.js';
+import type { Pollable, Reactor } from './reactor.js';
 import type { Program } from './program.js';
 
 /** Who a child serves: IPCCTL_PEER_ADDR, and IPCCTL_PEER_PORT unless it is a UNIX peer. */

@@ -5,8 +5,8 @@
 // address and port, so that several listeners on one machine each receive
 // every datagram.
 import { UsageError } from '../../errors.js';
-import { addressBytes } from '../../native/sockaddr.js';
-import { type Iface, interfaceIndex, isMulticast, joinGroup, shareAddress } from '../../native/multicast.js';
+import { addressBytes } from '../../native/net/sockaddr.js';
+import { type Iface, interfaceIndex, isMulticast, joinGroup, shareAddress } from '../../native/net/multicast.js';
 
 export type { Iface };
 

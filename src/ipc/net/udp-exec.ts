@@ -3,15 +3,16 @@
 // datagram per 65507 bytes). Up to MAX_RUNNING children at once; beyond that
 // datagrams wait in the kernel's queue, taken only when a child is free,
 // so none is taken and then dropped.
-import { NativeMemory } from '../../native/libc.js';
+import { NativeMemory } from '../../native/memory.js';
 import { POLLIN } from '../../native/poll.js';
-import { familyNumber, type SockAddr } from '../../native/sockaddr.js';
-import * as sock from '../../native/socket.js';
-import { AGAIN } from '../../native/socket.js';
+import { familyNumber, type SockAddr } from '../../native/net/sockaddr.js';
+import * as sock from '../../native/net/socket.js';
+import * as fdio from '../../native/fd.js';
+import { AGAIN } from '../../native/net/socket.js';
 import { childPipe } from '../../native/spawn.js';
-import { formatAddress } from '../address.js';
-import { type Pollable, Reactor } from '../reactor.js';
-import { relabel } from '../sockerr.js';
+import { formatAddress } from './address.js';
+import { type Pollable, Reactor } from './reactor.js';
+import { relabel } from './sockerr.js';
 import { Child, type ExitStatus, stopChildren } from './children.js';
 import { Launcher, peerOf } from './launcher.js';
 import type { Program } from './program.js';
@@ -57,7 +58,7 @@ class Job implements Pollable {
     try {
       // A datagram (<= 64 KiB) fits the pipe: written whole before the child starts.
       data.copy(mem.buf, 0);
-      if (data.length > 0) sock.write(inW, mem, 0, data.length);
+      if (data.length > 0) fdio.write(inW, mem, 0, data.length);
     } finally {
       sock.close(inW);
     }
@@ -94,7 +95,7 @@ class Job implements Pollable {
 
   ready(): void {
     for (;;) {
-      const n = sock.read(this.outR, this.mem, 0, this.mem.size);
+      const n = fdio.read(this.outR, this.mem, 0, this.mem.size);
       if (n === AGAIN) return;
       if (n === 0) {
         sock.close(this.outR);

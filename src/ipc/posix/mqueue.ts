@@ -7,7 +7,7 @@ import { fchmodSync, fstatSync, readFileSync, statSync } from 'node:fs';
 import { EXIT, IpcError, OperationError } from '../../errors.js';
 import * as native from '../../native/posix/mqueue.js';
 import type * as Batch from '../../native/posix/mq-batch.js';
-import type { RecordBatch } from '../record-batch.js';
+import type { RecordBatch } from '../sysv/record-batch.js';
 import { POLLIN, POLLOUT } from '../../native/poll.js';
 import { type Deadline } from '../wait.js';
 import { relabelPosix } from './errors.js';

@@ -6,7 +6,7 @@
 // stays usable through open descriptors, and a waiting receiver would
 // otherwise wait for ever on a queue nobody can reach.
 import { CliError, TimeoutError } from '../../errors.js';
-import { Reactor } from '../reactor.js';
+import { Reactor } from '../net/reactor.js';
 import { type Deadline, formatMs } from '../wait.js';
 
 const CHECK_EVERY_MS = 250;

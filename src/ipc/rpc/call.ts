@@ -2,8 +2,8 @@
 // (unless given), open one client, make the call (N times with --count), and
 // turn every reply into results or its RpcStatusError.
 import { EXIT } from '../../errors.js';
-import type { SockAddr } from '../../native/sockaddr.js';
-import { formatAddress } from '../address.js';
+import type { SockAddr } from '../../native/net/sockaddr.js';
+import { formatAddress } from '../net/address.js';
 import { type Proto, RpcClient } from './client.js';
 import { type OpaqueAuth, NO_AUTH, RPC_VERSION } from './message.js';
 import { getPort, IPPROTO_TCP, IPPROTO_UDP } from './portmap.js';

@@ -6,14 +6,14 @@
 // one fragment, a reply may come in any number of fragments and is put back
 // together. One socket serves every call of a client (--count N).
 import { OperationError, TimeoutError } from '../../errors.js';
-import { NativeMemory } from '../../native/libc.js';
+import { NativeMemory } from '../../native/memory.js';
 import { POLLIN, POLLOUT, PollSet } from '../../native/poll.js';
-import { familyNumber, type SockAddr } from '../../native/sockaddr.js';
-import * as sock from '../../native/socket.js';
-import { AGAIN } from '../../native/socket.js';
-import { formatAddress } from '../address.js';
-import { Reactor } from '../reactor.js';
-import { relabel } from '../sockerr.js';
+import { familyNumber, type SockAddr } from '../../native/net/sockaddr.js';
+import * as sock from '../../native/net/socket.js';
+import { AGAIN } from '../../native/net/socket.js';
+import { formatAddress } from '../net/address.js';
+import { Reactor } from '../net/reactor.js';
+import { relabel } from '../net/sockerr.js';
 import { formatMs } from '../wait.js';
 import { type CallHeader, decodeReply, encodeCall, peekXid, REPLY, type Reply } from './message.js';
 import { LAST_FRAGMENT, RecordReader } from './record.js';

@@ -2,8 +2,8 @@
 // GETPORT to find a service, DUMP to list every mapping, SET and UNSET for a
 // server of our own. rpcbind answers these beside its versions 3 and 4.
 import { EXIT, IpcError, OperationError } from '../../errors.js';
-import type { SockAddr } from '../../native/sockaddr.js';
-import { formatAddress } from '../address.js';
+import type { SockAddr } from '../../native/net/sockaddr.js';
+import { formatAddress } from '../net/address.js';
 import { type Proto, RpcClient } from './client.js';
 import { NO_AUTH, RPC_VERSION } from './message.js';
 import { resultsOf } from './status.js';

@@ -2,8 +2,8 @@
 // then a real call over UDP and over TCP on loopback to a server of our own
 // (not registered: no portmapper is needed), whose echo must bring the
 // arguments back byte for byte.
-import type { SockAddr } from '../../native/sockaddr.js';
-import { formatAddress } from '../address.js';
+import type { SockAddr } from '../../native/net/sockaddr.js';
+import { formatAddress } from '../net/address.js';
 import { Caller } from './call.js';
 import { NO_AUTH } from './message.js';
 import { serve } from './server.js';

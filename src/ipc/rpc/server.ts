@@ -3,15 +3,15 @@
 // local portmapper (after clearing a stale entry, as rpcgen's servers do)
 // and unregistered when it ends, also on SIGINT and SIGTERM.
 import { IpcError, OperationError } from '../../errors.js';
-import { NativeMemory } from '../../native/libc.js';
+import { NativeMemory } from '../../native/memory.js';
 import { POLLIN, POLLOUT } from '../../native/poll.js';
-import type { SockAddr } from '../../native/sockaddr.js';
-import * as sock from '../../native/socket.js';
-import { AGAIN } from '../../native/socket.js';
-import { formatAddress } from '../address.js';
-import { type Pollable, Reactor } from '../reactor.js';
-import { relabel } from '../sockerr.js';
-import { openSocket } from '../stream.js';
+import type { SockAddr } from '../../native/net/sockaddr.js';
+import * as sock from '../../native/net/socket.js';
+import { AGAIN } from '../../native/net/socket.js';
+import { formatAddress } from '../net/address.js';
+import { type Pollable, Reactor } from '../net/reactor.js';
+import { relabel } from '../net/sockerr.js';
+import { openSocket } from '../net/stream.js';
 import type { Proto } from './client.js';
 import { type Answer, type CallLog, dispatch, type DispatchOptions } from './dispatch.js';
 import { encodeReply } from './message.js';

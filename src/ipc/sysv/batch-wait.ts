@@ -5,7 +5,7 @@
 // HOLD_MS, so that what was taken reaches the output soon and at most one
 // bounded batch is ever in hand. Without the helper no blocked thread could
 // be ended, so the stream polls with IPC_NOWAIT instead (same results).
-import type { WaitControl } from '../../native/msg-batch.js';
+import type { WaitControl } from '../../native/sysv/msg-batch.js';
 import type { StopSignals } from '../stop-signals.js';
 import type { Deadline } from '../wait.js';
 import { sleepSync } from '../../sleep.js';

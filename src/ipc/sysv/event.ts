@@ -26,9 +26,9 @@
 // Waiters of both kinds block on a decrement, so the kernel counts them in
 // semncnt: that is the number `stat` shows.
 import { EXIT, IpcError, OperationError, TimeoutError } from '../../errors.js';
-import * as native from '../../native/sem.js';
-import { relabeller } from '../relabel.js';
-import { SemaphoreSet } from '../sem.js';
+import * as native from '../../native/sysv/sem.js';
+import { relabeller } from './relabel.js';
+import { SemaphoreSet } from './sem.js';
 import { type Deadline, formatMs, isStopping, waitFor } from '../wait.js';
 
 export type EventKind = 'manual' | 'auto';

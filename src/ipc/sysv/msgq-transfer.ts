@@ -10,20 +10,20 @@
 // bytes, handed on at the latest HOLD_MS after the first of them was taken:
 // only SIGKILL can lose anything, and then at most that one batch.
 import { CliError, EXIT, IpcError, OperationError, TimeoutError } from '../../errors.js';
-import type * as Batch from '../../native/msg-batch.js';
+import type * as Batch from '../../native/sysv/msg-batch.js';
 import { POLLERR, POLLHUP, POLLIN, readyNow } from '../../native/poll.js';
-import type { Message, MessageQueue, ReceivedRun } from '../msgq.js';
-import { RecordBatch, RecordTooLong, type ReadInto } from '../record-batch.js';
+import type { Message, MessageQueue, ReceivedRun } from './msgq.js';
+import { RecordBatch, RecordTooLong, type ReadInto } from './record-batch.js';
 import { SIGNAL_EXIT, StopSignals, type StopSignal } from '../stop-signals.js';
 import { Deadline, formatMs } from '../wait.js';
 import { PollWait, waitInKernel, type WaitPlan } from './batch-wait.js';
 
 export { HOLD_MS } from './batch-wait.js';
-export { RUN_BYTES } from '../msgq.js';
+export { RUN_BYTES } from './msgq.js';
 /** Messages of one receive batch at most (the native index's size). */
 export const RUN_COUNT = 8192;
 
-const batch = (): typeof Batch => require('../../native/msg-batch.js') as typeof Batch;
+const batch = (): typeof Batch => require('../../native/sysv/msg-batch.js') as typeof Batch;
 
 /** Where received messages go: write all of `data` or throw OutputFailure. */
 export interface Output {

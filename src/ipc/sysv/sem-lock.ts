@@ -4,8 +4,8 @@
 // lock is never left held by nobody. The release is the opposite semop,
 // also with SEM_UNDO, which cancels the pending adjustment.
 import { IpcError, TimeoutError } from '../../errors.js';
-import type { KeySpec } from '../keys.js';
-import { SemaphoreSet } from '../sem.js';
+import type { KeySpec } from './keys.js';
+import { SemaphoreSet } from './sem.js';
 import { Deadline } from '../wait.js';
 
 export type LockTarget = { kind: 'id'; id: number } | KeySpec;

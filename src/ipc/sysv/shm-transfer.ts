@@ -5,9 +5,9 @@
 // is). A read goes from the segment to the output one window at a time,
 // without a copy.
 import { EXIT, IpcError, OperationError } from '../../errors.js';
-import type { ReadInto } from '../record-batch.js';
+import type { ReadInto } from './record-batch.js';
 import { preferBulkPipe } from '../pipes.js';
-import { CHUNK, SharedMemory, stagingMemory, type Attachment, type Staging } from '../shm.js';
+import { CHUNK, SharedMemory, stagingMemory, type Attachment, type Staging } from './shm.js';
 
 /** From this many bytes on, a bigger pipe pays for its one fcntl. */
 export const BULK = 1 << 20;

@@ -6,8 +6,10 @@
 // one FFI call per message: slower, same results.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { bind, C, currentErrno, NativeMemory, openLibrary } from '../libc.js';
-import type { SendBatch } from '../msg-batch.js';
+import { bind } from '../bind.js';
+import { C, currentErrno, openLibrary } from '../library.js';
+import { NativeMemory } from '../memory.js';
+import type { SendBatch } from '../sysv/msg-batch.js';
 
 const HELPER = 'ipcctl_batch_mq';
 const helperPath = join(__dirname, '..', 'libipcctl-batch.so');

@@ -8,7 +8,9 @@
 // arm64 variadic integer and pointer arguments travel in the same registers
 // as fixed ones, so it is bound with all four.
 import { IpcError } from '../../errors.js';
-import { bind, C, NativeMemory } from '../libc.js';
+import { bind } from '../bind.js';
+import { C } from '../library.js';
+import { NativeMemory } from '../memory.js';
 import { mq_attr } from '../layouts.js';
 
 export { O_CLOEXEC, O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY } from './flags.js';

@@ -4,7 +4,9 @@
 // sem_timedwait blocks, so it runs on a native thread (callBlocking) like
 // the blocking System V calls; its timeout is an absolute CLOCK_REALTIME time.
 import { IpcError } from '../../errors.js';
-import { bind, C, currentErrno, NativeMemory } from '../libc.js';
+import { bind } from '../bind.js';
+import { C, currentErrno } from '../library.js';
+import { NativeMemory } from '../memory.js';
 import { timespec } from '../layouts.js';
 
 export { O_CREAT, O_EXCL } from './flags.js';

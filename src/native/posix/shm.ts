@@ -4,7 +4,8 @@
 // alias it; none may be touched after unmap(), so Mapping hands out views
 // only while it is mapped.
 import { IpcError } from '../../errors.js';
-import { bind, bindPointer, C } from '../libc.js';
+import { bind, bindPointer } from '../bind.js';
+import { C } from '../library.js';
 import { prefault, viewAt } from '../memory.js';
 
 export { O_CREAT, O_EXCL, O_RDONLY, O_RDWR } from './flags.js';

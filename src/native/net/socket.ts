@@ -14,10 +14,12 @@
 // a socket (and back) without them ever entering user space, which is the
 // whole speed advantage over nc and socat. Keeping every fd in one poll loop
 // also gives one idle timeout and one place that handles SIGINT.
-import { errnoNumber, IpcError } from '../errors.js';
-import { AGAIN, bytesMoved as moved } from './fd.js';
-import { bind, C, NativeMemory } from './libc.js';
-import { linger } from './layouts.js';
+import { errnoNumber, IpcError } from '../../errors.js';
+import { AGAIN, bytesMoved as moved } from '../fd.js';
+import { bind } from '../bind.js';
+import { C } from '../library.js';
+import { NativeMemory } from '../memory.js';
+import { linger } from '../layouts.js';
 import { decodeSockAddr, encodeSockAddr, familyNumber, type SockAddr } from './sockaddr.js';
 
 export const SOCK_STREAM = 1;
@@ -205,6 +207,3 @@ export function recvFrom(fd: number, mem: NativeMemory, offset: number, len: num
   return { size: n, from: decodeSockAddr(scratch, ADDR, scratch.buf.readUInt32LE(ADDRLEN)) };
 }
 
-// Transitional: pipe, splice, sendfile, read and write live in fd.ts now. The
-// restructure (issue 13) points their callers there and drops this line.
-export { pipe, read, sendfile, splice, write } from './fd.js';

@@ -3,11 +3,13 @@
 // copy). Such a view must never be touched after shmdt: the memory is gone,
 // and a read would crash the process. Attachment hands out views only while
 // it is attached, and callers keep them inside withAttachment-style scopes.
-import { IpcError } from '../errors.js';
-import { bind, bindPointer, C, NativeMemory } from './libc.js';
-import { shmid_ds } from './layouts.js';
-import { prefault, viewAt } from './memory.js';
-import { IPC_RMID, IPC_SET, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull, writeIpcPermSet } from './sysv.js';
+import { IpcError } from '../../errors.js';
+import { bind, bindPointer } from '../bind.js';
+import { C } from '../library.js';
+import { NativeMemory } from '../memory.js';
+import { shmid_ds } from '../layouts.js';
+import { prefault, viewAt } from '../memory.js';
+import { IPC_RMID, IPC_SET, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull, writeIpcPermSet } from './ipc.js';
 
 export const SHM_RDONLY = 0o10000;
 export const SHM_LOCK = 11;

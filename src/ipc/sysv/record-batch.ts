@@ -4,7 +4,7 @@
 // never copied into a JS object. Each batch holds the records that one read
 // completed, so a slow producer (`tail -f`) still has each line sent as
 // soon as it arrives.
-import { SendBatch } from '../native/msg-batch.js';
+import { SendBatch } from '../../native/sysv/msg-batch.js';
 
 /** Fill `into[offset, offset + length)`; 0 at end of input, -1 when nothing can be read now. */
 export type ReadInto = (into: Uint8Array, offset: number, length: number) => number;

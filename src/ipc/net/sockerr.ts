@@ -3,8 +3,8 @@
 // ("tcp serve 127.0.0.1:8080") and says what the errno means there.
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { EXIT, IpcError } from '../errors.js';
-import type { SockAddr } from '../native/sockaddr.js';
+import { EXIT, IpcError } from '../../errors.js';
+import type { SockAddr } from '../../native/net/sockaddr.js';
 import { FlowError } from './flow.js';
 
 /** What is at a UNIX socket path, to say why connect/bind failed there. */

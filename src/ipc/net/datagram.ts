@@ -2,17 +2,17 @@
 // datagrams from every peer in batches (recvmmsg), and a sender that sends
 // one payload per datagram, N copies at a time with sendmmsg. Message
 // boundaries are the kernel's: one send is one receive, never merged or split.
-import { DatagramBatch, MAX_BATCH } from '../native/mmsg.js';
-import { POLLIN, POLLOUT } from '../native/poll.js';
-import { familyNumber, type SockAddr } from '../native/sockaddr.js';
-import * as sock from '../native/socket.js';
-import { AGAIN } from '../native/socket.js';
+import { DatagramBatch, MAX_BATCH } from '../../native/net/mmsg.js';
+import { POLLIN, POLLOUT } from '../../native/poll.js';
+import { familyNumber, type SockAddr } from '../../native/net/sockaddr.js';
+import * as sock from '../../native/net/socket.js';
+import { AGAIN } from '../../native/net/socket.js';
 import { formatAddress } from './address.js';
 import { Reactor, waitReady } from './reactor.js';
 import { relabel } from './sockerr.js';
-import { type Group, joinGroupOf, prepareGroup } from './net/multicast.js';
-import { type SenderOptions, setSender } from '../native/multicast.js';
-import { socketInode, udpDrops } from './net/udp-drops.js';
+import { type Group, joinGroupOf, prepareGroup } from './multicast.js';
+import { type SenderOptions, setSender } from '../../native/net/multicast.js';
+import { socketInode, udpDrops } from './udp-drops.js';
 
 export interface Datagram {
   data: Buffer;
@@ -181,7 +181,7 @@ export async function send(opts: SendOptions): Promise<{ sent: number }> {
 }
 
 async function sendOne(fd: number, payload: Buffer, to: SockAddr, what: string, timeoutMs?: number): Promise<number> {
-  const { NativeMemory } = await import('../native/libc.js');
+  const { NativeMemory } = await import('../../native/memory.js');
   const mem = new NativeMemory(payload.length);
   try {
     payload.copy(mem.buf);

@@ -1,8 +1,8 @@
 // Removing System V objects by kind and id (IPC_RMID), with each errno
 // re-described for the kind of object the user named.
-import { IpcError } from '../errors.js';
-import { msgRemove } from '../native/msg.js';
-import { semRemove, shmRemove } from '../native/rmid.js';
+import { IpcError } from '../../errors.js';
+import { msgRemove } from '../../native/sysv/msg.js';
+import { semRemove, shmRemove } from '../../native/sysv/rmid.js';
 import type { Kind } from './procfs.js';
 import { forgetId } from './keys.js';
 import { detachKept } from './shm.js';

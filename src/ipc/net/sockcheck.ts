@@ -4,11 +4,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NativeMemory } from '../native/libc.js';
-import { POLLIN, POLLOUT } from '../native/poll.js';
-import { familyNumber, type SockAddr } from '../native/sockaddr.js';
-import * as sock from '../native/socket.js';
-import { AGAIN } from '../native/socket.js';
+import { NativeMemory } from '../../native/memory.js';
+import { POLLIN, POLLOUT } from '../../native/poll.js';
+import { familyNumber, type SockAddr } from '../../native/net/sockaddr.js';
+import * as sock from '../../native/net/socket.js';
+import { AGAIN } from '../../native/net/socket.js';
 import { formatAddress } from './address.js';
 import { waitReady } from './reactor.js';
 

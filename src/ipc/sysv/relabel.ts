@@ -2,14 +2,14 @@
 // for queues, segments and semaphore sets: the meaning of each errno for that
 // kind of object, and a hint where one helps (who owns it and with what mode
 // for EACCES/EPERM, which limit ran out for ENOSPC).
-import { IpcError } from '../errors.js';
-import type * as Hints from './hints.js';
+import { IpcError } from '../../errors.js';
+import type * as Hints from '../hints.js';
 import { forgetId } from './keys.js';
 import type { Kind } from './procfs.js';
 
 // The hints read /proc and the user database: loaded only when an error
 // needs one, not at the start of every command.
-const hints = (): typeof Hints => require('./hints.js') as typeof Hints;
+const hints = (): typeof Hints => require('../hints.js') as typeof Hints;
 
 function hintFor(kind: Kind, code: string, object: string): string | undefined {
   if ((code === 'EACCES' || code === 'EPERM') && /^[0-9]+$/.test(object)) return hints().permissionHint(kind, Number(object));

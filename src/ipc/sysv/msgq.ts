@@ -1,15 +1,15 @@
 // MessageQueue: a System V message queue as the commands use it. Typed
 // values in, typed values or IpcError out; never prints. Every errno of the
 // native layer is re-described here in terms of queues.
-import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
-import * as native from '../native/msg.js';
-import type * as Batch from '../native/msg-batch.js';
+import { EXIT, IpcError, OperationError, UsageError } from '../../errors.js';
+import * as native from '../../native/sysv/msg.js';
+import type * as Batch from '../../native/sysv/msg-batch.js';
 import type { RecordBatch } from './record-batch.js';
-import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT } from '../native/sysv.js';
+import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT } from '../../native/sysv/ipc.js';
 import { relabeller } from './relabel.js';
 import { type KeySpec, describeKey, forgetId, idForKey, resolveKey } from './keys.js';
 import { kernelLimit } from './limits.js';
-import { Deadline, isStopping, waitFor } from './wait.js';
+import { Deadline, isStopping, waitFor } from '../wait.js';
 
 export type MsqStat = native.MsqidDs & { id: number };
 
@@ -54,7 +54,7 @@ export interface ReceiveOptions {
 
 // The batch loops (and the C helper they open) load with the first batch:
 // `msgq stat` and single messages never need them.
-const batch = (): typeof Batch => require('../native/msg-batch.js') as typeof Batch;
+const batch = (): typeof Batch => require('../../native/sysv/msg-batch.js') as typeof Batch;
 
 
 /** Outcome of sendManyNow: how many went, and the error that stopped it, if any. */

@@ -2,9 +2,11 @@
 // kernel reads and writes them, and as the layers above see them (plain
 // objects, never bytes). Numeric addresses only: inet_pton/inet_ntop do the
 // text forms, so no resolver is ever involved.
-import { UsageError } from '../errors.js';
-import { bind, C, NativeMemory } from './libc.js';
-import { sockaddr_in, sockaddr_in6, sockaddr_storage, sockaddr_un } from './layouts.js';
+import { UsageError } from '../../errors.js';
+import { bind } from '../bind.js';
+import { C } from '../library.js';
+import { NativeMemory } from '../memory.js';
+import { sockaddr_in, sockaddr_in6, sockaddr_storage, sockaddr_un } from '../layouts.js';
 
 export const AF_UNIX = 1;
 export const AF_INET = 2;

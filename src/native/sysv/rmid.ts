@@ -1,8 +1,9 @@
 // shmctl and semctl for IPC_RMID only: all `ipcctl rm` needs. The full
 // bindings live with the shm and sem slices; this keeps removal free of them.
-import { IpcError } from '../errors.js';
-import { bind, C } from './libc.js';
-import { IPC_RMID } from './sysv.js';
+import { IpcError } from '../../errors.js';
+import { bind } from '../bind.js';
+import { C } from '../library.js';
+import { IPC_RMID } from './ipc.js';
 
 const shmctl = bind('shmctl', C.int, [C.int, C.int, C.ptr]);
 // semctl is variadic; IPC_RMID takes no fourth argument, and on the ABIs we

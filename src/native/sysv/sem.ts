@@ -2,10 +2,12 @@
 // semctl's fourth argument is `union semun`, passed by value: an int (SETVAL)
 // or a pointer (IPC_STAT, GETALL, SETALL). On x86_64 both travel in one
 // 64-bit register, so it is bound as one U64 argument.
-import { errnoNumber, IpcError } from '../errors.js';
-import { bind, C, NativeMemory } from './libc.js';
-import { sembuf, semid_ds, timespec } from './layouts.js';
-import { IPC_NOWAIT, IPC_RMID, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull } from './sysv.js';
+import { errnoNumber, IpcError } from '../../errors.js';
+import { bind } from '../bind.js';
+import { C } from '../library.js';
+import { NativeMemory } from '../memory.js';
+import { sembuf, semid_ds, timespec } from '../layouts.js';
+import { IPC_NOWAIT, IPC_RMID, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull } from './ipc.js';
 
 export const SEM_UNDO = 0x1000;
 export const GETPID = 11;

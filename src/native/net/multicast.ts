@@ -2,8 +2,10 @@
 // ip_mreqn, IPV6_JOIN_GROUP with struct ipv6_mreq), and the sender's TTL or
 // hop limit, loopback and outgoing interface. Several listeners on one
 // group and port need SO_REUSEADDR (and SO_REUSEPORT) before bind.
-import { IpcError } from '../errors.js';
-import { bind, C, NativeMemory } from './libc.js';
+import { IpcError } from '../../errors.js';
+import { bind } from '../bind.js';
+import { C } from '../library.js';
+import { NativeMemory } from '../memory.js';
 import { addressBytes } from './sockaddr.js';
 import { setIntOption, SOL_SOCKET, SO_REUSEADDR } from './socket.js';
 

@@ -1,8 +1,9 @@
 // What the three System V mechanisms share: flag values from <sys/ipc.h>,
 // ftok, and the ipc_perm block that starts each *_ds structure.
-import { IpcError } from '../errors.js';
-import { bind, C } from './libc.js';
-import { ipc_perm } from './layouts.js';
+import { IpcError } from '../../errors.js';
+import { bind } from '../bind.js';
+import { C } from '../library.js';
+import { ipc_perm } from '../layouts.js';
 
 export const IPC_PRIVATE = 0;
 export const IPC_CREAT = 0o1000;

@@ -9,7 +9,7 @@
 // printed as a signed decimal (key_t is an int), the mode in octal.
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { OperationError } from '../errors.js';
+import { OperationError } from '../../errors.js';
 import { ProcRows } from './proc-rows.js';
 
 export type Kind = 'msgq' | 'shm' | 'sem';

@@ -1,9 +1,11 @@
 // msgget, msgsnd, msgrcv, msgctl and struct msqid_ds.
 // A message buffer is `long mtype; char mtext[]`: 8 bytes of type, then text.
-import { errnoNumber, IpcError } from '../errors.js';
-import { bind, C, NativeMemory } from './libc.js';
-import { msqid_ds } from './layouts.js';
-import { IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull, writeIpcPermSet } from './sysv.js';
+import { errnoNumber, IpcError } from '../../errors.js';
+import { bind } from '../bind.js';
+import { C } from '../library.js';
+import { NativeMemory } from '../memory.js';
+import { msqid_ds } from '../layouts.js';
+import { IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull, writeIpcPermSet } from './ipc.js';
 
 export const MSG_NOERROR = 0o10000;
 export const MSG_EXCEPT = 0o20000;

@@ -2,10 +2,10 @@
 // Typed values in, typed values or IpcError out; never prints. Reading and
 // writing happen inside withAttached(), which detaches on every path out, so
 // no view of a detached segment can escape.
-import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
-import { AnonymousMemory } from '../native/memory.js';
-import * as native from '../native/shm.js';
-import { IPC_CREAT, IPC_EXCL } from '../native/sysv.js';
+import { EXIT, IpcError, OperationError, UsageError } from '../../errors.js';
+import { AnonymousMemory } from '../../native/memory.js';
+import * as native from '../../native/sysv/shm.js';
+import { IPC_CREAT, IPC_EXCL } from '../../native/sysv/ipc.js';
 import { relabeller } from './relabel.js';
 import { type KeySpec, describeKey, forgetId, idForKey, resolveKey } from './keys.js';
 import { kernelLimit, readKernelNumbers } from './limits.js';

@@ -3,10 +3,10 @@
 // (normally, on error, on Ctrl-C or SIGTERM) its file is removed, and only if
 // it is still the file we made. Abstract names (@name) have no file.
 import { lstatSync, unlinkSync } from 'node:fs';
-import { EXIT, OperationError } from '../errors.js';
-import { AF_UNIX, type SockAddr } from '../native/sockaddr.js';
-import * as sock from '../native/socket.js';
-import { IpcError } from '../errors.js';
+import { EXIT, OperationError } from '../../errors.js';
+import { AF_UNIX, type SockAddr } from '../../native/net/sockaddr.js';
+import * as sock from '../../native/net/socket.js';
+import { IpcError } from '../../errors.js';
 
 export interface Claim {
   path: string;

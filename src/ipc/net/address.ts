@@ -2,8 +2,8 @@
 // Numeric only: 127.0.0.1, ::1, [::1]; `localhost` is taken to mean
 // 127.0.0.1 without asking any resolver. Names that would need DNS are
 // refused with a clear message rather than looked up.
-import { UsageError } from '../errors.js';
-import type { SockAddr } from '../native/sockaddr.js';
+import { UsageError } from '../../errors.js';
+import type { SockAddr } from '../../native/net/sockaddr.js';
 
 export type { SockAddr };
 
@@ -17,7 +17,7 @@ export function parsePort(text: string, allowZero: boolean): number {
 
 /** Is `text` a numeric IPv4 or IPv6 address? Decided by inet_pton (loaded lazily). */
 async function numericFamily(text: string): Promise<'inet' | 'inet6' | null> {
-  const { addressBytes } = await import('../native/sockaddr.js');
+  const { addressBytes } = await import('../../native/net/sockaddr.js');
   if (addressBytes('inet', text)) return 'inet';
   if (addressBytes('inet6', text)) return 'inet6';
   return null;

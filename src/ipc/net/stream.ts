@@ -2,10 +2,10 @@
 // client or many at once, and a client that sends its input, half-closes,
 // and keeps reading until the peer closes. Typed values in, events out;
 // never prints. All waiting happens in one Reactor (poll on the main thread).
-import { IpcError } from '../errors.js';
-import { POLLIN, POLLOUT } from '../native/poll.js';
-import { familyNumber, type SockAddr } from '../native/sockaddr.js';
-import * as sock from '../native/socket.js';
+import { IpcError } from '../../errors.js';
+import { POLLIN, POLLOUT } from '../../native/poll.js';
+import { familyNumber, type SockAddr } from '../../native/net/sockaddr.js';
+import * as sock from '../../native/net/socket.js';
 import { formatAddress } from './address.js';
 import { Flow, FlowError } from './flow.js';
 import { type Pollable, Reactor, waitReady } from './reactor.js';

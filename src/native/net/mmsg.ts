@@ -3,9 +3,11 @@
 //   [struct mmsghdr x count][struct iovec x count][sockaddr_storage x count][slot x count]
 // so each message has its own iovec, address and payload slot, and the
 // kernel fills or reads them all in one call.
-import { errnoNumber, IpcError } from '../errors.js';
-import { bind, C, NativeMemory } from './libc.js';
-import { iovec, mmsghdr, msghdr, sockaddr_storage } from './layouts.js';
+import { errnoNumber, IpcError } from '../../errors.js';
+import { bind } from '../bind.js';
+import { C } from '../library.js';
+import { NativeMemory } from '../memory.js';
+import { iovec, mmsghdr, msghdr, sockaddr_storage } from '../layouts.js';
 import { decodeSockAddr, encodeSockAddr, type SockAddr } from './sockaddr.js';
 import { AGAIN, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_TRUNC, sendtoFn } from './socket.js';
 

@@ -1,7 +1,7 @@
 // Keys of System V objects: hex (0x1a2b), decimal (6699), `private`
 // (IPC_PRIVATE), or ftok(path, proj). Parsing is pure; ftok needs libc and is
 // imported only when a path is given.
-import { IpcError, UsageError } from '../errors.js';
+import { IpcError, UsageError } from '../../errors.js';
 
 export const IPC_PRIVATE = 0;
 
@@ -44,7 +44,7 @@ export async function resolveKey(spec: KeySpec): Promise<number> {
   const name = `${spec.proj}:${spec.path}`;
   const known = ftokCache?.get(name);
   if (known !== undefined) return known;
-  const { ftok } = await import('../native/sysv.js');
+  const { ftok } = await import('../../native/sysv/ipc.js');
   let key: number;
   try {
     key = ftok(spec.path, spec.proj);

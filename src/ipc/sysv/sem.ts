@@ -7,14 +7,14 @@
 // until the first semop, so a process that finds the set already there waits
 // for sem_otime != 0 and then uses it as it is: it never sees half-set
 // values, and never resets them.
-import { EXIT, IpcError, OperationError, TimeoutError, UsageError } from '../errors.js';
-import { sleepSync } from '../sleep.js';
-import * as native from '../native/sem.js';
-import { IPC_CREAT, IPC_EXCL } from '../native/sysv.js';
+import { EXIT, IpcError, OperationError, TimeoutError, UsageError } from '../../errors.js';
+import { sleepSync } from '../../sleep.js';
+import * as native from '../../native/sysv/sem.js';
+import { IPC_CREAT, IPC_EXCL } from '../../native/sysv/ipc.js';
 import { relabeller } from './relabel.js';
 import { type KeySpec, describeKey, forgetId, idForKey, resolveKey } from './keys.js';
 import { readKernelNumbers } from './limits.js';
-import { type Deadline, formatMs, isStopping, waitFor } from './wait.js';
+import { type Deadline, formatMs, isStopping, waitFor } from '../wait.js';
 
 export const SEMVMX = native.SEMVMX;
 export type SemOp = native.SemOp;

@@ -8,12 +8,13 @@
 //   copy     read into a buffer, write it out (terminals, O_APPEND files, or
 //            when the bytes must be seen, e.g. for --json data events)
 import { fstatSync } from 'node:fs';
-import { IpcError } from '../errors.js';
-import { NativeMemory } from '../native/libc.js';
-import { POLLIN, POLLOUT, readyNow } from '../native/poll.js';
-import { growPipe, isAppendOnly } from '../native/fd.js';
-import * as sock from '../native/socket.js';
-import { AGAIN } from '../native/socket.js';
+import { IpcError } from '../../errors.js';
+import { NativeMemory } from '../../native/memory.js';
+import { POLLIN, POLLOUT, readyNow } from '../../native/poll.js';
+import { growPipe, isAppendOnly } from '../../native/fd.js';
+import * as sock from '../../native/net/socket.js';
+import * as fdio from '../../native/fd.js';
+import { AGAIN } from '../../native/net/socket.js';
 import type { Pollable, Reactor } from './reactor.js';
 
 export type FdKind = 'pipe' | 'file' | 'socket' | 'null' | 'other';
@@ -125,7 +126,7 @@ export class Flow implements Pollable {
     this.dstKind = opts.dst === null ? 'other' : fdKind(opts.dst);
     this.mode = this.chooseMode();
     if (this.mode === 'staged') {
-      this.pipeFds = sock.pipe();
+      this.pipeFds = fdio.pipe();
       this.capacity = pipeCapacity(this.pipeFds[1], this.capacity);
       // A bigger stdin pipe lets its writer run further ahead; best effort.
       if (this.srcKind === 'pipe') growPipe(this.src, this.capacity);
@@ -216,7 +217,7 @@ export class Flow implements Pollable {
     for (;;) {
       let n: number;
       try {
-        n = sock.splice(this.src, this.dst!, this.capacity);
+        n = fdio.splice(this.src, this.dst!, this.capacity);
       } catch (e) {
         if (!(e instanceof IpcError)) throw e;
         if (e.code === 'EINVAL') throw e;
@@ -245,7 +246,7 @@ export class Flow implements Pollable {
     let budget = BUDGET;
     for (;;) {
       if (this.pending > 0) {
-        const n = this.toDst(() => sock.splice(pr, this.dst!, this.pending));
+        const n = this.toDst(() => fdio.splice(pr, this.dst!, this.pending));
         if (n === AGAIN || n === 0) {
           this.want = [this.dst!, POLLOUT];
           return;
@@ -261,7 +262,7 @@ export class Flow implements Pollable {
         return;
       }
       // The pipe is empty here, so AGAIN can only mean the socket has nothing.
-      const n = this.fromSrc(() => sock.splice(this.src, pw, this.capacity));
+      const n = this.fromSrc(() => fdio.splice(this.src, pw, this.capacity));
       if (n === AGAIN) {
         this.want = [this.src, POLLIN];
         return;
@@ -274,7 +275,7 @@ export class Flow implements Pollable {
   private pumpSendfile(): void {
     let budget = BUDGET;
     for (;;) {
-      const n = this.toDst(() => sock.sendfile(this.dst!, this.src, this.capacity));
+      const n = this.toDst(() => fdio.sendfile(this.dst!, this.src, this.capacity));
       if (n === 0) return this.finish();
       if (n === AGAIN) {
         this.want = [this.dst!, POLLOUT];
@@ -301,7 +302,7 @@ export class Flow implements Pollable {
           this.pending = 0;
           continue;
         }
-        const n = this.toDst(() => (this.dstKind === 'socket' ? sock.send(this.dst!, mem, this.offset, this.pending) : sock.write(this.dst!, mem, this.offset, this.pending)));
+        const n = this.toDst(() => (this.dstKind === 'socket' ? sock.send(this.dst!, mem, this.offset, this.pending) : fdio.write(this.dst!, mem, this.offset, this.pending)));
         if (n === AGAIN) {
           this.want = [this.dst, POLLOUT];
           return;
@@ -318,7 +319,7 @@ export class Flow implements Pollable {
       }
       // A transform may double the chunk: read at most half the buffer then.
       const room = this.opts.transform ? this.capacity >> 1 : this.capacity;
-      let n = this.fromSrc(() => (this.srcKind === 'socket' ? sock.recv(this.src, mem, 0, room) : sock.read(this.src, mem, 0, room)));
+      let n = this.fromSrc(() => (this.srcKind === 'socket' ? sock.recv(this.src, mem, 0, room) : fdio.read(this.src, mem, 0, room)));
       reads++;
       if (n === AGAIN) {
         this.want = [this.src, POLLIN];

@@ -3,9 +3,9 @@
 // between slices, so signals and the --timeout clock keep working while no
 // native thread is ever parked in the kernel (a blocking ffi call would cost
 // ~100 us and one of libuv's four pool threads per waiting fd).
-import { CliError, EXIT, InterruptedError, TimeoutError } from '../errors.js';
-import { PollSet } from '../native/poll.js';
-import { formatMs } from './wait.js';
+import { CliError, EXIT, InterruptedError, TimeoutError } from '../../errors.js';
+import { PollSet } from '../../native/poll.js';
+import { formatMs } from '../wait.js';
 
 /** Something that waits on fds: says what it wants, hears what is ready. */
 export interface Pollable {

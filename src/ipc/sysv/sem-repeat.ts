@@ -3,9 +3,9 @@
 // (two mallocs) and rereads the kernel limits on every call, ~0.2 ms; here
 // the array is built once, so an op that does not wait costs one system call.
 // Like SemaphoreSet.op, all ops go to the kernel in ONE semop.
-import { IpcError } from '../errors.js';
-import * as native from '../native/sem.js';
-import { isStopping, waitFor } from './wait.js';
+import { IpcError } from '../../errors.js';
+import * as native from '../../native/sysv/sem.js';
+import { isStopping, waitFor } from '../wait.js';
 
 export class RepeatedOps {
   private readonly buf: native.OpBuffer;
