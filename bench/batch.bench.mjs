@@ -17,7 +17,11 @@ import { IPCCTL, median, row } from './lib.mjs';
 const N = Number(process.env.BENCH_BATCH_ITERS ?? 1000);
 const N_PROC = Number(process.env.BENCH_PROC_ITERS ?? 25);
 const ROUNDS = 3;
-const key = '0x4b' + Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0');
+const key =
+  '0x4b' +
+  Math.floor(Math.random() * 0xffffff)
+    .toString(16)
+    .padStart(6, '0');
 const dir = mkdtempSync(join(tmpdir(), 'ipcctl-bench-batch-'));
 
 function sh(script, what) {
@@ -123,7 +127,9 @@ try {
   console.log(`targets: batch <= 0.2 ms/op (${b <= 0.2 ? 'met' : 'NOT met'}), >= 300x a process per op (${p / b >= 300 ? 'met' : 'NOT met'})`);
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(`load average during the run: ${load} (on ${availableParallelism()} CPUs: other work shares them)`);
-  console.log(`rounds: batch ${per.batch.map((x) => x.toFixed(3)).join(' ')}; process ${per.proc.map((x) => x.toFixed(1)).join(' ')}; perl ${per.perl.map((x) => x.toFixed(4)).join(' ')} ms/op`);
+  console.log(
+    `rounds: batch ${per.batch.map((x) => x.toFixed(3)).join(' ')}; process ${per.proc.map((x) => x.toFixed(1)).join(' ')}; perl ${per.perl.map((x) => x.toFixed(4)).join(' ')} ms/op`,
+  );
 } finally {
   spawnSync('ipcrm', ['-S', key, '-M', key]);
   rmSync(dir, { recursive: true, force: true });

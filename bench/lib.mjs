@@ -10,7 +10,7 @@ export const IPCCTL = fileURLToPath(new URL('../bin/ipcctl', import.meta.url));
 /** Wall time of one run of a shell command, in milliseconds. */
 export function timeShell(cmd, opts = {}) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync("bash", ["-c", cmd], { stdio: ["ignore", "ignore", "inherit"], ...opts });
+  const r = spawnSync('bash', ['-c', cmd], { stdio: ['ignore', 'ignore', 'inherit'], ...opts });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}`);
   return ms;

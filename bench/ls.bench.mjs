@@ -49,7 +49,6 @@ const commands = {
   'ipcctl --help (start-up only)': `${IPCCTL} --help >/dev/null`,
 };
 
-
 function report(title, m) {
   console.log(title);
   const floor = m['node -e 0'];

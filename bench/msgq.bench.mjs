@@ -127,7 +127,11 @@ try {
     pair.perlCpu.push(cpuSeconds(perlPair));
   }
   if (process.env.BENCH_NO_HELPER_PAIR !== '0') {
-    pair.ipcNoHelper.push(timeShell(`export IPCCTL_NO_C_HELPER=1; ${IPCCTL} msgq recv ${small} --count ${N} > /dev/null & r=$!; ${IPCCTL} msgq send ${small} --lines < ${input}; wait $r`));
+    pair.ipcNoHelper.push(
+      timeShell(
+        `export IPCCTL_NO_C_HELPER=1; ${IPCCTL} msgq recv ${small} --count ${N} > /dev/null & r=$!; ${IPCCTL} msgq send ${small} --lines < ${input}; wait $r`,
+      ),
+    );
   }
   console.log(`\nboth ends at once: ${N} messages of ${SIZE} bytes through a 16384-byte queue (best of ${rounds})`);
   row('perl IPC::SysV send | recv', rate(best(pair.perl)), 'msg/s');

@@ -17,7 +17,11 @@ import { IPCCTL, medians, peakMiB, row, timeShell } from './lib.mjs';
 
 if (process.argv[2] !== '--inside') {
   const setup = 'mount --make-rprivate / && mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue && mount -t tmpfs -o size=1g none /dev/shm';
-  const r = spawnSync('unshare', ['--ipc', '--mount', '--', 'bash', '-c', `${setup} && exec "$0" "$1" --inside`, process.execPath, new URL(import.meta.url).pathname], { stdio: 'inherit' });
+  const r = spawnSync(
+    'unshare',
+    ['--ipc', '--mount', '--', 'bash', '-c', `${setup} && exec "$0" "$1" --inside`, process.execPath, new URL(import.meta.url).pathname],
+    { stdio: 'inherit' },
+  );
   process.exit(r.status ?? 1);
 }
 
@@ -86,7 +90,11 @@ row('ipcctl pmq send --lines | recv --count', N / (t.ipcctl / 1000), 'msg/s', t.
 row('  (as MiB/s: C)', mib / (t.c / 1000), 'MiB/s');
 row('  (as MiB/s: ipcctl)', mib / (t.ipcctl / 1000), 'MiB/s');
 console.log(`   target: ratio >= 0.50 (${t.c / t.ipcctl >= 0.5 ? 'met' : 'NOT met'})`);
-row('peak RSS ipcctl pmq send --lines', peakMiB(`${IPCCTL} pmq send /bench-ipcctl --lines < ${join(dir, 'small')} 2>/dev/null || true`.replace(join(dir, 'small'), '/dev/null')), 'MiB');
+row(
+  'peak RSS ipcctl pmq send --lines',
+  peakMiB(`${IPCCTL} pmq send /bench-ipcctl --lines < ${join(dir, 'small')} 2>/dev/null || true`.replace(join(dir, 'small'), '/dev/null')),
+  'MiB',
+);
 
 // --- 2. pshm bulk -----------------------------------------------------------------
 const BYTES = 256 << 20;

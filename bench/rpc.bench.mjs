@@ -48,7 +48,9 @@ try {
     for (let i = 0; i < ROUNDS; i++) {
       ours.push(timeShell(`${IPCCTL} rpc call 127.0.0.1 100000 2 0 --${proto} --port 111 --count ${N}`));
       // The rate of the calls alone, without Node's start-up: what -v reports.
-      const v = spawnSync(IPCCTL, ['rpc', 'call', '127.0.0.1', '100000', '2', '0', `--${proto}`, '--port', '111', '--count', String(N), '-v'], { encoding: 'utf8' });
+      const v = spawnSync(IPCCTL, ['rpc', 'call', '127.0.0.1', '100000', '2', '0', `--${proto}`, '--port', '111', '--count', String(N), '-v'], {
+        encoding: 'utf8',
+      });
       inside.push(Number(/ ([0-9]+) calls\/s/.exec(v.stderr)[1]));
       c.push(timeShell(`${client} 127.0.0.1 100000 ${proto} null ${N} 2`));
       ourProcs.push(timeShell(`for i in $(seq ${M}); do ${IPCCTL} rpc call 127.0.0.1 100000 2 0 --${proto} --port 111; done`));
@@ -66,7 +68,7 @@ try {
     row(`ipcctl rpc call, 1 process per call`, perProc, 'calls/s');
     row(`rpcinfo ${flag}, 1 process per call`, rpcinfoRate, 'calls/s', perProc / rpcinfoRate);
   }
-  console.log('(ratio = ipcctl / peer; ipcctl\'s one-process figure includes its start-up, ~0.1-0.2 s, spread over the calls)');
+  console.log("(ratio = ipcctl / peer; ipcctl's one-process figure includes its start-up, ~0.1-0.2 s, spread over the calls)");
 
   // XDR encoding: 50,000 int arguments (one argument may hold at most 128 KiB,
   // so not one int[] of them all), ipcctl vs Python's struct.pack.

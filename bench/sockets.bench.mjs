@@ -118,11 +118,18 @@ async function tcp() {
   const of = (k, what) => median(runs[k].map((r) => r[what]));
   const rate = Object.fromEntries(Object.keys(runs).map((k) => [k, GIB / 1e6 / of(k, 'secs')]));
   for (const k of Object.keys(tcpTools)) row(`tcp ${k}`, rate[k], 'MB/s', k === 'ipcctl' ? undefined : rate.ipcctl / rate[k]);
-  console.log(`ipcctl / nc = ${(rate.ipcctl / rate['nc->nc']).toFixed(2)}x (target >= 1.5x), ipcctl / socat = ${(rate.ipcctl / rate['socat->socat']).toFixed(2)}x`);
-  console.log('CPU seconds per GiB (median), client + server; ratio = the peer\'s CPU / ipcctl\'s:');
+  console.log(
+    `ipcctl / nc = ${(rate.ipcctl / rate['nc->nc']).toFixed(2)}x (target >= 1.5x), ipcctl / socat = ${(rate.ipcctl / rate['socat->socat']).toFixed(2)}x`,
+  );
+  console.log("CPU seconds per GiB (median), client + server; ratio = the peer's CPU / ipcctl's:");
   const cpu = (k) => of(k, 'client') + of(k, 'server');
   for (const k of Object.keys(tcpTools)) {
-    row(`  ${k}: client ${of(k, 'client').toFixed(2)} + server ${of(k, 'server').toFixed(2)}`, cpu(k), 'cpu-s', k === 'ipcctl' ? undefined : cpu(k) / cpu('ipcctl'));
+    row(
+      `  ${k}: client ${of(k, 'client').toFixed(2)} + server ${of(k, 'server').toFixed(2)}`,
+      cpu(k),
+      'cpu-s',
+      k === 'ipcctl' ? undefined : cpu(k) / cpu('ipcctl'),
+    );
   }
   console.log('peak memory (resident, median), client / server:');
   for (const k of Object.keys(tcpTools)) console.log(`  ${k.padEnd(14)} ${of(k, 'clientMiB').toFixed(1)} / ${of(k, 'serverMiB').toFixed(1)} MiB`);
@@ -209,7 +216,9 @@ async function udpJson() {
   const med = (k, f) => median(runs[k].map((r) => r[f]));
   for (const k of ['raw', 'json']) {
     row(`udp listen ${k === 'json' ? '--json' : '(raw)'} received`, med(k, 'received'), 'dgrams');
-    console.log(`  dropped (reported) ${med(k, 'dropped')}; received + dropped = ${med(k, 'received') + med(k, 'dropped')} of ${BURST}; send took ${med(k, 'secs').toFixed(2)} s`);
+    console.log(
+      `  dropped (reported) ${med(k, 'dropped')}; received + dropped = ${med(k, 'received') + med(k, 'dropped')} of ${BURST}; send took ${med(k, 'secs').toFixed(2)} s`,
+    );
     console.log(`  rounds: ${runs[k].map((r) => `${r.received}/${r.dropped}`).join(', ')} (received/dropped)`);
   }
   console.log(`--json / raw received = ${(med('json', 'received') / med('raw', 'received')).toFixed(2)}x (target >= 1: --json loses no more)`);

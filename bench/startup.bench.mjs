@@ -44,7 +44,10 @@ try {
       cold: `rm -rf ${cache}-cold; NODE_COMPILE_CACHE=${cache}-cold ${node} ${IPCCTL} msgq stat ${id} >/dev/null`,
     };
     const c = cpuMedians(cmds, ROUNDS);
-    for (const [what, x] of [[`wall time, median of ${ROUNDS} runs`, m], [`CPU time (user + system), median of ${ROUNDS} runs`, c]]) {
+    for (const [what, x] of [
+      [`wall time, median of ${ROUNDS} runs`, m],
+      [`CPU time (user + system), median of ${ROUNDS} runs`, c],
+    ]) {
       console.log(`start-up with node ${version}: ${what}`);
       row('node -e 0', x.node, 'ms');
       row('ipcctl msgq stat', x.stat, 'ms', x.stat / x.node);

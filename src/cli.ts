@@ -34,7 +34,11 @@ export const registry: Entry[] = [
   { name: 'msgq', summary: 'System V message queues: create, send, recv, stat, set, rm', load: () => import('./commands/msgq.js') },
   { name: 'shm', summary: 'System V shared memory: create, attach, read, write, stat, set, lock, unlock, rm', load: () => import('./commands/shm.js') },
   { name: 'sem', summary: 'System V semaphores: create, op, ctl, stat, rm, lock (run a command holding one)', load: () => import('./commands/sem.js') },
-  { name: 'event', summary: 'events (manual or auto reset) on System V semaphores: create, set, reset, pulse, wait, stat, rm', load: () => import('./commands/event.js') },
+  {
+    name: 'event',
+    summary: 'events (manual or auto reset) on System V semaphores: create, set, reset, pulse, wait, stat, rm',
+    load: () => import('./commands/event.js'),
+  },
   { name: 'pmq', summary: 'POSIX message queues: create, send, recv, stat, rm', load: () => import('./commands/pmq.js') },
   { name: 'pshm', summary: 'POSIX shared memory: create, read, write, stat, rm', load: () => import('./commands/pshm.js') },
   { name: 'psem', summary: 'POSIX named semaphores: create, post, wait, stat, rm', load: () => import('./commands/psem.js') },
@@ -47,7 +51,11 @@ export const registry: Entry[] = [
   { name: 'rpc', summary: 'ONC RPC (RFC 5531) with the portmapper: ls, ping, call, serve', load: () => import('./commands/rpc.js') },
   { name: 'xdr', summary: 'XDR (RFC 4506) from the shell: encode, decode', load: () => import('./commands/xdr.js') },
   { name: 'lab', summary: 'classic IPC and synchronisation exercises run with real processes (race, deadlock, ...)', load: () => import('./commands/lab.js') },
-  { name: 'batch', summary: 'run many commands in one process, one per line, with framed replies (for scripts and coprocesses)', load: () => import('./commands/batch.js') },
+  {
+    name: 'batch',
+    summary: 'run many commands in one process, one per line, with framed replies (for scripts and coprocesses)',
+    load: () => import('./commands/batch.js'),
+  },
   { name: 'selftest', summary: 'round-trip every mechanism on private objects; the smoke check', load: () => import('./commands/selftest.js') },
 ];
 
@@ -82,7 +90,13 @@ export function buildProgram(): Command {
         }
       },
       // commander's own errors ("error: unknown option") become our one line.
-      outputError: (str) => writeStderr(`ipcctl: ${str.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()}\n`),
+      outputError: (str) =>
+        writeStderr(
+          `ipcctl: ${str
+            .replace(/^error: /, '')
+            .replace(/\s*\n\s*/g, ' ')
+            .trim()}\n`,
+        ),
     })
     .hook('preAction', (_this, action) => {
       const g = action.optsWithGlobals() as { json?: boolean; color?: boolean };

@@ -35,11 +35,29 @@ function runShare(cases: Case[], dir: string, n: number): Promise<Result[]> {
   const resultsFile = join(dir, `results-${n}.json`);
   writeFileSync(casesFile, JSON.stringify(cases));
   return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['--ipc', '--mount', '--net', '--propagation', 'private', process.execPath, `${ROOT}test/helpers/corpus-worker.mjs`, IPCCTL, casesFile, resultsFile, String(CASE_TIMEOUT_MS)], { stdio: ['ignore', 'inherit', 'pipe'] });
+    const child = spawn(
+      'unshare',
+      [
+        '--ipc',
+        '--mount',
+        '--net',
+        '--propagation',
+        'private',
+        process.execPath,
+        `${ROOT}test/helpers/corpus-worker.mjs`,
+        IPCCTL,
+        casesFile,
+        resultsFile,
+        String(CASE_TIMEOUT_MS),
+      ],
+      { stdio: ['ignore', 'inherit', 'pipe'] },
+    );
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(readFileSync(resultsFile, 'utf8'))) : reject(new Error(`corpus worker ${n} exited ${code}: ${err}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(JSON.parse(readFileSync(resultsFile, 'utf8'))) : reject(new Error(`corpus worker ${n} exited ${code}: ${err}`)),
+    );
   });
 }
 
@@ -73,31 +91,31 @@ describe('generated bad-input corpus', async () => {
       for (const s of subs) walk(s, [...path, s.name()]);
     };
     walk(program, []);
-    for (const leaf of leaves) expect(cases.some((c) => c.args.join(' ').includes(leaf)), leaf).toBe(true);
+    for (const leaf of leaves)
+      expect(
+        cases.some((c) => c.args.join(' ').includes(leaf)),
+        leaf,
+      ).toBe(true);
   });
 
   it.skipIf(skipped.length === 0)(`skips only with a reason: ${skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}`, () => {
     for (const s of skipped) expect(s.reason.length).toBeGreaterThan(10);
   });
 
-  it(
-    'every invocation: no trace, no internal error, no hang, no leak, one ipcctl: line, exit from the table',
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'ipcctl-bad-input-'));
-      try {
-        const shares: Case[][] = Array.from({ length: WORKERS }, () => []);
-        cases.forEach((c, i) => shares[i % WORKERS]!.push(c));
-        const results = (await Promise.all(shares.map((s, n) => runShare(s, dir, n)))).flat();
-        expect(results).toHaveLength(cases.length);
-        // CORPUS_DUMP=file keeps every result, to read what the corpus saw.
-        if (process.env.CORPUS_DUMP) writeFileSync(process.env.CORPUS_DUMP, JSON.stringify(results, null, 1));
-        const bad = results.map((r) => ({ r, p: problems(r) })).filter((x) => x.p.length > 0);
-        const report = bad.map(({ r, p }) => `${r.name}: ${p.join('; ')} [exit ${r.code}] ${r.stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
-        expect(report, report.slice(0, 60).join('\n')).toEqual([]);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-    900_000,
-  );
+  it('every invocation: no trace, no internal error, no hang, no leak, one ipcctl: line, exit from the table', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipcctl-bad-input-'));
+    try {
+      const shares: Case[][] = Array.from({ length: WORKERS }, () => []);
+      cases.forEach((c, i) => shares[i % WORKERS]!.push(c));
+      const results = (await Promise.all(shares.map((s, n) => runShare(s, dir, n)))).flat();
+      expect(results).toHaveLength(cases.length);
+      // CORPUS_DUMP=file keeps every result, to read what the corpus saw.
+      if (process.env.CORPUS_DUMP) writeFileSync(process.env.CORPUS_DUMP, JSON.stringify(results, null, 1));
+      const bad = results.map((r) => ({ r, p: problems(r) })).filter((x) => x.p.length > 0);
+      const report = bad.map(({ r, p }) => `${r.name}: ${p.join('; ')} [exit ${r.code}] ${r.stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
+      expect(report, report.slice(0, 60).join('\n')).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 900_000);
 });

@@ -49,7 +49,11 @@ wait $bpid; echo "batch $?"
 `);
     expect(r.stderr).toBe('');
     const lines = r.stdout.trim().split('\n');
-    const field = (name: string) => lines.find((l) => l.startsWith(name + ' '))?.split(' ').slice(1);
+    const field = (name: string) =>
+      lines
+        .find((l) => l.startsWith(name + ' '))
+        ?.split(' ')
+        .slice(1);
     expect(field('create')).toEqual(['0']);
     const sem = Number(field('sem')![0]);
     track('s', sem);
@@ -114,7 +118,7 @@ wait $bpid; echo "batch $?"
     expect(r.stdout).toBe('write 0\nread 0 abc\nnattch 1\ngone 4\nbatch 4\n');
   });
 
-  it('SIGTERM during a blocking command ends the batch (143) after that command\'s reply', () => {
+  it("SIGTERM during a blocking command ends the batch (143) after that command's reply", () => {
     const sem = track('s', Number(ipcctl(['sem', 'create']).stdout.trim()));
     const r = bash(`
 printf 'sem op ${sem} 0:-1\\n' >&"\${B[1]}"
@@ -177,10 +181,19 @@ describe('batch input and --json', () => {
     const file = join(dir, 'cmds');
     writeFileSync(
       file,
-      [`msgq create -k ${key}`, `msgq send -k ${key} "two  words" 'and "quotes"' back\\ slash`, `msgq recv -k ${key}`, `msgq recv -k ${key} --nowait`, `msgq rm -k ${key}`].join('\n') + '\n',
+      [
+        `msgq create -k ${key}`,
+        `msgq send -k ${key} "two  words" 'and "quotes"' back\\ slash`,
+        `msgq recv -k ${key}`,
+        `msgq recv -k ${key} --nowait`,
+        `msgq rm -k ${key}`,
+      ].join('\n') + '\n',
     );
     const r = ipcctl(['batch', '--json', file]);
-    const replies = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const replies = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const q = Number(replies[0].stdout.trim());
     if (q > 0) track('q', q);
     expect(replies.map((x) => x.exit)).toEqual([0, 0, 0, 3, 0]);
@@ -192,7 +205,10 @@ describe('batch input and --json', () => {
 
   it('each line parses as a fresh command: options and --json of one line do not leak into the next', () => {
     const r = ipcctl(['batch', '--json'], { input: 'sem create --value 1 2\nsem create --value 3\n--json sem create --count 2\nsem create\n' });
-    const replies = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const replies = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(replies.map((x) => x.exit)).toEqual([0, 0, 0, 0]);
     const ids = [replies[0].stdout, replies[1].stdout, JSON.parse(replies[2].stdout).id, replies[3].stdout].map((x) => track('s', Number(String(x).trim())));
     expect(replies[3].stdout).toMatch(/^[0-9]+\n$/);
@@ -230,8 +246,15 @@ describe('batch input and --json', () => {
     const q = track('q', Number(ipcctl(['msgq', 'create', '-k', key]).stdout.trim()));
     const input = Array.from({ length: 5 }, () => `msgq stat -k ${key}`).join('\n') + '\n';
     const r = run('strace', ['-f', '-qq', '-e', 'trace=msgget', '-o', join(dir, 'trace'), IPCCTL, 'batch'], { input });
-    expect(r.stdout.trim().split('\n').map((l) => l[0])).toEqual(['0', '0', '0', '0', '0']);
-    const calls = readFileSync(join(dir, 'trace'), 'utf8').split('\n').filter((l) => l.includes('msgget('));
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l[0]),
+    ).toEqual(['0', '0', '0', '0', '0']);
+    const calls = readFileSync(join(dir, 'trace'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('msgget('));
     expect(calls).toHaveLength(1);
     expect(q).toBeGreaterThanOrEqual(0);
   });

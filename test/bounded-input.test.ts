@@ -36,7 +36,8 @@ describe.each([
 
   it('whole stdin: exactly the limit goes, one byte more is refused; the queue limit counts when lower', () => {
     const id = newQueue();
-    const at = join(dir, 'at'), over = join(dir, 'over');
+    const at = join(dir, 'at'),
+      over = join(dir, 'over');
     writeFileSync(at, Buffer.alloc(msgmax(), 0x61));
     writeFileSync(over, Buffer.alloc(msgmax() + 1, 0x61));
     expect(sh(`${IPCCTL} msgq send ${id} < ${at}`, env).code).toBe(0);

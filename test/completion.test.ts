@@ -13,15 +13,19 @@ const script = join(dir, 'ipcctl.bash');
 
 /** What bash offers for the command line `line` (the last word is completed). */
 function complete(line: string): string[] {
-  const r = run('bash', [
-    '-c',
-    `source ${script}
+  const r = run(
+    'bash',
+    [
+      '-c',
+      `source ${script}
 read -ra COMP_WORDS <<< "$LINE"
 [[ $LINE == *" " ]] && COMP_WORDS+=("")
 COMP_CWORD=$((\${#COMP_WORDS[@]} - 1))
 _ipcctl
 printf '%s\\n' "\${COMPREPLY[@]}"`,
-  ], { env: { LINE: line } });
+    ],
+    { env: { LINE: line } },
+  );
   expect(r.code, r.stderr).toBe(0);
   return r.stdout.split('\n').filter(Boolean);
 }

@@ -19,7 +19,9 @@ describe('npm pack and a global install', () => {
     expect(pack.code, pack.stderr).toBe(0);
     const tarball = join(dir, (JSON.parse(pack.stdout) as Array<{ filename: string }>)[0]!.filename);
     const prefix = join(dir, 'prefix');
-    const inst = run('npm', ['install', '--global', '--prefix', prefix, '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', tarball], { timeout: 150_000 });
+    const inst = run('npm', ['install', '--global', '--prefix', prefix, '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', tarball], {
+      timeout: 150_000,
+    });
     expect(inst.code, inst.stderr).toBe(0);
     // No dev dependency came along.
     const modules = run('ls', [join(prefix, 'lib/node_modules/ipcctl/node_modules')]).stdout;

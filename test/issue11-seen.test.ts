@@ -269,7 +269,10 @@ describe('udp listen counts what the kernel dropped', () => {
     expect(s.code, s.stderr).toBe(0);
     expect(await done).toBe(124);
     if (json.length > 0) {
-      const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+      const lines = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       const end = lines.at(-1);
       expect(end.event).toBe('end');
       expect(end.received).toBe(lines.length - 1);

@@ -33,7 +33,10 @@ describe('ipcctl lab (listing and bad input)', () => {
   it('lists the seven labs, one line each', () => {
     const r = ipcctl(['lab']);
     expect(r.code).toBe(0);
-    const names = r.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0]);
+    const names = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/)[0]);
     expect(names).toEqual(['race', 'prodcons', 'deadlock', 'msgq-server', 'heartbeat', 'rpc', 'pipeline']);
     const j = JSON.parse(ipcctl(['--json', 'lab']).stdout) as Array<{ name: string; summary: string }>;
     expect(j.map((l) => l.name)).toEqual(names);
@@ -48,7 +51,13 @@ describe('ipcctl lab (listing and bad input)', () => {
   });
 
   it('refuses an unknown lab and bad options with exit 2 and one line', () => {
-    for (const args of [['lab', 'nope'], ['lab', 'race', '--processes', '0'], ['lab', 'heartbeat', '--workers', '2', '--stall', '3'], ['lab', 'pipeline', '--interval', 'soon'], ['lab', 'deadlock', '--max-time', '0']]) {
+    for (const args of [
+      ['lab', 'nope'],
+      ['lab', 'race', '--processes', '0'],
+      ['lab', 'heartbeat', '--workers', '2', '--stall', '3'],
+      ['lab', 'pipeline', '--interval', 'soon'],
+      ['lab', 'deadlock', '--max-time', '0'],
+    ]) {
       const r = ipcctl(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/^ipcctl: .+\n$/);
@@ -124,7 +133,7 @@ describe('ipcctl lab: each lab behaves as the lesson predicts and leaves nothing
     expect(left).toBe(0);
   });
 
-  it("pipeline: as many reports as triggers, failed mails retried, the queue before processing grows", () => {
+  it('pipeline: as many reports as triggers, failed mails retried, the queue before processing grows', () => {
     const { result, code, left } = lab('pipeline --triggers 8 --interval 5ms --process-time 30ms --mail-failures 2');
     expect(result).toMatchObject({ lab: 'pipeline', ok: true, triggers: 8, reports: 8, files: 8, mailFailures: 2, mailAttempts: 10 });
     const depth = result.maxDepth as Record<string, number>;

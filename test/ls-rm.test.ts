@@ -69,8 +69,39 @@ describe('ls against lsipc', () => {
     expect(full).toMatchObject({ mode: '0640', cbytes: 8, rtime: null, lrpid: 0 });
     expect(typeof full.stime).toBe('number');
     expect(full.key).toMatch(/^0x[0-9a-f]{8}$/);
-    expect(Object.keys(full)).toEqual(['id', 'key', 'mode', 'uid', 'gid', 'cuid', 'cgid', 'qnum', 'cbytes', 'qbytes', 'lspid', 'lrpid', 'stime', 'rtime', 'ctime']);
-    expect(Object.keys(ours.shm![0]!)).toEqual(['id', 'key', 'mode', 'uid', 'gid', 'cuid', 'cgid', 'size', 'nattch', 'cpid', 'lpid', 'atime', 'dtime', 'ctime']);
+    expect(Object.keys(full)).toEqual([
+      'id',
+      'key',
+      'mode',
+      'uid',
+      'gid',
+      'cuid',
+      'cgid',
+      'qnum',
+      'cbytes',
+      'qbytes',
+      'lspid',
+      'lrpid',
+      'stime',
+      'rtime',
+      'ctime',
+    ]);
+    expect(Object.keys(ours.shm![0]!)).toEqual([
+      'id',
+      'key',
+      'mode',
+      'uid',
+      'gid',
+      'cuid',
+      'cgid',
+      'size',
+      'nattch',
+      'cpid',
+      'lpid',
+      'atime',
+      'dtime',
+      'ctime',
+    ]);
     expect(Object.keys(ours.sem![0]!)).toEqual(['id', 'key', 'mode', 'uid', 'gid', 'cuid', 'cgid', 'nsems', 'otime', 'ctime']);
 
     // The human table: a TYPE column, owner names (the nobody queue), human sizes.
@@ -132,10 +163,13 @@ describe('ls against lsipc', () => {
     `);
     expect(r.code, r.stderr).toBe(0);
     const proc = Object.fromEntries(
-      r.sections.proc!.trim().split('\n').map((l) => {
-        const [name, ...values] = l.trim().split(/\s+/);
-        return [name!, values];
-      }),
+      r.sections
+        .proc!.trim()
+        .split('\n')
+        .map((l) => {
+          const [name, ...values] = l.trim().split(/\s+/);
+          return [name!, values];
+        }),
     );
     const [semmsl, semmns, semopm, semmni] = proc.sem!;
     const expected: Record<string, string> = {
@@ -397,14 +431,20 @@ describe('ls: speed contract and streams', () => {
       echo @@summary; $IPCCTL ls sysv --summary --watch 100ms --count 2
     `);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.sections.watch!.trim().split('\n').map((l) => JSON.parse(l) as { time: number; msgq: Rec[] });
+    const lines = r.sections
+      .watch!.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { time: number; msgq: Rec[] });
     expect(lines).toHaveLength(3);
     for (const l of lines) {
       expect(typeof l.time).toBe('number');
       expect(l.msgq).toHaveLength(1);
       expect(Object.keys(l)).toEqual(['time', 'msgq']);
     }
-    const sums = r.sections.summary!.trim().split('\n').map((l) => JSON.parse(l) as { msgq: { queues: number } });
+    const sums = r.sections
+      .summary!.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msgq: { queues: number } });
     expect(sums.map((s) => s.msgq.queues)).toEqual([1, 1]);
   });
 

@@ -22,7 +22,10 @@ const paths = [
 
 describe('which path runs', () => {
   it('the built helper is loaded (and waits in msgrcv), and IPCCTL_NO_C_HELPER=1 keeps it out (and polls)', async () => {
-    for (const [env, loaded] of [[{}, true], [{ IPCCTL_NO_C_HELPER: '1' }, false]] as const) {
+    for (const [env, loaded] of [
+      [{}, true],
+      [{ IPCCTL_NO_C_HELPER: '1' }, false],
+    ] as const) {
       const id = newQueue();
       const reader = ipcctlAsync(['msgq', 'recv', String(id), '--count', '1'], { env });
       // Once it waits its libraries are loaded: its mappings tell which. With
@@ -57,7 +60,12 @@ describe.each(paths)('through %s', (_name, env) => {
     const first = ipcctl(['msgq', 'recv', String(id), '--count', '700'], { env });
     expect(first.stdout.trim().split('\n')).toEqual(input.split('\n').slice(0, 700));
     const rest = ipcctl(['--json', 'msgq', 'recv', String(id), '--all'], { env });
-    expect(rest.stdout.trim().split('\n').map((l) => JSON.parse(l).text)).toEqual(input.split('\n').slice(700));
+    expect(
+      rest.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).text),
+    ).toEqual(input.split('\n').slice(700));
   });
 
   it('--type, -N and --except select within a batch, keeping the types', () => {
@@ -67,11 +75,19 @@ describe.each(paths)('through %s', (_name, env) => {
       expect(ipcctl(['msgq', 'send', String(id), '--lines', '-t', String(t)], { input, env }).code).toBe(0);
     }
     const two = ipcctl(['--json', 'msgq', 'recv', String(id), '--all', '-t', '2'], { env });
-    const got2 = two.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const got2 = two.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(got2).toHaveLength(50);
     expect(got2.every((m) => m.type === 2 && m.text.startsWith('t2-'))).toBe(true);
     const notThree = ipcctl(['--json', 'msgq', 'recv', String(id), '--all', '-t', '3', '--except'], { env });
-    expect(notThree.stdout.trim().split('\n').map((l) => JSON.parse(l).text)).toEqual(Array.from({ length: 50 }, (_, i) => `t1-${i}`));
+    expect(
+      notThree.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).text),
+    ).toEqual(Array.from({ length: 50 }, (_, i) => `t1-${i}`));
     const upTo3 = ipcctl(['msgq', 'recv', String(id), '--all', '-t', '-3', '--null'], { env });
     expect(upTo3.stdout.split('\0').slice(0, -1)).toEqual(Array.from({ length: 50 }, (_, i) => `t3-${i}`));
   });
@@ -92,7 +108,9 @@ describe.each(paths)('through %s', (_name, env) => {
       writeFileSync(join(dir, 'in'), ['d', 'y'.repeat(3 << 20), 'e'].join('\n'));
       const h = run('sh', ['-c', `${IPCCTL} msgq send ${id} --lines < ${dir}/in`], { env });
       expect(h.code).toBe(1);
-      expect(h.stderr).toMatch(/^ipcctl: msgq send \d+: a record of more than 8192 bytes is above the system limit msgmax=8192; stopped reading there \(after sending 1 message\)\n$/);
+      expect(h.stderr).toMatch(
+        /^ipcctl: msgq send \d+: a record of more than 8192 bytes is above the system limit msgmax=8192; stopped reading there \(after sending 1 message\)\n$/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -104,7 +122,12 @@ describe.each(paths)('through %s', (_name, env) => {
     const input = Buffer.from([0xff, 0xfe, 0x0a, 0x41, 0x42, 0x0a, 0x80, 0x81]);
     expect(ipcctl(['msgq', 'send', String(id), '--lines'], { input, env }).code).toBe(0);
     const r = ipcctl(['--json', 'msgq', 'recv', String(id), '--all'], { env });
-    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
       { type: 1, size: 2, base64: '//4=' },
       { type: 1, size: 2, text: 'AB' },
       { type: 1, size: 2, base64: 'gIE=' },
@@ -120,7 +143,10 @@ describe.each(paths)('through %s', (_name, env) => {
       expect(r.code).toBe(0);
       expect(r.stderr).toMatch(/put 300 messages back on the queue/);
     }
-    const back = ipcctl(['--json', 'msgq', 'recv', String(id), '--all'], { env }).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const back = ipcctl(['--json', 'msgq', 'recv', String(id), '--all'], { env })
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(back.map((m) => [m.type, m.text])).toEqual(input.split('\n').map((t) => [7, t]));
   });
 });

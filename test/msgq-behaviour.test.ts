@@ -53,7 +53,11 @@ describe('objects that are not there', () => {
   });
 
   it('--exclusive on an existing key: exit 1, EEXIST', () => {
-    const key = '0x4c' + Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0');
+    const key =
+      '0x4c' +
+      Math.floor(Math.random() * 0xffffff)
+        .toString(16)
+        .padStart(6, '0');
     newQueue(['-k', key, '-x']);
     const r = ipcctl(['msgq', 'create', '-k', key, '-x']);
     expect(r.code).toBe(1);
@@ -150,7 +154,12 @@ describe('waiting', () => {
     send(id, 'second', 2);
     const r = ipcctl(['--json', 'msgq', 'recv', String(id), '--peek', '--all']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).text)).toEqual(['first', 'second']);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).text),
+    ).toEqual(['first', 'second']);
     expect(ipcctl(['msgq', 'recv', String(id), '--peek', '-t', '2']).stdout).toBe('second');
     expect(stat(id).qnum).toBe(2);
   });
@@ -175,8 +184,15 @@ describe('a reader that closes early', () => {
     const r = await runWithClosedStdout(['msgq', 'recv', String(id), '--all']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/put 3 messages back/);
-    const back = ipcctl(['--json', 'msgq', 'recv', String(id), '--all']).stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(back.map((m) => [m.type, m.text])).toEqual([[1, 'a'], [2, 'b'], [3, 'c']]);
+    const back = ipcctl(['--json', 'msgq', 'recv', String(id), '--all'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(back.map((m) => [m.type, m.text])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+    ]);
   });
 });
 
@@ -206,5 +222,4 @@ describe('help', () => {
     expect(r.stdout).toBe('Usage: ipcctl msgq recv [options] [id]\nrc=0\n');
     expect(r.stderr).toBe('');
   });
-
 });

@@ -24,7 +24,9 @@ const dir = mkdtempSync(join(tmpdir(), 'ipcctl-faults-'));
 let holder: ReturnType<typeof spawn> | null = null;
 let nsArgs: string[] = [];
 beforeAll(async () => {
-  holder = spawn('unshare', ['--ipc', '--', 'sh', '-c', 'echo 16000000 > /proc/sys/kernel/msgmnb && echo ready && exec sleep 900'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  holder = spawn('unshare', ['--ipc', '--', 'sh', '-c', 'echo 16000000 > /proc/sys/kernel/msgmnb && echo ready && exec sleep 900'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     holder!.stdout!.once('data', () => resolve());
     holder!.once('exit', () => reject(new Error('no IPC namespace')));
@@ -222,7 +224,10 @@ describe.each(paths)('recv into failing outputs, through %s', (_name, env) => {
 
   it('a reader that exits early (head): what it read + what is back = sent, less at most the pipe it left unread', () => {
     const { id, sent } = filledQueue(50_000);
-    const r = runHost('nsenter', [...nsArgs, 'bash', '-c', `${IPCCTL} --json msgq recv ${id} --all | head -n 10; echo "rc=\${PIPESTATUS[0]}" >&2`], { env, timeout: 60_000 });
+    const r = runHost('nsenter', [...nsArgs, 'bash', '-c', `${IPCCTL} --json msgq recv ${id} --all | head -n 10; echo "rc=\${PIPESTATUS[0]}" >&2`], {
+      env,
+      timeout: 60_000,
+    });
     const read = fromJsonLines(r.stdout);
     expect(read).toHaveLength(10);
     expect(r.stderr).toMatch(/rc=0\n$/);
@@ -284,7 +289,10 @@ describe.each(paths)('both ends at once through a default-size queue, through %s
     const file = join(dir, `pair-${id}`);
     writeFileSync(file, lines.join('\n') + '\n');
     const reader = ipcctlAsync(['msgq', 'recv', String(id), '--count', String(n)], { env });
-    const writer = spawn('sh', ['-c', `exec ${IPCCTL} msgq send ${id} --lines < ${file}`], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const writer = spawn('sh', ['-c', `exec ${IPCCTL} msgq send ${id} --lines < ${file}`], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     expect(JSON.parse(hostIpcctl(['--json', 'msgq', 'stat', String(id)]).stdout).qbytes).toBe(16384);
     let wErr = '';
     writer.stderr.on('data', (d) => (wErr += d));

@@ -101,7 +101,10 @@ describe('msgq and Python sysv_ipc', () => {
     expect(p.code, p.stderr).toBe(0);
     const r = ipcctl(['--json', 'msgq', 'recv', String(id), '--all']);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toEqual([
       { type: 2, size: 6, text: 'héllo' },
       { type: 6, size: 3, base64: bin.toString('base64') },

@@ -40,7 +40,9 @@ describe('udp multicast in a private network namespace', () => {
   const v4 = 'ip link set lo up && ip route add 224.0.0.0/4 dev lo';
 
   it('IPv4: 3 `udp listen --group` processes each receive all 1,000 datagrams of `udp send --ttl 1 --loop`', () => {
-    const r = inNetNamespace(`${v4}\n${threeListeners('udp listen --port 5007 --group 239.1.2.3', 5007, 'seq 1000 | $IPCCTL udp send 239.1.2.3 5007 --lines --ttl 1 --loop', 1000)}`);
+    const r = inNetNamespace(
+      `${v4}\n${threeListeners('udp listen --port 5007 --group 239.1.2.3', 5007, 'seq 1000 | $IPCCTL udp send 239.1.2.3 5007 --lines --ttl 1 --loop', 1000)}`,
+    );
     expect(r.code, r.stderr).toBe(0);
     const outs = sections(r.stdout);
     expect(outs).toHaveLength(3);
@@ -63,7 +65,9 @@ ip addr add 10.9.0.1/24 brd + dev v0
 ip link set v0 up && ip link set v1 up`;
 
   it('IPv6: 3 listeners on ff05::1:3 via --iface each receive all 1,000 datagrams', () => {
-    const r = inNetNamespace(`${veth}\n${threeListeners('udp listen --port 5008 --group ff05::1:3 --iface v0', 5008, 'seq 1000 | $IPCCTL udp send ff05::1:3 5008 --lines --iface v0 --ttl 1', 1000)}`);
+    const r = inNetNamespace(
+      `${veth}\n${threeListeners('udp listen --port 5008 --group ff05::1:3 --iface v0', 5008, 'seq 1000 | $IPCCTL udp send ff05::1:3 5008 --lines --iface v0 --ttl 1', 1000)}`,
+    );
     expect(r.code, r.stderr).toBe(0);
     const outs = sections(r.stdout);
     expect(outs).toHaveLength(3);
@@ -84,7 +88,9 @@ done`);
   });
 
   it('broadcast, the course example: one `udp send --broadcast`, three receivers each get every datagram', () => {
-    const r = inNetNamespace(`${veth}\n${threeListeners('udp listen --port 5010 --bind 0.0.0.0 --reuseaddr', 5010, 'seq 200 | $IPCCTL udp send 10.9.0.255 5010 --lines --broadcast', 200)}`);
+    const r = inNetNamespace(
+      `${veth}\n${threeListeners('udp listen --port 5010 --bind 0.0.0.0 --reuseaddr', 5010, 'seq 200 | $IPCCTL udp send 10.9.0.255 5010 --lines --broadcast', 200)}`,
+    );
     expect(r.code, r.stderr).toBe(0);
     const outs = sections(r.stdout);
     expect(outs).toHaveLength(3);

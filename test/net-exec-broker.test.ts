@@ -243,7 +243,13 @@ describe('serve --exec', () => {
   });
 
   it('bad --exec values: one line, exit 2, nothing listens', () => {
-    for (const args of [['--exec', ''], ['--exec', 'no-such-program-16'], ['--sh', ' '], ['--exec', 'cat', '--echo'], ['--exec', "cat 'open"]]) {
+    for (const args of [
+      ['--exec', ''],
+      ['--exec', 'no-such-program-16'],
+      ['--sh', ' '],
+      ['--exec', 'cat', '--echo'],
+      ['--exec', "cat 'open"],
+    ]) {
       const r = ipcctl(['tcp', 'serve', '--port', '0', ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -350,11 +356,25 @@ describe('serve --broker / --chat', () => {
     await until('listening', () => p.out().toString().includes('"listening"'));
     const port = JSON.parse(p.out().toString().split('\n')[0]!).port as number;
     const sub = start('socat', ['-u', `TCP:127.0.0.1:${port}`, '-']);
-    await until('the socat join', () => (p.out().toString().match(/"join"/g) ?? []).length === 1);
+    await until(
+      'the socat join',
+      () =>
+        (
+          p
+            .out()
+            .toString()
+            .match(/"join"/g) ?? []
+        ).length === 1,
+    );
     const r = await runAsync('nc', ['-N', '127.0.0.1', String(port)], 'from nc\n');
     expect(r.code).toBe(0);
     await until('socat to get it', () => sub.out().toString() === 'from nc\n');
-    const events = p.out().toString().trim().split('\n').map((l) => JSON.parse(l));
+    const events = p
+      .out()
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(events.filter((e) => e.event === 'join')).toHaveLength(2);
     expect(events.find((e) => e.event === 'message')).toMatchObject({ conn: 2, size: 8, recipients: 1 });
     expect(events.find((e) => e.event === 'leave')).toMatchObject({ conn: 2, reason: 'closed' });
@@ -397,7 +417,11 @@ describe('connect options and errors', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
     const port = (srv.address() as net.AddressInfo).port;
     const sp = 20000 + Math.floor(Math.random() * 40000);
-    const r = await runAsync(IPCCTL, ['tcp', 'connect', '--source', '127.0.0.1', '--source-port', String(sp), '--crlf', '127.0.0.1', String(port)], 'a\nb\r\nc\n');
+    const r = await runAsync(
+      IPCCTL,
+      ['tcp', 'connect', '--source', '127.0.0.1', '--source-port', String(sp), '--crlf', '127.0.0.1', String(port)],
+      'a\nb\r\nc\n',
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.out.toString()).toBe('a\r\nb\r\nc\r\n');
     expect(seen).toEqual({ addr: '127.0.0.1', port: sp });
@@ -437,7 +461,9 @@ describe('connect options and errors', () => {
     const streamFile = join(dir, 'serve-stream.bin');
     writeFileSync(streamFile, data);
     const total = { sent: 0, received: 0 };
-    for (const block of readFileSync(dumpFile, 'utf8').split(/^(?=[<>] )/m).filter(Boolean)) {
+    for (const block of readFileSync(dumpFile, 'utf8')
+      .split(/^(?=[<>] )/m)
+      .filter(Boolean)) {
       const m = /^([<>]) conn 1: (\d+) bytes? (sent|received), offset (\d+)\n/.exec(block)!;
       expect(m, block.slice(0, 80)).not.toBeNull();
       expect(block.slice(m[0].length)).toBe(run('hexdump', ['-C', '-s', m[4]!, '-n', m[2]!, streamFile]).stdout);

@@ -55,7 +55,11 @@ describe('TrafficDump (-x)', () => {
     writeFileSync(streamFile, stream);
     const want = cuts
       .slice(0, -1)
-      .map((at, i) => `< conn 2: ${cuts[i + 1]! - at} bytes received, offset ${at}\n` + run('hexdump', ['-C', '-s', String(at), '-n', String(cuts[i + 1]! - at), streamFile]).stdout)
+      .map(
+        (at, i) =>
+          `< conn 2: ${cuts[i + 1]! - at} bytes received, offset ${at}\n` +
+          run('hexdump', ['-C', '-s', String(at), '-n', String(cuts[i + 1]! - at), streamFile]).stdout,
+      )
       .join('');
     expect(readFileSync(file, 'utf8')).toBe(want);
   });

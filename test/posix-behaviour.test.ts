@@ -96,7 +96,9 @@ describe('limits and their errors', () => {
       echo @@left; ls /dev/mqueue | tr '\\n' ' '; echo
     `);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.sections.third).toMatch(/^ipcctl: pmq create \/c: ENOSPC, too many queues: the system limit fs.mqueue.queues_max \(2\) is reached \(raise it with sysctl -w fs.mqueue.queues_max=N\)\nrc=1/);
+    expect(r.sections.third).toMatch(
+      /^ipcctl: pmq create \/c: ENOSPC, too many queues: the system limit fs.mqueue.queues_max \(2\) is reached \(raise it with sysctl -w fs.mqueue.queues_max=N\)\nrc=1/,
+    );
     expect(r.sections.big).toMatch(/EINVAL, --max-msgs must be 1 to fs.mqueue.msg_max \(10\) and --msg-size 1 to fs.mqueue.msgsize_max \(8192\).*\nrc=1/);
     expect(r.sections.size).toMatch(/EINVAL/);
     expect(r.sections.rlimit).toMatch(/^ipcctl: pmq create \/e: EMFILE, your message queues would pass RLIMIT_MSGQUEUE \(50000 bytes\).*ulimit -q.*\nrc=1/);
@@ -114,8 +116,12 @@ describe('limits and their errors', () => {
       echo @@rm; $N $IPCCTL pshm rm /m 2>&1; echo "rc=$?"
     `);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.sections.q).toMatch(/^ipcctl: pmq recv \/q: EACCES, permission denied \(queue \/q belongs to root \(uid 0\), mode 0600; you are uid 65534\)\nrc=5/);
-    expect(r.sections.m).toMatch(/^ipcctl: pshm write \/m: EACCES, permission denied \(segment \/m belongs to root \(uid 0\), mode 0640; you are uid 65534\)\nrc=5/);
+    expect(r.sections.q).toMatch(
+      /^ipcctl: pmq recv \/q: EACCES, permission denied \(queue \/q belongs to root \(uid 0\), mode 0600; you are uid 65534\)\nrc=5/,
+    );
+    expect(r.sections.m).toMatch(
+      /^ipcctl: pshm write \/m: EACCES, permission denied \(segment \/m belongs to root \(uid 0\), mode 0640; you are uid 65534\)\nrc=5/,
+    );
     expect(r.sections.s).toMatch(/^ipcctl: psem post \/s: EACCES.*semaphore \/s belongs to root.*mode 0600/);
     // /dev/shm is sticky: only the owner may unlink.
     expect(r.sections.rm).toMatch(/^ipcctl: pshm rm \/m: EACCES.*\nrc=5/);
@@ -168,7 +174,10 @@ describe('waits', () => {
     const q = queue();
     const s = trackName('psem', uniqueName('s'));
     expect(ipcctl(['psem', 'create', s]).code).toBe(0);
-    for (const args of [['pmq', 'recv', q], ['psem', 'wait', s]]) {
+    for (const args of [
+      ['pmq', 'recv', q],
+      ['psem', 'wait', s],
+    ]) {
       const c = spawn(IPCCTL, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       const done = new Promise<number | null>((r) => c.on('close', r));
       await sleep(800);
@@ -186,7 +195,10 @@ describe('waits', () => {
 describe('signals', () => {
   it('SIGTERM (143) and SIGHUP (129) while pmq recv waits end it, taking nothing', async () => {
     const q = queue();
-    for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    for (const [signal, code] of [
+      ['SIGTERM', 143],
+      ['SIGHUP', 129],
+    ] as const) {
       const c = spawn(IPCCTL, ['pmq', 'recv', q, '-n', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
       const done = new Promise<number | null>((r) => c.on('close', r));
       await sleep(800);
@@ -203,7 +215,11 @@ describe('nothing lost', () => {
     const q = queue();
     expect(ipcctl(['pmq', 'send', q, '-p', '5', '--lines'], { input: 'a\nb\nc\n' }).code).toBe(0);
     expect(ipcctl(['pmq', 'send', q, '-p', '1', 'low']).code).toBe(0);
-    for (const args of [['pmq', 'recv', q, '--all'], ['--json', 'pmq', 'recv', q, '-n', '3'], ['pmq', 'recv', q]]) {
+    for (const args of [
+      ['pmq', 'recv', q, '--all'],
+      ['--json', 'pmq', 'recv', q, '-n', '3'],
+      ['pmq', 'recv', q],
+    ]) {
       const r = await runWithClosedStdout(args);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/output closed; put \d+ messages? back on the queue/);

@@ -43,7 +43,10 @@ describe('pmq with a Python ctypes peer', () => {
     expect(peer('pmq_send', q, `2:${hex('two')}`, `9:${bin.toString('hex')}`, '2:', `5:${hex('héllo')}`).code).toBe(0);
     const r = ipcctl(['--json', 'pmq', 'recv', q, '--all']);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toEqual([
       { priority: 9, size: 5, base64: bin.toString('base64') },
       { priority: 5, size: 6, text: 'héllo' },

@@ -41,7 +41,12 @@ describe('ls pmq/pshm/psem', () => {
     expect(r.code, r.stderr).toBe(0);
     const doc = json(r.sections.json);
     expect(Object.keys(doc)).toEqual(['pmq', 'pshm', 'psem']);
-    const files = Object.fromEntries(r.sections.files!.trim().split('\n').map((l) => [l.split(' ')[0], l.split(' ').slice(1)]));
+    const files = Object.fromEntries(
+      r.sections
+        .files!.trim()
+        .split('\n')
+        .map((l) => [l.split(' ')[0], l.split(' ').slice(1)]),
+    );
     // Queues: names, modes, owners, bytes (QSIZE) and message counts (mq_getattr).
     expect(doc.pmq!.map((q) => q.name)).toEqual(['/jobs', '/py']);
     const jobs = doc.pmq!.find((q) => q.name === '/jobs')!;
@@ -141,7 +146,7 @@ describe('ls pmq/pshm/psem', () => {
     const q = r.sections.q!.trim();
     // The kernel's charge: per slot a msg_msg and a tree node (48 bytes each on 64-bit) plus the payload.
     const charge = (n: number, size: number) => n * 48 + n * 48 + n * size;
-    expect(row('RLIMIT_MSGQUEUE')).toMatchObject({ limit: q === "unlimited" ? null : Number(q), used: charge(2, 1000) + charge(10, 8192) });
+    expect(row('RLIMIT_MSGQUEUE')).toMatchObject({ limit: q === 'unlimited' ? null : Number(q), used: charge(2, 1000) + charge(10, 8192) });
     const all = json<{ limits: Rec[] }>(r.sections.all).limits.map((x) => x.resource);
     expect(all).toContain('semvmx');
     expect(all).toContain('queues_max');

@@ -265,7 +265,10 @@ describe('--progress on bulk transfers', () => {
     const t = onPty(`${IPCCTL} --json tcp connect --progress 127.0.0.1 ${server.port} < ${file}`);
     expect(await t.done).toBe(0);
     expect(t.raw()).not.toMatch(ESC);
-    const lines = t.text().split('\n').filter((l) => l !== '');
+    const lines = t
+      .text()
+      .split('\n')
+      .filter((l) => l !== '');
     expect(lines.map((l) => JSON.parse(l) as { event: string })).toEqual([
       expect.objectContaining({ event: 'connected' }),
       { event: 'closed', sent: MiB8, received: 0 },

@@ -48,10 +48,7 @@ export function shellBlocks(markdown: string): Block[] {
  * `if`, `until`) do not trip it: a line that says `|| echo ...` is meant.
  */
 export function scriptOf(blocks: Block[]): { script: string; lineMap: number[] } {
-  const out: string[] = [
-    'set -u -o pipefail -E',
-    'trap \'echo "README_FAILED $LINENO exit $?: $BASH_COMMAND" >&2; exit 1\' ERR',
-  ];
+  const out: string[] = ['set -u -o pipefail -E', 'trap \'echo "README_FAILED $LINENO exit $?: $BASH_COMMAND" >&2; exit 1\' ERR'];
   const lineMap: number[] = [0, 0, 0];
   for (const b of blocks.filter((b) => b.skip === null)) {
     b.lines.forEach((l, k) => {
@@ -94,39 +91,35 @@ describe('README.md', () => {
     expect(r.stdout).not.toContain('after');
   });
 
-  it(
-    'every block runs as written, in order, in a fresh private namespace',
-    () => {
-      const { script, lineMap } = scriptOf(blocks);
-      const dir = mkdtempSync(join(tmpdir(), 'ipcctl-readme-'));
-      try {
-        const file = join(dir, 'readme.sh');
-        writeFileSync(file, script);
-        // The script goes in on fd 3, opened before /tmp is replaced.
-        const fd = openSync(file, 'r');
-        // `ipcctl` on PATH is this tree's launcher, linked from the private /tmp.
-        const setup =
-          'ip link set lo up && mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /dev/shm && mkdir /tmp/bin && ln -s "$IPCCTL_BIN" /tmp/bin/ipcctl && ' +
-          'export PATH="/tmp/bin:$PATH" && cd "$(mktemp -d)" && exec bash /dev/fd/3';
-        const r = spawnSync('unshare', ['--ipc', '--mount', '--net', '--pid', '--fork', '--kill-child', '--propagation', 'private', 'bash', '-c', setup], {
-          stdio: ['ignore', 'pipe', 'pipe', fd],
-          env: { ...process.env, NO_COLOR: '1', IPCCTL_BIN: IPCCTL, IPCCTL_DEBUG: '' },
-          timeout: 240_000,
-          maxBuffer: 1 << 26,
-        });
-        closeSync(fd);
-        const stderr = r.stderr.toString();
-        const failed = /README_FAILED (\d+) (exit \d+: .*)/.exec(stderr);
-        const where = failed ? `README.md line ${lineMap[Number(failed[1])]}: ${failed[2]}` : '';
-        expect(where, stderr.slice(-3000)).toBe('');
-        expect(r.stdout.toString(), stderr.slice(-3000)).toContain('README_DONE');
-        expect(r.status, stderr.slice(-3000)).toBe(0);
-        // No stack trace or internal error anywhere on the way.
-        expect(stderr).not.toMatch(/internal error|^\s+at .+:\d+:\d+\)?$/m);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-    300_000,
-  );
+  it('every block runs as written, in order, in a fresh private namespace', () => {
+    const { script, lineMap } = scriptOf(blocks);
+    const dir = mkdtempSync(join(tmpdir(), 'ipcctl-readme-'));
+    try {
+      const file = join(dir, 'readme.sh');
+      writeFileSync(file, script);
+      // The script goes in on fd 3, opened before /tmp is replaced.
+      const fd = openSync(file, 'r');
+      // `ipcctl` on PATH is this tree's launcher, linked from the private /tmp.
+      const setup =
+        'ip link set lo up && mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /dev/shm && mkdir /tmp/bin && ln -s "$IPCCTL_BIN" /tmp/bin/ipcctl && ' +
+        'export PATH="/tmp/bin:$PATH" && cd "$(mktemp -d)" && exec bash /dev/fd/3';
+      const r = spawnSync('unshare', ['--ipc', '--mount', '--net', '--pid', '--fork', '--kill-child', '--propagation', 'private', 'bash', '-c', setup], {
+        stdio: ['ignore', 'pipe', 'pipe', fd],
+        env: { ...process.env, NO_COLOR: '1', IPCCTL_BIN: IPCCTL, IPCCTL_DEBUG: '' },
+        timeout: 240_000,
+        maxBuffer: 1 << 26,
+      });
+      closeSync(fd);
+      const stderr = r.stderr.toString();
+      const failed = /README_FAILED (\d+) (exit \d+: .*)/.exec(stderr);
+      const where = failed ? `README.md line ${lineMap[Number(failed[1])]}: ${failed[2]}` : '';
+      expect(where, stderr.slice(-3000)).toBe('');
+      expect(r.stdout.toString(), stderr.slice(-3000)).toContain('README_DONE');
+      expect(r.status, stderr.slice(-3000)).toBe(0);
+      // No stack trace or internal error anywhere on the way.
+      expect(stderr).not.toMatch(/internal error|^\s+at .+:\d+:\d+\)?$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

@@ -73,7 +73,19 @@ describe('ipcctl calls an rpcgen server', () => {
       );
       expect(r.code, r.stderr).toBe(0);
       // mix_1_svc: h+1, u-1, d*2, f*2, !b, fx reversed, arr reversed, <s>.
-      expect(r.stdout).toBe(['hyper:-9223372036854775807', 'uhyper:18446744073709551614', 'double:-2.5', 'float:1.5', 'bool:true', 'opaque[3]:0c0b0a', 'int[]:2147483647,-2,1', 'string:<abc>', ''].join('\n'));
+      expect(r.stdout).toBe(
+        [
+          'hyper:-9223372036854775807',
+          'uhyper:18446744073709551614',
+          'double:-2.5',
+          'float:1.5',
+          'bool:true',
+          'opaque[3]:0c0b0a',
+          'int[]:2147483647,-2,1',
+          'string:<abc>',
+          '',
+        ].join('\n'),
+      );
     });
   }
 
@@ -103,7 +115,11 @@ describe('ipcctl calls an rpcgen server', () => {
     one(call('2', 'int:1', '--tcp'), 1, /^ipcctl: rpc call: GARBAGE_ARGS, the server could not decode the arguments of procedure 2$/);
     one(call('3', 'uint:4000000'), 1, /GARBAGE_ARGS/);
     one(call('42'), 4, /PROC_UNAVAIL, program \d+ version 1 has no procedure 42$/);
-    one(ipcctl(['rpc', 'call', '127.0.0.1', String(g.prog), '7', '0', '--port', String(registered(g.prog).find((x) => x.proto === 'udp')!.port)]), 4, /PROG_MISMATCH, program \d+ has no version 7 \(the server has versions 1 to 1\)$/);
+    one(
+      ipcctl(['rpc', 'call', '127.0.0.1', String(g.prog), '7', '0', '--port', String(registered(g.prog).find((x) => x.proto === 'udp')!.port)]),
+      4,
+      /PROG_MISMATCH, program \d+ has no version 7 \(the server has versions 1 to 1\)$/,
+    );
     // svc_dg cannot send a reply larger than its buffer and answers SYSTEM_ERR instead.
     one(call('4', 'int:60000', '--udp'), 1, /SYSTEM_ERR, the server failed to run procedure 4$/);
   });
@@ -142,7 +158,11 @@ describe('the rpcgen client calls ipcctl rpc serve', () => {
     s.child.stderr.on('data', (d: Buffer) => (err += d));
     try {
       for (let i = 0; i < 500 && registered(prog).length < 2; i++) await sleep(20);
-      expect(registered(prog).map((r) => r.proto).sort()).toEqual(['tcp', 'udp']);
+      expect(
+        registered(prog)
+          .map((r) => r.proto)
+          .sort(),
+      ).toEqual(['tcp', 'udp']);
       for (const proto of ['udp', 'tcp']) {
         const r = run(g.client, ['127.0.0.1', String(prog), proto, 'echo', `hello over ${proto} \u00e9`]);
         expect(r.code, r.stderr).toBe(0);
@@ -167,7 +187,15 @@ describe('the rpcgen client calls ipcctl rpc serve', () => {
   it('with --exec, the C client adds through a shell command', async () => {
     const prog = testProgram();
     // ADD(pair): the two ints come on stdin as XDR; the sum goes back as XDR.
-    const s = ipcctlAsync(['rpc', 'serve', '--prog', String(prog), '--udp', '--exec', `set -- $("${process.cwd()}/bin/ipcctl" xdr decode int int | cut -d: -f2); "${process.cwd()}/bin/ipcctl" xdr encode int:$(($1 + $2))`]);
+    const s = ipcctlAsync([
+      'rpc',
+      'serve',
+      '--prog',
+      String(prog),
+      '--udp',
+      '--exec',
+      `set -- $("${process.cwd()}/bin/ipcctl" xdr decode int int | cut -d: -f2); "${process.cwd()}/bin/ipcctl" xdr encode int:$(($1 + $2))`,
+    ]);
     try {
       for (let i = 0; i < 500 && registered(prog).length < 1; i++) await sleep(20);
       const r = run(g.client, ['127.0.0.1', String(prog), 'udp', 'add', '40', '2']);

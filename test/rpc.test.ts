@@ -90,7 +90,12 @@ describe('against rpcbind and the netkit daemons', () => {
   });
 
   it('rpc ping of rstatd and rusersd agrees with rpcinfo -u', () => {
-    for (const args of [['rstatd', '3'], ['rstatd', '1'], ['rusersd', '2'], ['100002', '3']]) {
+    for (const args of [
+      ['rstatd', '3'],
+      ['rstatd', '1'],
+      ['rusersd', '2'],
+      ['100002', '3'],
+    ]) {
       const mine = ipcctl(['rpc', 'ping', '127.0.0.1', ...args]);
       const theirs = run('rpcinfo', ['-u', '127.0.0.1', ...args]);
       expect(theirs.code).toBe(0);
@@ -101,14 +106,51 @@ describe('against rpcbind and the netkit daemons', () => {
 
   it('rpc call rstatd 3 1 decodes a sane statstime', () => {
     // rstat.x's statstime; netkit's rpc.rstatd sends one int more than rstat.x has (108 bytes).
-    const types = ['int[4]', 'int[4]', 'uint', 'uint', 'uint', 'uint', 'uint', 'int', 'int', 'int', 'int', 'uint', 'int[3]', 'uint', 'uint', 'uint', 'uint', 'int', 'int'];
+    const types = [
+      'int[4]',
+      'int[4]',
+      'uint',
+      'uint',
+      'uint',
+      'uint',
+      'uint',
+      'int',
+      'int',
+      'int',
+      'int',
+      'uint',
+      'int[3]',
+      'uint',
+      'uint',
+      'uint',
+      'uint',
+      'int',
+      'int',
+    ];
     const raw = ipcctl(['rpc', 'call', '127.0.0.1', 'rstatd', '3', '1', '--raw']);
     expect(raw.code, raw.stderr).toBe(0);
     expect(raw.out.length).toBe(108);
     const r = ipcctl(['--json', 'rpc', 'call', '127.0.0.1', 'rstatd', '3', '1', '--returns', ...types]);
     expect(r.code, r.stderr).toBe(0);
     const v = (JSON.parse(r.stdout) as { results: Array<{ value: number | number[] }> }).results.map((x) => x.value);
-    const [cpTime, , , , , , , , , , , swtch, avenrun, bootSec, , curSec] = v as [number[], number[], number, number, number, number, number, number, number, number, number, number, number[], number, number, number];
+    const [cpTime, , , , , , , , , , , swtch, avenrun, bootSec, , curSec] = v as [
+      number[],
+      number[],
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number[],
+      number,
+      number,
+      number,
+    ];
     const now = Date.now() / 1000;
     expect(Math.abs(curSec - now)).toBeLessThan(60);
     const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
@@ -141,24 +183,61 @@ describe('against rpcbind and the netkit daemons', () => {
   });
 
   it('every status rpcbind sends, each with its line and exit code', () => {
-    expectStatus(ipcctl(['rpc', 'call', '127.0.0.1', 'portmapper', '9', '0']), 4, /rpc call: PROG_MISMATCH, program 100000 has no version 9 \(the server has versions 2 to 4\)$/);
-    expectStatus(ipcctl(['rpc', 'call', '127.0.0.1', 'portmapper', '2', '99', '--tcp']), 4, /rpc call: PROC_UNAVAIL, program 100000 version 2 has no procedure 99$/);
-    expectStatus(ipcctl(['rpc', 'call', '127.0.0.1', '0x3ffffff0', '1', '0', '--port', '111']), 4, /rpc call: PROG_UNAVAIL, the server does not offer program 1073741808$/);
+    expectStatus(
+      ipcctl(['rpc', 'call', '127.0.0.1', 'portmapper', '9', '0']),
+      4,
+      /rpc call: PROG_MISMATCH, program 100000 has no version 9 \(the server has versions 2 to 4\)$/,
+    );
+    expectStatus(
+      ipcctl(['rpc', 'call', '127.0.0.1', 'portmapper', '2', '99', '--tcp']),
+      4,
+      /rpc call: PROC_UNAVAIL, program 100000 version 2 has no procedure 99$/,
+    );
+    expectStatus(
+      ipcctl(['rpc', 'call', '127.0.0.1', '0x3ffffff0', '1', '0', '--port', '111']),
+      4,
+      /rpc call: PROG_UNAVAIL, the server does not offer program 1073741808$/,
+    );
     expectStatus(ipcctl(['rpc', 'call', '127.0.0.1', 'portmapper', '2', '0', '--auth', '99']), 5, /rpc call: AUTH_ERROR AUTH_REJECTEDCRED, /);
     expectStatus(ipcctl(['rpc', 'call', '127.0.0.1', 'portmapper', '2', '3', 'uint:4000000000', '--tcp']), 1, /rpc call: GARBAGE_ARGS, /);
     // libtirpc drops a call of RPC version 3 without a word: no reply is all there is.
-    expectStatus(ipcctl(['rpc', 'call', '127.0.0.1', 'portmapper', '2', '0', '--rpcvers', '3', '--timeout', '1s', '--retry', '300ms']), 124, /rpc call udp 127.0.0.1:111: no reply within 1s \(3 tries\)$/);
+    expectStatus(
+      ipcctl(['rpc', 'call', '127.0.0.1', 'portmapper', '2', '0', '--rpcvers', '3', '--timeout', '1s', '--retry', '300ms']),
+      124,
+      /rpc call udp 127.0.0.1:111: no reply within 1s \(3 tries\)$/,
+    );
   });
 
   it('a program the portmapper does not know: exit 4, one line', () => {
-    expectStatus(ipcctl(['rpc', 'call', '127.0.0.1', '0x3ffffff1', '1', '0']), 4, /rpc call: program 1073741809 version 1 is not registered over udp with the portmapper at 127.0.0.1:111$/);
+    expectStatus(
+      ipcctl(['rpc', 'call', '127.0.0.1', '0x3ffffff1', '1', '0']),
+      4,
+      /rpc call: program 1073741809 version 1 is not registered over udp with the portmapper at 127.0.0.1:111$/,
+    );
     const ping = ipcctl(['rpc', 'ping', '127.0.0.1', 'nfs', '--tcp']);
     expect(ping.code).toBe(4);
     expect(ping.stderr.trim()).toMatch(/^ipcctl: rpc ping: program 100003 is not registered over tcp with the portmapper at 127\.0\.0\.1:111$/);
   });
 
   it('AUTH_SYS calls reach rpcbind (it accepts them)', () => {
-    const r = ipcctl(['rpc', 'call', '127.0.0.1', 'portmapper', '2', '0', '--auth', 'sys', '--uid', '1234', '--gid', '55', '--gids', '1,2,3', '--machine', 'lab']);
+    const r = ipcctl([
+      'rpc',
+      'call',
+      '127.0.0.1',
+      'portmapper',
+      '2',
+      '0',
+      '--auth',
+      'sys',
+      '--uid',
+      '1234',
+      '--gid',
+      '55',
+      '--gids',
+      '1,2,3',
+      '--machine',
+      'lab',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
   });
@@ -213,15 +292,61 @@ describe('ipcctl rpc serve', () => {
 
   it('echo over UDP and TCP, --exec with the call in its environment, --no-register', async () => {
     const prog = testProgram();
-    const s = await startServe(['--prog', String(prog), '--no-register', '-v', '--exec', `"${IPCCTL}" xdr encode "uint:$RPC_PROC" "uint:$RPC_VERS" "string:$RPC_CLIENT" "uint:$(wc -c)" "string:$RPC_AUTH:\${RPC_UID:-}"`]);
+    const s = await startServe([
+      '--prog',
+      String(prog),
+      '--no-register',
+      '-v',
+      '--exec',
+      `"${IPCCTL}" xdr encode "uint:$RPC_PROC" "uint:$RPC_VERS" "string:$RPC_CLIENT" "uint:$(wc -c)" "string:$RPC_AUTH:\${RPC_UID:-}"`,
+    ]);
     try {
       expect(registered(prog)).toEqual([]);
       for (const proto of ['--udp', '--tcp']) {
-        const echo = ipcctl(['rpc', 'call', '127.0.0.1', String(prog), '1', '1', 'int:-5', 'string:h\u00e9', 'uhyper:18446744073709551615', '--returns', 'int', 'string', 'uhyper', '--port', String(s.port), proto]);
+        const echo = ipcctl([
+          'rpc',
+          'call',
+          '127.0.0.1',
+          String(prog),
+          '1',
+          '1',
+          'int:-5',
+          'string:h\u00e9',
+          'uhyper:18446744073709551615',
+          '--returns',
+          'int',
+          'string',
+          'uhyper',
+          '--port',
+          String(s.port),
+          proto,
+        ]);
         expect(echo.code, echo.stderr).toBe(0);
         expect(echo.stdout).toBe('int:-5\nstring:h\u00e9\nuhyper:18446744073709551615\n');
       }
-      const ex = ipcctl(['rpc', 'call', '127.0.0.1', String(prog), '1', '7', 'int:1', 'int:2', 'int:3', '--port', String(s.port), '--auth', 'sys', '--uid', '4321', '--returns', 'uint', 'uint', 'string', 'uint', 'string']);
+      const ex = ipcctl([
+        'rpc',
+        'call',
+        '127.0.0.1',
+        String(prog),
+        '1',
+        '7',
+        'int:1',
+        'int:2',
+        'int:3',
+        '--port',
+        String(s.port),
+        '--auth',
+        'sys',
+        '--uid',
+        '4321',
+        '--returns',
+        'uint',
+        'uint',
+        'string',
+        'uint',
+        'string',
+      ]);
       expect(ex.code, ex.stderr).toBe(0);
       expect(ex.stdout).toMatch(/^uint:7\nuint:1\nstring:127\.0\.0\.1:[0-9]+\nuint:12\nstring:AUTH_SYS:4321\n$/);
       // The server logs the call after it has sent the reply.
@@ -283,17 +408,54 @@ describe('ipcctl rpc serve', () => {
       const listening = JSON.parse(out.split('\n')[0]!);
       expect(listening).toMatchObject({ event: 'listening', protocol: 'udp', address: '127.0.0.1', program: prog, versions: [1], registered: false });
       const port = String(listening.port);
-      const c = ipcctl(['--json', 'rpc', 'call', '127.0.0.1', String(prog), '1', '1', 'uhyper:18446744073709551615', '--port', port, '--returns', 'uhyper', '--count', '3']);
+      const c = ipcctl([
+        '--json',
+        'rpc',
+        'call',
+        '127.0.0.1',
+        String(prog),
+        '1',
+        '1',
+        'uhyper:18446744073709551615',
+        '--port',
+        port,
+        '--returns',
+        'uhyper',
+        '--count',
+        '3',
+      ]);
       expect(c.code, c.stderr).toBe(0);
-      expect(JSON.parse(c.stdout)).toMatchObject({ program: prog, version: 1, procedure: 1, protocol: 'udp', port: Number(port), calls: 3, results: [{ type: 'uhyper', value: '18446744073709551615' }] });
+      expect(JSON.parse(c.stdout)).toMatchObject({
+        program: prog,
+        version: 1,
+        procedure: 1,
+        protocol: 'udp',
+        port: Number(port),
+        calls: 3,
+        results: [{ type: 'uhyper', value: '18446744073709551615' }],
+      });
       const p = ipcctl(['--json', 'rpc', 'ping', '127.0.0.1', String(prog), '--port', port]);
       const doc = JSON.parse(p.stdout);
       expect(doc.versions).toHaveLength(1);
       expect(doc.versions[0]).toMatchObject({ version: 1, ok: true });
       for (let i = 0; i < 100 && out.trim().split('\n').length < 6; i++) await sleep(20);
-      const calls = out.trim().split('\n').slice(1).map((l) => JSON.parse(l));
+      const calls = out
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => JSON.parse(l));
       expect(calls.filter((e) => e.procedure === 1)).toHaveLength(3);
-      expect(calls[0]).toMatchObject({ event: 'call', protocol: 'udp', program: prog, version: 1, procedure: 1, auth: 'AUTH_NONE', arg_bytes: 8, status: 'SUCCESS', result_bytes: 8 });
+      expect(calls[0]).toMatchObject({
+        event: 'call',
+        protocol: 'udp',
+        program: prog,
+        version: 1,
+        procedure: 1,
+        auth: 'AUTH_NONE',
+        arg_bytes: 8,
+        status: 'SUCCESS',
+        result_bytes: 8,
+      });
     } finally {
       s.child.kill('SIGTERM');
       await s.done;
@@ -307,7 +469,22 @@ describe('ipcctl rpc serve', () => {
     try {
       await new Promise((r) => idle.once('connect', r));
       idle.write(Buffer.from([0x80, 0, 0, 40])); // half a record: the server waits for the rest of it
-      const r = ipcctl(['rpc', 'call', '127.0.0.1', String(prog), '1', '1', 'string:second', '--tcp', '--port', String(s.port), '--returns', 'string', '--timeout', '5s']);
+      const r = ipcctl([
+        'rpc',
+        'call',
+        '127.0.0.1',
+        String(prog),
+        '1',
+        '1',
+        'string:second',
+        '--tcp',
+        '--port',
+        String(s.port),
+        '--returns',
+        'string',
+        '--timeout',
+        '5s',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe('string:second\n');
     } finally {
@@ -344,7 +521,21 @@ describe('transports, against responders that misbehave on purpose', () => {
     });
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
     try {
-      const c = ipcctlAsync(['rpc', 'call', '127.0.0.1', '0x20000002', '1', '1', '--port', String(sock.address().port), '--retry', '200ms', '-v', '--returns', 'uint']);
+      const c = ipcctlAsync([
+        'rpc',
+        'call',
+        '127.0.0.1',
+        '0x20000002',
+        '1',
+        '1',
+        '--port',
+        String(sock.address().port),
+        '--retry',
+        '200ms',
+        '-v',
+        '--returns',
+        'uint',
+      ]);
       const r = await c.done;
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe('uint:7\n');
@@ -396,7 +587,20 @@ describe('transports, against responders that misbehave on purpose', () => {
     });
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
     try {
-      const r = await ipcctlAsync(['rpc', 'call', '127.0.0.1', '100000', '2', '0', '--port', String(sock.address().port), '--timeout', '800ms', '--retry', '200ms']).done;
+      const r = await ipcctlAsync([
+        'rpc',
+        'call',
+        '127.0.0.1',
+        '100000',
+        '2',
+        '0',
+        '--port',
+        String(sock.address().port),
+        '--timeout',
+        '800ms',
+        '--retry',
+        '200ms',
+      ]).done;
       expectStatus(r, 124, /^ipcctl: rpc call udp 127\.0\.0\.1:[0-9]+: no reply within 800ms \([0-9]+ tries\)$/);
     } finally {
       sock.close();
@@ -412,7 +616,8 @@ describe('transports, against responders that misbehave on purpose', () => {
       const port = (server.address() as { port: number }).port;
       const r = await ipcctlAsync(['rpc', 'call', '127.0.0.1', '100000', '2', '0', '--tcp', '--port', String(port)]).done;
       expectStatus(r, 1, /a record of more than [0-9]+ bytes \(not an RPC peer\?\)$/);
-      const c = await ipcctlAsync(['rpc', 'call', '127.0.0.1', '100000', '2', '0', '--tcp', '--port', String((closer.address() as { port: number }).port)]).done;
+      const c = await ipcctlAsync(['rpc', 'call', '127.0.0.1', '100000', '2', '0', '--tcp', '--port', String((closer.address() as { port: number }).port)])
+        .done;
       expectStatus(c, 1, /the server closed the connection before replying$/);
     } finally {
       server.close();
@@ -457,7 +662,9 @@ kill %1`,
     expect(r.stdout).toMatch(/^serve=1$/m);
     expect(r.stdout).toMatch(/^string:direct\ndirect=0$/m);
     const lines = r.stderr.trim().split('\n');
-    expect(lines[0]).toBe("ipcctl: rpc ls: portmapper at 127.0.0.1:111: ECONNREFUSED, no portmapper is running (start one as root with 'rpcbind -w -f', or give --port)");
+    expect(lines[0]).toBe(
+      "ipcctl: rpc ls: portmapper at 127.0.0.1:111: ECONNREFUSED, no portmapper is running (start one as root with 'rpcbind -w -f', or give --port)",
+    );
     expect(lines[1]).toMatch(/^ipcctl: rpc call: portmapper at 127\.0\.0\.1:111: ECONNREFUSED, no portmapper is running/);
     expect(lines[2]).toMatch(/^ipcctl: rpc serve: portmapper at 127\.0\.0\.1:111: ECONNREFUSED, no portmapper is running/);
   });
@@ -475,12 +682,22 @@ describe('rpc bad input', () => {
     ['--udp and --tcp', ['rpc', 'ping', '127.0.0.1', '100000', '--udp', '--tcp'], 2, /give --udp or --tcp, not both/],
     ['--uid without --auth sys', ['rpc', 'call', '127.0.0.1', '100000', '2', '0', '--uid', '5'], 2, /need --auth sys/],
     ['a bad --auth', ['rpc', 'call', '127.0.0.1', '100000', '2', '0', '--auth', 'kerberos'], 2, /invalid --auth 'kerberos'/],
-    ['17 groups', ['rpc', 'call', '127.0.0.1', '100000', '2', '0', '--auth', 'sys', '--gids', '1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17'], 2, /at most 16 groups/],
+    [
+      '17 groups',
+      ['rpc', 'call', '127.0.0.1', '100000', '2', '0', '--auth', 'sys', '--gids', '1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17'],
+      2,
+      /at most 16 groups/,
+    ],
     ['a port of 0', ['rpc', 'call', '127.0.0.1', '100000', '2', '0', '--port', '0'], 2, /invalid port '0'/],
     ['a bad timeout', ['rpc', 'ping', '127.0.0.1', '100000', '--timeout', 'soon'], 2, /invalid duration 'soon'/],
     ['serve without --prog', ['rpc', 'serve'], 2, /required option '--prog/],
     ['serve with a bad --vers', ['rpc', 'serve', '--prog', '0x20000004', '--vers', '3-1'], 2, /invalid --vers '3-1'/],
-    ['results that do not decode as --returns', ['rpc', 'call', '127.0.0.1', 'portmapper', '2', '3', 'uint:100000', 'uint:2', 'uint:17', 'uint:0', '--returns', 'hyper'], 1, /the results do not decode as --returns hyper: at byte 0: truncated/],
+    [
+      'results that do not decode as --returns',
+      ['rpc', 'call', '127.0.0.1', 'portmapper', '2', '3', 'uint:100000', 'uint:2', 'uint:17', 'uint:0', '--returns', 'hyper'],
+      1,
+      /the results do not decode as --returns hyper: at byte 0: truncated/,
+    ],
   ]);
 });
 

@@ -104,7 +104,16 @@ describe('sem lock', () => {
 
   it('SIGTERM goes to CMD; the lock is released after CMD ends, with its status', async () => {
     const key = uniqueKey();
-    const holder = ipcctlAsync(['sem', 'lock', '-k', key, '--', 'sh', '-c', `trap 'echo got-term; exit 42' TERM; echo ready > "${dir}/ready"; sleep 30 >/dev/null 2>&1 & wait`]);
+    const holder = ipcctlAsync([
+      'sem',
+      'lock',
+      '-k',
+      key,
+      '--',
+      'sh',
+      '-c',
+      `trap 'echo got-term; exit 42' TERM; echo ready > "${dir}/ready"; sleep 30 >/dev/null 2>&1 & wait`,
+    ]);
     pids.push(holder.child.pid!);
     await valueBecomes(key, 0);
     track('s', idOfKey(key));
@@ -138,7 +147,12 @@ describe('sem lock', () => {
   });
 
   it('bad input: one line, exit 2', () => {
-    for (const args of [['sem', 'lock', '-k', uniqueKey()], ['sem', 'lock', '1', '-n', '-w', '1s', '--', 'true'], ['sem', 'lock', '-k', '0x1', '--take', '0', '--', 'true'], ['sem', 'lock', '-k', '0x1', '--take', '3', '--', 'true']]) {
+    for (const args of [
+      ['sem', 'lock', '-k', uniqueKey()],
+      ['sem', 'lock', '1', '-n', '-w', '1s', '--', 'true'],
+      ['sem', 'lock', '-k', '0x1', '--take', '0', '--', 'true'],
+      ['sem', 'lock', '-k', '0x1', '--take', '3', '--', 'true'],
+    ]) {
       const r = ipcctl(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -59,7 +59,17 @@ describe('sem stat agrees with ipcs', () => {
     expect(Object.keys(st)).toEqual('id key mode uid gid cuid cgid nsems otime ctime values'.split(' '));
     expect(st).toMatchObject({ id, key, mode: '0640', nsems: 3, values: [4, 0, 32767] });
     const ip = ipcsSem(id);
-    expect(ip).toMatchObject({ uid: st.uid, gid: st.gid, cuid: st.cuid, cgid: st.cgid, mode: st.mode, nsems: st.nsems, otime: st.otime, ctime: st.ctime, values: st.values });
+    expect(ip).toMatchObject({
+      uid: st.uid,
+      gid: st.gid,
+      cuid: st.cuid,
+      cgid: st.cgid,
+      mode: st.mode,
+      nsems: st.nsems,
+      otime: st.otime,
+      ctime: st.ctime,
+      values: st.values,
+    });
     // The creator's semop set sem_otime: the set is marked initialised.
     expect(st.otime).not.toBeNull();
   });
@@ -91,7 +101,11 @@ describe('create', () => {
   it('an opener waits until the creator has initialised the set (sem_otime != 0)', async () => {
     const key = uniqueKey();
     // A creator that made the set but has not yet set values nor done a semop.
-    const made = run('perl', ['-e', 'use IPC::SysV qw(IPC_CREAT IPC_EXCL); my $id = semget(hex($ARGV[0]), 2, IPC_CREAT|IPC_EXCL|0600); defined $id or die "$!"; print $id', key]);
+    const made = run('perl', [
+      '-e',
+      'use IPC::SysV qw(IPC_CREAT IPC_EXCL); my $id = semget(hex($ARGV[0]), 2, IPC_CREAT|IPC_EXCL|0600); defined $id or die "$!"; print $id',
+      key,
+    ]);
     expect(made.code, made.stderr).toBe(0);
     const id = track('s', Number(made.stdout));
     // Nobody finishes: the opener gives up with a clear message.
@@ -233,7 +247,11 @@ describe('bad input: one line, the right exit code, nothing changed', () => {
 
   it('a semaphore outside the set: exit 2, nothing applied', () => {
     const id = newSet(['--count', '2', '--value', '1']);
-    for (const args of [['op', String(id), '0:-1', '2:+1'], ['ctl', String(id), 'getval', '2'], ['ctl', String(id), 'setval', '5', '1']]) {
+    for (const args of [
+      ['op', String(id), '0:-1', '2:+1'],
+      ['ctl', String(id), 'getval', '2'],
+      ['ctl', String(id), 'setval', '5', '1'],
+    ]) {
       const r = ipcctl(['sem', ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/semaphore (2|5) is outside the set \(it has 2: 0 to 1\)/);
@@ -243,7 +261,11 @@ describe('bad input: one line, the right exit code, nothing changed', () => {
 
   it('values above SEMVMX are refused (exit 2); an op that would pass it is ERANGE (exit 1)', () => {
     const id = newSet(['--value', '32767']);
-    for (const args of [['create', '--value', '32768'], ['ctl', String(id), 'setval', '0', '40000'], ['ctl', String(id), 'setall', '99999']]) {
+    for (const args of [
+      ['create', '--value', '32768'],
+      ['ctl', String(id), 'setval', '0', '40000'],
+      ['ctl', String(id), 'setall', '99999'],
+    ]) {
       const r = ipcctl(['sem', ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/32767/);

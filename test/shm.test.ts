@@ -11,7 +11,6 @@ import { waitFor } from './helpers/wait.js';
 const dir = mkdtempSync(join(tmpdir(), 'ipcctl-shm-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-
 function stat(id: number) {
   const r = ipcctl(['--json', 'shm', 'stat', String(id)]);
   expect(r.code, r.stderr).toBe(0);
@@ -63,7 +62,17 @@ describe('shm stat agrees with ipcs', () => {
         const ip = ipcsShm(id);
         expect(ip.shmid, when).toBe(id);
         expect(st.key).toBe(key);
-        expect({ uid: ip.uid, gid: ip.gid, cuid: ip.cuid, cgid: ip.cgid, mode: ip.mode, size: ip.bytes, lpid: ip.lpid, cpid: ip.cpid, nattch: ip.nattch }).toEqual({
+        expect({
+          uid: ip.uid,
+          gid: ip.gid,
+          cuid: ip.cuid,
+          cgid: ip.cgid,
+          mode: ip.mode,
+          size: ip.bytes,
+          lpid: ip.lpid,
+          cpid: ip.cpid,
+          nattch: ip.nattch,
+        }).toEqual({
           uid: st.uid,
           gid: st.gid,
           cuid: st.cuid,
@@ -300,7 +309,11 @@ describe('attach', () => {
       expect(ipcctl(['shm', 'rm', String(id)]).code).toBe(0);
       expect(stat(id).removed).toBe(true);
       // Linux lets a segment marked for removal be attached (issue 11 item 7): it works, with a word.
-      for (const args of [['attach', String(id), '--hold', '100ms'], ['write', String(id), 'x'], ['read', String(id), '--length', '1']]) {
+      for (const args of [
+        ['attach', String(id), '--hold', '100ms'],
+        ['write', String(id), 'x'],
+        ['read', String(id), '--length', '1'],
+      ]) {
         const r = ipcctl(['shm', ...args]);
         expect(r.code, args.join(' ')).toBe(0);
         expect(r.stderr).toMatch(/marked for removal: it goes away, with the data, when its other user detaches/);
@@ -377,7 +390,13 @@ describe('bad input: one line, the right exit code', () => {
 
   it('a size above shmmax is refused with the limit named (in a private IPC namespace)', () => {
     // shmmax is per IPC namespace: lowering it there changes nothing outside.
-    const r = run('unshare', ['--ipc', '--', 'sh', '-c', `echo 65536 > /proc/sys/kernel/shmmax && "${IPCCTL}" shm create --size 1M; echo "rc=$?"; cat /proc/sysvipc/shm | grep -vc '^ *key'`]);
+    const r = run('unshare', [
+      '--ipc',
+      '--',
+      'sh',
+      '-c',
+      `echo 65536 > /proc/sys/kernel/shmmax && "${IPCCTL}" shm create --size 1M; echo "rc=$?"; cat /proc/sysvipc/shm | grep -vc '^ *key'`,
+    ]);
     expect(r.stdout.split('\n').slice(0, 2)).toEqual(['rc=1', '0']); // refused, and nothing created
     expect(r.stderr).toBe('ipcctl: shm create: size 1048576 is above the system limit shmmax=65536 (raise it with sysctl kernel.shmmax)\n');
   });

@@ -162,7 +162,9 @@ describe('tcp with socat and nc as peers: 1 MiB of random bytes arrives byte-exa
 describe('tcp behaviour', () => {
   it('serve without --bind listens on 127.0.0.1 only', async () => {
     const srv = await startServer(['tcp', 'serve', '--timeout', '10s']);
-    const ss = run('ss', ['-ltnH', `sport = :${srv.port}`]).stdout.trim().split('\n');
+    const ss = run('ss', ['-ltnH', `sport = :${srv.port}`])
+      .stdout.trim()
+      .split('\n');
     expect(ss).toHaveLength(1);
     // State, Recv-Q, Send-Q, Local Address:Port, Peer Address:Port
     expect(ss[0]!.split(/\s+/)[3]).toBe(`127.0.0.1:${srv.port}`);
@@ -179,10 +181,20 @@ describe('tcp behaviour', () => {
     const r = ipcctl(['tcp', 'connect', '::1', String(port), '--send', 'over six']);
     expect(r.code).toBe(0);
     expect(await p.done).toBe(0);
-    const events = p.out().toString().trim().split('\n').map((l) => JSON.parse(l));
+    const events = p
+      .out()
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(events[0]).toEqual({ event: 'listening', address: '::1', port });
     expect(events[1]).toMatchObject({ event: 'accept', conn: 1, address: '::1' });
-    expect(events.filter((e) => e.event === 'data').map((e) => e.text).join('')).toBe('over six');
+    expect(
+      events
+        .filter((e) => e.event === 'data')
+        .map((e) => e.text)
+        .join(''),
+    ).toBe('over six');
     expect(events.at(-1)).toMatchObject({ event: 'close', conn: 1, received: 8 });
   });
 
@@ -235,7 +247,12 @@ describe('tcp behaviour', () => {
     expect(t.code).toBe(124);
     expect(t.stderr).toMatch(/^ipcctl: tcp connect 127\.0\.0\.1:\d+: timed out after 300ms\n$/);
 
-    for (const args of [['tcp', 'connect', '127.0.0.1', 'http'], ['tcp', 'serve'], ['tcp', 'connect', 'example.com', '80'], ['tcp', 'serve', '--port', '70000']]) {
+    for (const args of [
+      ['tcp', 'connect', '127.0.0.1', 'http'],
+      ['tcp', 'serve'],
+      ['tcp', 'connect', 'example.com', '80'],
+      ['tcp', 'serve', '--port', '70000'],
+    ]) {
       const u = ipcctl(args);
       expect(u.code, args.join(' ')).toBe(2);
       expect(u.stderr).toMatch(/^ipcctl: /);
@@ -306,7 +323,12 @@ describe('udp with socat and nc as peers', () => {
     expect(ipcctl(['udp', 'send', '127.0.0.1', String(port), 'y'.repeat(230)]).code).toBe(0);
     expect(ipcctl(['udp', 'send', '127.0.0.1', String(port), '--count', '2'], { input: Buffer.from([0xff, 0, 1]) }).code).toBe(0);
     expect(await srv.done).toBe(0);
-    const lines = srv.out().toString().trim().split('\n').map((l) => JSON.parse(l));
+    const lines = srv
+      .out()
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.size)).toEqual([170, 230, 3, 3]);
     expect(lines[2]).toMatchObject({ address: '127.0.0.1', base64: Buffer.from([0xff, 0, 1]).toString('base64') });
     expect(new Set(lines.map((l) => l.port)).size).toBe(3);
@@ -371,7 +393,14 @@ describe('unix with socat and nc as peers', () => {
     expect(ipcctl(['unix', 'connect', '--dgram', path, 'a'.repeat(170)]).code).toBe(0);
     expect(ipcctl(['unix', 'connect', '--dgram', path, 'b'.repeat(230)]).code).toBe(0);
     expect(await srv.done).toBe(0);
-    expect(srv.out().toString().trim().split('\n').map((l) => JSON.parse(l).size)).toEqual([170, 230]);
+    expect(
+      srv
+        .out()
+        .toString()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).size),
+    ).toEqual([170, 230]);
     expect(existsSync(path)).toBe(false);
   });
 
@@ -414,4 +443,3 @@ async function waitFor(cond: () => boolean): Promise<void> {
   }
   throw new Error('condition not met');
 }
-

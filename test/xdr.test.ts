@@ -59,7 +59,9 @@ describe('xdr encode: the bytes of RFC 4506', () => {
     expect(r.stdout).toMatch(/^00000000 {2}00 00 00 03 {4}/);
     // What util-linux hexdump -C prints for these 16 bytes (written out: hexdump
     // is in bsdextrautils, which a minimal Debian lacks).
-    expect(ipcctl(['xdr', 'encode', 'int:3', 'string:hello', '--hex']).stdout).toBe('00000000  00 00 00 03 00 00 00 05  68 65 6c 6c 6f 00 00 00  |........hello...|\n00000010\n');
+    expect(ipcctl(['xdr', 'encode', 'int:3', 'string:hello', '--hex']).stdout).toBe(
+      '00000000  00 00 00 03 00 00 00 05  68 65 6c 6c 6f 00 00 00  |........hello...|\n00000010\n',
+    );
   });
 
   it('--json gives the size and the hex', () => {
@@ -175,7 +177,22 @@ describe('xdr decode', () => {
 const hasXdrlib = run(PYTHON, ['-W', 'ignore', '-c', 'import xdrlib']).code === 0;
 
 describe.skipIf(!hasXdrlib)("against Python's xdrlib", () => {
-  const values = ['int:-2147483648', 'uint:4294967295', 'hyper:-9223372036854775808', 'uhyper:18446744073709551615', 'bool:true', 'enum:5', 'float:1.5', 'double:-2.25', 'string:', 'string:h\u00e9llo', 'opaque:010203', 'opaque[3]:616263', 'int[]:1,2,3', 'int[2]:7,8'];
+  const values = [
+    'int:-2147483648',
+    'uint:4294967295',
+    'hyper:-9223372036854775808',
+    'uhyper:18446744073709551615',
+    'bool:true',
+    'enum:5',
+    'float:1.5',
+    'double:-2.25',
+    'string:',
+    'string:h\u00e9llo',
+    'opaque:010203',
+    'opaque[3]:616263',
+    'int[]:1,2,3',
+    'int[2]:7,8',
+  ];
   const packer = `
 import sys, xdrlib
 p = xdrlib.Packer()
@@ -209,7 +226,9 @@ print(repr(out))
     expect(dec.stdout).toBe(values.map((v) => v + '\n').join(''));
     const back = run(PYTHON, ['-W', 'ignore', '-c', unpacker], { input: ipcctl(['xdr', 'encode', ...values]).out });
     expect(back.code, back.stderr).toBe(0);
-    expect(back.stdout.trim()).toBe("[-2147483648, 4294967295, -9223372036854775808, 18446744073709551615, True, 5, 1.5, -2.25, '', 'h\u00e9llo', '010203', '616263', [1, 2, 3], [7, 8]]");
+    expect(back.stdout.trim()).toBe(
+      "[-2147483648, 4294967295, -9223372036854775808, 18446744073709551615, True, 5, 1.5, -2.25, '', 'h\u00e9llo', '010203', '616263', [1, 2, 3], [7, 8]]",
+    );
   });
 });
 

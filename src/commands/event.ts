@@ -43,7 +43,14 @@ async function create(opts: KeyOpts & { count: number; auto?: boolean; manual?: 
   const { eventValue } = await import('../ipc/sysv/event.js');
   const kind = opts.auto ? 'auto' : 'manual';
   const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
-  const made = await SemaphoreSet.create({ key, count: opts.count, values: [eventValue(kind, Boolean(opts.set))], mode: opts.mode, exclusive: Boolean(opts.exclusive), initWaitMs: 3000 });
+  const made = await SemaphoreSet.create({
+    key,
+    count: opts.count,
+    values: [eventValue(kind, Boolean(opts.set))],
+    mode: opts.mode,
+    exclusive: Boolean(opts.exclusive),
+    initWaitMs: 3000,
+  });
   if (settings.json) printJson({ id: made.id, count: opts.count, kind, set: Boolean(opts.set), created: made.created });
   else writeStdout(`${made.id}\n`);
 }
@@ -90,21 +97,30 @@ async function rm(arg: string | undefined, opts: EventOpts) {
 }
 
 function addressed(cmd: Command, program: Command): Command {
-  return addKeyOptions(cmd.argument('[event]', 'ID or ID:N (N is the event in the set, 0 by default); or use --key/--path'))
-    .addOption(program.createOption('--slot <n>', 'the event in a set named by --key/--path').argParser((v) => parseInteger(v, 'slot', 0, 65535)));
+  return addKeyOptions(cmd.argument('[event]', 'ID or ID:N (N is the event in the set, 0 by default); or use --key/--path')).addOption(
+    program.createOption('--slot <n>', 'the event in a set named by --key/--path').argParser((v) => parseInteger(v, 'slot', 0, 65535)),
+  );
 }
 
 export function register(program: Command): void {
   const event = program
     .command('event')
     .description('events on System V semaphores: manual-reset (wake every waiter, stay set) or auto-reset (wake one, reset)')
-    .addHelpText('after', "\nExample (an event controls a worker):\n  ev=$(ipcctl event create)\n  (ipcctl event wait $ev && echo go) &\n  ipcctl event set $ev");
+    .addHelpText(
+      'after',
+      '\nExample (an event controls a worker):\n  ev=$(ipcctl event create)\n  (ipcctl event wait $ev && echo go) &\n  ipcctl event set $ev',
+    );
 
   addKeyOptions(
     event
       .command('create')
       .description('create a set of events (or open the one with that key) and print its id')
-      .addOption(program.createOption('-n, --count <n>', 'how many events in the set').argParser((v) => parseInteger(v, 'count', 1)).default(1))
+      .addOption(
+        program
+          .createOption('-n, --count <n>', 'how many events in the set')
+          .argParser((v) => parseInteger(v, 'count', 1))
+          .default(1),
+      )
       .option('--manual', 'manual reset: set wakes every waiter and stays set until reset (default)')
       .option('--auto', 'auto reset: set wakes exactly one waiter, and that wait resets it')
       .option('--set', 'start set (signalled)')

@@ -14,7 +14,10 @@ import { asDuration, parseInteger } from './common/args.js';
 
 const MAX_PROCESSES = 64;
 
-const count = (what: string, min = 1, max = 1_000_000_000) => (v: string) => parseInteger(v, what, min, max);
+const count =
+  (what: string, min = 1, max = 1_000_000_000) =>
+  (v: string) =>
+    parseInteger(v, what, min, max);
 
 function list(name: string | undefined): void {
   if (name !== undefined) {
@@ -147,15 +150,18 @@ export function register(program: Command): void {
     .addOption(duration(program, '--response-time <dur>', 'how long a worker has to answer', 500))
     .option('--stall <n>', 'worker N (1 is the first) stops answering after the first round', count('worker number', 1, MAX_PROCESSES))
     .action(async (o: Common & { workers: number; rounds: number; responseTime: number; stall?: number }) => {
-      if (o.stall !== undefined && o.stall > o.workers) throw new UsageError(`lab heartbeat: --stall ${o.stall}: there ${o.workers === 1 ? 'is 1 worker' : `are ${o.workers} workers`} (1 to ${o.workers})`);
+      if (o.stall !== undefined && o.stall > o.workers)
+        throw new UsageError(`lab heartbeat: --stall ${o.stall}: there ${o.workers === 1 ? 'is 1 worker' : `are ${o.workers} workers`} (1 to ${o.workers})`);
       if (o.responseTime <= 0) throw new UsageError('lab heartbeat: --response-time must be above 0');
       await runOne('heartbeat', { workers: o.workers, rounds: o.rounds, responseMs: o.responseTime, stall: o.stall ?? null }, o.maxTime);
     });
 
-  labCommand(lab, 'rpc', 'the client is blocked next to nothing by an asynchronous message, a round trip by a synchronous one, the processing time by an RPC, and processing minus its own work by an asynchronous request.', [
-    'ipcctl lab rpc',
-    'ipcctl lab rpc --process-time 1s --work 600ms',
-  ])
+  labCommand(
+    lab,
+    'rpc',
+    'the client is blocked next to nothing by an asynchronous message, a round trip by a synchronous one, the processing time by an RPC, and processing minus its own work by an asynchronous request.',
+    ['ipcctl lab rpc', 'ipcctl lab rpc --process-time 1s --work 600ms'],
+  )
     .addOption(duration(program, '--process-time <dur>', "how long the server's work procedure takes", 300))
     .addOption(duration(program, '--work <dur>', 'work the client does while its asynchronous request runs', 200))
     .action(async (o: Common & { processTime: number; work: number }) => {
@@ -163,11 +169,16 @@ export function register(program: Command): void {
       await runOne('rpc', { processMs: o.processTime, workMs: o.work }, o.maxTime);
     });
 
-  labCommand(lab, 'pipeline', 'triggers come faster than images are processed, so the queue before processing grows; failed mails are retried; every trigger ends as one report.', [
-    'ipcctl lab pipeline',
-    'ipcctl lab pipeline --triggers 100 --interval 10ms --process-time 40ms --mail-failures 10',
-    'ipcctl ls --watch msgq    # in another terminal, while it runs',
-  ])
+  labCommand(
+    lab,
+    'pipeline',
+    'triggers come faster than images are processed, so the queue before processing grows; failed mails are retried; every trigger ends as one report.',
+    [
+      'ipcctl lab pipeline',
+      'ipcctl lab pipeline --triggers 100 --interval 10ms --process-time 40ms --mail-failures 10',
+      'ipcctl ls --watch msgq    # in another terminal, while it runs',
+    ],
+  )
     .option('--triggers <n>', 'sensor triggers (pictures taken)', count('number of triggers', 1, 100_000), 20)
     .addOption(duration(program, '--interval <dur>', 'time between triggers', 25))
     .addOption(duration(program, '--process-time <dur>', 'image processing time per picture', 75))

@@ -78,7 +78,10 @@ interface Chosen {
 function chooseColumns(spec: string | undefined, view: View, kinds: Kinds, posixCols: typeof import('./common/posix-columns.js') | null): Chosen {
   if (spec === undefined) return {};
   const add = spec.startsWith('+');
-  const names = (add ? spec.slice(1) : spec).split(',').map((n) => n.trim()).filter(Boolean);
+  const names = (add ? spec.slice(1) : spec)
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   if (names.length === 0) throw new UsageError(`ls: -o '${spec}' names no column`);
   const sysv: ObjectColumn[] = [];
   const posix: import('./common/posix-columns.js').PosixColumn[] = [];
@@ -86,15 +89,19 @@ function chooseColumns(spec: string | undefined, view: View, kinds: Kinds, posix
     const s = kinds.sysv.length > 0 ? columnNamed(n) : undefined;
     const p = kinds.posix.length > 0 ? posixCols?.posixColumnNamed(n) : undefined;
     if (!s && !p) {
-      const known = [...(kinds.sysv.length > 0 ? COLUMNS.map((c) => c.header) : []), ...(kinds.posix.length > 0 ? posixCols!.POSIX_COLUMNS.map((c) => c.header) : [])];
+      const known = [
+        ...(kinds.sysv.length > 0 ? COLUMNS.map((c) => c.header) : []),
+        ...(kinds.posix.length > 0 ? posixCols!.POSIX_COLUMNS.map((c) => c.header) : []),
+      ];
       throw new UsageError(`ls: unknown column '${n}': use ${[...new Set(known)].join(', ')}`);
     }
     if (s) sysv.push(s);
     if (p) posix.push(p);
   }
-  const sysvBase = add ? COLUMNS.filter((c) => c.views.includes(view)).filter((c) => (c.header === 'TYPE' ? kinds.sysv.length > 1 : c.kinds.some((k) => kinds.sysv.includes(k)))) : [];
-  const posixBase =
-    add && posixCols ? posixCols.viewColumns(view, kinds.posix) : [];
+  const sysvBase = add
+    ? COLUMNS.filter((c) => c.views.includes(view)).filter((c) => (c.header === 'TYPE' ? kinds.sysv.length > 1 : c.kinds.some((k) => kinds.sysv.includes(k))))
+    : [];
+  const posixBase = add && posixCols ? posixCols.viewColumns(view, kinds.posix) : [];
   return { sysv: [...sysvBase, ...sysv.filter((c) => !sysvBase.includes(c))], posix: [...posixBase, ...posix.filter((c) => !posixBase.includes(c))] };
 }
 
@@ -124,8 +131,7 @@ async function objectsReport(sel: Selection, kinds: Kinds, view: View, opts: LsO
   // A queue's message count needs mq_getattr (libc): only when the user
   // named a POSIX kind, or chose a column that shows it.
   const counted = ['msgs', 'maxmsg', 'msgsize'];
-  const wantsCounts =
-    kinds.posix.includes('pmq') && (kinds.named || (chosen.posix ?? []).some((c) => counted.includes(c.json ?? '')));
+  const wantsCounts = kinds.posix.includes('pmq') && (kinds.named || (chosen.posix ?? []).some((c) => counted.includes(c.json ?? '')));
   const posixObjects = (): PosixObject[] => {
     if (!posix) return [];
     const all = posix.readPosixObjects(kinds.posix);
@@ -139,10 +145,14 @@ async function objectsReport(sel: Selection, kinds: Kinds, view: View, opts: LsO
 
   const sysvColumns = sysvKinds.length > 0 ? tableColumns(view, sysvKinds, { bytes: opts.bytes, chosen: chosen.sysv }) : [];
   const posixColumns = posixCols ? posixCols.posixTableColumns(view, kinds.posix, { bytes: opts.bytes, chosen: chosen.posix }) : [];
-  const jsonFields = opts.output === undefined ? null : new Set([...(chosen.sysv ?? []), ...(chosen.posix ?? [])].map((c) => c.json).filter((j): j is string => Boolean(j)));
+  const jsonFields =
+    opts.output === undefined ? null : new Set([...(chosen.sysv ?? []), ...(chosen.posix ?? [])].map((c) => c.json).filter((j): j is string => Boolean(j)));
   return {
     json: () => {
-      const doc = { ...(sysvKinds.length > 0 || kinds.posix.length === 0 ? toJsonDocument(sysvObjects(), sysvKinds) : {}), ...(posixCols ? posixCols.posixJsonDocument(posixObjects(), kinds.posix) : {}) };
+      const doc = {
+        ...(sysvKinds.length > 0 || kinds.posix.length === 0 ? toJsonDocument(sysvObjects(), sysvKinds) : {}),
+        ...(posixCols ? posixCols.posixJsonDocument(posixObjects(), kinds.posix) : {}),
+      };
       return jsonFields ? onlyFields(doc, jsonFields) : doc;
     },
     text: () => {
@@ -287,12 +297,15 @@ async function summaryReport(kinds: Kinds): Promise<Report> {
 
 async function reportFor(kindArg: string | undefined, opts: LsOpts): Promise<Report> {
   const kinds = kindsOf(kindArg);
-  const modes = [opts.limits && '--limits', opts.summary && '--summary', opts.time && '--time', opts.pid && '--pid', opts.creators && '--creators'].filter(Boolean);
+  const modes = [opts.limits && '--limits', opts.summary && '--summary', opts.time && '--time', opts.pid && '--pid', opts.creators && '--creators'].filter(
+    Boolean,
+  );
   if (modes.length > 1) throw new UsageError(`ls: give only one of ${modes.join(', ')}`);
   if ((opts.limits || opts.summary) && hasFilter(opts)) {
     throw new UsageError(`ls: ${opts.limits ? '--limits' : '--summary'} counts every object; the filters (--key, --owner, ...) do not apply`);
   }
-  if ((opts.limits || opts.summary) && opts.output !== undefined) throw new UsageError(`ls: -o chooses object columns; ${opts.limits ? '--limits' : '--summary'} has its own`);
+  if ((opts.limits || opts.summary) && opts.output !== undefined)
+    throw new UsageError(`ls: -o chooses object columns; ${opts.limits ? '--limits' : '--summary'} has its own`);
   const style: RowsStyle = { raw: Boolean(opts.raw), headings: opts.headings !== false };
   if (opts.limits) return limitsReport(kinds, opts, style);
   if (opts.summary) return summaryReport(kinds);
@@ -329,11 +342,19 @@ async function ls(kindArg: string | undefined, opts: LsOpts): Promise<void> {
     const every = intervalMs % 1000 === 0 ? `${intervalMs / 1000}s` : `${intervalMs}ms`;
     const args = process.argv.slice(2).join(' ');
     const { liveScreen } = await import('../output/live.js');
-    await liveScreen(repeat, () => `every ${every}: ipcctl ${args}    ${new Date().toLocaleTimeString()}    q to quit`, () => report.text());
+    await liveScreen(
+      repeat,
+      () => `every ${every}: ipcctl ${args}    ${new Date().toLocaleTimeString()}    q to quit`,
+      () => report.text(),
+    );
   } else {
     // One snapshot per line, stamped with the time it was taken.
     const { jsonLinesEvery } = await import('../output/live.js');
-    await jsonLinesEvery(repeat, () => ({ time: Math.floor(Date.now() / 1000), ...(report.json() as object) }), (v) => report.serialize(v) + '\n');
+    await jsonLinesEvery(
+      repeat,
+      () => ({ time: Math.floor(Date.now() / 1000), ...(report.json() as object) }),
+      (v) => report.serialize(v) + '\n',
+    );
   }
 }
 

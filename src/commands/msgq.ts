@@ -10,7 +10,19 @@ import { OutputClosedError, OutputError, writeStderr, writeStdout } from '../out
 import { settings } from '../output/style.js';
 import { formatTime, renderFields } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
-import { addKeyOptions, asCount, asDuration, asMode, asSize, keySpecFrom, parseInteger, parseOwner, parseSizeUpTo, targetFrom, type Target } from './common/args.js';
+import {
+  addKeyOptions,
+  asCount,
+  asDuration,
+  asMode,
+  asSize,
+  keySpecFrom,
+  parseInteger,
+  parseOwner,
+  parseSizeUpTo,
+  targetFrom,
+  type Target,
+} from './common/args.js';
 import { permJson, permRows } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { readerOf, readerOfBuffer } from './common/input.js';
@@ -36,12 +48,18 @@ async function create(opts: { key?: string; path?: string; proj?: string; mode: 
   const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
   const made = await MessageQueue.createNew({ key, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
   const id = made.id;
-  reportCreated('msgq create', 'queue', made, () => {
-    if (settings.json) {
-      const st = MessageQueue.fromId(id).stat('msgq create');
-      printJson({ id, key: formatKey(st.key), mode: formatMode(st.mode) });
-    } else writeStdout(`${id}\n`);
-  }, () => MessageQueue.fromId(id).remove());
+  reportCreated(
+    'msgq create',
+    'queue',
+    made,
+    () => {
+      if (settings.json) {
+        const st = MessageQueue.fromId(id).stat('msgq create');
+        printJson({ id, key: formatKey(st.key), mode: formatMode(st.mode) });
+      } else writeStdout(`${id}\n`);
+    },
+    () => MessageQueue.fromId(id).remove(),
+  );
 }
 
 interface SendOpts {
@@ -247,7 +265,9 @@ export function register(program: Command): void {
       .command('recv')
       .description('receive messages; payload bytes to stdout')
       .argument('[id]', 'queue id (or use --key/--path)')
-      .addOption(program.createOption('-t, --type <n>', '0: first message; N>0: first of type N; N<0: first of lowest type <= |N|').argParser(recvType).default(0))
+      .addOption(
+        program.createOption('-t, --type <n>', '0: first message; N>0: first of type N; N<0: first of lowest type <= |N|').argParser(recvType).default(0),
+      )
       .option('--except', 'first message NOT of --type N (MSG_EXCEPT)')
       .option('--nowait', 'exit 3 at once when no message is there (IPC_NOWAIT)')
       .addOption(program.createOption('--timeout <dur>', 'give up after DUR (exit 124)').argParser(asDuration))
@@ -272,7 +292,11 @@ export function register(program: Command): void {
       .argument('[id]', 'queue id')
       .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode))
       .option('--owner <uid[:gid]>', 'new owner (name or number)')
-      .addOption(program.createOption('--max-bytes <bytes>', 'queue byte limit (msg_qbytes)').argParser((v) => parseSizeUpTo(v, 'byte limit', 2 ** 32 - 1, 'msg_qbytes'))),
+      .addOption(
+        program
+          .createOption('--max-bytes <bytes>', 'queue byte limit (msg_qbytes)')
+          .argParser((v) => parseSizeUpTo(v, 'byte limit', 2 ** 32 - 1, 'msg_qbytes')),
+      ),
   )
     .addHelpText('after', '\nExample:\n  ipcctl msgq set 32768 --mode 0666 --max-bytes 64K')
     .action((id, opts) => set(id, opts));

@@ -91,7 +91,7 @@ async function send(nameArg: string, text: string[], opts: SendOpts) {
       const records = new RecordBatch(sep);
       try {
         while (records.next(read)) {
-          for (let i = 0; i < records.count; ) {
+          for (let i = 0; i < records.count;) {
             const r = q.sendBatchNow(records, i, opts.priority);
             sent += r.sent;
             i += r.sent;
@@ -241,7 +241,19 @@ async function stat(nameArg: string) {
   }
   const { userName, groupName } = await import('../ipc/users.js');
   if (settings.json) {
-    printJson({ name: st.name, mode: formatMode(st.mode), uid: st.uid, gid: st.gid, maxmsg: st.maxmsg, msgsize: st.msgsize, curmsgs: st.curmsgs, flags: st.nonblock ? ['O_NONBLOCK'] : [], usedbytes: st.size, mtime: st.mtime, ctime: st.ctime });
+    printJson({
+      name: st.name,
+      mode: formatMode(st.mode),
+      uid: st.uid,
+      gid: st.gid,
+      maxmsg: st.maxmsg,
+      msgsize: st.msgsize,
+      curmsgs: st.curmsgs,
+      flags: st.nonblock ? ['O_NONBLOCK'] : [],
+      usedbytes: st.size,
+      mtime: st.mtime,
+      ctime: st.ctime,
+    });
     return;
   }
   writeStdout(
@@ -279,7 +291,11 @@ export function register(program: Command): void {
     .description('create a queue (or open the one with that name) and print its name')
     .argument('<name>', '/NAME (the slash is added when missing)')
     .addOption(program.createOption('--max-msgs <n>', 'messages it holds (mq_maxmsg; default fs.mqueue.msg_default)').argParser(asCount))
-    .addOption(program.createOption('--msg-size <bytes>', 'largest message (mq_msgsize; default fs.mqueue.msgsize_default)').argParser((v) => parseSize(v, 'message size')))
+    .addOption(
+      program
+        .createOption('--msg-size <bytes>', 'largest message (mq_msgsize; default fs.mqueue.msgsize_default)')
+        .argParser((v) => parseSize(v, 'message size')),
+    )
     .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
     .option('-x, --exclusive', 'fail if a queue with the name exists (O_EXCL)')
     .addHelpText('after', '\nExample:\n  ipcctl pmq create /jobs --max-msgs 10 --msg-size 1K -m 0660')
@@ -290,7 +306,12 @@ export function register(program: Command): void {
     .description('send TEXT, or stdin, as a message')
     .argument('<name>', 'the queue')
     .argument('[text...]', 'the message; stdin when absent')
-    .addOption(program.createOption('-p, --priority <n>', 'priority, 0 to 32767 (higher is received first)').argParser((v) => parseInteger(v, 'priority', 0, 32767)).default(0))
+    .addOption(
+      program
+        .createOption('-p, --priority <n>', 'priority, 0 to 32767 (higher is received first)')
+        .argParser((v) => parseInteger(v, 'priority', 0, 32767))
+        .default(0),
+    )
     .option('--lines', 'one message per line of stdin (newline stripped)')
     .option('-0, --null', 'one message per NUL-terminated record of stdin')
     .option('--nowait', 'fail with exit 3 instead of waiting when the queue is full')

@@ -118,7 +118,12 @@ export function register(program: Command): void {
     .command('create')
     .description('create a semaphore with --value (or open the one with that name) and print its name')
     .argument('<name>', '/NAME (the slash is added when missing)')
-    .addOption(program.createOption('--value <n>', 'initial value (only when it is created now)').argParser((v) => parseInteger(v, 'value', 0, 2 ** 31 - 1)).default(0))
+    .addOption(
+      program
+        .createOption('--value <n>', 'initial value (only when it is created now)')
+        .argParser((v) => parseInteger(v, 'value', 0, 2 ** 31 - 1))
+        .default(0),
+    )
     .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
     .option('-x, --exclusive', 'fail if a semaphore with the name exists (O_EXCL)')
     .addHelpText('after', '\nExample:\n  ipcctl psem create /slots --value 3 -m 0660')

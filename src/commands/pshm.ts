@@ -95,7 +95,10 @@ async function write(nameArg: string, data: string[], opts: { offset: number }) 
     seg.range('pshm write', opts.offset, 0);
     const room = size - opts.offset;
     const tooBig = (what: string) =>
-      new OperationError(`pshm write ${n}: ${what} bytes at offset ${opts.offset} go past the end of the ${size}-byte segment (${room} bytes fit); nothing written`, EXIT.USAGE);
+      new OperationError(
+        `pshm write ${n}: ${what} bytes at offset ${opts.offset} go past the end of the ${size}-byte segment (${room} bytes fit); nothing written`,
+        EXIT.USAGE,
+      );
     const read = readerOf(0);
     const fileSize = data.length === 0 ? stdinFileSize() : null;
     let written: number;

@@ -102,7 +102,8 @@ function dryRun(targets: Target[], missing: IpcError[]): void {
     else denied.push(t);
   }
   const keyOf = (t: Target) => (t.object ? ` (key ${describeKey(t.object.key)})` : '');
-  const deniedLine = (t: Target) => `rm ${t.kind} ${t.id}: EPERM, would be refused: only the owner (${userName(t.object!.uid)}), the creator or root may remove this ${nounOf(t.kind)}`;
+  const deniedLine = (t: Target) =>
+    `rm ${t.kind} ${t.id}: EPERM, would be refused: only the owner (${userName(t.object!.uid)}), the creator or root may remove this ${nounOf(t.kind)}`;
   if (settings.json) {
     printJson({
       dryRun: true,
@@ -116,7 +117,9 @@ function dryRun(targets: Target[], missing: IpcError[]): void {
   } else {
     for (const t of will) writeStdout(`would remove ${t.kind} ${t.id}${keyOf(t)}\n`);
     const counts = will.length > 0 ? ` (${countByKind(will)})` : '';
-    writeStdout(`would remove ${will.length} object${will.length === 1 ? '' : 's'}${counts}${denied.length > 0 ? `; ${denied.length} would be refused` : ''}\n`);
+    writeStdout(
+      `would remove ${will.length} object${will.length === 1 ? '' : 's'}${counts}${denied.length > 0 ? `; ${denied.length} would be refused` : ''}\n`,
+    );
   }
   for (const t of denied) writeStderr(`ipcctl: ${deniedLine(t)}\n`);
   for (const e of missing) writeStderr(`ipcctl: ${e.message}\n`);
@@ -163,7 +166,10 @@ async function rm(kindArg: string | undefined, ids: string[], opts: RmOpts): Pro
   if (bare && targets.length > 0 && !opts.yes) {
     const what = `all ${targets.length} object${targets.length === 1 ? '' : 's'} (${countByKind(targets)})`;
     if (!isatty(0)) {
-      throw new UsageError(`rm --all would remove ${what}; not on a terminal, so add --yes to confirm`, "or narrow it: --kind, --owner, --orphans, --older-than");
+      throw new UsageError(
+        `rm --all would remove ${what}; not on a terminal, so add --yes to confirm`,
+        'or narrow it: --kind, --owner, --orphans, --older-than',
+      );
     }
     if (!confirm(`ipcctl: remove ${what}? [y/N] `)) {
       writeStderr('ipcctl: rm: nothing removed\n');
@@ -224,7 +230,12 @@ export function register(program: Command): void {
       .argument('[id...]', 'kernel ids of that kind, or /NAMEs of a POSIX kind')
       .addOption(program.createOption('-k, --key <key>', 'the object(s) with KEY, of any kind (repeatable)').argParser(collect).default([]))
       .option('-a, --all', 'every object you may remove, narrowed by the options below')
-      .addOption(program.createOption('--kind <kind>', 'with --all: only msgq, shm, sem, or the POSIX pmq, pshm, psem (repeatable, or comma-separated)').argParser(collectKinds).default([])),
+      .addOption(
+        program
+          .createOption('--kind <kind>', 'with --all: only msgq, shm, sem, or the POSIX pmq, pshm, psem (repeatable, or comma-separated)')
+          .argParser(collectKinds)
+          .default([]),
+      ),
     { key: false },
   )
     .option('-n, --dry-run', 'print what would be removed; remove nothing')

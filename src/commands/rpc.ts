@@ -71,9 +71,25 @@ async function ping(host: string, progText: string, versText: string | undefined
   const { NO_AUTH } = await import('../ipc/rpc/message.js');
   const proto = protoOf(f, 'udp');
   const op = 'rpc ping';
-  const results = await ping({ op, host: address, port: f.port, proto, prog, vers, cred: NO_AUTH, timeoutMs: f.timeout, retryMs: f.retry, ...verboseHooks(op, f) });
+  const results = await ping({
+    op,
+    host: address,
+    port: f.port,
+    proto,
+    prog,
+    vers,
+    cred: NO_AUTH,
+    timeoutMs: f.timeout,
+    retryMs: f.retry,
+    ...verboseHooks(op, f),
+  });
   const failed = results.find((r) => !r.ok);
-  if (settings.json) printJson({ program: prog, protocol: proto, versions: results.map((r) => ({ version: r.vers, ok: r.ok, ...(r.ok ? { rtt_ms: Math.round(r.rttMs! * 1000) / 1000 } : { error: r.error }) })) });
+  if (settings.json)
+    printJson({
+      program: prog,
+      protocol: proto,
+      versions: results.map((r) => ({ version: r.vers, ok: r.ok, ...(r.ok ? { rtt_ms: Math.round(r.rttMs! * 1000) / 1000 } : { error: r.error }) })),
+    });
   else {
     let out = '';
     for (const r of results) {
@@ -140,7 +156,21 @@ async function call(host: string, progText: string, versText: string, procText: 
   const proto = protoOf(f, 'udp');
   const op = 'rpc call';
   const { Caller } = await import('../ipc/rpc/call.js');
-  const caller = await Caller.open({ op, host: address, port: f.port, proto, prog, vers, proc, args, cred, rpcvers: f.rpcvers, timeoutMs: f.timeout, retryMs: f.retry, ...verboseHooks(op, f) });
+  const caller = await Caller.open({
+    op,
+    host: address,
+    port: f.port,
+    proto,
+    prog,
+    vers,
+    proc,
+    args,
+    cred,
+    rpcvers: f.rpcvers,
+    timeoutMs: f.timeout,
+    retryMs: f.retry,
+    ...verboseHooks(op, f),
+  });
   const count = f.count ?? 1;
   let first;
   const t0 = performance.now();
@@ -162,7 +192,9 @@ async function call(host: string, progText: string, versText: string, procText: 
   }
   const { formatAddress } = await import('../ipc/net/address.js');
   if (f.verbose) {
-    writeStderr(`ipcctl: ${op}: ${proto} ${formatAddress(caller.address)} program ${prog} version ${vers} procedure ${proc}: ${first.results.length} result bytes, round trip ${first.rttMs.toFixed(3)} ms\n`);
+    writeStderr(
+      `ipcctl: ${op}: ${proto} ${formatAddress(caller.address)} program ${prog} version ${vers} procedure ${proc}: ${first.results.length} result bytes, round trip ${first.rttMs.toFixed(3)} ms\n`,
+    );
     if (count > 1) writeStderr(`ipcctl: ${op}: ${count} calls in ${seconds.toFixed(3)} s, ${Math.round(count / seconds)} calls/s\n`);
   }
   if (settings.json) {
@@ -242,15 +274,46 @@ async function serve(f: ServeFlags) {
     events: {
       listening(endpoints, registered) {
         if (json) {
-          for (const e of endpoints) writeStdout(jsonLine({ event: 'listening', protocol: e.proto, ...addressFields(e.local), program: prog, versions, registered: registered.some((m) => m.port === (e.local as { port: number }).port) }));
+          for (const e of endpoints)
+            writeStdout(
+              jsonLine({
+                event: 'listening',
+                protocol: e.proto,
+                ...addressFields(e.local),
+                program: prog,
+                versions,
+                registered: registered.some((m) => m.port === (e.local as { port: number }).port),
+              }),
+            );
           return;
         }
         const where = endpoints.map((e) => `${e.proto} ${formatAddress(e.local)}`).join(', ');
-        writeStderr(`ipcctl: ${op}: program ${prog} version ${versions.join(',')} on ${where}${registered.length > 0 ? ', registered with the portmapper' : ''}\n`);
+        writeStderr(
+          `ipcctl: ${op}: program ${prog} version ${versions.join(',')} on ${where}${registered.length > 0 ? ', registered with the portmapper' : ''}\n`,
+        );
       },
       call(proto, peer, log) {
-        if (json) writeStdout(jsonLine({ event: 'call', protocol: proto, client: peer, xid: log.xid, program: log.prog, version: log.vers, procedure: log.proc, auth: log.auth, ...(log.uid !== undefined ? { uid: log.uid, gid: log.gid } : {}), arg_bytes: log.argBytes, status: log.status, result_bytes: log.resultBytes }));
-        else if (f.verbose) writeStderr(`ipcctl: ${op}: ${proto} ${peer} xid 0x${log.xid.toString(16).padStart(8, '0')} program ${log.prog} version ${log.vers} procedure ${log.proc} ${log.auth}${log.uid !== undefined ? ` uid ${log.uid}` : ''}: ${log.argBytes} argument bytes -> ${log.status}${log.status === 'SUCCESS' ? `, ${log.resultBytes} result bytes` : ''}\n`);
+        if (json)
+          writeStdout(
+            jsonLine({
+              event: 'call',
+              protocol: proto,
+              client: peer,
+              xid: log.xid,
+              program: log.prog,
+              version: log.vers,
+              procedure: log.proc,
+              auth: log.auth,
+              ...(log.uid !== undefined ? { uid: log.uid, gid: log.gid } : {}),
+              arg_bytes: log.argBytes,
+              status: log.status,
+              result_bytes: log.resultBytes,
+            }),
+          );
+        else if (f.verbose)
+          writeStderr(
+            `ipcctl: ${op}: ${proto} ${peer} xid 0x${log.xid.toString(16).padStart(8, '0')} program ${log.prog} version ${log.vers} procedure ${log.proc} ${log.auth}${log.uid !== undefined ? ` uid ${log.uid}` : ''}: ${log.argBytes} argument bytes -> ${log.status}${log.status === 'SUCCESS' ? `, ${log.resultBytes} result bytes` : ''}\n`,
+          );
       },
       connection(peer, open, error) {
         if (f.verbose && !json) writeStderr(`ipcctl: ${op}: tcp ${peer} ${open ? 'connected' : `closed${error ? ` (${error})` : ''}`}\n`);
@@ -266,8 +329,12 @@ function addTransportOptions(cmd: Command, fallback: 'udp' | 'tcp', withPort = t
     .option('--udp', `over UDP${fallback === 'udp' ? ' (the default)' : ''}`)
     .option('--tcp', `over TCP${fallback === 'tcp' ? ' (the default)' : ''}`)
     .addOption(cmd.createOption('--timeout <dur>', 'give up after DUR without a reply (exit 124)').argParser(asDuration).default(10_000, '10s'));
-  if (fallback === 'udp') cmd.addOption(cmd.createOption('--retry <dur>', 'UDP: send again after DUR without a reply, doubling each time').argParser(asDuration).default(500, '500ms'));
-  if (withPort) cmd.addOption(cmd.createOption('-p, --port <port>', 'call this port; do not ask the portmapper').argParser((v) => parseInteger(v, 'port', 1, 65535)));
+  if (fallback === 'udp')
+    cmd.addOption(
+      cmd.createOption('--retry <dur>', 'UDP: send again after DUR without a reply, doubling each time').argParser(asDuration).default(500, '500ms'),
+    );
+  if (withPort)
+    cmd.addOption(cmd.createOption('-p, --port <port>', 'call this port; do not ask the portmapper').argParser((v) => parseInteger(v, 'port', 1, 65535)));
   return cmd.option('-v, --verbose', 'report retransmissions, ignored replies and the round trip on stderr');
 }
 
@@ -275,7 +342,10 @@ export function register(program: Command): void {
   const rpc = program
     .command('rpc')
     .description('ONC RPC (RFC 5531) with the portmapper: ls, ping, call, serve')
-    .addHelpText('after', '\nExamples:\n  ipcctl rpc ls\n  ipcctl rpc ping 127.0.0.1 portmapper\n  ipcctl rpc call 127.0.0.1 portmapper 2 3 uint:100000 uint:2 uint:17 uint:0 --returns uint');
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipcctl rpc ls\n  ipcctl rpc ping 127.0.0.1 portmapper\n  ipcctl rpc call 127.0.0.1 portmapper 2 3 uint:100000 uint:2 uint:17 uint:0 --returns uint',
+    );
 
   addTransportOptions(
     rpc
@@ -317,7 +387,9 @@ export function register(program: Command): void {
       .option('--gids <list>', 'AUTH_SYS groups, comma-separated (default: yours, at most 16)')
       .option('--machine <name>', 'AUTH_SYS machine name (default: the host name)')
       .addOption(program.createOption('-n, --count <n>', 'make the call N times on one socket (results shown once)').argParser(asCount))
-      .addOption(program.createOption('--rpcvers <n>', 'RPC protocol version in the call (2; others to see RPC_MISMATCH)').argParser(asUint('RPC version')).default(2)),
+      .addOption(
+        program.createOption('--rpcvers <n>', 'RPC protocol version in the call (2; others to see RPC_MISMATCH)').argParser(asUint('RPC version')).default(2),
+      ),
     'udp',
   )
     .addHelpText(
@@ -333,7 +405,12 @@ export function register(program: Command): void {
     .addOption(program.createOption('--vers <list>', 'versions served: 1, 1,2 or 1-3').default('1'))
     .option('--udp', 'serve UDP (default: UDP and TCP)')
     .option('--tcp', 'serve TCP (default: UDP and TCP)')
-    .addOption(program.createOption('-p, --port <port>', 'port for both (0: any free port)').argParser((v) => parseInteger(v, 'port', 0, 65535)).default(0))
+    .addOption(
+      program
+        .createOption('-p, --port <port>', 'port for both (0: any free port)')
+        .argParser((v) => parseInteger(v, 'port', 0, 65535))
+        .default(0),
+    )
     .addOption(program.createOption('-b, --bind <addr>', 'address to serve on').default('127.0.0.1'))
     .option('--no-register', 'do not register with the portmapper')
     .option('--exec <cmd>', 'run CMD (sh -c) for each call of procedures 2 and up: arguments on stdin, stdout is the result, non-zero exit SYSTEM_ERR')
@@ -343,7 +420,7 @@ export function register(program: Command): void {
     .option('-v, --verbose', 'log each call and connection on stderr')
     .addHelpText(
       'after',
-      "\nExamples:\n  ipcctl rpc serve --prog 0x20000001 -v\n  ipcctl rpc serve --prog 0x20000001 --no-register --port 5555 --exec 'ipcctl xdr encode string:\"$(date)\"'",
+      '\nExamples:\n  ipcctl rpc serve --prog 0x20000001 -v\n  ipcctl rpc serve --prog 0x20000001 --no-register --port 5555 --exec \'ipcctl xdr encode string:"$(date)"\'',
     )
     .action((opts) => serve(opts));
 }

@@ -36,7 +36,11 @@ async function msgqRoundTrip(): Promise<string> {
   }
 }
 
-export const checks: Array<[string, Check]> = [['msgq', msgqRoundTrip], ['shm', shmRoundTrip], ['sem', semRoundTrip]];
+export const checks: Array<[string, Check]> = [
+  ['msgq', msgqRoundTrip],
+  ['shm', shmRoundTrip],
+  ['sem', semRoundTrip],
+];
 
 // POSIX objects, on names of this process.
 checks.push(['pmq', pmqRoundTrip], ['pshm', pshmRoundTrip], ['psem', psemRoundTrip]);
@@ -74,7 +78,12 @@ async function run(): Promise<void> {
   const limits = mainLimits();
   for (const [mechanism, check] of checks) {
     if (SYSV.has(mechanism) && !sysv) {
-      results.push({ mechanism, ok: false, ms: 0, detail: 'System V IPC is not available here (no /proc/sysvipc: a kernel without CONFIG_SYSVIPC, or a sandbox)' });
+      results.push({
+        mechanism,
+        ok: false,
+        ms: 0,
+        detail: 'System V IPC is not available here (no /proc/sysvipc: a kernel without CONFIG_SYSVIPC, or a sandbox)',
+      });
       continue;
     }
     const t0 = performance.now();
@@ -102,9 +111,17 @@ async function run(): Promise<void> {
     // shmmax/shmall default to "no limit" (ULONG_MAX - 2^24): say so.
     const shown = Object.entries(limits).map(([k, v]) => `${k} ${v >= 2 ** 62 ? 'unlimited' : v}`);
     if (shown.length > 0) writeStdout(chalk.dim(`limits: ${shown.join(', ')}`) + '\n');
-    writeStdout(ok ? chalk.green(`all ${results.length} checks passed\n`) : chalk.red(`${results.filter((r) => !r.ok).length} of ${results.length} checks failed\n`));
+    writeStdout(
+      ok ? chalk.green(`all ${results.length} checks passed\n`) : chalk.red(`${results.filter((r) => !r.ok).length} of ${results.length} checks failed\n`),
+    );
   }
-  if (!ok) throw new OperationError(`selftest: ${results.filter((r) => !r.ok).map((r) => r.mechanism).join(', ')} failed`);
+  if (!ok)
+    throw new OperationError(
+      `selftest: ${results
+        .filter((r) => !r.ok)
+        .map((r) => r.mechanism)
+        .join(', ')} failed`,
+    );
 }
 
 export function register(program: Command): void {

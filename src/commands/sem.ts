@@ -15,7 +15,6 @@ import { permJson, permRows } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { reportCreated } from './common/created.js';
 
-
 /** SEMVMX, repeated here so that parsing does not load the native layer. */
 const SEMVMX = 32767;
 
@@ -60,16 +59,29 @@ async function create(opts: KeyOpts & { count?: number; value?: number[]; mode: 
   const { SemaphoreSet } = await import('../ipc/sysv/sem.js');
   const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
   const values = opts.value ?? [];
-  const made = await SemaphoreSet.create({ key, count: opts.count, values, mode: opts.mode, exclusive: Boolean(opts.exclusive), initWaitMs: opts.timeout ?? 3000 });
+  const made = await SemaphoreSet.create({
+    key,
+    count: opts.count,
+    values,
+    mode: opts.mode,
+    exclusive: Boolean(opts.exclusive),
+    initWaitMs: opts.timeout ?? 3000,
+  });
   if (!made.created && values.length > 0) {
     writeStderr(`ipcctl: sem create: set ${made.id} with that key exists; opened it without changing its values\n`);
   }
-  reportCreated('sem create', 'semaphore set', made, () => {
-    if (settings.json) {
-      const st = SemaphoreSet.fromId(made.id).stat('sem create');
-      printJson({ id: made.id, key: formatKey(st.key), mode: formatMode(st.mode), nsems: st.nsems, created: made.created, values: st.values });
-    } else writeStdout(`${made.id}\n`);
-  }, () => SemaphoreSet.fromId(made.id).remove());
+  reportCreated(
+    'sem create',
+    'semaphore set',
+    made,
+    () => {
+      if (settings.json) {
+        const st = SemaphoreSet.fromId(made.id).stat('sem create');
+        printJson({ id: made.id, key: formatKey(st.key), mode: formatMode(st.mode), nsems: st.nsems, created: made.created, values: st.values });
+      } else writeStdout(`${made.id}\n`);
+    },
+    () => SemaphoreSet.fromId(made.id).remove(),
+  );
 }
 
 async function op(idArg: string | undefined, words: string[], opts: KeyOpts & { undo?: boolean; nowait?: boolean; timeout?: number }) {
@@ -114,7 +126,8 @@ async function ctl(words: string[], opts: KeyOpts) {
   const cmd = cmdRaw?.toLowerCase();
   if (cmd === undefined) throw new UsageError(`sem ctl: missing command: ${ctlUsage}`);
   const expect = (n: number) => {
-    if (args.length !== n) throw new UsageError(`sem ctl ${cmd}: expected ${n === 0 ? 'no arguments' : n === 1 ? 'N' : 'N V'}, got ${args.length === 0 ? 'none' : args.join(' ')}`);
+    if (args.length !== n)
+      throw new UsageError(`sem ctl ${cmd}: expected ${n === 0 ? 'no arguments' : n === 1 ? 'N' : 'N V'}, got ${args.length === 0 ? 'none' : args.join(' ')}`);
   };
   const opName = `sem ctl ${cmd}`;
   const set = await openSet(targetFrom(idArg, opts, opName));
@@ -153,7 +166,12 @@ async function ctl(words: string[], opts: KeyOpts) {
     }
     case 'setall': {
       if (args.length === 0) throw new UsageError(`sem ctl setall: missing values (one per semaphore)`);
-      set.setAll(args.flatMap((a) => a.split(',')).filter((a) => a !== '').map(parseValue));
+      set.setAll(
+        args
+          .flatMap((a) => a.split(','))
+          .filter((a) => a !== '')
+          .map(parseValue),
+      );
       return settings.json ? printJson({ id: set.id, values: set.getAll() }) : undefined;
     }
     default:
@@ -175,12 +193,7 @@ async function stat(idArg: string | undefined, opts: KeyOpts) {
     return;
   }
   writeStdout(
-    renderFields([
-      ...permRows(st),
-      ['semaphores', st.nsems],
-      ['last op', formatTime(st.otime)],
-      ['last change', formatTime(st.ctime)],
-    ]) +
+    renderFields([...permRows(st), ['semaphores', st.nsems], ['last op', formatTime(st.otime)], ['last change', formatTime(st.ctime)]]) +
       '\n' +
       renderTable(set.details(), [
         { header: 'SEMNUM', value: (d) => d.num, align: 'right' },
@@ -245,17 +258,24 @@ export function register(program: Command): void {
   const sem = program
     .command('sem')
     .description('System V semaphores: create, op, ctl, stat, rm, lock')
-    .addHelpText('after', "\nExample (a mutex held while a command runs, released even if it is killed):\n  ipcctl sem lock -k 0x1234 -- sh -c 'n=$(cat count); echo $((n + 1)) > count'");
+    .addHelpText(
+      'after',
+      "\nExample (a mutex held while a command runs, released even if it is killed):\n  ipcctl sem lock -k 0x1234 -- sh -c 'n=$(cat count); echo $((n + 1)) > count'",
+    );
 
   addKeyOptions(
     sem
       .command('create')
       .description('create a set with its initial values (or open the one with that key, unchanged) and print its id')
       .addOption(program.createOption('-n, --count <n>', 'number of semaphores (default: one per --value, or 1)').argParser((v) => parseInteger(v, 'count', 1)))
-      .addOption(program.createOption('-v, --value <v...>', `initial values, 0 to ${SEMVMX}: one for all, or one per semaphore (default 0)`).argParser(collectValues))
+      .addOption(
+        program.createOption('-v, --value <v...>', `initial values, 0 to ${SEMVMX}: one for all, or one per semaphore (default 0)`).argParser(collectValues),
+      )
       .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
       .option('-x, --exclusive', 'fail if a set with the key exists (IPC_EXCL)')
-      .addOption(program.createOption('--timeout <dur>', 'how long to wait for another creator to initialise an existing set (default 3s)').argParser(asDuration)),
+      .addOption(
+        program.createOption('--timeout <dur>', 'how long to wait for another creator to initialise an existing set (default 3s)').argParser(asDuration),
+      ),
     true,
   )
     .addHelpText('after', '\nExamples:\n  id=$(ipcctl sem create --value 1)              # a mutex\n  ipcctl sem create -k 0x1234 --count 3 --value 0 5 1')
@@ -271,16 +291,19 @@ export function register(program: Command): void {
       .option('--nowait', 'exit 3 at once instead of waiting (IPC_NOWAIT)')
       .addOption(program.createOption('--timeout <dur>', 'give up after DUR (semtimedop; exit 124)').argParser(asDuration)),
   )
-    .addHelpText('after', '\nExamples:\n  ipcctl sem op 32768 0:-1            # take (P)\n  ipcctl sem op 32768 0:+1            # give back (V)\n  ipcctl sem op 32768 0:-1 1:-1 --nowait   # both or neither\n  ipcctl sem op 32768 2:0 --timeout 5s     # wait until semaphore 2 is 0')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipcctl sem op 32768 0:-1            # take (P)\n  ipcctl sem op 32768 0:+1            # give back (V)\n  ipcctl sem op 32768 0:-1 1:-1 --nowait   # both or neither\n  ipcctl sem op 32768 2:0 --timeout 5s     # wait until semaphore 2 is 0',
+    )
     .action((id, ops, opts) => op(id, ops, opts));
 
   addKeyOptions(
-    sem
-      .command('ctl')
-      .description(`read or set values: ${ctlUsage}`)
-      .argument('<words...>', 'ID then the command (with --key/--path: just the command)'),
+    sem.command('ctl').description(`read or set values: ${ctlUsage}`).argument('<words...>', 'ID then the command (with --key/--path: just the command)'),
   )
-    .addHelpText('after', '\nExamples:\n  ipcctl sem ctl 32768 getall\n  ipcctl sem ctl 32768 setval 0 1\n  ipcctl sem ctl 32768 getncnt 0       # how many wait to take from semaphore 0')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipcctl sem ctl 32768 getall\n  ipcctl sem ctl 32768 setval 0 1\n  ipcctl sem ctl 32768 getncnt 0       # how many wait to take from semaphore 0',
+    )
     .action((words, opts) => ctl(words, opts));
 
   addKeyOptions(sem.command('stat').description('show a set: owner, mode, times, and each value with its waiters').argument('[id]', 'set id'))
@@ -290,15 +313,29 @@ export function register(program: Command): void {
   addKeyOptions(
     sem
       .command('lock')
-      .description('take a semaphore (with SEM_UNDO), run CMD, give it back; exit with CMD\'s status (like flock(1))')
+      .description("take a semaphore (with SEM_UNDO), run CMD, give it back; exit with CMD's status (like flock(1))")
       .argument('[id]', 'set id (or use --key/--path: the set is created with --value when none has the key)')
       .argument('[cmd...]', 'the command and its arguments, after --')
       .option('-c, --command <shell-command>', 'run this with /bin/sh -c instead of CMD')
       .option('-n, --nowait', 'fail at once (exit 1, or -E) when the semaphore is taken')
       .addOption(program.createOption('-w, --timeout <dur>', 'give up after DUR (exit 124, or -E)').argParser(asDuration))
-      .addOption(program.createOption('-E, --conflict-exit-code <n>', 'exit code for --nowait and --timeout failures').argParser((v) => parseInteger(v, 'exit code', 0, 255)))
-      .addOption(program.createOption('--slot <n>', 'which semaphore of the set').argParser((v) => parseInteger(v, 'slot', 0, 65535)).default(0))
-      .addOption(program.createOption('--take <n>', 'how many units to take (a counting semaphore lets value/N holders in)').argParser((v) => parseInteger(v, 'take', 1, SEMVMX)).default(1))
+      .addOption(
+        program
+          .createOption('-E, --conflict-exit-code <n>', 'exit code for --nowait and --timeout failures')
+          .argParser((v) => parseInteger(v, 'exit code', 0, 255)),
+      )
+      .addOption(
+        program
+          .createOption('--slot <n>', 'which semaphore of the set')
+          .argParser((v) => parseInteger(v, 'slot', 0, 65535))
+          .default(0),
+      )
+      .addOption(
+        program
+          .createOption('--take <n>', 'how many units to take (a counting semaphore lets value/N holders in)')
+          .argParser((v) => parseInteger(v, 'take', 1, SEMVMX))
+          .default(1),
+      )
       .addOption(program.createOption('-v, --value <v>', 'value of each semaphore of a set created here').argParser(parseValue).default(1))
       .addOption(program.createOption('-m, --mode <octal>', 'permission bits of a set created here').argParser(asMode).default(0o600, '0600')),
   )

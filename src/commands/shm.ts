@@ -20,7 +20,6 @@ import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { readerOf } from './common/input.js';
 import { reportCreated } from './common/created.js';
 
-
 async function openSegment(target: Target): Promise<SharedMemory> {
   const { SharedMemory } = await import('../ipc/sysv/shm.js');
   return target.kind === 'id' ? SharedMemory.fromId(target.id) : SharedMemory.fromKey(target);
@@ -33,12 +32,18 @@ async function create(opts: KeyOpts & { size: number; mode: number; exclusive?: 
   const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
   const made = await SharedMemory.createNew({ key, size: opts.size, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
   const id = made.id;
-  reportCreated('shm create', 'segment', made, () => {
-    if (settings.json) {
-      const st = SharedMemory.fromId(id).stat('shm create');
-      printJson({ id, key: formatKey(st.key), mode: formatMode(st.mode), size: st.size });
-    } else writeStdout(`${id}\n`);
-  }, () => SharedMemory.fromId(id).remove());
+  reportCreated(
+    'shm create',
+    'segment',
+    made,
+    () => {
+      if (settings.json) {
+        const st = SharedMemory.fromId(id).stat('shm create');
+        printJson({ id, key: formatKey(st.key), mode: formatMode(st.mode), size: st.size });
+      } else writeStdout(`${id}\n`);
+    },
+    () => SharedMemory.fromId(id).remove(),
+  );
 }
 
 async function attach(idArg: string | undefined, opts: KeyOpts & { readOnly?: boolean; hold?: number }) {
@@ -248,7 +253,7 @@ export function register(program: Command): void {
   addKeyOptions(
     shm
       .command('read')
-      .description('write the segment\'s bytes to stdout (raw, or --hex)')
+      .description("write the segment's bytes to stdout (raw, or --hex)")
       .argument('[id]', 'segment id (or use --key/--path)')
       .addOption(program.createOption('-o, --offset <n>', 'first byte (K, M, G allowed)').argParser(asBytes('offset')).default(0))
       .addOption(program.createOption('-l, --length <n>', 'how many bytes (default: to the end)').argParser(asBytes('length')))

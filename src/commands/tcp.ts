@@ -11,7 +11,7 @@ import { ServeFeedback } from './common/feedback.js';
 import { type ConnectFlags, quietOnClosedOutput, runConnect } from './common/connect.js';
 import { checkModeFlags, type ModeFlags, runMode, wantsMode } from './common/serve-modes.js';
 import { hexdumpBeforeOperands, withHexdump } from './common/sockets.js';
-import { addConnectOptions, addStreamServeOptions, checkServeFlags, serveReporter, } from './common/sockets.js';
+import { addConnectOptions, addStreamServeOptions, checkServeFlags, serveReporter } from './common/sockets.js';
 
 interface ServeFlags extends ModeFlags {
   hexdump?: string | boolean;
@@ -47,7 +47,9 @@ async function serve(opts: ServeFlags) {
         echo: Boolean(opts.echo),
         idleMs: opts.timeout,
         output: settings.json ? null : 1,
-        events: feedback.wrap(withHexdump(serveReporter('tcp serve', Boolean(opts.verbose), port === 0, formatAddress, addressFields), dump, Boolean(opts.echo))),
+        events: feedback.wrap(
+          withHexdump(serveReporter('tcp serve', Boolean(opts.verbose), port === 0, formatAddress, addressFields), dump, Boolean(opts.echo)),
+        ),
         meter: feedback.meter,
       }),
     );
@@ -89,15 +91,17 @@ export function register(program: Command): void {
     )
     .action((opts) => serve(opts));
 
-  hexdumpBeforeOperands(addConnectOptions(
-    tcp
-      .command('connect')
-      .description('connect, send stdin (or --send), half-close at its end, print the reply until the peer closes')
-      .argument('<host>', 'numeric address: 127.0.0.1, ::1')
-      .argument('<port>', 'port')
-      .option('-s, --source <addr>', 'connect from this local address (bind before connect)')
-      .addOption(program.createOption('--source-port <port>', 'connect from this local port').argParser((v: string) => parseSourcePort(v))),
-  ))
+  hexdumpBeforeOperands(
+    addConnectOptions(
+      tcp
+        .command('connect')
+        .description('connect, send stdin (or --send), half-close at its end, print the reply until the peer closes')
+        .argument('<host>', 'numeric address: 127.0.0.1, ::1')
+        .argument('<port>', 'port')
+        .option('-s, --source <addr>', 'connect from this local address (bind before connect)')
+        .addOption(program.createOption('--source-port <port>', 'connect from this local port').argParser((v: string) => parseSourcePort(v))),
+    ),
+  )
     .addHelpText(
       'after',
       '\nExamples:\n  printf "GET / HTTP/1.0\\r\\n\\r\\n" | ipcctl tcp connect 127.0.0.1 8080\n  printf "GET / HTTP/1.0\\n\\n" | ipcctl tcp connect --crlf 127.0.0.1 8080\n  ipcctl tcp connect -z --timeout 1s 127.0.0.1 22 && echo open\n  ipcctl tcp connect --no-shutdown 127.0.0.1 9000 < /dev/null   # a broker subscriber\n  ipcctl tcp connect 127.0.0.1 9000 --send hello -x',

@@ -19,7 +19,17 @@ import { InputTooLong, readAll, readAllUpTo, readRecords } from './common/input.
 import { datagramPrinter, hexdumpBeforeOperands, reportListenEnd } from './common/sockets.js';
 import { waitingForDatagrams } from './common/feedback.js';
 import { quietOnClosedOutput } from './common/connect.js';
-import { addListenExtras, addSendExtras, dumpDatagrams, listenTarget, openDump, runUdpExec, sendMulticast, type ListenExtras, type SendExtras } from './common/udp-extras.js';
+import {
+  addListenExtras,
+  addSendExtras,
+  dumpDatagrams,
+  listenTarget,
+  openDump,
+  runUdpExec,
+  sendMulticast,
+  type ListenExtras,
+  type SendExtras,
+} from './common/udp-extras.js';
 
 interface ListenFlags extends ListenExtras {
   port: string;
@@ -118,12 +128,23 @@ async function send(host: string, portText: string, text: string[], opts: SendFl
   let r: Awaited<ReturnType<typeof send>>;
   try {
     const payloads: Iterable<Buffer> =
-      text.length > 0 ? (opts.lines ? splitLines(Buffer.from(text.join(' '))) : [Buffer.from(text.join(' '))]) : opts.lines ? readRecords(10, 0, max) : opts.chunk !== undefined ? chunks(readAll(), opts.chunk) : [readAllUpTo(max)];
+      text.length > 0
+        ? opts.lines
+          ? splitLines(Buffer.from(text.join(' ')))
+          : [Buffer.from(text.join(' '))]
+        : opts.lines
+          ? readRecords(10, 0, max)
+          : opts.chunk !== undefined
+            ? chunks(readAll(), opts.chunk)
+            : [readAllUpTo(max)];
     const dumped = dump ? tapPayloads(payloads, (p) => dump.chunk('sent', p)) : payloads;
     r = await send({ op: 'udp send', to, payloads: dumped, count: opts.count ?? 1, broadcast: Boolean(opts.broadcast), timeoutMs: opts.timeout, multicast });
   } catch (e) {
     if (e instanceof InputTooLong) {
-      throw new OperationError(`udp send ${formatAddress(to)}: ${opts.lines ? 'a line of stdin' : 'stdin'} holds more than ${max} bytes, the largest UDP datagram; ${opts.lines ? 'the lines before it were sent' : 'nothing sent'}`, EXIT.FAILED);
+      throw new OperationError(
+        `udp send ${formatAddress(to)}: ${opts.lines ? 'a line of stdin' : 'stdin'} holds more than ${max} bytes, the largest UDP datagram; ${opts.lines ? 'the lines before it were sent' : 'nothing sent'}`,
+        EXIT.FAILED,
+      );
     }
     if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw new OperationError(`udp send ${formatAddress(to)}: EISDIR, stdin is a directory`, EXIT.FAILED);
     throw e;
@@ -140,8 +161,7 @@ export function register(program: Command): void {
     .description('UDP datagrams: send and listen; each send is one datagram, boundaries kept')
     .addHelpText('after', '\nExample:\n  ipcctl udp listen --port 9000 --json &  ipcctl udp send 127.0.0.1 9000 hello');
 
-  addListenExtras(udp
-    .command('listen'))
+  addListenExtras(udp.command('listen'))
     .description('receive datagrams from every sender; payloads to stdout')
     .addOption(program.createOption('-p, --port <port>', 'port (0: any free port, printed on stderr)').makeOptionMandatory())
     .addOption(program.createOption('-b, --bind <addr>', 'address to listen on: 0.0.0.0 or :: for every interface').default('127.0.0.1'))
@@ -151,11 +171,13 @@ export function register(program: Command): void {
     .option('--lines', 'end each datagram with a newline on stdout')
     .option('--reuseaddr', 'SO_REUSEADDR')
     .option('-v, --verbose', 'report the address and each datagram on stderr')
-    .addHelpText('after', '\nExamples:\n  ipcctl udp listen --port 9000 -n 1 > datagram.bin\n  ipcctl --json udp listen --port 9000 --timeout 10s\n  ipcctl udp listen --port 5007 --group 239.1.2.3 --lines\n  ipcctl udp listen --port 9000 --exec "tr a-z A-Z"')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipcctl udp listen --port 9000 -n 1 > datagram.bin\n  ipcctl --json udp listen --port 9000 --timeout 10s\n  ipcctl udp listen --port 5007 --group 239.1.2.3 --lines\n  ipcctl udp listen --port 9000 --exec "tr a-z A-Z"',
+    )
     .action((opts) => listen(opts));
 
-  hexdumpBeforeOperands(addSendExtras(udp
-    .command('send')))
+  hexdumpBeforeOperands(addSendExtras(udp.command('send')))
     .description('send TEXT, stdin, or each line (--lines) as one datagram')
     .argument('<host>', 'numeric address: 127.0.0.1, ::1, 255.255.255.255 with --broadcast')
     .argument('<port>', 'port')
@@ -166,6 +188,9 @@ export function register(program: Command): void {
     .option('--broadcast', 'allow a broadcast address (SO_BROADCAST)')
     .addOption(program.createOption('--timeout <dur>', 'give up when the socket stays full for DUR (exit 124)').argParser(asDuration))
     .option('-v, --verbose', 'report what was sent on stderr')
-    .addHelpText('after', '\nExamples:\n  ipcctl udp send 127.0.0.1 9000 hello\n  seq 5 | ipcctl udp send 127.0.0.1 9000 --lines\n  ipcctl udp send 127.0.0.1 9000 --count 100000 ping\n  seq 3 | ipcctl udp send 239.1.2.3 5007 --lines --ttl 1')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipcctl udp send 127.0.0.1 9000 hello\n  seq 5 | ipcctl udp send 127.0.0.1 9000 --lines\n  ipcctl udp send 127.0.0.1 9000 --count 100000 ping\n  seq 3 | ipcctl udp send 239.1.2.3 5007 --lines --ttl 1',
+    )
     .action((host, port, text, opts) => send(host, port, text, opts));
 }

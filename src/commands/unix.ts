@@ -152,7 +152,10 @@ export function register(program: Command): void {
       .addOption(program.createOption('-n, --count <n>', 'with --dgram: exit after N datagrams').argParser(asCount))
       .option('--lines', 'with --dgram: end each datagram with a newline on stdout'),
   )
-    .addHelpText('after', '\nExamples:\n  ipcctl unix serve /tmp/lab.sock --echo --keep-open\n  ipcctl unix serve /tmp/lab.sock --keep-open --exec cat\n  ipcctl unix serve /tmp/lab.sock --broker -v\n  ipcctl unix serve --dgram /tmp/lab.dgram -n 3 --lines')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipcctl unix serve /tmp/lab.sock --echo --keep-open\n  ipcctl unix serve /tmp/lab.sock --keep-open --exec cat\n  ipcctl unix serve /tmp/lab.sock --broker -v\n  ipcctl unix serve --dgram /tmp/lab.dgram -n 3 --lines',
+    )
     .action((path, opts) => serve(path, opts));
 
   addConnectOptions(

@@ -51,7 +51,10 @@ export function register(program: Command): void {
   xdr
     .command('encode')
     .description('write the XDR bytes of TYPE:VALUE... (raw on stdout)')
-    .argument('<value...>', 'TYPE:VALUE: int:3 uint:7 hyper:-1 uhyper:18446744073709551615 bool:true enum:2 float:1.5 double:2.5 string:hi opaque:0a0b opaque[3]:010203 int[]:1,2,3 void')
+    .argument(
+      '<value...>',
+      'TYPE:VALUE: int:3 uint:7 hyper:-1 uhyper:18446744073709551615 bool:true enum:2 float:1.5 double:2.5 string:hi opaque:0a0b opaque[3]:010203 int[]:1,2,3 void',
+    )
     .option('--hex', 'print as hexdump -C instead of raw bytes')
     .addHelpText('after', '\nExamples:\n  ipcctl xdr encode int:3 --hex\n  ipcctl xdr encode string:hello opaque[3]:010203 > args.xdr')
     .action((values, opts) => encode(values, opts));
@@ -61,6 +64,9 @@ export function register(program: Command): void {
     .description('read XDR from stdin and print the values of TYPE...')
     .argument('<type...>', 'the types, in order: int uint hyper uhyper bool enum float double string opaque opaque[N] string<N> T[N] T[] void')
     .option('--hex', 'stdin is hex text (like 00 00 00 03), not raw bytes')
-    .addHelpText('after', '\nExamples:\n  ipcctl xdr encode int:3 string:hi | ipcctl xdr decode int string\n  echo 00000003 | ipcctl --json xdr decode int --hex')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipcctl xdr encode int:3 string:hi | ipcctl xdr decode int string\n  echo 00000003 | ipcctl --json xdr decode int --hex',
+    )
     .action((types, opts) => decode(types, opts));
 }

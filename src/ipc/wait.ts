@@ -83,14 +83,21 @@ export function waitFor<T>(work: Promise<T>, opts: WaitOptions): Promise<T> {
     const abandon = (err: Error) => {
       stopping = true;
       finish();
-      if (opts.onLateResult) work.then((v) => opts.onLateResult!(v as never), () => {});
+      if (opts.onLateResult)
+        work.then(
+          (v) => opts.onLateResult!(v as never),
+          () => {},
+        );
       reject(err);
     };
     const interrupt = () => !settled && abandon(new InterruptedError(`${opts.what}: interrupted`));
     if (stopping) return interrupt();
     activeWaits.add(interrupt);
     if (opts.timeoutMs !== undefined) {
-      timer = setLongTimeout(() => !settled && abandon(new TimeoutError(`${opts.what}: timed out after ${formatMs(opts.totalMs ?? opts.timeoutMs!)}`)), opts.timeoutMs);
+      timer = setLongTimeout(
+        () => !settled && abandon(new TimeoutError(`${opts.what}: timed out after ${formatMs(opts.totalMs ?? opts.timeoutMs!)}`)),
+        opts.timeoutMs,
+      );
     }
     work.then(
       (v) => {

@@ -30,8 +30,17 @@ interface Args {
 
 async function taker(ctx: WorkerContext<Args>): Promise<{ finished: true }> {
   const { sem, order, atomic } = ctx.args;
-  const take = (nums: number[]) => new RepeatedOps(sem, nums.map((num) => ({ num, op: -1 })), { undo: true });
-  const give = new RepeatedOps(sem, order.map((num) => ({ num, op: 1 })), { undo: true });
+  const take = (nums: number[]) =>
+    new RepeatedOps(
+      sem,
+      nums.map((num) => ({ num, op: -1 })),
+      { undo: true },
+    );
+  const give = new RepeatedOps(
+    sem,
+    order.map((num) => ({ num, op: 1 })),
+    { undo: true },
+  );
   const arrive = new RepeatedOps(sem, [{ num: BARRIER, op: -1 }], { undo: false });
   const allThere = new RepeatedOps(sem, [{ num: BARRIER, op: 0 }], { undo: false });
   if (atomic) {
@@ -70,7 +79,11 @@ export async function run(lab: LabRun, opts: DeadlockOptions): Promise<LabResult
   const a = lab.spawn('taker', { sem: sem.id, order: [0, 1], atomic } satisfies Args, 'A');
   const b = lab.spawn('taker', { sem: sem.id, order: [1, 0], atomic } satisfies Args, 'B');
   let finished = 0;
-  for (const c of [a, b]) void c.result.then(() => finished++, () => {});
+  for (const c of [a, b])
+    void c.result.then(
+      () => finished++,
+      () => {},
+    );
 
   // Both blocked: each of #0 and #1 has a waiter and neither is free.
   const bothBlocked = () => {
@@ -89,7 +102,10 @@ export async function run(lab: LabRun, opts: DeadlockOptions): Promise<LabResult
       deadlocked = true;
       const holder0 = sem.getPid(0) === a.pid ? 'A' : 'B';
       const holder1 = sem.getPid(1) === a.pid ? 'A' : 'B';
-      lab.say(`DEADLOCK after ${Date.now() - since} ms blocked: ${holder0} (pid ${holder0 === 'A' ? a.pid : b.pid}) holds #0 and waits for #1; ${holder1} (pid ${holder1 === 'A' ? a.pid : b.pid}) holds #1 and waits for #0`, 'bad');
+      lab.say(
+        `DEADLOCK after ${Date.now() - since} ms blocked: ${holder0} (pid ${holder0 === 'A' ? a.pid : b.pid}) holds #0 and waits for #1; ${holder1} (pid ${holder1 === 'A' ? a.pid : b.pid}) holds #1 and waits for #0`,
+        'bad',
+      );
       a.kill();
       b.kill();
       await Promise.all([a.gone(2000), b.gone(2000)]);
@@ -102,6 +118,9 @@ export async function run(lab: LabRun, opts: DeadlockOptions): Promise<LabResult
   const ok = deadlocked === !atomic;
   let verdict: string;
   if (atomic) verdict = ok ? 'taking both semaphores in one semop cannot deadlock: both finished' : 'the atomic run deadlocked: that should never happen';
-  else verdict = ok ? 'each held one semaphore and waited for the other: a deadlock (hold and wait, circular wait); --atomic avoids it' : 'no deadlock happened, though the barrier should force one';
+  else
+    verdict = ok
+      ? 'each held one semaphore and waited for the other: a deadlock (hold and wait, circular wait); --atomic avoids it'
+      : 'no deadlock happened, though the barrier should force one';
   return { lab: 'deadlock', ok, verdict, seconds: seconds(elapsedMs), deadlocked, atomic, timeout: timeoutMs / 1000 };
 }

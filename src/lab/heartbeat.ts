@@ -44,13 +44,18 @@ export const roles = { worker };
 
 export async function run(lab: LabRun, opts: HeartbeatOptions): Promise<LabResult> {
   const { workers, rounds, responseMs, stall } = opts;
-  lab.say(`a monitor asks ${workers} worker${workers === 1 ? '' : 's'} for a heartbeat ${rounds} time${rounds === 1 ? '' : 's'}; each must answer within ${formatMs(responseMs)}${stall ? `; worker ${stall} will stall` : ''}`, 'step');
+  lab.say(
+    `a monitor asks ${workers} worker${workers === 1 ? '' : 's'} for a heartbeat ${rounds} time${rounds === 1 ? '' : 's'}; each must answer within ${formatMs(responseMs)}${stall ? `; worker ${stall} will stall` : ''}`,
+    'step',
+  );
   const sem = await lab.semaphores(new Array<number>(2 * workers).fill(0));
   lab.say(`semaphore set ${sem.id}: for worker N, #2(N-1) is its event and #2(N-1)+1 its reply`);
   // A stalled worker answers round 1 when there is more than one round, so
   // the monitor sees it go from healthy to unhealthy.
   const stallAfter = rounds > 1 ? 1 : 0;
-  const kids = Array.from({ length: workers }, (_, i) => lab.spawn('worker', { sem: sem.id, index: i, stallAfter: stall === i + 1 ? stallAfter : null }, `worker ${i + 1}`));
+  const kids = Array.from({ length: workers }, (_, i) =>
+    lab.spawn('worker', { sem: sem.id, index: i, stallAfter: stall === i + 1 ? stallAfter : null }, `worker ${i + 1}`),
+  );
   await lab.wait(Promise.all(kids.map((k) => k.ready)));
   const firstRound = kids.map((_, i) => i).filter((i) => !(stall === i + 1 && stallAfter === 0));
   await lab.expect(() => firstRound.every((i) => sem.getNcnt(event(i)) === 1), `all workers waiting on their event semaphore`, 30_000);
@@ -76,7 +81,11 @@ export async function run(lab: LabRun, opts: HeartbeatOptions): Promise<LabResul
       lab.say(`round ${round}: ${answered} of ${workers} answered in ${Date.now() - asked} ms`, pending.size === 0 ? 'info' : 'step');
       for (const i of pending) {
         const backlog = sem.getVal(event(i));
-        if (!unhealthy.has(i + 1)) lab.say(`worker ${i + 1} (pid ${kids[i]!.pid}) did not answer within ${formatMs(responseMs)}: UNHEALTHY (its event semaphore is at ${backlog}: nobody takes it)`, 'bad');
+        if (!unhealthy.has(i + 1))
+          lab.say(
+            `worker ${i + 1} (pid ${kids[i]!.pid}) did not answer within ${formatMs(responseMs)}: UNHEALTHY (its event semaphore is at ${backlog}: nobody takes it)`,
+            'bad',
+          );
         unhealthy.add(i + 1);
       }
     }

@@ -76,7 +76,8 @@ async function client(ctx: WorkerContext<{ q: number; sem: number; requests: num
   const q = MessageQueue.fromId(ctx.args.q);
   const forever = new Deadline(undefined);
   await new RepeatedOps(sem, [{ num: GATE, op: -1 }], { undo: false }).apply();
-  const ask = (n: number) => q.send(Buffer.from(JSON.stringify({ pid: process.pid, n } satisfies Request)), { type: REQUEST, nowait: false, deadline: forever });
+  const ask = (n: number) =>
+    q.send(Buffer.from(JSON.stringify({ pid: process.pid, n } satisfies Request)), { type: REQUEST, nowait: false, deadline: forever });
   let received = 0;
   let misdelivered = 0;
   const judge = (data: Buffer) => (decode<Reply>(data).to === process.pid ? received++ : misdelivered++);
@@ -86,7 +87,7 @@ async function client(ctx: WorkerContext<{ q: number; sem: number; requests: num
     // what is left without waiting.
     for (let n = 1; n <= requests; n++) await ask(n);
     await new RepeatedOps(sem, [{ num: VICTIM_TURN, op: -1 }], { undo: false }).apply();
-    for (let msg; (msg = q.receiveNow(CAPACITY, recvOpts(process.pid, forever, true))); ) judge(msg.data);
+    for (let msg; (msg = q.receiveNow(CAPACITY, recvOpts(process.pid, forever, true)));) judge(msg.data);
   } else {
     // The classic client: ask, wait for the answer of its own type, repeat.
     try {
@@ -107,7 +108,7 @@ async function thief(ctx: WorkerContext<{ q: number; sem: number; victim: number
   await new RepeatedOps(ctx.args.sem, [{ num: THIEF_TURN, op: -1 }], { undo: false }).apply();
   const meantFor: number[] = [];
   // msgrcv with the victim's pid as the type: the kernel does not ask who we are.
-  for (let msg; (msg = q.receiveNow(CAPACITY, recvOpts(ctx.args.victim, new Deadline(undefined), true))); ) {
+  for (let msg; (msg = q.receiveNow(CAPACITY, recvOpts(ctx.args.victim, new Deadline(undefined), true)));) {
     meantFor.push(decode<Reply>(msg.data).to);
   }
   return { stolen: meantFor.length, meantFor };
@@ -118,12 +119,17 @@ export const roles = { server, client, thief };
 export async function run(lab: LabRun, opts: MsgqServerOptions): Promise<LabResult> {
   const { clients, requests, thief: withThief } = opts;
   const total = clients * requests;
-  lab.say(`one server and ${clients} client${clients === 1 ? '' : 's'} share one queue: requests go with type ${REQUEST}, each reply with type = the client's pid${withThief ? '; a thief joins' : ''}`, 'step');
+  lab.say(
+    `one server and ${clients} client${clients === 1 ? '' : 's'} share one queue: requests go with type ${REQUEST}, each reply with type = the client's pid${withThief ? '; a thief joins' : ''}`,
+    'step',
+  );
   const q = await lab.queue();
   const sem = await lab.semaphores([0, 0, 0, 0]);
   lab.say(`message queue ${q.id}; semaphore set ${sem.id}: #0 start gate, #1 replies sent, #2 thief's turn, #3 client 1's turn`);
   const srv = lab.spawn('server', { q: q.id, sem: sem.id }, 'server');
-  const cl = Array.from({ length: clients }, (_, i) => lab.spawn('client', { q: q.id, sem: sem.id, requests, victim: withThief && i === 0 }, `client ${i + 1}`));
+  const cl = Array.from({ length: clients }, (_, i) =>
+    lab.spawn('client', { q: q.id, sem: sem.id, requests, victim: withThief && i === 0 }, `client ${i + 1}`),
+  );
   const rogue = withThief ? lab.spawn('thief', { q: q.id, sem: sem.id, victim: cl[0]!.pid }, 'thief') : null;
   await lab.wait(srv.ready);
   await lab.expect(() => sem.getNcnt(GATE) === clients, `all ${clients} clients waiting at the start gate`, 30_000);
@@ -137,14 +143,25 @@ export async function run(lab: LabRun, opts: MsgqServerOptions): Promise<LabResu
   let stolen: { stolen: number; meantFor: number[] } | null = null;
   if (rogue) {
     const waiting = q.stat('lab msgq-server').qnum;
-    lab.say(`the queue holds ${waiting} message${waiting === 1 ? '' : 's'}, client 1's replies (type ${cl[0]!.pid}) among them; the thief receives with that type`, 'step');
+    lab.say(
+      `the queue holds ${waiting} message${waiting === 1 ? '' : 's'}, client 1's replies (type ${cl[0]!.pid}) among them; the thief receives with that type`,
+      'step',
+    );
     sem.setVal(THIEF_TURN, 1);
     stolen = (await lab.wait(rogue.result)) as { stolen: number; meantFor: number[] };
-    lab.say(`the thief took ${stolen.stolen} repl${stolen.stolen === 1 ? 'y' : 'ies'} meant for pid ${[...new Set(stolen.meantFor)].join(', ') || 'nobody'}`, stolen.stolen > 0 ? 'bad' : 'info');
+    lab.say(
+      `the thief took ${stolen.stolen} repl${stolen.stolen === 1 ? 'y' : 'ies'} meant for pid ${[...new Set(stolen.meantFor)].join(', ') || 'nobody'}`,
+      stolen.stolen > 0 ? 'bad' : 'info',
+    );
     sem.setVal(VICTIM_TURN, 1);
   }
   const results = (await lab.wait(Promise.all(cl.map((c) => c.result)))) as ClientResult[];
-  results.forEach((r, i) => lab.say(`client ${i + 1} (pid ${r.pid}) got ${r.received} of its ${requests} replies${r.misdelivered ? `, and ${r.misdelivered} meant for others` : ''}`, r.received === requests ? 'info' : 'bad'));
+  results.forEach((r, i) =>
+    lab.say(
+      `client ${i + 1} (pid ${r.pid}) got ${r.received} of its ${requests} replies${r.misdelivered ? `, and ${r.misdelivered} meant for others` : ''}`,
+      r.received === requests ? 'info' : 'bad',
+    ),
+  );
   q.sendNow(Buffer.from(JSON.stringify({ pid: 0, n: 0, stop: true } satisfies Request)), REQUEST);
   const served = ((await lab.wait(srv.result)) as { served: number }).served;
   const elapsedMs = Date.now() - start;
@@ -153,7 +170,8 @@ export async function run(lab: LabRun, opts: MsgqServerOptions): Promise<LabResu
   const misdelivered = results.reduce((n, r) => n + r.misdelivered, 0) + (stolen?.meantFor.filter((pid) => pid !== rogue!.pid).length ?? 0);
   const ok = withThief ? misdelivered > 0 && replies + misdelivered === total : replies === total && misdelivered === 0;
   let verdict: string;
-  if (!withThief) verdict = ok ? `all ${total} replies reached their own client` : `${replies} of ${total} replies reached their own client, ${misdelivered} misdelivered`;
+  if (!withThief)
+    verdict = ok ? `all ${total} replies reached their own client` : `${replies} of ${total} replies reached their own client, ${misdelivered} misdelivered`;
   else
     verdict = ok
       ? `the thief took ${misdelivered} repl${misdelivered === 1 ? 'y' : 'ies'} meant for client 1: nothing stops a process from receiving another's type; the design trusts its clients`

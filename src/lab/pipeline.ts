@@ -140,14 +140,21 @@ export const roles = { sensor, capture, processing, writer, mailer };
 
 export async function run(lab: LabRun, opts: PipelineOptions): Promise<LabResult> {
   const { triggers, intervalMs, processMs, mailFailures } = opts;
-  lab.say(`${triggers} triggers, one every ${intervalMs} ms; processing takes ${processMs} ms a picture${processMs > intervalMs ? ', slower than the triggers' : ''}; the first ${mailFailures} mail attempt${mailFailures === 1 ? '' : 's'} fail`, 'step');
+  lab.say(
+    `${triggers} triggers, one every ${intervalMs} ms; processing takes ${processMs} ms a picture${processMs > intervalMs ? ', slower than the triggers' : ''}; the first ${mailFailures} mail attempt${mailFailures === 1 ? '' : 's'} fail`,
+    'step',
+  );
   const queues: MessageQueue[] = [];
   for (let i = 0; i < QUEUES.length; i++) queues.push(await lab.queue());
   const dir = lab.tempDir();
   lab.say(`message queues: ${QUEUES.map((name, i) => `${name} ${queues[i]!.id}`).join(', ')}; files go to ${dir}`);
   const base = { triggers, intervalMs, processMs, mailFailures, dir };
   const ids = queues.map((q) => q.id);
-  const link = (input: number | null, output: number | null): StageArgs => ({ ...base, input: input === null ? null : ids[input]!, output: output === null ? null : ids[output]! });
+  const link = (input: number | null, output: number | null): StageArgs => ({
+    ...base,
+    input: input === null ? null : ids[input]!,
+    output: output === null ? null : ids[output]!,
+  });
   const sensorChild = lab.spawn('sensor', link(null, 0), 'sensor');
   const stages = [
     lab.spawn('capture', link(0, 1), 'capture'),
@@ -156,7 +163,10 @@ export async function run(lab: LabRun, opts: PipelineOptions): Promise<LabResult
     lab.spawn('mailer', link(3, null), 'mailer'),
   ];
   await lab.wait(Promise.all(stages.map((s) => s.ready)));
-  lab.say(`all stages run (pids ${[sensorChild, ...stages].map((c) => c.pid).join(', ')}); watch the queues from another terminal with: ipcctl ls --watch msgq`, 'step');
+  lab.say(
+    `all stages run (pids ${[sensorChild, ...stages].map((c) => c.pid).join(', ')}); watch the queues from another terminal with: ipcctl ls --watch msgq`,
+    'step',
+  );
   const start = Date.now();
   sensorChild.send('go');
 
@@ -191,5 +201,17 @@ export async function run(lab: LabRun, opts: PipelineOptions): Promise<LabResult
   const verdict = ok
     ? `every one of the ${triggers} triggers became one file and one mailed report; ${mail.failures} failed mail${mail.failures === 1 ? ' was' : 's were'} retried, none lost`
     : `${triggers} triggers but ${reports} reports and ${files} files`;
-  return { lab: 'pipeline', ok, verdict, seconds: seconds(elapsedMs), triggers, reports, files, mailAttempts: mail.attempts, mailFailures: mail.failures, maxDepth: Object.fromEntries(QUEUES.map((q, i) => [q, maxDepth[i]])), samples: samples.length };
+  return {
+    lab: 'pipeline',
+    ok,
+    verdict,
+    seconds: seconds(elapsedMs),
+    triggers,
+    reports,
+    files,
+    mailAttempts: mail.attempts,
+    mailFailures: mail.failures,
+    maxDepth: Object.fromEntries(QUEUES.map((q, i) => [q, maxDepth[i]])),
+    samples: samples.length,
+  };
 }

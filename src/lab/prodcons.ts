@@ -47,7 +47,11 @@ class Ring {
   readonly lock: RepeatedOps;
   readonly unlock: RepeatedOps;
 
-  constructor(view: Buffer, sem: number, readonly size: number) {
+  constructor(
+    view: Buffer,
+    sem: number,
+    readonly size: number,
+  ) {
     this.words = new Int32Array(view.buffer, view.byteOffset, SLOTS + 2 * size);
     this.takeEmpty = new RepeatedOps(sem, [{ num: EMPTY, op: -1 }], { undo: false });
     this.giveEmpty = new RepeatedOps(sem, [{ num: EMPTY, op: 1 }], { undo: false });
@@ -167,7 +171,10 @@ function check(opts: ProdconsOptions, taken: number[][]): Check {
 
 export async function run(lab: LabRun, opts: ProdconsOptions): Promise<LabResult> {
   const { producers, consumers, buffer, items } = opts;
-  lab.say(`${producers} producer${producers === 1 ? '' : 's'} make ${items} items each; ${consumers} consumer${consumers === 1 ? '' : 's'} take them from a ring of ${buffer} slot${buffer === 1 ? '' : 's'} in shared memory`, 'step');
+  lab.say(
+    `${producers} producer${producers === 1 ? '' : 's'} make ${items} items each; ${consumers} consumer${consumers === 1 ? '' : 's'} take them from a ring of ${buffer} slot${buffer === 1 ? '' : 's'} in shared memory`,
+    'step',
+  );
   const shm = await lab.sharedMemory(segmentSize(buffer));
   const sem = await lab.semaphores([buffer, 0, 1, 0]);
   lab.say(`shared memory ${shm.id}: the ring; semaphore set ${sem.id}: #0 empty = ${buffer}, #1 full = 0, #2 mutex = 1, #3 start gate`);
@@ -224,5 +231,18 @@ export async function run(lab: LabRun, opts: ProdconsOptions): Promise<LabResult
     ? `every one of the ${produced} items was consumed exactly once, each producer's in order`
     : `${c.consumed} of ${produced} items consumed: ${c.duplicates} duplicate(s), ${c.missing} missing, ${c.outOfOrder} out of order`;
   if (!ok) lab.say(verdict, 'bad');
-  return { lab: 'prodcons', ok, verdict, seconds: seconds(elapsedMs), produced, consumed: c.consumed, duplicates: c.duplicates, missing: c.missing, outOfOrder: c.outOfOrder, producers, consumers, buffer };
+  return {
+    lab: 'prodcons',
+    ok,
+    verdict,
+    seconds: seconds(elapsedMs),
+    produced,
+    consumed: c.consumed,
+    duplicates: c.duplicates,
+    missing: c.missing,
+    outOfOrder: c.outOfOrder,
+    producers,
+    consumers,
+    buffer,
+  };
 }

@@ -83,11 +83,18 @@ export const roles = { adder };
 
 export async function run(lab: LabRun, opts: RaceOptions): Promise<LabResult> {
   const { processes, iterations, lock } = opts;
-  lab.say(`${processes} processes will each do "counter += 100; counter -= 100" ${iterations} times on one int in shared memory${lock ? ', each update inside a semaphore lock' : ', with no lock'}`, 'step');
+  lab.say(
+    `${processes} processes will each do "counter += 100; counter -= 100" ${iterations} times on one int in shared memory${lock ? ', each update inside a semaphore lock' : ', with no lock'}`,
+    'step',
+  );
   const shm = await lab.sharedMemory(4096);
   const sem = await lab.semaphores([0, 1]);
-  lab.say(`shared memory ${shm.id} holds the counter, 0; semaphore set ${sem.id}: #0 is the start gate${lock ? ', #1 the lock (value 1: free; SEM_UNDO)' : ''}`);
-  const children = Array.from({ length: processes }, (_, i) => lab.spawn('adder', { shm: shm.id, sem: sem.id, iterations, lock } satisfies AdderArgs, `process ${i + 1}`));
+  lab.say(
+    `shared memory ${shm.id} holds the counter, 0; semaphore set ${sem.id}: #0 is the start gate${lock ? ', #1 the lock (value 1: free; SEM_UNDO)' : ''}`,
+  );
+  const children = Array.from({ length: processes }, (_, i) =>
+    lab.spawn('adder', { shm: shm.id, sem: sem.id, iterations, lock } satisfies AdderArgs, `process ${i + 1}`),
+  );
   await lab.expect(() => sem.getNcnt(GATE) === processes, `all ${processes} processes waiting at the start gate`, 30_000);
   lab.say(`all ${processes} wait at the gate (semncnt ${processes}); opening it so they run at the same time`, 'step');
   const start = Date.now();

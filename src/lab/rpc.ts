@@ -46,7 +46,10 @@ async function server(ctx: WorkerContext<ServerArgs>): Promise<void> {
     exec: `sleep ${processMs / 1000}; cat`,
     events: {
       listening: () => ctx.ready(),
-      call: (_proto, _peer, log) => ctx.note(`at ${Date.now() - start} ms answered procedure ${log.proc} (${log.proc === 0 ? 'NULL: "received"' : `work, after ${formatMs(processMs)} of processing`})`),
+      call: (_proto, _peer, log) =>
+        ctx.note(
+          `at ${Date.now() - start} ms answered procedure ${log.proc} (${log.proc === 0 ? 'NULL: "received"' : `work, after ${formatMs(processMs)} of processing`})`,
+        ),
     },
   });
 }
@@ -75,7 +78,19 @@ function compute(ms: number): void {
 async function client(ctx: WorkerContext<ClientArgs>): Promise<Blocked> {
   const { port, workMs } = ctx.args;
   const host = { family: 'inet' as const, address: '127.0.0.1', port };
-  const spec = (proc: number, args: Buffer) => ({ op: 'lab rpc client', host, port, proto: 'udp' as const, prog: PROG, vers: 1, proc, args, cred: NO_AUTH, timeoutMs: 30_000, retryMs: 5000 });
+  const spec = (proc: number, args: Buffer) => ({
+    op: 'lab rpc client',
+    host,
+    port,
+    proto: 'udp' as const,
+    prog: PROG,
+    vers: 1,
+    proc,
+    args,
+    cred: NO_AUTH,
+    timeoutMs: 30_000,
+    retryMs: 5000,
+  });
   ctx.ready();
 
   // 1. Asynchronous message: one datagram, no reply asked for or awaited.
@@ -133,7 +148,10 @@ function freePort(): Promise<number> {
 
 export async function run(lab: LabRun, opts: RpcLabOptions): Promise<LabResult> {
   const { processMs, workMs } = opts;
-  lab.say(`a client and an ONC RPC server, two processes on loopback UDP; the server's work procedure takes ${formatMs(processMs)}, the client has ${formatMs(workMs)} of work of its own`, 'step');
+  lab.say(
+    `a client and an ONC RPC server, two processes on loopback UDP; the server's work procedure takes ${formatMs(processMs)}, the client has ${formatMs(workMs)} of work of its own`,
+    'step',
+  );
   const port = await freePort();
   const start = Date.now();
   const srv = lab.spawn('server', { port, processMs } satisfies ServerArgs, 'server');
@@ -148,7 +166,10 @@ export async function run(lab: LabRun, opts: RpcLabOptions): Promise<LabResult> 
     [b.asyncMessage < small, `the asynchronous message blocked ${b.asyncMessage} ms (it should be next to nothing)`],
     [b.syncMessage < small, `the synchronous message blocked ${b.syncMessage} ms (only until receipt)`],
     [b.syncRequest >= processMs * 0.9, `the RPC blocked ${b.syncRequest} ms (at least the processing time)`],
-    [b.asyncRequest <= b.syncRequest - Math.min(workMs, processMs) * 0.5, `the asynchronous request blocked ${b.asyncRequest} ms (about ${expectAsync} ms: processing minus own work)`],
+    [
+      b.asyncRequest <= b.syncRequest - Math.min(workMs, processMs) * 0.5,
+      `the asynchronous request blocked ${b.asyncRequest} ms (about ${expectAsync} ms: processing minus own work)`,
+    ],
   ] as const;
   for (const [ok, text] of checks) lab.say(text, ok ? 'good' : 'bad');
   const ok = checks.every(([c]) => c);

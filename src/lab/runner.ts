@@ -55,11 +55,7 @@ export interface LabModule {
 }
 
 /** Parent <-> child messages over the Node IPC channel. */
-export type ToParent =
-  | { t: 'ready' }
-  | { t: 'note'; text: string }
-  | { t: 'result'; value: unknown }
-  | { t: 'error'; message: string; exitCode: number };
+export type ToParent = { t: 'ready' } | { t: 'note'; text: string } | { t: 'result'; value: unknown } | { t: 'error'; message: string; exitCode: number };
 
 const WORKER = join(__dirname, 'worker.js');
 
@@ -109,7 +105,11 @@ export class Child {
         this.finished = true;
         resultResolve(m.value);
       } else if (m.t === 'error') {
-        failed(m.exitCode === EXIT.INTERRUPTED ? new InterruptedError(`lab ${run.lab}: interrupted`) : new OperationError(`lab ${run.lab}: ${this.name} (pid ${this.pid}): ${m.message}`, m.exitCode));
+        failed(
+          m.exitCode === EXIT.INTERRUPTED
+            ? new InterruptedError(`lab ${run.lab}: interrupted`)
+            : new OperationError(`lab ${run.lab}: ${this.name} (pid ${this.pid}): ${m.message}`, m.exitCode),
+        );
       }
     });
     proc.stderr?.on('data', (d: Buffer) => {
@@ -307,7 +307,8 @@ export class LabRun {
     const running = this.children.filter((c) => c.alive);
     for (const c of running) c.kill();
     await Promise.all(running.map((c) => c.gone(2000)));
-    if (running.length > 0) this.say(`killed ${running.length === 1 ? 'worker' : `${running.length} workers`} still running (pid ${running.map((c) => c.pid).join(', ')})`, 'step');
+    if (running.length > 0)
+      this.say(`killed ${running.length === 1 ? 'worker' : `${running.length} workers`} still running (pid ${running.map((c) => c.pid).join(', ')})`, 'step');
     const removed: string[] = [];
     for (const m of this.made.splice(0).reverse()) {
       try {
@@ -332,7 +333,10 @@ export async function runLab(name: string, mod: LabModule, opts: unknown, onEven
   const run = new LabRun(name, onEvent);
   const onSigint = () => run.abort(new InterruptedError(`lab ${name}: interrupted`));
   process.on('SIGINT', onSigint);
-  const timer = setLongTimeout(() => run.abort(new OperationError(`lab ${name}: did not finish within ${formatMs(maxMs)}; stopped it`, EXIT.TIMEOUT, 'raise --max-time for bigger runs')), maxMs);
+  const timer = setLongTimeout(
+    () => run.abort(new OperationError(`lab ${name}: did not finish within ${formatMs(maxMs)}; stopped it`, EXIT.TIMEOUT, 'raise --max-time for bigger runs')),
+    maxMs,
+  );
   try {
     const work = mod.run(run, opts as never);
     work.catch(() => {}); // after an abort it may reject later, unobserved

@@ -81,7 +81,8 @@ export function writeReply(fd: number, r: BatchReply, json: boolean): void {
     writeAll(fd, formatReply(r, json));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code && /^E[A-Z0-9]+$/.test(code)) throw IpcError.of(code, 'batch', 'writing a reply', code === 'ENOSPC' ? { detail: 'no space left on the output' } : {});
+    if (code && /^E[A-Z0-9]+$/.test(code))
+      throw IpcError.of(code, 'batch', 'writing a reply', code === 'ENOSPC' ? { detail: 'no space left on the output' } : {});
     throw e;
   }
 }

@@ -129,5 +129,10 @@ export function newSegment(size: string, extra: string[] = []): number {
 
 /** A key unlikely to collide with parallel tests: random in 0x4c000000..0x4cffffff. */
 export function uniqueKey(): string {
-  return '0x4c' + Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0');
+  return (
+    '0x4c' +
+    Math.floor(Math.random() * 0xffffff)
+      .toString(16)
+      .padStart(6, '0')
+  );
 }

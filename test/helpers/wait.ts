@@ -17,7 +17,11 @@ export interface WaitOptions {
  * that throws counts as "not yet" (the process may not have started, a /proc
  * file may vanish between readdir and read); its last error is in the message.
  */
-export async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, opts: WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  opts: WaitOptions = {},
+): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const everyMs = opts.everyMs ?? 25;
   const end = Date.now() + timeoutMs;

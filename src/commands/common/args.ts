@@ -43,7 +43,8 @@ export function parseDuration(text: string, what = 'duration', { days = false } 
   const m = /^([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(ms|s|m|h|d)?$/.exec(t);
   if (!m || (m[2] === 'd' && !days)) throw new UsageError(`invalid ${what} '${text}': use seconds (1.5), or ${units}`);
   const ms = Math.round(Number(m[1]) * durationUnits[m[2] ?? '']!);
-  if (!Number.isFinite(ms) || ms > MAX_DURATION_MS) throw new UsageError(`invalid ${what} '${text}': too long (at most ${MAX_DURATION_MS / 3_600_000 | 0}h, about 68 years)`);
+  if (!Number.isFinite(ms) || ms > MAX_DURATION_MS)
+    throw new UsageError(`invalid ${what} '${text}': too long (at most ${(MAX_DURATION_MS / 3_600_000) | 0}h, about 68 years)`);
   return ms;
 }
 

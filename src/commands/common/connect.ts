@@ -95,4 +95,3 @@ export async function runConnect(op: string, address: import('../../ipc/net/addr
     dump?.close();
   }
 }
-

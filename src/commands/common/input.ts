@@ -22,7 +22,8 @@ export function readerOf(fd = 0, op = 'read'): ReadInto {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EOF') return 0;
         // A directory or a device that cannot be read: one line naming it.
-        if (code === 'EISDIR') throw IpcError.of('EISDIR', op, 'stdin', { detail: 'stdin is a directory; redirect a file or give the data as arguments', exitCode: 1 });
+        if (code === 'EISDIR')
+          throw IpcError.of('EISDIR', op, 'stdin', { detail: 'stdin is a directory; redirect a file or give the data as arguments', exitCode: 1 });
         if (code !== 'EAGAIN' && code && /^E[A-Z0-9]+$/.test(code)) throw IpcError.of(code, op, 'stdin', { exitCode: 1 });
         if (code !== 'EAGAIN') throw err;
         sleepSync(2);

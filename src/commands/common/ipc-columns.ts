@@ -95,7 +95,17 @@ export const COLUMNS: readonly ObjectColumn[] = [
   { header: 'GID', kinds: ALL, views: ['creator'], value: (o) => o.gid, align: 'right' },
   // message queues
   { header: 'MSGS', json: 'qnum', kinds: ['msgq'], views: ['default'], value: field('qnum'), align: 'right' },
-  { header: 'USED', aliases: ['USEDBYTES'], json: 'cbytes', kinds: ['msgq'], views: ['default'], value: field('cbytes'), human: bytes('cbytes'), bytes: true, align: 'right' },
+  {
+    header: 'USED',
+    aliases: ['USEDBYTES'],
+    json: 'cbytes',
+    kinds: ['msgq'],
+    views: ['default'],
+    value: field('cbytes'),
+    human: bytes('cbytes'),
+    bytes: true,
+    align: 'right',
+  },
   // /proc does not report msg_qbytes: JSON keeps the field (null), tables omit it.
   { header: 'QBYTES', json: 'qbytes', kinds: ['msgq'], views: [], value: field('qbytes'), align: 'right' },
   { header: 'LSPID', json: 'lspid', kinds: ['msgq'], views: ['pid'], value: field('lspid'), align: 'right' },
@@ -167,7 +177,9 @@ function oneKind(kind: Kind, text: (o: IpcObject) => string): (o: IpcObject) => 
  * objects of other kinds.
  */
 export function tableColumns(view: View, kinds: readonly Kind[], opts: { bytes?: boolean; chosen?: readonly ObjectColumn[] } = {}): Column<IpcObject>[] {
-  const base = opts.chosen ?? COLUMNS.filter((c) => c.views.includes(view)).filter((c) => (c.header === 'TYPE' ? kinds.length > 1 : c.kinds.some((k) => kinds.includes(k))));
+  const base =
+    opts.chosen ??
+    COLUMNS.filter((c) => c.views.includes(view)).filter((c) => (c.header === 'TYPE' ? kinds.length > 1 : c.kinds.some((k) => kinds.includes(k))));
   return base.map((c) => {
     // Decided once per column, not once per cell: with thousands of
     // objects the per-cell work is what `ls` spends its time on.

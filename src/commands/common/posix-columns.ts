@@ -42,7 +42,10 @@ function lastOf<T, R>(format: (v: T) => R): (v: T) => R {
 const mtimeText = lastOf(formatTime);
 const ctimeText = lastOf(formatTime);
 const modeText = lastOf(formatMode);
-const field = (name: string) => (o: PosixObject): JsonValue => (o as unknown as Record<string, JsonValue>)[name] ?? null;
+const field =
+  (name: string) =>
+  (o: PosixObject): JsonValue =>
+    (o as unknown as Record<string, JsonValue>)[name] ?? null;
 
 export const POSIX_COLUMNS: readonly PosixColumn[] = [
   { header: 'TYPE', kinds: ALL, views: ['default', 'time', 'pid', 'creator'], value: (o) => o.kind },
@@ -74,7 +77,11 @@ export function posixToJson(o: PosixObject, only?: ReadonlySet<string>): Record<
   return rec;
 }
 
-export function posixJsonDocument(objects: readonly PosixObject[], kinds: readonly PosixKind[], only?: ReadonlySet<string>): Record<string, Array<Record<string, JsonValue>>> {
+export function posixJsonDocument(
+  objects: readonly PosixObject[],
+  kinds: readonly PosixKind[],
+  only?: ReadonlySet<string>,
+): Record<string, Array<Record<string, JsonValue>>> {
   const doc: Record<string, Array<Record<string, JsonValue>>> = {};
   for (const k of kinds) doc[k] = [];
   for (const o of objects) doc[o.kind]?.push(posixToJson(o, only));
@@ -97,18 +104,30 @@ const LSIPC_ORDER: Record<PosixKind, readonly string[]> = {
 
 /** A view's columns for the kinds shown, in lsipc's order when one kind is. */
 export function viewColumns(view: View, kinds: readonly PosixKind[]): PosixColumn[] {
-  const cols = POSIX_COLUMNS.filter((c) => c.views.includes(view)).filter((c) => (c.header === 'TYPE' ? kinds.length > 1 : c.kinds.some((k) => kinds.includes(k))));
+  const cols = POSIX_COLUMNS.filter((c) => c.views.includes(view)).filter((c) =>
+    c.header === 'TYPE' ? kinds.length > 1 : c.kinds.some((k) => kinds.includes(k)),
+  );
   if (kinds.length !== 1) return cols;
   const order = LSIPC_ORDER[kinds[0]!];
   const rank = (c: PosixColumn) => (order.includes(c.header) ? order.indexOf(c.header) : order.length);
-  return cols.map((c, i) => [c, i] as const).sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1]).map(([c]) => c);
+  return cols
+    .map((c, i) => [c, i] as const)
+    .sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1])
+    .map(([c]) => c);
 }
 
 /** The table columns for the kinds shown: a view's, or the ones chosen by -o. */
-export function posixTableColumns(view: View, kinds: readonly PosixKind[], opts: { bytes?: boolean; chosen?: readonly PosixColumn[] } = {}): Column<PosixObject>[] {
+export function posixTableColumns(
+  view: View,
+  kinds: readonly PosixKind[],
+  opts: { bytes?: boolean; chosen?: readonly PosixColumn[] } = {},
+): Column<PosixObject>[] {
   const base = opts.chosen ?? viewColumns(view, kinds);
   return base.map((c) => {
-    const text = c.bytes && !opts.bytes ? (o: PosixObject) => (c.value(o) === null ? '-' : humanBytes(c.value(o) as number)) : (c.human ?? ((o: PosixObject) => String(c.value(o) ?? '-')));
+    const text =
+      c.bytes && !opts.bytes
+        ? (o: PosixObject) => (c.value(o) === null ? '-' : humanBytes(c.value(o) as number))
+        : (c.human ?? ((o: PosixObject) => String(c.value(o) ?? '-')));
     const value = c.kinds.length === ALL.length ? text : (o: PosixObject) => (c.kinds.includes(o.kind) ? text(o) : '-');
     return { header: c.header, align: c.align, value };
   });

@@ -42,7 +42,8 @@ async function remover(kind: PosixKind): Promise<(name: string) => void> {
 }
 
 export async function removePosix(kinds: readonly PosixKind[], names: string[], opts: PosixRmOpts): Promise<void> {
-  if (opts.creator !== undefined || opts.orphans) throw new UsageError('rm: --creator and --orphans concern System V segments only: POSIX objects record no creator');
+  if (opts.creator !== undefined || opts.orphans)
+    throw new UsageError('rm: --creator and --orphans concern System V segments only: POSIX objects record no creator');
   const listing = await import('../../ipc/posix/listing.js');
   let targets: Target[];
   const missing: IpcError[] = [];
@@ -53,7 +54,9 @@ export async function removePosix(kinds: readonly PosixKind[], names: string[], 
   } else {
     if (names.length === 0) throw new UsageError(`rm: missing ${kinds[0]} names (or --all)`);
     const seen = new Set<string>();
-    targets = names.map((t) => ({ kind: kinds[0]!, name: parsePosixName(t, kinds[0]!, `rm ${kinds[0]}`) })).filter((t) => !seen.has(t.name) && seen.add(t.name));
+    targets = names
+      .map((t) => ({ kind: kinds[0]!, name: parsePosixName(t, kinds[0]!, `rm ${kinds[0]}`) }))
+      .filter((t) => !seen.has(t.name) && seen.add(t.name));
   }
 
   if (opts.dryRun) {
@@ -65,7 +68,13 @@ export async function removePosix(kinds: readonly PosixKind[], names: string[], 
       else missing.push(IpcError.of('ENOENT', `rm ${t.kind}`, t.name, { detail: 'no such object' }));
     }
     if (settings.json) printJson({ dryRun: true, wouldRemove: found.map((o) => ({ kind: o.kind, name: o.name })) });
-    else if (found.length > 0) writeStdout(renderTable(found, [{ header: 'TYPE', value: (o) => o.kind }, { header: 'NAME', value: (o) => o.name }]));
+    else if (found.length > 0)
+      writeStdout(
+        renderTable(found, [
+          { header: 'TYPE', value: (o) => o.kind },
+          { header: 'NAME', value: (o) => o.name },
+        ]),
+      );
     for (const e of missing) writeStderr(`ipcctl: ${e.message}\n`);
     if (missing.length > 0) process.exitCode = EXIT.NO_OBJECT;
     return;

@@ -17,7 +17,8 @@ export async function pmqRoundTrip(): Promise<string> {
     if (!(await queue.send(low, 1, opts)) || !(await queue.send(high, 9, opts))) throw new Error('a send to an empty queue would block');
     const a = queue.receiveNow();
     const b = queue.receiveNow();
-    if (!a || a.priority !== 9 || !a.data.equals(high) || !b || b.priority !== 1 || !b.data.equals(low)) throw new Error('messages came back different or out of priority order');
+    if (!a || a.priority !== 9 || !a.data.equals(high) || !b || b.priority !== 1 || !b.data.equals(low))
+      throw new Error('messages came back different or out of priority order');
     return `queue ${name}: priorities 9 then 1`;
   } finally {
     queue.close();

@@ -28,8 +28,26 @@ export async function semRoundTrip(): Promise<string> {
   const set = SemaphoreSet.fromId(id);
   try {
     const opts = { undo: false, nowait: true, deadline: new Deadline(undefined) };
-    if (!(await set.op([{ num: 0, op: -1 }, { num: 1, op: 1 }], opts))) throw new Error('an op that could apply would block');
-    if (await set.op([{ num: 1, op: -1 }, { num: 0, op: -1 }], opts)) throw new Error('an op that must block applied');
+    if (
+      !(await set.op(
+        [
+          { num: 0, op: -1 },
+          { num: 1, op: 1 },
+        ],
+        opts,
+      ))
+    )
+      throw new Error('an op that could apply would block');
+    if (
+      await set.op(
+        [
+          { num: 1, op: -1 },
+          { num: 0, op: -1 },
+        ],
+        opts,
+      )
+    )
+      throw new Error('an op that must block applied');
     const values = set.getAll();
     if (values.join(',') !== '0,1') throw new Error(`values are ${values.join(',')}, expected 0,1`);
     return `set ${id}: 2 semaphores, atomic ops`;

@@ -24,7 +24,12 @@ export function wantsMode(f: ModeFlags): 'exec' | 'broker' | null {
 }
 
 export function checkModeFlags(op: string, f: ModeFlags & { hexdump?: unknown; progress?: boolean }): void {
-  const given = [f.exec !== undefined && '--exec', f.sh !== undefined && '--sh', f.echo && '--echo', (f.broker || f.chat) && (f.chat ? '--chat' : '--broker')].filter(Boolean);
+  const given = [
+    f.exec !== undefined && '--exec',
+    f.sh !== undefined && '--sh',
+    f.echo && '--echo',
+    (f.broker || f.chat) && (f.chat ? '--chat' : '--broker'),
+  ].filter(Boolean);
   if (given.length > 1) throw new UsageError(`${op}: give one of --exec, --sh, --echo, --broker/--chat, not ${given.join(' and ')}`);
   const mode = wantsMode(f);
   if (f.maxQueue !== undefined && mode !== 'broker') throw new UsageError(`${op}: --max-queue is for --broker and --chat`);
@@ -55,7 +60,10 @@ export function execReporter(op: string, verbose: boolean, showListening: boolea
     },
     exit(conn: number, _peer: SockAddr, pid: number, s: { code: number | null; signal: number | null }) {
       if (json) writeStdout(jsonLine({ event: 'exit', conn, pid, code: s.code, signal: s.signal }));
-      else if (verbose) writeStderr(`ipcctl: ${op}: connection ${conn}: ${command} (pid ${pid}) ${s.code !== null ? `exited with status ${s.code}` : `killed by signal ${s.signal}`}\n`);
+      else if (verbose)
+        writeStderr(
+          `ipcctl: ${op}: connection ${conn}: ${command} (pid ${pid}) ${s.code !== null ? `exited with status ${s.code}` : `killed by signal ${s.signal}`}\n`,
+        );
     },
     close(conn: number, info: { sent: number; error?: string }) {
       if (json) writeStdout(jsonLine({ event: 'close', conn, sent: info.sent, ...(info.error ? { error: info.error } : {}) }));
@@ -79,8 +87,10 @@ export function brokerReporter(op: string, verbose: boolean, showListening: bool
     message: json ? (conn: number, size: number, recipients: number) => writeStdout(jsonLine({ event: 'message', conn, size, recipients })) : undefined,
     leave(conn: number, peer: SockAddr, info: { reason: string; detail?: string; queued?: number }) {
       if (info.reason === 'dropped') writeStderr(`ipcctl: ${op}: client ${conn} (${format(peer)}) dropped: ${info.detail}\n`);
-      if (json) writeStdout(jsonLine({ event: 'leave', conn, ...fields(peer), reason: info.reason, ...(info.queued !== undefined ? { queued: info.queued } : {}) }));
-      else if (verbose && info.reason !== 'dropped') writeStderr(`ipcctl: ${op}: client ${conn} left (${info.reason}${info.detail ? ': ' + info.detail : ''})\n`);
+      if (json)
+        writeStdout(jsonLine({ event: 'leave', conn, ...fields(peer), reason: info.reason, ...(info.queued !== undefined ? { queued: info.queued } : {}) }));
+      else if (verbose && info.reason !== 'dropped')
+        writeStderr(`ipcctl: ${op}: client ${conn} left (${info.reason}${info.detail ? ': ' + info.detail : ''})\n`);
     },
   };
 }

@@ -48,7 +48,9 @@ export function addStreamServeOptions(cmd: Command): Command {
     .option('-c, --sh <cmd>', 'like --exec, but CMD is a shell command (/bin/sh -c)')
     .option('--broker', 'publish/subscribe: what one client sends goes to every other client')
     .option('--chat', 'like --broker, framed by lines, each prefixed with its sender')
-    .addOption(cmd.createOption('--max-queue <size>', 'with --broker/--chat: bytes a client may have waiting before it is dropped (default 1M)').argParser(asQueue))
+    .addOption(
+      cmd.createOption('--max-queue <size>', 'with --broker/--chat: bytes a client may have waiting before it is dropped (default 1M)').argParser(asQueue),
+    )
     .option('-x, --hexdump [file]', 'dump the traffic, both directions marked, as hexdump -C (to FILE, else stderr)')
     .option('-v, --verbose', 'report listening address and each client on stderr')
     .option('--progress', 'on a terminal: bytes received and the rate on stderr, and a summary at the end');
@@ -56,7 +58,8 @@ export function addStreamServeOptions(cmd: Command): Command {
 
 export function checkServeFlags(op: string, f: StreamServeFlags): void {
   if (f.once && f.keepOpen) throw new UsageError(`${op}: give --once or --keep-open, not both`);
-  if (f.maxConns !== undefined && !f.keepOpen && !(f as { broker?: boolean; chat?: boolean }).broker && !(f as { chat?: boolean }).chat) throw new UsageError(`${op}: --max-conns needs --keep-open`);
+  if (f.maxConns !== undefined && !f.keepOpen && !(f as { broker?: boolean; chat?: boolean }).broker && !(f as { chat?: boolean }).chat)
+    throw new UsageError(`${op}: --max-conns needs --keep-open`);
 }
 
 export function addConnectOptions(cmd: Command): Command {
@@ -183,6 +186,8 @@ export function reportListenEnd(op: string, stats: ListenStats, verbose: boolean
     return;
   }
   if (dropped > 0) {
-    writeStderr(`ipcctl: ${op}: ${stats.received} datagram${stats.received === 1 ? '' : 's'} received, ${dropped} dropped by the kernel (the receive queue was full)\n`);
+    writeStderr(
+      `ipcctl: ${op}: ${stats.received} datagram${stats.received === 1 ? '' : 's'} received, ${dropped} dropped by the kernel (the receive queue was full)\n`,
+    );
   } else if (verbose) writeStderr(`ipcctl: ${op}: ${stats.received} datagram${stats.received === 1 ? '' : 's'} received, none dropped\n`);
 }

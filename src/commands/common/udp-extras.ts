@@ -38,7 +38,9 @@ export function addListenExtras(cmd: Command): Command {
 
 export function addSendExtras(cmd: Command): Command {
   return cmd
-    .addOption(cmd.createOption('--ttl <n>', 'to a multicast group: TTL (IPv4) or hop limit (IPv6), 0..255').argParser((v: string) => parseInteger(v, 'ttl', 0, 255)))
+    .addOption(
+      cmd.createOption('--ttl <n>', 'to a multicast group: TTL (IPv4) or hop limit (IPv6), 0..255').argParser((v: string) => parseInteger(v, 'ttl', 0, 255)),
+    )
     .option('--loop', 'to a multicast group: deliver to listeners on this machine too (the Linux default)')
     .option('--no-loop', 'to a multicast group: do not deliver to this machine')
     .option('--iface <if>', 'to a multicast group: send through this interface (IPv4 address, name or index)')
@@ -53,7 +55,10 @@ export async function listenTarget(o: ListenExtras, address: SockAddr, port: num
   }
   const { parseGroup } = await import('../../ipc/net/multicast.js');
   const group = parseGroup(o.group, o.iface);
-  const bound: SockAddr = group.family === 'inet' ? { family: 'inet', address: group.address, port } : { family: 'inet6', address: group.address, port, scopeId: group.iface && 'index' in group.iface ? group.iface.index : 0 };
+  const bound: SockAddr =
+    group.family === 'inet'
+      ? { family: 'inet', address: group.address, port }
+      : { family: 'inet6', address: group.address, port, scopeId: group.iface && 'index' in group.iface ? group.iface.index : 0 };
   return { address: bound, group };
 }
 
@@ -80,7 +85,12 @@ export function dumpDatagrams(dump: TrafficDump | null, format: (a: SockAddr) =>
 }
 
 /** `udp listen --exec`: run the program per datagram. */
-export async function runUdpExec(o: ListenExtras & { count?: number; timeout?: number; verbose?: boolean; reuseaddr?: boolean }, address: SockAddr, group: Group | undefined, showListening: boolean) {
+export async function runUdpExec(
+  o: ListenExtras & { count?: number; timeout?: number; verbose?: boolean; reuseaddr?: boolean },
+  address: SockAddr,
+  group: Group | undefined,
+  showListening: boolean,
+) {
   const op = 'udp listen';
   const { formatAddress, addressFields } = await import('../../ipc/net/address.js');
   const { programFor } = await import('../../ipc/net/program.js');
@@ -104,7 +114,10 @@ export async function runUdpExec(o: ListenExtras & { count?: number; timeout?: n
     onStderr: (peer, line) => writeStderr(`[${formatAddress(peer)}] ${line}\n`),
     onExit: (n, _peer, pid, s) => {
       if (json) writeStdout(jsonLine({ event: 'exit', datagram: n, pid, code: s.code, signal: s.signal }));
-      else if (o.verbose) writeStderr(`ipcctl: ${op}: datagram ${n}: ${command} (pid ${pid}) ${s.code !== null ? `exited with status ${s.code}` : `killed by signal ${s.signal}`}\n`);
+      else if (o.verbose)
+        writeStderr(
+          `ipcctl: ${op}: datagram ${n}: ${command} (pid ${pid}) ${s.code !== null ? `exited with status ${s.code}` : `killed by signal ${s.signal}`}\n`,
+        );
     },
     onReply: (n, peer, size) => {
       if (json) writeStdout(jsonLine({ event: 'reply', datagram: n, ...addressFields(peer), size }));

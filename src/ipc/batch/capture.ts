@@ -23,7 +23,11 @@ export class StdioCapture {
 
   constructor(inputFile?: string) {
     // A closed 0, 1 or 2 would be handed out again by the dups below.
-    for (const [fd, name] of [[0, 'stdin'], [1, 'stdout'], [2, 'stderr']] as const) {
+    for (const [fd, name] of [
+      [0, 'stdin'],
+      [1, 'stdout'],
+      [2, 'stderr'],
+    ] as const) {
       try {
         fstatSync(fd);
       } catch {

@@ -47,7 +47,9 @@ export function refusal(words: string[]): string | null {
 export const MAX_LINE = 1 << 20;
 
 function inputError(e: NodeJS.ErrnoException): Error {
-  return e.code && /^E[A-Z0-9]+$/.test(e.code) ? IpcError.of(e.code, 'batch', 'reading the commands', e.code === 'EISDIR' ? { detail: 'the input is a directory' } : {}) : e;
+  return e.code && /^E[A-Z0-9]+$/.test(e.code)
+    ? IpcError.of(e.code, 'batch', 'reading the commands', e.code === 'EISDIR' ? { detail: 'the input is a directory' } : {})
+    : e;
 }
 
 /** Lines of a descriptor, read as they arrive (a coprocess sends one, waits for the reply). */

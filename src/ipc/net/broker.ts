@@ -51,7 +51,11 @@ const READ_SIZE = 256 << 10;
 class Chunk {
   readonly mem: NativeMemory;
   refs = 0;
-  constructor(src: NativeMemory, off: number, readonly length: number) {
+  constructor(
+    src: NativeMemory,
+    off: number,
+    readonly length: number,
+  ) {
     this.mem = new NativeMemory(length);
     src.buf.copy(this.mem.buf, 0, off, off + length);
   }

@@ -31,7 +31,15 @@ export class Child implements Pollable {
    * child or the failure. The fds must stay open until then; the caller
    * closes its copies afterwards.
    */
-  static start(launcher: Launcher, program: Program, peer: Peer, fds: ChildFds, onStderr: (line: string) => void, onExit: (s: ExitStatus) => void, done: (e: unknown, c: Child | null) => void): void {
+  static start(
+    launcher: Launcher,
+    program: Program,
+    peer: Peer,
+    fds: ChildFds,
+    onStderr: (line: string) => void,
+    onExit: (s: ExitStatus) => void,
+    done: (e: unknown, c: Child | null) => void,
+  ): void {
     let errR: number;
     let errW: number;
     try {
@@ -177,4 +185,3 @@ export async function stopChildren(children: Iterable<Child>, graceMs = GRACE_MS
     for (const c of live) c.release();
   }
 }
-

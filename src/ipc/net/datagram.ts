@@ -99,7 +99,12 @@ export async function listen(opts: ListenOptions): Promise<{ received: number; l
         datagrams.length = 0;
         for (let i = 0; i < n; i++) {
           const idx = i;
-          datagrams.push({ data: batch.slot(i).subarray(0, batch.length(i)), truncated: batch.truncated(i), from: () => batch.sender(idx), fromKey: () => batch.senderKey(idx) });
+          datagrams.push({
+            data: batch.slot(i).subarray(0, batch.length(i)),
+            truncated: batch.truncated(i),
+            from: () => batch.sender(idx),
+            fromKey: () => batch.senderKey(idx),
+          });
         }
         received += n;
         reactor.touch();

@@ -262,6 +262,7 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
       c.finish();
     }
   }
-  if (failure instanceof IpcError) throw new IpcError(failure.errno, opts.op, `--exec ${opts.program.file}`, { detail: 'the program could not be started', exitCode: 1 });
+  if (failure instanceof IpcError)
+    throw new IpcError(failure.errno, opts.op, `--exec ${opts.program.file}`, { detail: 'the program could not be started', exitCode: 1 });
   if (failure) throw failure;
 }

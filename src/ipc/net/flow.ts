@@ -302,7 +302,9 @@ export class Flow implements Pollable {
           this.pending = 0;
           continue;
         }
-        const n = this.toDst(() => (this.dstKind === 'socket' ? sock.send(this.dst!, mem, this.offset, this.pending) : fdio.write(this.dst!, mem, this.offset, this.pending)));
+        const n = this.toDst(() =>
+          this.dstKind === 'socket' ? sock.send(this.dst!, mem, this.offset, this.pending) : fdio.write(this.dst!, mem, this.offset, this.pending),
+        );
         if (n === AGAIN) {
           this.want = [this.dst, POLLOUT];
           return;

@@ -15,7 +15,7 @@ import { waitReady } from './reactor.js';
 const WAIT_MS = 2000;
 
 async function sendAll(fd: number, mem: NativeMemory, len: number): Promise<void> {
-  for (let done = 0; done < len; ) {
+  for (let done = 0; done < len;) {
     const n = sock.send(fd, mem, done, len - done);
     if (n === AGAIN) await waitReady(fd, POLLOUT, 'selftest send', WAIT_MS);
     else done += n;

@@ -45,7 +45,9 @@ function phrase(code: string, a: SockAddr | null): { detail?: string; hint?: str
     case 'EADDRNOTAVAIL':
       return { detail: 'that address is not on this machine', exitCode: EXIT.FAILED };
     case 'ECONNREFUSED':
-      return unix ? { detail: 'connection refused: nobody listens on that socket (a stale socket file?)', exitCode: EXIT.FAILED } : { detail: 'connection refused', exitCode: EXIT.FAILED };
+      return unix
+        ? { detail: 'connection refused: nobody listens on that socket (a stale socket file?)', exitCode: EXIT.FAILED }
+        : { detail: 'connection refused', exitCode: EXIT.FAILED };
     case 'ENOENT':
       return { detail: 'no such socket file' };
     case 'ENOTDIR':

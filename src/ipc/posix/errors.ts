@@ -56,7 +56,10 @@ function phrase(kind: PosixKind, code: string): { detail?: string; hint?: string
     const l = readMqueueLimits();
     switch (code) {
       case 'ENOSPC':
-        return { detail: `too many queues: the system limit fs.mqueue.queues_max (${l.queues_max}) is reached`, hint: 'raise it with sysctl -w fs.mqueue.queues_max=N' };
+        return {
+          detail: `too many queues: the system limit fs.mqueue.queues_max (${l.queues_max}) is reached`,
+          hint: 'raise it with sysctl -w fs.mqueue.queues_max=N',
+        };
       case 'EMFILE': {
         const rl = messageQueueRlimit();
         return {

@@ -35,12 +35,33 @@ export function posixLimitRows(l: MqueueLimits, queues: readonly PosixQueueInfo[
   const maxMsgs = queues && queues.length > 0 && queues.every((q) => q.msgs !== null) ? Math.max(...queues.map((q) => q.msgs!)) : null;
   const rl = messageQueueRlimit();
   const rows: Array<Omit<PosixLimitRow, 'percent'>> = [
-    { name: 'queues_max', kind: 'pmq', description: 'number of POSIX message queues', limit: BigInt(l.queues_max), used: queues?.length ?? null, unit: 'count' },
+    {
+      name: 'queues_max',
+      kind: 'pmq',
+      description: 'number of POSIX message queues',
+      limit: BigInt(l.queues_max),
+      used: queues?.length ?? null,
+      unit: 'count',
+    },
     { name: 'msg_max', kind: 'pmq', description: 'max messages in a POSIX queue', limit: BigInt(l.msg_max), used: maxMsgs, unit: 'count' },
     { name: 'msgsize_max', kind: 'pmq', description: 'max size of a POSIX message (bytes)', limit: BigInt(l.msgsize_max), used: null, unit: 'bytes' },
     { name: 'msg_default', kind: 'pmq', description: 'default max messages of a new queue', limit: BigInt(l.msg_default), used: null, unit: 'count' },
-    { name: 'msgsize_default', kind: 'pmq', description: 'default message size of a new queue (bytes)', limit: BigInt(l.msgsize_default), used: null, unit: 'bytes' },
-    { name: 'RLIMIT_MSGQUEUE', kind: 'pmq', description: 'bytes of POSIX queues per user (ulimit -q)', limit: rl === null ? null : BigInt(rl), used: charged, unit: 'bytes' },
+    {
+      name: 'msgsize_default',
+      kind: 'pmq',
+      description: 'default message size of a new queue (bytes)',
+      limit: BigInt(l.msgsize_default),
+      used: null,
+      unit: 'bytes',
+    },
+    {
+      name: 'RLIMIT_MSGQUEUE',
+      kind: 'pmq',
+      description: 'bytes of POSIX queues per user (ulimit -q)',
+      limit: rl === null ? null : BigInt(rl),
+      used: charged,
+      unit: 'bytes',
+    },
   ];
   return rows.map((r) => ({ ...r, percent: percent(r.used, r.limit) }));
 }

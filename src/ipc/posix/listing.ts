@@ -94,7 +94,19 @@ export function readPosixQueues(root = DEFAULT_ROOTS.mqueue): PosixQueueInfo[] {
       } catch {
         /* no read permission: the size stays 0 as lsipc shows it */
       }
-      out.push({ kind: 'pmq', name: '/' + e, mode: st.mode & 0o777, uid: st.uid, gid: st.gid, mtime: sec(st.mtimeMs), ctime: sec(st.ctimeMs), usedbytes: used, msgs: null, maxmsg: null, msgsize: null });
+      out.push({
+        kind: 'pmq',
+        name: '/' + e,
+        mode: st.mode & 0o777,
+        uid: st.uid,
+        gid: st.gid,
+        mtime: sec(st.mtimeMs),
+        ctime: sec(st.ctimeMs),
+        usedbytes: used,
+        msgs: null,
+        maxmsg: null,
+        msgsize: null,
+      });
     } catch {
       /* removed while we looked */
     }
@@ -143,7 +155,16 @@ export function readPosixSemaphores(root = DEFAULT_ROOTS.shm): PosixSemInfo[] {
       const path = `${root}/${e}`;
       const st = statSync(path);
       if (!st.isFile() || st.size !== SEM_T_SIZE) continue;
-      out.push({ kind: 'psem', name: '/' + e.slice(4), mode: st.mode & 0o777, uid: st.uid, gid: st.gid, mtime: sec(st.mtimeMs), ctime: sec(st.ctimeMs), value: semValue(path, buf) });
+      out.push({
+        kind: 'psem',
+        name: '/' + e.slice(4),
+        mode: st.mode & 0o777,
+        uid: st.uid,
+        gid: st.gid,
+        mtime: sec(st.mtimeMs),
+        ctime: sec(st.ctimeMs),
+        value: semValue(path, buf),
+      });
     } catch {
       /* removed while we looked */
     }
@@ -162,7 +183,10 @@ export function readPosixObjects(kinds: readonly PosixKind[], roots: PosixRoots 
 }
 
 /** The filters of `ls`/`rm --all` that POSIX objects have: owner and age (by mtime). Key, creator and orphans name System V facts only. */
-export function selectPosix(objects: readonly PosixObject[], sel: { key?: number; owner?: number; creator?: number; orphans?: boolean; olderThanMs?: number; nowMs?: number }): PosixObject[] {
+export function selectPosix(
+  objects: readonly PosixObject[],
+  sel: { key?: number; owner?: number; creator?: number; orphans?: boolean; olderThanMs?: number; nowMs?: number },
+): PosixObject[] {
   if (sel.key !== undefined || sel.creator !== undefined || sel.orphans) return [];
   const now = sel.nowMs ?? Date.now();
   return objects.filter((o) => (sel.owner === undefined || o.uid === sel.owner) && (sel.olderThanMs === undefined || o.mtime * 1000 <= now - sel.olderThanMs));

@@ -82,7 +82,8 @@ export class PosixQueue {
    */
   static create(name: string, opts: CreateQueueOptions): { queue: PosixQueue; created: boolean } {
     const l = readMqueueLimits();
-    const attr = opts.maxmsg !== undefined || opts.msgsize !== undefined ? { maxmsg: opts.maxmsg ?? l.msg_default, msgsize: opts.msgsize ?? l.msgsize_default } : null;
+    const attr =
+      opts.maxmsg !== undefined || opts.msgsize !== undefined ? { maxmsg: opts.maxmsg ?? l.msg_default, msgsize: opts.msgsize ?? l.msgsize_default } : null;
     const flags = native.O_RDWR | native.O_NONBLOCK | native.O_CLOEXEC;
     let fd: number;
     let created = true;

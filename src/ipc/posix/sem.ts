@@ -29,7 +29,8 @@ export class PosixSemaphore {
    * /dev/shm file with chmod, so the umask does not narrow it.
    */
   static create(name: string, value: number, mode: number, exclusive: boolean): { semaphore: PosixSemaphore; created: boolean } {
-    if (!Number.isInteger(value) || value < 0 || value > SEM_VALUE_MAX) throw new UsageError(`psem create: --value ${value} is out of range 0..${SEM_VALUE_MAX}`);
+    if (!Number.isInteger(value) || value < 0 || value > SEM_VALUE_MAX)
+      throw new UsageError(`psem create: --value ${value} is out of range 0..${SEM_VALUE_MAX}`);
     try {
       const s = native.NamedSemaphore.open(name, native.O_CREAT | native.O_EXCL, mode, value);
       try {

@@ -60,7 +60,11 @@ export class PosixSegment {
         const cur = fstatSync(fd).size;
         if (cur === 0) native.truncate(fd, size, name);
         else if (cur !== size) {
-          throw new OperationError(`pshm create ${name}: a segment of ${cur} bytes has that name; --size ${size} differs`, EXIT.FAILED, 'open it without --size changes, or remove it first');
+          throw new OperationError(
+            `pshm create ${name}: a segment of ${cur} bytes has that name; --size ${size} differs`,
+            EXIT.FAILED,
+            'open it without --size changes, or remove it first',
+          );
         }
       }
     } catch (e) {
@@ -92,7 +96,16 @@ export class PosixSegment {
   stat(): SegmentStat {
     const st = fstatSync(this.fd);
     const sec = (ms: number) => Math.floor(ms / 1000);
-    return { name: this.name, size: st.size, mode: st.mode & 0o777, uid: st.uid, gid: st.gid, atime: sec(st.atimeMs), mtime: sec(st.mtimeMs), ctime: sec(st.ctimeMs) };
+    return {
+      name: this.name,
+      size: st.size,
+      mode: st.mode & 0o777,
+      uid: st.uid,
+      gid: st.gid,
+      atime: sec(st.atimeMs),
+      mtime: sec(st.mtimeMs),
+      ctime: sec(st.ctimeMs),
+    };
   }
 
   /** Check that [offset, offset+length) lies inside; returns the length. */
@@ -103,14 +116,17 @@ export class PosixSegment {
     }
     const len = length ?? size - offset;
     if (offset + len > size) {
-      throw new OperationError(`${op} ${this.name}: ${len} bytes at offset ${offset} go past the end of the ${size}-byte segment (${size - offset} bytes fit)`, EXIT.USAGE);
+      throw new OperationError(
+        `${op} ${this.name}: ${len} bytes at offset ${offset} go past the end of the ${size}-byte segment (${size - offset} bytes fit)`,
+        EXIT.USAGE,
+      );
     }
     return len;
   }
 
   /** Hand `length` bytes at `offset` to `sink`, window by window (views valid only inside sink). */
   read(offset: number, length: number, sink: (view: Buffer) => void, op = 'pshm read'): void {
-    for (let done = 0; done < length; ) {
+    for (let done = 0; done < length;) {
       const n = Math.min(WINDOW, length - done);
       const m = this.map(offset + done, n, false, op);
       try {
@@ -125,7 +141,7 @@ export class PosixSegment {
 
   /** Copy `data` in at `offset` (the caller checked the range). */
   write(offset: number, data: Buffer, op = 'pshm write'): void {
-    for (let done = 0; done < data.length; ) {
+    for (let done = 0; done < data.length;) {
       const n = Math.min(WINDOW, data.length - done);
       const m = this.map(offset + done, n, true, op);
       try {
@@ -143,7 +159,13 @@ export class PosixSegment {
    * windows of at most WINDOW bytes); unmapped however it ends, so no view
    * escapes. The caller checked the range.
    */
-  withMapping<T>(offset: number, length: number, write: boolean, op: string, fn: (m: { view(at: number, len: number): Buffer; prefault(at: number, len: number): void }) => T): T {
+  withMapping<T>(
+    offset: number,
+    length: number,
+    write: boolean,
+    op: string,
+    fn: (m: { view(at: number, len: number): Buffer; prefault(at: number, len: number): void }) => T,
+  ): T {
     const m = this.map(offset, length, write, op);
     try {
       return fn({ view: (at, len) => m.view(at, len), prefault: (at, len) => m.prefault(at, len, write) });

@@ -33,7 +33,12 @@ export interface CallSpec {
 export async function resolve(spec: Pick<CallSpec, 'op' | 'host' | 'port' | 'proto' | 'prog' | 'vers' | 'timeoutMs'>, anyVersion = false): Promise<SockAddr> {
   if (spec.host.family === 'unix') return spec.host;
   if (spec.port !== undefined) return { ...spec.host, port: spec.port };
-  const port = await getPort({ op: spec.op, host: spec.host, proto: spec.proto, timeoutMs: spec.timeoutMs }, spec.prog, spec.vers, spec.proto === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP);
+  const port = await getPort(
+    { op: spec.op, host: spec.host, proto: spec.proto, timeoutMs: spec.timeoutMs },
+    spec.prog,
+    spec.vers,
+    spec.proto === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP,
+  );
   if (port === 0) {
     throw new RpcStatusError(
       `${spec.op}: program ${spec.prog}${anyVersion ? '' : ` version ${spec.vers}`} is not registered over ${spec.proto} with the portmapper at ${formatAddress({ ...spec.host, port: 111 })}`,
@@ -60,7 +65,15 @@ export class Caller {
 
   static async open(spec: CallSpec): Promise<Caller> {
     const address = await resolve(spec);
-    const client = await RpcClient.open({ op: spec.op, address, proto: spec.proto, timeoutMs: spec.timeoutMs, retryMs: spec.retryMs, onIgnored: spec.onIgnored, onRetransmit: spec.onRetransmit });
+    const client = await RpcClient.open({
+      op: spec.op,
+      address,
+      proto: spec.proto,
+      timeoutMs: spec.timeoutMs,
+      retryMs: spec.retryMs,
+      onIgnored: spec.onIgnored,
+      onRetransmit: spec.onRetransmit,
+    });
     return new Caller(client, spec, address);
   }
 
@@ -92,7 +105,15 @@ export async function ping(spec: Omit<CallSpec, 'vers' | 'proc' | 'args'> & { ve
   const vers = spec.vers ?? 0;
   // GETPORT with version 0: rpcbind answers with the port of any version it has.
   const address = await resolve({ ...spec, vers }, spec.vers === undefined);
-  const client = await RpcClient.open({ op: spec.op, address, proto: spec.proto, timeoutMs: spec.timeoutMs, retryMs: spec.retryMs, onIgnored: spec.onIgnored, onRetransmit: spec.onRetransmit });
+  const client = await RpcClient.open({
+    op: spec.op,
+    address,
+    proto: spec.proto,
+    timeoutMs: spec.timeoutMs,
+    retryMs: spec.retryMs,
+    onIgnored: spec.onIgnored,
+    onRetransmit: spec.onRetransmit,
+  });
   const one = async (v: number, probing: boolean): Promise<PingResult> => {
     const r = await client.call({ rpcvers: spec.rpcvers ?? RPC_VERSION, prog: spec.prog, vers: v, proc: 0, cred: spec.cred, verf: NO_AUTH }, Buffer.alloc(0));
     try {

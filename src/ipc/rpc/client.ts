@@ -149,7 +149,8 @@ export class RpcClient {
   private ours(xid: number, msg: Buffer): boolean {
     const p = peekXid(msg);
     if (!p) this.opts.onIgnored?.(`a ${msg.length}-byte message, too short for a reply`);
-    else if (p.xid !== xid) this.opts.onIgnored?.(`a message with XID 0x${p.xid.toString(16).padStart(8, '0')}, not ours (0x${xid.toString(16).padStart(8, '0')})`);
+    else if (p.xid !== xid)
+      this.opts.onIgnored?.(`a message with XID 0x${p.xid.toString(16).padStart(8, '0')}, not ours (0x${xid.toString(16).padStart(8, '0')})`);
     else if (p.type !== REPLY) this.opts.onIgnored?.(`a message of type ${p.type} with our XID, not a reply`);
     else return true;
     return false;
@@ -203,7 +204,7 @@ export class RpcClient {
     const deadline = Date.now() + this.opts.timeoutMs;
     const timedOut = () => new TimeoutError(`${this.what}: no reply within ${formatMs(this.opts.timeoutMs)}`);
     const sentAt = performance.now();
-    for (let at = 0; at < len; ) {
+    for (let at = 0; at < len;) {
       const n = sock.send(this.fd, this.tx, at, len - at);
       if (n === AGAIN) {
         if (!(await this.wait(POLLOUT, deadline))) throw timedOut();

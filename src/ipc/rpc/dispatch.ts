@@ -5,7 +5,19 @@
 // PROC_UNAVAIL; arguments that do not decode as --args are GARBAGE_ARGS.
 // Socket-free: server.ts feeds it messages and sends what it returns.
 import { spawn } from 'node:child_process';
-import { type AuthSys, AUTH_NONE, AUTH_SYS, authStatName, authStatNumber, CALL, decodeAuthSys, decodeCall, encodeReply, type ReplyBody, RPC_VERSION } from './message.js';
+import {
+  type AuthSys,
+  AUTH_NONE,
+  AUTH_SYS,
+  authStatName,
+  authStatNumber,
+  CALL,
+  decodeAuthSys,
+  decodeCall,
+  encodeReply,
+  type ReplyBody,
+  RPC_VERSION,
+} from './message.js';
 import { decodeAll } from './xdr.js';
 import type { XdrType } from './xdr-types.js';
 
@@ -121,7 +133,16 @@ export function dispatch(msg: Buffer, peer: string, o: DispatchOptions): Answer 
     }
   }
   if (h.proc === 1) return answer({ kind: 'success', results: Buffer.from(call.args) });
-  const env: Record<string, string> = { RPC_PROG: String(h.prog), RPC_VERS: String(h.vers), RPC_PROC: String(h.proc), RPC_XID: String(xid), RPC_CLIENT: peer, RPC_AUTH: log.auth };
+  const env: Record<string, string> = {
+    RPC_PROG: String(h.prog),
+    RPC_VERS: String(h.vers),
+    RPC_PROC: String(h.proc),
+    RPC_XID: String(xid),
+    RPC_CLIENT: peer,
+    RPC_AUTH: log.auth,
+  };
   if (sys) Object.assign(env, { RPC_UID: String(sys.uid), RPC_GID: String(sys.gid), RPC_MACHINE: sys.machine });
-  return runExec(o.exec!, call.args, env).then((out) => (out === null ? answer({ kind: 'accepted', stat: 'SYSTEM_ERR' }) : answer({ kind: 'success', results: out })));
+  return runExec(o.exec!, call.args, env).then((out) =>
+    out === null ? answer({ kind: 'accepted', stat: 'SYSTEM_ERR' }) : answer({ kind: 'success', results: out }),
+  );
 }

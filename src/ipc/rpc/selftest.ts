@@ -15,7 +15,8 @@ export async function rpcRoundTrip(): Promise<string> {
   const values: XdrValue[] = [-2147483648, 2n ** 64n - 1n, `selftest ${process.pid} \u00e9`, Buffer.from([1, 2, 3]), 0.5, [1, -1]];
   const args = encodeAll(types.map((type, i) => ({ type, value: values[i]! })));
   const back = decodeAll(args, types);
-  if (JSON.stringify(back, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) !== JSON.stringify(values, (_k, v) => (typeof v === 'bigint' ? String(v) : v))) throw new Error('XDR values came back different');
+  if (JSON.stringify(back, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) !== JSON.stringify(values, (_k, v) => (typeof v === 'bigint' ? String(v) : v)))
+    throw new Error('XDR values came back different');
 
   const prog = 0x20000000 + (process.pid % 0x100000);
   let stop = false;
@@ -38,7 +39,19 @@ export async function rpcRoundTrip(): Promise<string> {
     if (!local) throw new Error('the RPC server did not start');
     const done: string[] = [];
     for (const proto of ['udp', 'tcp'] as const) {
-      const c = await Caller.open({ op: 'selftest rpc call', host: local, port: (local as { port: number }).port, proto, prog, vers: 1, proc: 1, args, cred: NO_AUTH, timeoutMs: 5000, retryMs: 500 });
+      const c = await Caller.open({
+        op: 'selftest rpc call',
+        host: local,
+        port: (local as { port: number }).port,
+        proto,
+        prog,
+        vers: 1,
+        proc: 1,
+        args,
+        cred: NO_AUTH,
+        timeoutMs: 5000,
+        retryMs: 500,
+      });
       try {
         const r = await c.call();
         if (!r.results.equals(args)) throw new Error(`the echo over ${proto} came back different`);

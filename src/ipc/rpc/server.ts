@@ -164,10 +164,10 @@ class Server {
     a.then(done, () => {})
       .catch(() => {}) // a reply that cannot be sent ends nothing but that call
       .finally(() => {
-      const left = (this.running.get(k) ?? 1) - 1;
-      if (left > 0) this.running.set(k, left);
-      else this.running.delete(k);
-    });
+        const left = (this.running.get(k) ?? 1) - 1;
+        if (left > 0) this.running.set(k, left);
+        else this.running.delete(k);
+      });
   }
 
   isRunning(key: string): boolean {
@@ -210,16 +210,23 @@ function udpPollable(fd: number, server: Server): Pollable {
         const peer = formatAddress(d.from);
         const key = msg.length >= 4 ? `${peer}/${msg.readUInt32BE(0)}` : peer;
         if (server.isRunning(key)) continue; // a retransmission of a call still running
-        server.answer('udp', msg, peer, (reply) => {
-          try {
-            // A reply the socket cannot take now (AGAIN) is dropped: the client sends again.
-            server.transmit(fd, reply, 0, d.from);
-          } catch (e) {
-            // Too large for one datagram: SYSTEM_ERR instead, as libtirpc's svc_dg does.
-            if (e instanceof IpcError && e.code === 'EMSGSIZE') server.transmit(fd, encodeReply(reply.readUInt32BE(0), { kind: 'accepted', stat: 'SYSTEM_ERR' }), 0, d.from);
-            // Anything else concerns this one datagram only: the server goes on.
-          }
-        }, key);
+        server.answer(
+          'udp',
+          msg,
+          peer,
+          (reply) => {
+            try {
+              // A reply the socket cannot take now (AGAIN) is dropped: the client sends again.
+              server.transmit(fd, reply, 0, d.from);
+            } catch (e) {
+              // Too large for one datagram: SYSTEM_ERR instead, as libtirpc's svc_dg does.
+              if (e instanceof IpcError && e.code === 'EMSGSIZE')
+                server.transmit(fd, encodeReply(reply.readUInt32BE(0), { kind: 'accepted', stat: 'SYSTEM_ERR' }), 0, d.from);
+              // Anything else concerns this one datagram only: the server goes on.
+            }
+          },
+          key,
+        );
       }
     },
   };
@@ -290,7 +297,11 @@ export async function serve(o: ServeOptions): Promise<void> {
       }
     }
     o.events.listening?.(endpoints, registered);
-    await server.reactor.run({ what: `${o.op} ${endpoints.map((e) => `${e.proto} ${formatAddress(e.local)}`).join(', ')}`, idleMs: o.idleMs, done: () => o.until?.() ?? false });
+    await server.reactor.run({
+      what: `${o.op} ${endpoints.map((e) => `${e.proto} ${formatAddress(e.local)}`).join(', ')}`,
+      idleMs: o.idleMs,
+      done: () => o.until?.() ?? false,
+    });
   } finally {
     server.dropAll();
     for (const fd of fds) sock.close(fd);

@@ -59,7 +59,10 @@ export function resultsOf(reply: Reply, op: string, t: CallTarget): Buffer {
     }
   }
   if (reply.kind === 'rpc_mismatch') {
-    throw new RpcStatusError(`${op}: RPC_MISMATCH, the server speaks RPC versions ${reply.low} to ${reply.high}`, EXIT.FAILED, 'RPC_MISMATCH', { low: reply.low, high: reply.high });
+    throw new RpcStatusError(`${op}: RPC_MISMATCH, the server speaks RPC versions ${reply.low} to ${reply.high}`, EXIT.FAILED, 'RPC_MISMATCH', {
+      low: reply.low,
+      high: reply.high,
+    });
   }
   const name = authStatName(reply.authStat);
   throw new RpcStatusError(`${op}: AUTH_ERROR ${name}, ${AUTH_WORDS[name] ?? 'authentication failed'}`, EXIT.PERMISSION, 'AUTH_ERROR', { authStat: name });

@@ -21,7 +21,8 @@ export const TYPE_NAMES = [...SCALARS, 'string', 'opaque', 'void'];
 const MAX_LENGTH = 0xffffffff;
 
 function bound(text: string, spec: string): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) > MAX_LENGTH) throw new UsageError(`invalid XDR type '${spec}': the size in brackets must be a number up to ${MAX_LENGTH}`);
+  if (!/^[0-9]+$/.test(text) || Number(text) > MAX_LENGTH)
+    throw new UsageError(`invalid XDR type '${spec}': the size in brackets must be a number up to ${MAX_LENGTH}`);
   return Number(text);
 }
 

@@ -61,8 +61,10 @@ function hexOf(text: string, type: string): Buffer {
 
 function checkLength(n: number, t: XdrType, text: string): void {
   const name = typeName(t);
-  if ((t.kind === 'opaque' || t.kind === 'array') && t.fixed !== undefined && n !== t.fixed) throw new UsageError(`invalid ${name} '${text}': needs exactly ${t.fixed} ${t.kind === 'opaque' ? 'bytes' : 'items'}, got ${n}`);
-  if ((t.kind === 'string' || t.kind === 'opaque' || t.kind === 'array') && t.max !== undefined && n > t.max) throw new UsageError(`invalid ${name} '${text}': at most ${t.max}, got ${n}`);
+  if ((t.kind === 'opaque' || t.kind === 'array') && t.fixed !== undefined && n !== t.fixed)
+    throw new UsageError(`invalid ${name} '${text}': needs exactly ${t.fixed} ${t.kind === 'opaque' ? 'bytes' : 'items'}, got ${n}`);
+  if ((t.kind === 'string' || t.kind === 'opaque' || t.kind === 'array') && t.max !== undefined && n > t.max)
+    throw new UsageError(`invalid ${name} '${text}': at most ${t.max}, got ${n}`);
 }
 
 /** The value that `text` denotes for type `t` (the part after `TYPE:`). */

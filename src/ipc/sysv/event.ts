@@ -36,16 +36,29 @@ export type EventKind = 'manual' | 'auto';
 const BASE: Record<EventKind, number> = { auto: 0, manual: 2 };
 
 export const SET_OPS: Record<EventKind, native.SemOp[]> = {
-  auto: [{ num: 0, op: 0 }, { num: 0, op: 1 }],
-  manual: [{ num: 0, op: -2 }, { num: 0, op: 0 }, { num: 0, op: 3 }],
+  auto: [
+    { num: 0, op: 0 },
+    { num: 0, op: 1 },
+  ],
+  manual: [
+    { num: 0, op: -2 },
+    { num: 0, op: 0 },
+    { num: 0, op: 3 },
+  ],
 };
 export const RESET_OPS: Record<EventKind, native.SemOp[]> = {
   auto: [{ num: 0, op: -1 }],
-  manual: [{ num: 0, op: -3 }, { num: 0, op: 2 }],
+  manual: [
+    { num: 0, op: -3 },
+    { num: 0, op: 2 },
+  ],
 };
 export const WAIT_OPS: Record<EventKind, native.SemOp[]> = {
   auto: [{ num: 0, op: -1 }],
-  manual: [{ num: 0, op: -3 }, { num: 0, op: 3 }],
+  manual: [
+    { num: 0, op: -3 },
+    { num: 0, op: 3 },
+  ],
 };
 
 /** The semaphore value of an event of `kind` in `state`. */
@@ -96,7 +109,10 @@ export class EventRef {
       return relabel(e, op, this.name);
     }
     if (v > 3) {
-      throw new OperationError(`${op} ${this.name}: the semaphore holds ${v}, which is no event state (0-1 auto, 2-3 manual); was it made with 'ipcctl event create'?`, EXIT.FAILED);
+      throw new OperationError(
+        `${op} ${this.name}: the semaphore holds ${v}, which is no event state (0-1 auto, 2-3 manual); was it made with 'ipcctl event create'?`,
+        EXIT.FAILED,
+      );
     }
     return { kind: v >= 2 ? 'manual' : 'auto', set: v % 2 === 1 };
   }
@@ -145,14 +161,17 @@ export class EventRef {
     const buf = new native.OpBuffer(ops, 0);
     let abandoned = false;
     try {
-      const r = await waitFor(native.semOpBlocking(this.set.id, buf, () => deadline.remaining(), isStopping), {
-        what,
-        // Interrupted just as an auto event was taken: set it again (a set
-        // that came meanwhile merges with it, as two sets of an event do).
-        onLateResult: (late: number) => {
-          if (late === 0 && kind === 'auto') this.tryOps(this.ops(kind, SET_OPS), 'event wait');
+      const r = await waitFor(
+        native.semOpBlocking(this.set.id, buf, () => deadline.remaining(), isStopping),
+        {
+          what,
+          // Interrupted just as an auto event was taken: set it again (a set
+          // that came meanwhile merges with it, as two sets of an event do).
+          onLateResult: (late: number) => {
+            if (late === 0 && kind === 'auto') this.tryOps(this.ops(kind, SET_OPS), 'event wait');
+          },
         },
-      }).catch((e: unknown) => {
+      ).catch((e: unknown) => {
         abandoned = !(e instanceof IpcError);
         throw e;
       });

@@ -51,7 +51,10 @@ export async function resolveKey(spec: KeySpec): Promise<number> {
   } catch (e) {
     // ftok needs the file to exist: say so, rather than "no such object".
     if (e instanceof IpcError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) {
-      throw new IpcError(e.errno, 'ftok', `'${spec.path}'`, { detail: 'no such file: --path names an existing file (create it first, e.g. with touch)', exitCode: e.exitCode });
+      throw new IpcError(e.errno, 'ftok', `'${spec.path}'`, {
+        detail: 'no such file: --path names an existing file (create it first, e.g. with touch)',
+        exitCode: e.exitCode,
+      });
     }
     throw e;
   }

@@ -177,7 +177,10 @@ export async function receiveStream(q: MessageQueue, out: Output, opts: ReceiveS
       return {
         delivered,
         putBack: back.done,
-        notice: back.done > 0 || back.lost ? `ipcctl: ${what}: output closed; put ${plural(back.done)} back on the queue (at its tail); delivered ${delivered}${back.lost ? `; ${back.lost}` : ''}\n` : undefined,
+        notice:
+          back.done > 0 || back.lost
+            ? `ipcctl: ${what}: output closed; put ${plural(back.done)} back on the queue (at its tail); delivered ${delivered}${back.lost ? `; ${back.lost}` : ''}\n`
+            : undefined,
       };
     }
     throw new OperationError(`${what}: writing stdout: ${f.code}, ${f.detail}; ${counts}`, EXIT.FAILED);
@@ -286,7 +289,7 @@ export async function sendStream(q: MessageQueue, input: Input, opts: SendStream
         continue;
       }
       poll.reset();
-      for (let i = 0; i < records.count; ) {
+      for (let i = 0; i < records.count;) {
         const r = q.sendBatchNow(records, i, opts.type);
         i += r.sent;
         sent += r.sent;
@@ -421,7 +424,11 @@ export function readWholeMessage(q: MessageQueue, input: Input): Buffer {
     filled += n;
   }
   if (filled > limit.bytes) {
-    throw new OperationError(`${what}: stdin holds more than ${limit.bytes} bytes, above ${limit.what}; nothing sent`, EXIT.FAILED, limit.what.startsWith('the system') ? 'raise it with sysctl kernel.msgmax' : "raise it with 'ipcctl msgq set --max-bytes'");
+    throw new OperationError(
+      `${what}: stdin holds more than ${limit.bytes} bytes, above ${limit.what}; nothing sent`,
+      EXIT.FAILED,
+      limit.what.startsWith('the system') ? 'raise it with sysctl kernel.msgmax' : "raise it with 'ipcctl msgq set --max-bytes'",
+    );
   }
   return buf.subarray(0, filled);
 }

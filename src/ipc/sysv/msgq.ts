@@ -29,7 +29,6 @@ const phrases: Record<string, string> = {
   E2BIG: 'the message is larger than the receive buffer',
 };
 
-
 const relabel = relabeller('msgq', phrases);
 
 export interface CreateOptions {
@@ -55,7 +54,6 @@ export interface ReceiveOptions {
 // The batch loops (and the C helper they open) load with the first batch:
 // `msgq stat` and single messages never need them.
 const batch = (): typeof Batch => require('../../native/sysv/msg-batch.js') as typeof Batch;
-
 
 /** Outcome of sendManyNow: how many went, and the error that stopped it, if any. */
 export interface ManySent {
@@ -138,7 +136,7 @@ export class MessageQueue {
       if (e instanceof IpcError && e.code === 'EPERM' && changes.qbytes !== undefined && changes.qbytes > cur.qbytes) {
         throw new IpcError(e.errno, 'msgq set', this.name, {
           detail: `raising --max-bytes above kernel.msgmnb needs CAP_SYS_RESOURCE`,
-          hint: `kernel.msgmnb is ${kernelLimit("msgmnb", 16384)}; raise it with sysctl`,
+          hint: `kernel.msgmnb is ${kernelLimit('msgmnb', 16384)}; raise it with sysctl`,
         });
       }
       relabel(e, 'msgq set', this.name);
@@ -183,11 +181,19 @@ export class MessageQueue {
   checkSize(size: number, op = 'msgq send'): void {
     const msgmax = (this.msgmaxCache ??= kernelLimit('msgmax', 8192));
     if (size > msgmax) {
-      throw new OperationError(`${op} ${this.name}: message of ${size} bytes is above the system limit msgmax=${msgmax}`, EXIT.FAILED, 'raise it with sysctl kernel.msgmax');
+      throw new OperationError(
+        `${op} ${this.name}: message of ${size} bytes is above the system limit msgmax=${msgmax}`,
+        EXIT.FAILED,
+        'raise it with sysctl kernel.msgmax',
+      );
     }
     const qbytes = this.qbytes();
     if (qbytes !== null && size > qbytes) {
-      throw new OperationError(`${op} ${this.name}: message of ${size} bytes is above the queue's limit of ${qbytes} bytes`, EXIT.FAILED, "raise it with 'ipcctl msgq set --max-bytes'");
+      throw new OperationError(
+        `${op} ${this.name}: message of ${size} bytes is above the queue's limit of ${qbytes} bytes`,
+        EXIT.FAILED,
+        "raise it with 'ipcctl msgq set --max-bytes'",
+      );
     }
   }
 
@@ -285,7 +291,11 @@ export class MessageQueue {
     mb.load(opts.type, data);
     try {
       const what = `msgq send ${this.name}`;
-      const r = await waitFor(native.msgSendBlocking(this.id, mb, data.length, 0), { what, timeoutMs: opts.deadline.remaining(), totalMs: opts.deadline.total });
+      const r = await waitFor(native.msgSendBlocking(this.id, mb, data.length, 0), {
+        what,
+        timeoutMs: opts.deadline.remaining(),
+        totalMs: opts.deadline.total,
+      });
       return r === 0;
     } catch (e) {
       return relabel(e, 'msgq send', this.name);
@@ -397,7 +407,6 @@ export class MessageQueue {
     }
   }
 
-
   /** Copy message number `index` (0 = the oldest) without removing it: MSG_COPY. */
   peek(index: number, capacity: number, truncate: boolean): Message | null {
     const mb = this.bufferFor(capacity);
@@ -409,7 +418,11 @@ export class MessageQueue {
         throw new IpcError(e.errno, 'msgq recv --peek', this.name, { detail: 'this kernel has no MSG_COPY (CONFIG_CHECKPOINT_RESTORE)' });
       }
       if (e instanceof IpcError && e.code === 'E2BIG') {
-        throw new IpcError(e.errno, 'msgq recv --peek', this.name, { detail: `message ${index} is larger than ${capacity} bytes`, hint: 'use --max-size or --truncate', exitCode: EXIT.FAILED });
+        throw new IpcError(e.errno, 'msgq recv --peek', this.name, {
+          detail: `message ${index} is larger than ${capacity} bytes`,
+          hint: 'use --max-size or --truncate',
+          exitCode: EXIT.FAILED,
+        });
       }
       return relabel(e, 'msgq recv --peek', this.name);
     }

@@ -43,7 +43,10 @@ export class RepeatedOps {
     if (this.tryNow()) return;
     this.mode(false);
     try {
-      await waitFor(native.semOpBlocking(this.setId, this.buf, () => undefined, isStopping), { what: `sem op ${this.setId}` });
+      await waitFor(
+        native.semOpBlocking(this.setId, this.buf, () => undefined, isStopping),
+        { what: `sem op ${this.setId}` },
+      );
     } catch (e) {
       this.fail(e);
     }
@@ -51,7 +54,9 @@ export class RepeatedOps {
 
   private fail(e: unknown): never {
     if (e instanceof IpcError) {
-      throw new IpcError(e.errno, 'sem op', String(this.setId), { detail: e.code === 'EIDRM' || e.code === 'EINVAL' ? 'the semaphore set was removed' : undefined });
+      throw new IpcError(e.errno, 'sem op', String(this.setId), {
+        detail: e.code === 'EIDRM' || e.code === 'EINVAL' ? 'the semaphore set was removed' : undefined,
+      });
     }
     throw e;
   }

@@ -42,7 +42,6 @@ const phrases: Record<string, string> = {
   ERANGE: `a semaphore would go above SEMVMX (${native.SEMVMX})`,
 };
 
-
 const relabel = relabeller('sem', phrases);
 
 /** /proc/sys/kernel/sem: SEMMSL SEMMNS SEMOPM SEMMNI. */
@@ -114,7 +113,15 @@ export class SemaphoreSet {
     const first = values[0]!;
     // -1 then +1 when sem 0 is above 0, else +1 then -1: never blocks, never passes SEMVMX.
     const touch = new native.OpBuffer(
-      first > 0 ? [{ num: 0, op: -1 }, { num: 0, op: 1 }] : [{ num: 0, op: 1 }, { num: 0, op: -1 }],
+      first > 0
+        ? [
+            { num: 0, op: -1 },
+            { num: 0, op: 1 },
+          ]
+        : [
+            { num: 0, op: 1 },
+            { num: 0, op: -1 },
+          ],
       native.IPC_NOWAIT,
     );
     try {
@@ -151,7 +158,10 @@ export class SemaphoreSet {
         return relabel(e, 'sem create', where);
       }
       if (count !== undefined && count > st.nsems) {
-        throw new OperationError(`sem create ${where}: a set of ${st.nsems} semaphore${st.nsems === 1 ? '' : 's'} has that key; --count ${count} is more`, EXIT.FAILED);
+        throw new OperationError(
+          `sem create ${where}: a set of ${st.nsems} semaphore${st.nsems === 1 ? '' : 's'} has that key; --count ${count} is more`,
+          EXIT.FAILED,
+        );
       }
       if (st.otime !== null) return id;
       if (Date.now() >= end) {
@@ -283,7 +293,8 @@ export class SemaphoreSet {
   async op(ops: SemOp[], opts: OpOptions): Promise<boolean> {
     // Reading the limit costs a file read per op: only a long list can pass it
     // (the kernel's E2BIG is relabelled anyway).
-    if (ops.length > 8 && ops.length > semLimits().semopm) throw new UsageError(`sem op: ${ops.length} operations in one call; the limit is SEMOPM=${semLimits().semopm}`);
+    if (ops.length > 8 && ops.length > semLimits().semopm)
+      throw new UsageError(`sem op: ${ops.length} operations in one call; the limit is SEMOPM=${semLimits().semopm}`);
     // The index check costs an IPC_STAT: made only when the kernel says EFBIG.
     const buf = new native.OpBuffer(ops, opts.undo ? native.SEM_UNDO : 0);
     const what = `sem op ${this.name}`;
@@ -316,7 +327,10 @@ export class SemaphoreSet {
     } catch (e) {
       if (e instanceof IpcError && e.code === 'EFBIG') for (const o of ops) this.checkIndex(o.num, 'sem op');
       if (e instanceof IpcError && e.code === 'ERANGE') {
-        throw new IpcError(e.errno, 'sem op', this.name, { detail: `a semaphore would go above SEMVMX (${native.SEMVMX}); nothing applied`, exitCode: EXIT.FAILED });
+        throw new IpcError(e.errno, 'sem op', this.name, {
+          detail: `a semaphore would go above SEMVMX (${native.SEMVMX}); nothing applied`,
+          exitCode: EXIT.FAILED,
+        });
       }
       return relabel(e, 'sem op', this.name);
     } finally {
@@ -325,7 +339,10 @@ export class SemaphoreSet {
   }
 
   private revert(ops: SemOp[], undo: boolean): void {
-    const inverse = ops.filter((o) => o.op !== 0).map((o) => ({ num: o.num, op: -o.op })).reverse();
+    const inverse = ops
+      .filter((o) => o.op !== 0)
+      .map((o) => ({ num: o.num, op: -o.op }))
+      .reverse();
     if (inverse.length === 0) return;
     const b = new native.OpBuffer(inverse, native.IPC_NOWAIT | (undo ? native.SEM_UNDO : 0));
     try {

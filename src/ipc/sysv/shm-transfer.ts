@@ -26,7 +26,12 @@ export interface ShmReadOptions {
  * (a view of the segment, valid during the call) at a time.
  * `begin` learns the length first (for JSON, which wants one piece).
  */
-export function readSegment(seg: SharedMemory, opts: ShmReadOptions, write: (window: Buffer, at: number) => void, begin?: (length: number, a: Attachment) => boolean): void {
+export function readSegment(
+  seg: SharedMemory,
+  opts: ShmReadOptions,
+  write: (window: Buffer, at: number) => void,
+  begin?: (length: number, a: Attachment) => boolean,
+): void {
   seg.withAttached(true, 'shm read', (a, st) => {
     const length = SharedMemory.checkRange('shm read', seg.id, st.size, opts.offset, opts.length);
     if (begin && !begin(length, a)) return;
@@ -49,8 +54,12 @@ export type ShmInput = { data: Buffer } | { read: ReadInto; fd: number; fileSize
 export function writeSegment(seg: SharedMemory, input: ShmInput, offset: number, counter: Float64Array): number {
   const st = seg.stat('shm write');
   const tooBig = (n: number | string) =>
-    new OperationError(`shm write ${seg.id}: ${n} bytes at offset ${offset} do not fit in the ${st.size}-byte segment (${Math.max(0, st.size - offset)} bytes fit); nothing written`, EXIT.USAGE);
-  if (offset > st.size) throw new OperationError(`shm write ${seg.id}: offset ${offset} is past the end of the ${st.size}-byte segment; nothing written`, EXIT.USAGE);
+    new OperationError(
+      `shm write ${seg.id}: ${n} bytes at offset ${offset} do not fit in the ${st.size}-byte segment (${Math.max(0, st.size - offset)} bytes fit); nothing written`,
+      EXIT.USAGE,
+    );
+  if (offset > st.size)
+    throw new OperationError(`shm write ${seg.id}: offset ${offset} is past the end of the ${st.size}-byte segment; nothing written`, EXIT.USAGE);
   const capacity = st.size - offset;
 
   if ('data' in input) {
@@ -109,7 +118,10 @@ function countingReader(read: ReadInto, counter: Float64Array, what: string): Re
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) throw e;
-      throw IpcError.of(code, what, '', { detail: code === 'EISDIR' ? 'stdin is a directory; nothing written' : 'reading stdin failed; nothing written', exitCode: EXIT.FAILED });
+      throw IpcError.of(code, what, '', {
+        detail: code === 'EISDIR' ? 'stdin is a directory; nothing written' : 'reading stdin failed; nothing written',
+        exitCode: EXIT.FAILED,
+      });
     }
     counter[0] += n;
     return n;

@@ -64,7 +64,6 @@ const phrases: Record<string, string> = {
   ENOMEM: 'out of memory',
 };
 
-
 const relabel = relabeller('shm', phrases);
 
 export interface CreateOptions {
@@ -177,10 +176,16 @@ export class SharedMemory {
       native.shmLock(this.id, lock);
     } catch (e) {
       if (e instanceof IpcError && e.code === 'ENOMEM') {
-        throw new IpcError(e.errno, op, this.name, { detail: 'locking it would pass your locked-memory limit (RLIMIT_MEMLOCK)', hint: 'see ulimit -l', exitCode: EXIT.FAILED });
+        throw new IpcError(e.errno, op, this.name, {
+          detail: 'locking it would pass your locked-memory limit (RLIMIT_MEMLOCK)',
+          hint: 'see ulimit -l',
+          exitCode: EXIT.FAILED,
+        });
       }
       if (e instanceof IpcError && e.code === 'EPERM') {
-        throw new IpcError(e.errno, op, this.name, { detail: 'only the owner or creator may lock it, and needs a locked-memory limit above 0 or CAP_IPC_LOCK' });
+        throw new IpcError(e.errno, op, this.name, {
+          detail: 'only the owner or creator may lock it, and needs a locked-memory limit above 0 or CAP_IPC_LOCK',
+        });
       }
       relabel(e, op, this.name);
     }
@@ -209,7 +214,10 @@ export class SharedMemory {
       return { attachment: native.Attachment.attach(this.id, st.size, readOnly), stat: st };
     } catch (e) {
       if (e instanceof IpcError && e.code === 'EACCES') {
-        throw new IpcError(e.errno, op, this.name, { detail: readOnly ? 'no read permission' : 'no write permission', hint: readOnly ? undefined : `mode is ${(st.mode & 0o777).toString(8).padStart(4, '0')}` });
+        throw new IpcError(e.errno, op, this.name, {
+          detail: readOnly ? 'no read permission' : 'no write permission',
+          hint: readOnly ? undefined : `mode is ${(st.mode & 0o777).toString(8).padStart(4, '0')}`,
+        });
       }
       return relabel(e, op, this.name);
     }
@@ -285,7 +293,10 @@ export class SharedMemory {
     }
     const len = length ?? size - offset;
     if (offset + len > size) {
-      throw new OperationError(`${op} ${id}: ${len} bytes at offset ${offset} go past the end of the ${size}-byte segment (${size - offset} bytes fit)`, EXIT.USAGE);
+      throw new OperationError(
+        `${op} ${id}: ${len} bytes at offset ${offset} go past the end of the ${size}-byte segment (${size - offset} bytes fit)`,
+        EXIT.USAGE,
+      );
     }
     return len;
   }

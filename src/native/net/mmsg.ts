@@ -90,7 +90,14 @@ export class DatagramBatch {
     const h = i * mmsghdr.size;
     const nameLen = this.mem.buf.readUInt32LE(h + msghdr.fields.msg_namelen);
     if (nameLen <= 2) return false;
-    const r = sendtoFn.call(fd, this.mem.addr + this.slotAt + i * this.slotSize, this.length(i), MSG_DONTWAIT | MSG_NOSIGNAL, this.mem.addr + this.nameAt + i * sockaddr_storage.size, nameLen);
+    const r = sendtoFn.call(
+      fd,
+      this.mem.addr + this.slotAt + i * this.slotSize,
+      this.length(i),
+      MSG_DONTWAIT | MSG_NOSIGNAL,
+      this.mem.addr + this.nameAt + i * sockaddr_storage.size,
+      nameLen,
+    );
     if (r.value >= 0) return true;
     if (r.errno === EAGAIN) return false;
     throw new IpcError(r.errno, 'sendto', '');

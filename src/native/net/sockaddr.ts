@@ -14,9 +14,7 @@ export const AF_INET6 = 10;
 
 /** A socket address. `path` '' is an unnamed UNIX socket; '@name' the abstract namespace. */
 export type SockAddr =
-  | { family: 'inet'; address: string; port: number }
-  | { family: 'inet6'; address: string; port: number; scopeId: number }
-  | { family: 'unix'; path: string };
+  { family: 'inet'; address: string; port: number } | { family: 'inet6'; address: string; port: number; scopeId: number } | { family: 'unix'; path: string };
 
 export function familyNumber(a: SockAddr): number {
   return a.family === 'inet' ? AF_INET : a.family === 'inet6' ? AF_INET6 : AF_UNIX;

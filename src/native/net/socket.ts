@@ -206,4 +206,3 @@ export function recvFrom(fd: number, mem: NativeMemory, offset: number, len: num
   if (n === AGAIN) return null;
   return { size: n, from: decodeSockAddr(scratch, ADDR, scratch.buf.readUInt32LE(ADDRLEN)) };
 }
-

@@ -28,7 +28,9 @@ const helperPath = join(__dirname, '..', 'libipcctl-batch.so');
 const useHelper = process.env.IPCCTL_NO_C_HELPER !== '1' && existsSync(helperPath) && openLibrary(HELPER, helperPath);
 
 const sendSpans = useHelper ? bind('ipcctl_msgsnd_spans', C.long, [C.int, C.long, C.ptr, C.ptr, C.long, C.ptr, C.int, C.ptr, C.ptr], HELPER) : null;
-const receiveRun = useHelper ? bind('ipcctl_msgrcv_run', C.long, [C.int, C.ptr, C.size_t, C.size_t, C.long, C.int, C.long, C.int, C.ptr, C.ptr, C.ptr, C.ptr], HELPER) : null;
+const receiveRun = useHelper
+  ? bind('ipcctl_msgrcv_run', C.long, [C.int, C.ptr, C.size_t, C.size_t, C.long, C.int, C.long, C.int, C.ptr, C.ptr, C.ptr, C.ptr], HELPER)
+  : null;
 const wake = useHelper ? bind('ipcctl_wake', C.int, [C.ptr], HELPER) : null;
 const waitInit = useHelper ? bind('ipcctl_wait_init', C.int, [], HELPER) : null;
 let waitReady: boolean | null = null;
@@ -321,9 +323,30 @@ export function msgReceiveRun(id: number, area: ReceiveArea, type: number, flags
  * or `ctl.wake()` (error EINTR; the messages taken so far are returned).
  * Only with the C helper (canWaitInBatch()).
  */
-export async function msgReceiveRunWaiting(id: number, area: ReceiveArea, type: number, flags: number, max: number, sep: number, ctl: WaitControl): Promise<BatchResult> {
+export async function msgReceiveRunWaiting(
+  id: number,
+  area: ReceiveArea,
+  type: number,
+  flags: number,
+  max: number,
+  sep: number,
+  ctl: WaitControl,
+): Promise<BatchResult> {
   if (!receiveRun) throw new Error('msgReceiveRunWaiting needs the C helper');
   const count = Math.min(max, area.room);
-  const r = await receiveRun.callBlocking(id, area.outAddr, area.size, area.capacity, type, flags, count, sep, area.scratchMem.addr, area.indexAddr, area.stoppedAddr, ctl.addr);
+  const r = await receiveRun.callBlocking(
+    id,
+    area.outAddr,
+    area.size,
+    area.capacity,
+    type,
+    flags,
+    count,
+    sep,
+    area.scratchMem.addr,
+    area.indexAddr,
+    area.stoppedAddr,
+    ctl.addr,
+  );
   return result(r.value, area.stoppedErrno);
 }

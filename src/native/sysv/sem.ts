@@ -131,7 +131,8 @@ export function semOp(id: number, b: OpBuffer): number {
 export async function semOpBlocking(id: number, b: OpBuffer, remainingMs: () => number | undefined, stopping: () => boolean): Promise<number> {
   for (;;) {
     const ms = remainingMs();
-    const r = ms === undefined ? await semop.callBlocking(id, b.addr, b.ops.length) : await semtimedop.callBlocking(id, b.addr, b.ops.length, b.timespecFor(ms));
+    const r =
+      ms === undefined ? await semop.callBlocking(id, b.addr, b.ops.length) : await semtimedop.callBlocking(id, b.addr, b.ops.length, b.timespecFor(ms));
     if (r.value === 0) return 0;
     if (r.errno === EAGAIN) return WOULD_BLOCK;
     if (r.errno !== EINTR || stopping()) throw new IpcError(r.errno, ms === undefined ? 'semop' : 'semtimedop', String(id));
