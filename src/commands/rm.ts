@@ -41,7 +41,18 @@ interface Failure {
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 // Every part is checked: an empty --kind must never mean "every kind".
-const collectKinds = (v: string, prev: string[]) => [...prev, ...v.split(',').map((k) => (parseKind(k.trim(), 'rm --kind'), k.trim()))];
+const collectKinds = (v: string, prev: string[]) => [...prev, ...v.split(',').map(checkedKind)];
+
+function checkedKind(word: string): string {
+  const k = word.trim();
+  if (posixKindOf(k)) return k;
+  try {
+    parseKind(k, 'rm --kind');
+  } catch {
+    throw new UsageError(`rm --kind: unknown kind '${k}': use msgq, shm, sem, pmq, pshm or psem`);
+  }
+  return k;
+}
 
 function describe(t: Target): Record<string, unknown> {
   return { kind: t.kind, id: t.id, key: t.object ? formatKey(t.object.key) : null };
