@@ -209,7 +209,7 @@ describe('every value validated before any call', () => {
     const m = newSegment();
     const w = withStdin(dir, ['shm', 'write', String(m)]);
     expect(w.code, w.stderr).toBe(1);
-    expect(w.stderr.trim()).toMatch(/^ipcctl: shm write stdin: EISDIR, stdin is a directory/);
+    expect(w.stderr.trim()).toMatch(/^ipcctl: shm write \d+: EISDIR, stdin is a directory/);
     expect(w.stderr.trim().split('\n')).toHaveLength(1);
   });
 });

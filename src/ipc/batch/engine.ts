@@ -8,6 +8,7 @@ import { read, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { CliError, EXIT, IpcError, UsageError } from '../../errors.js';
 import { blockingCallEnded, blockingCallStarted } from '../../exit.js';
+import { ensureHardExit } from '../../native/hard-exit.js';
 import { POLLIN, PollSet } from '../../native/poll.js';
 import { rememberKeys } from '../sysv/keys.js';
 import { keepSegmentsAttached } from '../sysv/shm.js';
@@ -115,6 +116,9 @@ class LineReader {
   private fillOnThread(): Promise<number> {
     // The read waits on a pool thread: counted as a blocking call, so that
     // a signal ending the batch exits at once instead of joining it.
+    // This read holds a pool thread that Node's exit would wait for: the
+    // batch must be able to leave with _exit(2) while it is pending.
+    ensureHardExit();
     blockingCallStarted();
     return new Promise((resolve, reject) => {
       read(this.fd, this.buf, 0, this.buf.length, null, (err, n) => {
