@@ -101,7 +101,7 @@ describe('README.md', () => {
       const fd = openSync(file, 'r');
       // `ipcctl` on PATH is this tree's launcher, linked from the private /tmp.
       const setup =
-        'ip link set lo up && mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /dev/shm && mkdir /tmp/bin && ln -s "$IPCCTL_BIN" /tmp/bin/ipcctl && ' +
+        'ip link set lo up && mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /dev/shm && mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue && mkdir /tmp/bin && ln -s "$IPCCTL_BIN" /tmp/bin/ipcctl && ' +
         'export PATH="/tmp/bin:$PATH" && cd "$(mktemp -d)" && exec bash /dev/fd/3';
       const r = spawnSync('unshare', ['--ipc', '--mount', '--net', '--pid', '--fork', '--kill-child', '--propagation', 'private', 'bash', '-c', setup], {
         stdio: ['ignore', 'pipe', 'pipe', fd],
