@@ -263,9 +263,13 @@ async function posixSummary(kinds: readonly PosixKind[]): Promise<() => PosixSum
     if (kinds.includes('pshm')) s.pshm = { segments: 0, bytes: 0 };
     if (kinds.includes('psem')) s.psem = { semaphores: 0 };
     for (const o of objects) {
-      if (o.kind === 'pmq') (s.pmq!.queues++, (s.pmq!.bytes += o.usedbytes));
-      else if (o.kind === 'pshm') (s.pshm!.segments++, (s.pshm!.bytes += o.size));
-      else s.psem!.semaphores++;
+      if (o.kind === 'pmq') {
+        s.pmq!.queues++;
+        s.pmq!.bytes += o.usedbytes;
+      } else if (o.kind === 'pshm') {
+        s.pshm!.segments++;
+        s.pshm!.bytes += o.size;
+      } else s.psem!.semaphores++;
     }
     return s;
   };
@@ -380,5 +384,5 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  ipcctl ls\n  ipcctl ls shm --orphans\n  ipcctl ls --owner alice --time\n  ipcctl ls pmq -o NAME,MSGS --raw -n\n  ipcctl ls --limits\n  ipcctl ls msgq --watch 500ms',
     )
-    .action((kind, opts) => ls(kind, { ...opts, headings: opts.noheadings ? false : true }));
+    .action((kind: string | undefined, opts: LsOpts & { noheadings?: boolean }) => ls(kind, { ...opts, headings: opts.noheadings ? false : true }));
 }

@@ -95,7 +95,8 @@ async function send(nameArg: string, text: string[], opts: SendOpts) {
             const r = q.sendBatchNow(records, i, opts.priority);
             sent += r.sent;
             i += r.sent;
-            if (r.error) throw r.error;
+            // What the domain caught from its own fail(): an IpcError, handed on as it came.
+            if (r.error !== undefined) throw r.error as Error;
             if (i === records.count || !r.full) continue;
             // The queue is full: wait for room for this one, then go on in batches.
             await one(records.record(i++));

@@ -166,7 +166,7 @@ async function rm(kindArg: string | undefined, ids: string[], opts: RmOpts): Pro
   if (kindArg !== undefined) parseKind(kindArg, 'rm');
 
   const missing: IpcError[] = [];
-  let targets = opts.all ? selectedTargets(kindArg, opts) : namedTargets(kindArg, ids, opts, missing);
+  const targets = opts.all ? selectedTargets(kindArg, opts) : namedTargets(kindArg, ids, opts, missing);
   const bare = opts.all && kindArg === undefined && opts.kind.length === 0 && !hasFilter({ ...opts, key: undefined });
 
   if (opts.dryRun) {

@@ -56,7 +56,7 @@ async function listen(opts: ListenFlags) {
   const print = datagramPrinter('udp listen', opts, addressFields, formatAddress);
   const dump = await openDump(opts);
   const dumpBatch = dumpDatagrams(dump, formatAddress);
-  const waiting = waitingForDatagrams('udp listen');
+  const waiting = waitingForDatagrams();
   await spinnerReady;
   try {
     await quietOnClosedOutput(async () => {

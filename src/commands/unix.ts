@@ -52,7 +52,7 @@ async function serve(path: string, opts: ServeFlags) {
   const feedback = new ServeFeedback(op, opts.progress, Boolean(opts.keepOpen), formatAddress);
   const { TrafficDump } = await import('../output/traffic.js');
   const dump = opts.hexdump !== undefined && !mode ? new TrafficDump(opts.hexdump as string) : null;
-  const waiting = waitingForDatagrams(op);
+  const waiting = waitingForDatagrams();
   await spinnerReady;
   try {
     await quietOnClosedOutput(async () => {

@@ -114,7 +114,7 @@ export class ConnectFeedback {
 }
 
 /** A datagram listener's spinner until the first datagram. */
-export function waitingForDatagrams(op: string): { listening(where: string): void; stop(): void } {
+export function waitingForDatagrams(): { listening(where: string): void; stop(): void } {
   let spinner: SpinnerHandle | null = null;
   let stopped = false;
   return {
