@@ -16,6 +16,7 @@ import {
   asDuration,
   asMode,
   asSize,
+  idAndWords,
   keySpecFrom,
   parseInteger,
   parseOwner,
@@ -83,11 +84,7 @@ function spinnerWhileWaiting(text: string): (waiting: boolean) => void {
 }
 
 async function send(idArg: string | undefined, text: string[], opts: SendOpts) {
-  // With -k/-f the first positional word is text, not an id.
-  if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) {
-    text = [idArg, ...text];
-    idArg = undefined;
-  }
+  ({ id: idArg, words: text } = idAndWords(idArg, text, opts));
   if (opts.lines && opts.null) throw new UsageError('msgq send: give --lines or --null, not both');
   const q = await openQueue(targetFrom(idArg, opts, 'msgq send'));
   const transfer = await import('../ipc/sysv/msgq-transfer.js');

@@ -10,7 +10,7 @@ import { writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { formatTime, renderFields, renderTable } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
-import { addKeyOptions, asDuration, asMode, keySpecFrom, parseId, parseInteger, targetFrom, type Target } from './common/args.js';
+import { addKeyOptions, asDuration, asMode, idAndWords, keySpecFrom, parseId, parseInteger, targetFrom, type Target } from './common/args.js';
 import { permJson, permRows } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { reportCreated } from './common/created.js';
@@ -85,11 +85,7 @@ async function create(opts: KeyOpts & { count?: number; value?: number[]; mode: 
 }
 
 async function op(idArg: string | undefined, words: string[], opts: KeyOpts & { undo?: boolean; nowait?: boolean; timeout?: number }) {
-  // With -k/-f the first positional word is an op, not an id.
-  if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) {
-    words = [idArg, ...words];
-    idArg = undefined;
-  }
+  ({ id: idArg, words } = idAndWords(idArg, words, opts));
   if (idArg !== undefined && idArg.includes(':')) throw new UsageError(`sem op: missing ID before '${idArg}' (ipcctl sem op ID ${idArg})`);
   if (opts.nowait && opts.timeout !== undefined) throw new UsageError('sem op: give --nowait or --timeout, not both');
   const target = targetFrom(idArg, opts, 'sem op');

@@ -14,7 +14,7 @@ import { progressWanted, threadProgress } from '../output/progress.js';
 import { startSpinner } from '../output/spinner.js';
 import { formatTime, humanBytes, renderFields } from '../output/table.js';
 import { type LongTimer, setLongTimeout } from '../timer.js';
-import { addKeyOptions, asDuration, asMode, keySpecFrom, parseOwner, parseSize, targetFrom, type Target } from './common/args.js';
+import { addKeyOptions, asDuration, asMode, idAndWords, keySpecFrom, parseOwner, parseSize, targetFrom, type Target } from './common/args.js';
 import { permJson, permRows } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { readerOf } from './common/input.js';
@@ -142,11 +142,7 @@ function stdinFileSize(): number | null {
 }
 
 async function write(idArg: string | undefined, text: string[], opts: KeyOpts & { offset: number; progress?: boolean }) {
-  // With -k/-f the first positional word is data, not an id.
-  if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) {
-    text = [idArg, ...text];
-    idArg = undefined;
-  }
+  ({ id: idArg, words: text } = idAndWords(idArg, text, opts));
   const seg = await openSegment(targetFrom(idArg, opts, 'shm write'));
   const { writeSegment } = await import('../ipc/sysv/shm-transfer.js');
   // --progress counts what comes from stdin; DATA on the command line is there at once.
