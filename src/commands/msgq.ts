@@ -8,7 +8,6 @@ import type { Message, MessageQueue } from '../ipc/sysv/msgq.js';
 import { formatKey, formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
 import { OutputClosedError, OutputError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
-import { formatTime, renderFields } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
 import {
   addKeyOptions,
@@ -24,7 +23,7 @@ import {
   targetFrom,
   type Target,
 } from './common/args.js';
-import { permJson, permRows } from './common/perm-view.js';
+import { printQueueStat } from './common/sysv-stat-print.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { readerOf, readerOfBuffer } from './common/input.js';
 import { reportCreated } from './common/created.js';
@@ -173,36 +172,8 @@ async function recv(idArg: string | undefined, opts: RecvOpts) {
   }
 }
 
-async function stat(idArg: string | undefined, opts: { key?: string; path?: string; proj?: string }) {
-  const q = await openQueue(targetFrom(idArg, opts, 'msgq stat'));
-  const st = q.stat();
-  if (settings.json) {
-    printJson({
-      ...permJson(st),
-      qnum: st.qnum,
-      cbytes: st.cbytes,
-      qbytes: st.qbytes,
-      lspid: st.lspid,
-      lrpid: st.lrpid,
-      stime: st.stime,
-      rtime: st.rtime,
-      ctime: st.ctime,
-    });
-    return;
-  }
-  writeStdout(
-    renderFields([
-      ...permRows(st),
-      ['messages', st.qnum],
-      ['bytes', st.cbytes],
-      ['max bytes', st.qbytes],
-      ['last send pid', st.lspid],
-      ['last recv pid', st.lrpid],
-      ['last send', formatTime(st.stime)],
-      ['last recv', formatTime(st.rtime)],
-      ['last change', formatTime(st.ctime)],
-    ]),
-  );
+async function stat(idArg: string | undefined, opts: KeyOpts) {
+  printQueueStat((await openQueue(targetFrom(idArg, opts, 'msgq stat'))).stat());
 }
 
 async function set(idArg: string | undefined, opts: { key?: string; path?: string; proj?: string; mode?: number; owner?: string; maxBytes?: number }) {

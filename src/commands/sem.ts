@@ -4,55 +4,20 @@
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
 import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
-import type { SemaphoreSet, SemOp } from '../ipc/sysv/sem.js';
+import type { SemaphoreSet } from '../ipc/sysv/sem.js';
 import { formatKey, formatMode, printJson } from '../output/json.js';
 import { writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
-import { formatTime, renderFields, renderTable } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
 import { addKeyOptions, asDuration, asMode, idAndWords, keySpecFrom, parseId, parseInteger, targetFrom, type Target } from './common/args.js';
-import { permJson, permRows } from './common/perm-view.js';
+import { printSetStat } from './common/sysv-stat-print.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
+import { collectValues, parseIndex, parseOp, parseValue, SEMVMX } from './common/sem-args.js';
 import { reportCreated } from './common/created.js';
-
-/** SEMVMX, repeated here so that parsing does not load the native layer. */
-const SEMVMX = 32767;
 
 async function openSet(target: Target): Promise<SemaphoreSet> {
   const { SemaphoreSet } = await import('../ipc/sysv/sem.js');
   return target.kind === 'id' ? SemaphoreSet.fromId(target.id) : SemaphoreSet.fromKey(target);
-}
-
-function parseValue(text: string): number {
-  return parseInteger(text, 'semaphore value', 0, SEMVMX);
-}
-
-function parseIndex(text: string | undefined, op: string): number {
-  if (text === undefined) throw new UsageError(`${op}: missing the semaphore number (0 is the first)`);
-  return parseInteger(text, 'semaphore number', 0, 65535);
-}
-
-/** NUM:+N (add), NUM:-N (take, waiting while it would go below 0), NUM:0 (wait for zero). */
-export function parseOp(text: string): SemOp {
-  const m = /^([0-9]+):([+-]?)([0-9]+)$/.exec(text.trim());
-  if (!m) throw new UsageError(`invalid op '${text}': use NUM:+N (add), NUM:-N (take) or NUM:0 (wait for zero), e.g. 0:-1`);
-  const num = Number(m[1]);
-  const n = Number(m[3]);
-  if (num > 65535) throw new UsageError(`invalid op '${text}': semaphore number ${m[1]} is out of range`);
-  if (n > SEMVMX) throw new UsageError(`invalid op '${text}': ${n} is above SEMVMX (${SEMVMX})`);
-  if (n === 0) {
-    if (m[2]) throw new UsageError(`invalid op '${text}': ${m[2]}0 changes nothing; NUM:0 waits for zero`);
-    return { num, op: 0 };
-  }
-  if (!m[2]) throw new UsageError(`invalid op '${text}': say +${n} to add or -${n} to take`);
-  return { num, op: m[2] === '-' ? -n : n };
-}
-
-function collectValues(v: string, prev: number[] | undefined): number[] {
-  // --value 1 2 3, --value 1 --value 2, and --value 1,2,3 all work.
-  // An empty value is refused as `ctl setval 0 ''` is, never taken as 0.
-  if (v.trim() === '') throw new UsageError(`invalid semaphore value '': give a number from 0 to ${SEMVMX}`);
-  return [...(prev ?? []), ...v.split(',').map(parseValue)];
 }
 
 async function create(opts: KeyOpts & { count?: number; value?: number[]; mode: number; exclusive?: boolean; timeout?: number }) {
@@ -109,6 +74,14 @@ async function op(idArg: string | undefined, words: string[], opts: KeyOpts & { 
   if (settings.json) printJson({ id: set.id, ops: ops.map((o) => ({ num: o.num, op: o.op })), undo: Boolean(opts.undo) });
 }
 
+/** The one-semaphore getters of `sem ctl`: the JSON field each prints and its read. */
+const GETTERS = {
+  getval: ['value', (s: SemaphoreSet, n: number) => s.getVal(n)],
+  getpid: ['pid', (s: SemaphoreSet, n: number) => s.getPid(n)],
+  getncnt: ['ncnt', (s: SemaphoreSet, n: number) => s.getNcnt(n)],
+  getzcnt: ['zcnt', (s: SemaphoreSet, n: number) => s.getZcnt(n)],
+} as const;
+
 const ctlUsage = 'getval N | setval N V | getall | setall V... | getpid N | getncnt N | getzcnt N';
 
 async function ctl(words: string[], opts: KeyOpts) {
@@ -129,25 +102,14 @@ async function ctl(words: string[], opts: KeyOpts) {
   const set = await openSet(targetFrom(idArg, opts, opName));
   const one = (field: string, num: number, value: number) => (settings.json ? printJson({ id: set.id, num, [field]: value }) : writeStdout(`${value}\n`));
   switch (cmd) {
-    case 'getval': {
-      expect(1);
-      const num = parseIndex(args[0], opName);
-      return one('value', num, set.getVal(num));
-    }
-    case 'getpid': {
-      expect(1);
-      const num = parseIndex(args[0], opName);
-      return one('pid', num, set.getPid(num));
-    }
-    case 'getncnt': {
-      expect(1);
-      const num = parseIndex(args[0], opName);
-      return one('ncnt', num, set.getNcnt(num));
-    }
+    case 'getval':
+    case 'getpid':
+    case 'getncnt':
     case 'getzcnt': {
       expect(1);
       const num = parseIndex(args[0], opName);
-      return one('zcnt', num, set.getZcnt(num));
+      const [field, get] = GETTERS[cmd];
+      return one(field, num, get(set, num));
     }
     case 'getall': {
       expect(0);
@@ -177,28 +139,7 @@ async function ctl(words: string[], opts: KeyOpts) {
 
 async function stat(idArg: string | undefined, opts: KeyOpts) {
   const set = await openSet(targetFrom(idArg, opts, 'sem stat'));
-  const st = set.stat();
-  if (settings.json) {
-    printJson({
-      ...permJson(st),
-      nsems: st.nsems,
-      otime: st.otime,
-      ctime: st.ctime,
-      values: st.values,
-    });
-    return;
-  }
-  writeStdout(
-    renderFields([...permRows(st), ['semaphores', st.nsems], ['last op', formatTime(st.otime)], ['last change', formatTime(st.ctime)]]) +
-      '\n' +
-      renderTable(set.details(), [
-        { header: 'SEMNUM', value: (d) => d.num, align: 'right' },
-        { header: 'VALUE', value: (d) => d.value, align: 'right' },
-        { header: 'NCNT', value: (d) => d.ncnt, align: 'right' },
-        { header: 'ZCNT', value: (d) => d.zcnt, align: 'right' },
-        { header: 'PID', value: (d) => d.pid, align: 'right' },
-      ]),
-  );
+  printSetStat(set.stat(), () => set.details());
 }
 
 interface LockCliOptions extends KeyOpts {
@@ -214,10 +155,7 @@ interface LockCliOptions extends KeyOpts {
 
 async function lock(idArg: string | undefined, words: string[], opts: LockCliOptions) {
   // With -k/-f every positional word belongs to the command.
-  if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) {
-    words = [idArg, ...words];
-    idArg = undefined;
-  }
+  ({ id: idArg, words } = idAndWords(idArg, words, opts));
   if (opts.nowait && opts.timeout !== undefined) throw new UsageError('sem lock: give --nowait or --timeout, not both');
   if (opts.command !== undefined && words.length > 0) throw new UsageError(`sem lock: give -c 'COMMAND' or -- CMD ARGS..., not both`);
   if (opts.command === undefined && words.length === 0) throw new UsageError('sem lock: missing the command to run (-- CMD [ARGS...] or -c COMMAND)');

@@ -12,10 +12,10 @@ import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { progressWanted, threadProgress } from '../output/progress.js';
 import { startSpinner } from '../output/spinner.js';
-import { formatTime, humanBytes, renderFields } from '../output/table.js';
+import { humanBytes } from '../output/table.js';
 import { type LongTimer, setLongTimeout } from '../timer.js';
 import { addKeyOptions, asDuration, asMode, idAndWords, keySpecFrom, parseOwner, parseSize, targetFrom, type Target } from './common/args.js';
-import { permJson, permRows } from './common/perm-view.js';
+import { printSegmentStat } from './common/sysv-stat-print.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { readerOf } from './common/input.js';
 import { reportCreated } from './common/created.js';
@@ -161,37 +161,7 @@ async function write(idArg: string | undefined, text: string[], opts: KeyOpts & 
 }
 
 async function stat(idArg: string | undefined, opts: KeyOpts) {
-  const seg = await openSegment(targetFrom(idArg, opts, 'shm stat'));
-  const st = seg.stat();
-  if (settings.json) {
-    printJson({
-      ...permJson(st),
-      size: st.size,
-      nattch: st.nattch,
-      cpid: st.cpid,
-      lpid: st.lpid,
-      atime: st.atime,
-      dtime: st.dtime,
-      ctime: st.ctime,
-      locked: st.locked,
-      removed: st.removed,
-    });
-    return;
-  }
-  writeStdout(
-    renderFields([
-      ...permRows(st),
-      ['size', `${st.size} (${humanBytes(st.size)})`],
-      ['attached', st.nattch],
-      ['locked', st.locked ? 'yes' : 'no'],
-      ['creator pid', st.cpid],
-      ['last pid', st.lpid],
-      ['last attach', formatTime(st.atime)],
-      ['last detach', formatTime(st.dtime)],
-      ['last change', formatTime(st.ctime)],
-      ...(st.removed ? ([['status', 'removed: gone when the last user detaches']] as Array<[string, string]>) : []),
-    ]),
-  );
+  printSegmentStat((await openSegment(targetFrom(idArg, opts, 'shm stat'))).stat());
 }
 
 async function set(idArg: string | undefined, opts: KeyOpts & { mode?: number; owner?: string }) {
