@@ -8,7 +8,6 @@ import type { Message, MessageQueue } from '../ipc/sysv/msgq.js';
 import { formatKey, formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
 import { OutputClosedError, OutputError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
-import { startSpinner } from '../output/spinner.js';
 import {
   addKeyOptions,
   asCount,
@@ -18,12 +17,13 @@ import {
   idAndWords,
   keySpecFrom,
   parseInteger,
-  parseOwner,
   parseSizeUpTo,
   targetFrom,
   type Target,
 } from './common/args.js';
 import { printQueueStat } from './common/sysv-stat-print.js';
+import { ownerIds } from './common/perm-view.js';
+import { spinnerWhileWaiting } from './common/feedback.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { readerOf, readerOfBuffer } from './common/input.js';
 import { reportCreated } from './common/created.js';
@@ -71,15 +71,6 @@ interface SendOpts {
   null?: boolean;
   nowait?: boolean;
   timeout?: number;
-}
-
-/** A spinner while a transfer waits (only on a terminal). */
-function spinnerWhileWaiting(text: string): (waiting: boolean) => void {
-  let spinner: { stop(): void } | null = null;
-  return (waiting) => {
-    spinner?.stop();
-    spinner = waiting ? startSpinner(text) : null;
-  };
 }
 
 async function send(idArg: string | undefined, text: string[], opts: SendOpts) {
@@ -181,12 +172,9 @@ async function set(idArg: string | undefined, opts: { key?: string; path?: strin
     throw new UsageError('msgq set: nothing to change: give --mode, --owner or --max-bytes');
   }
   const q = await openQueue(targetFrom(idArg, opts, 'msgq set'));
-  const { userId, groupId } = await import('../ipc/users.js');
-  const owner = opts.owner !== undefined ? parseOwner(opts.owner) : {};
   const st = q.set({
     mode: opts.mode,
-    uid: owner.uid !== undefined ? userId(owner.uid) : undefined,
-    gid: owner.gid !== undefined ? groupId(owner.gid) : undefined,
+    ...ownerIds(opts.owner),
     qbytes: opts.maxBytes,
   });
   if (settings.json) printJson({ id: st.id, mode: formatMode(st.mode), uid: st.uid, gid: st.gid, qbytes: st.qbytes });

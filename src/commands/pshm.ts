@@ -2,7 +2,6 @@
 // Parse arguments, call PosixSegment, hand results to output. The domain
 // layer is imported inside each action so that `--help` does not load ffi-rs.
 // Options come from program.createOption: commander is resolved once, by cli.ts.
-import { fstatSync } from 'node:fs';
 import type { Command } from 'commander';
 import { EXIT, OperationError, UsageError } from '../errors.js';
 import { parsePosixName } from '../ipc/posix/names.js';
@@ -14,6 +13,7 @@ import { formatTime, humanBytes, renderFields } from '../output/table.js';
 import { asMode, parseSize } from './common/args.js';
 import { readBounded } from './common/posix-input.js';
 import { readerOf } from './common/input.js';
+import { stdinFileSize } from './common/std-fds.js';
 import type { ReadInto } from '../ipc/sysv/record-batch.js';
 
 const domain = () => import('../ipc/posix/shm.js');
@@ -62,16 +62,6 @@ async function read(nameArg: string, opts: { offset: number; length?: number; he
     throw e;
   } finally {
     seg.close();
-  }
-}
-
-/** How much stdin holds when it is a regular file, else null (a pipe: unknown). */
-function stdinFileSize(): number | null {
-  try {
-    const st = fstatSync(0);
-    return st.isFile() ? st.size : null;
-  } catch {
-    return null;
   }
 }
 

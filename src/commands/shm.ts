@@ -1,7 +1,6 @@
 // ipcctl shm create|attach|read|write|stat|set|lock|unlock|rm: parse
 // arguments, call SharedMemory, hand results to output. The domain layer is
 // imported inside each action so that `ipcctl shm --help` does not load ffi-rs.
-import { fstatSync } from 'node:fs';
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
 import { EXIT, OperationError, UsageError } from '../errors.js';
@@ -14,9 +13,11 @@ import { progressWanted, threadProgress } from '../output/progress.js';
 import { startSpinner } from '../output/spinner.js';
 import { humanBytes } from '../output/table.js';
 import { type LongTimer, setLongTimeout } from '../timer.js';
-import { addKeyOptions, asDuration, asMode, idAndWords, keySpecFrom, parseOwner, parseSize, targetFrom, type Target } from './common/args.js';
+import { addKeyOptions, asDuration, asMode, idAndWords, keySpecFrom, parseSize, targetFrom, type Target } from './common/args.js';
 import { printSegmentStat } from './common/sysv-stat-print.js';
+import { ownerIds } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
+import { stdinFileSize, stdoutIsCharDevice } from './common/std-fds.js';
 import { readerOf } from './common/input.js';
 import { reportCreated } from './common/created.js';
 
@@ -89,31 +90,32 @@ function noteRemoved(seg: SharedMemory, op: string): void {
 /** Offsets and lengths take the size suffixes too: --offset 1M. */
 async function read(idArg: string | undefined, opts: KeyOpts & { offset: number; length?: number; hex?: boolean; progress?: boolean }) {
   const seg = await openSegment(targetFrom(idArg, opts, 'shm read'));
-  const { readSegment, BULK } = await import('../ipc/sysv/shm-transfer.js');
+  const { readSegment, copySegment, BULK } = await import('../ipc/sysv/shm-transfer.js');
   const { preferBulkPipe } = await import('../ipc/pipes.js');
   if (settings.json && opts.hex) throw new UsageError('shm read: give --json or --hex, not both');
   const progress = threadProgress(`shm read ${seg.id}`, progressWanted(opts.progress));
   const hex = opts.hex ? new HexDumper() : null;
   let end = 0;
   try {
-    readSegment(
-      seg,
-      // Touching the pages ahead pays when write(2) will read them; /dev/null never does.
-      { offset: opts.offset, length: opts.length, prefault: hex !== null || !stdoutIsCharDevice(), counter: progress.counter },
-      (window, at) => writeStdout(hex ? hex.push(window, at) : window),
-      (length, a) => {
-        end = opts.offset + length;
-        if (settings.json) {
-          if (length > 64 << 20) throw new OperationError(`shm read ${seg.id}: --json is for up to 64M; read ${length} bytes raw instead`, EXIT.USAGE);
-          const data = Buffer.from(a.view(opts.offset, length));
-          printJson({ id: seg.id, offset: opts.offset, size: length, ...payloadFields(data) });
-          return false;
-        }
-        if (!hex && length >= BULK) preferBulkPipe(1);
-        return true;
-      },
-    );
-    if (hex && !settings.json) writeStdout(hex.end(end));
+    if (settings.json) {
+      const data = copySegment(seg, opts.offset, opts.length, (length) => {
+        if (length > 64 << 20) throw new OperationError(`shm read ${seg.id}: --json is for up to 64M; read ${length} bytes raw instead`, EXIT.USAGE);
+      });
+      printJson({ id: seg.id, offset: opts.offset, size: data.length, ...payloadFields(data) });
+    } else {
+      readSegment(
+        seg,
+        // Touching the pages ahead pays when write(2) will read them; /dev/null never does.
+        { offset: opts.offset, length: opts.length, prefault: hex !== null || !stdoutIsCharDevice(), counter: progress.counter },
+        (window, at) => writeStdout(hex ? hex.push(window, at) : window),
+        (length) => {
+          end = opts.offset + length;
+          if (!hex && length >= BULK) preferBulkPipe(1);
+          return true;
+        },
+      );
+      if (hex) writeStdout(hex.end(end));
+    }
   } catch (e) {
     await progress.abandon();
     if (e instanceof OutputClosedError) return; // a reader that went away is not an error
@@ -121,24 +123,6 @@ async function read(idArg: string | undefined, opts: KeyOpts & { offset: number;
   }
   await progress.finish();
   noteRemoved(seg, 'shm read');
-}
-
-function stdoutIsCharDevice(): boolean {
-  try {
-    return fstatSync(1).isCharacterDevice();
-  } catch {
-    return false;
-  }
-}
-
-/** How much stdin holds when it is a regular file, else null (a pipe: unknown). */
-function stdinFileSize(): number | null {
-  try {
-    const st = fstatSync(0);
-    return st.isFile() ? st.size : null;
-  } catch {
-    return null;
-  }
 }
 
 async function write(idArg: string | undefined, text: string[], opts: KeyOpts & { offset: number; progress?: boolean }) {
@@ -167,12 +151,9 @@ async function stat(idArg: string | undefined, opts: KeyOpts) {
 async function set(idArg: string | undefined, opts: KeyOpts & { mode?: number; owner?: string }) {
   if (opts.mode === undefined && opts.owner === undefined) throw new UsageError('shm set: nothing to change: give --mode or --owner');
   const seg = await openSegment(targetFrom(idArg, opts, 'shm set'));
-  const { userId, groupId } = await import('../ipc/users.js');
-  const owner = opts.owner !== undefined ? parseOwner(opts.owner) : {};
   const st = seg.set({
     mode: opts.mode,
-    uid: owner.uid !== undefined ? userId(owner.uid) : undefined,
-    gid: owner.gid !== undefined ? groupId(owner.gid) : undefined,
+    ...ownerIds(opts.owner),
   });
   if (settings.json) printJson({ id: st.id, mode: formatMode(st.mode), uid: st.uid, gid: st.gid });
 }
