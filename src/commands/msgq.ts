@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { Message, MessageQueue } from '../ipc/sysv/msgq.js';
 import { formatKey, formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
-import { OutputClosedError, OutputError, writeStderr, writeStdout } from '../output/sink.js';
+import { writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import {
   addKeyOptions,
@@ -24,6 +24,7 @@ import {
 import { printQueueStat } from './common/sysv-stat-print.js';
 import { ownerIds } from './common/perm-view.js';
 import { spinnerWhileWaiting } from './common/feedback.js';
+import { transferStdout } from './common/transfer-stdout.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { readerOf, readerOfBuffer } from './common/input.js';
 import { reportCreated } from './common/created.js';
@@ -126,17 +127,7 @@ async function recv(idArg: string | undefined, opts: RecvOpts) {
     const several = Boolean(opts.all) || opts.count !== undefined;
     const count = opts.all ? Infinity : (opts.count ?? 1);
     const transfer = await import('../ipc/sysv/msgq-transfer.js');
-    // stdout for the transfer: every failed write says how far it got.
-    const output = {
-      write(data: Uint8Array) {
-        try {
-          writeStdout(data);
-        } catch (e) {
-          if (e instanceof OutputError) throw new transfer.OutputFailure(e.written, e.code, e.detail, e instanceof OutputClosedError);
-          throw e;
-        }
-      },
-    };
+    const output = transferStdout(transfer.OutputFailure);
     if (opts.peek) {
       const sep = Buffer.from(opts.null ? '\0' : '\n');
       const encode = settings.json ? jsonOf : several ? (m: Message) => Buffer.concat([m.data, sep]) : (m: Message) => m.data;
@@ -199,7 +190,7 @@ export function register(program: Command): void {
     true,
   )
     .addHelpText('after', '\nExample:\n  id=$(ipcctl msgq create -k 0x1234 -m 0660)')
-    .action((opts) => create(opts));
+    .action(create);
 
   addKeyOptions(
     msgq
@@ -214,7 +205,7 @@ export function register(program: Command): void {
       .addOption(program.createOption('--timeout <dur>', 'give up after DUR (exit 124)').argParser(asDuration)),
   )
     .addHelpText('after', '\nExamples:\n  ipcctl msgq send 32768 -t 2 "hello"\n  seq 10 | ipcctl msgq send 32768 --lines')
-    .action((id, text, opts) => send(id, text, opts));
+    .action(send);
 
   addKeyOptions(
     msgq
@@ -235,11 +226,11 @@ export function register(program: Command): void {
       .option('-0, --null', 'end each message with NUL instead of newline (with --count/--all)'),
   )
     .addHelpText('after', '\nExamples:\n  ipcctl msgq recv 32768 -t 2 --timeout 5s\n  ipcctl --json msgq recv 32768 --all')
-    .action((id, opts) => recv(id, opts));
+    .action(recv);
 
   addKeyOptions(msgq.command('stat').description('show a queue: owner, mode, messages, bytes, pids, times').argument('[id]', 'queue id'))
     .addHelpText('after', '\nExample:\n  ipcctl msgq stat 32768 --json')
-    .action((id, opts) => stat(id, opts));
+    .action(stat);
 
   addKeyOptions(
     msgq
@@ -255,9 +246,9 @@ export function register(program: Command): void {
       ),
   )
     .addHelpText('after', '\nExample:\n  ipcctl msgq set 32768 --mode 0666 --max-bytes 64K')
-    .action((id, opts) => set(id, opts));
+    .action(set);
 
   addKeyOptions(msgq.command('rm').description('remove queues (IPC_RMID)').argument('[id...]', 'queue ids'))
     .addHelpText('after', '\nExample:\n  ipcctl msgq rm 32768')
-    .action((ids, opts) => rm(ids, opts));
+    .action(rm);
 }

@@ -300,7 +300,7 @@ export function register(program: Command): void {
     .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
     .option('-x, --exclusive', 'fail if a queue with the name exists (O_EXCL)')
     .addHelpText('after', '\nExample:\n  ipcctl pmq create /jobs --max-msgs 10 --msg-size 1K -m 0660')
-    .action((n, opts) => create(n, opts));
+    .action(create);
 
   pmq
     .command('send')
@@ -318,7 +318,7 @@ export function register(program: Command): void {
     .option('--nowait', 'fail with exit 3 instead of waiting when the queue is full')
     .addOption(program.createOption('--timeout <dur>', 'give up after DUR (exit 124)').argParser(asDuration))
     .addHelpText('after', '\nExamples:\n  ipcctl pmq send /jobs -p 9 urgent\n  seq 10 | ipcctl pmq send /jobs --lines')
-    .action((n, text, opts) => send(n, text, opts));
+    .action(send);
 
   pmq
     .command('recv')
@@ -330,19 +330,19 @@ export function register(program: Command): void {
     .option('--all', 'drain the messages there now, then exit 0')
     .option('-0, --null', 'end each message with NUL instead of newline (with --count/--all)')
     .addHelpText('after', '\nExamples:\n  ipcctl pmq recv /jobs --timeout 5s\n  ipcctl --json pmq recv /jobs --all')
-    .action((n, opts) => recv(n, opts));
+    .action(recv);
 
   pmq
     .command('stat')
     .description('show a queue: attributes (mq_getattr), owner, mode')
     .argument('<name>', 'the queue')
     .addHelpText('after', '\nExample:\n  ipcctl pmq stat /jobs --json')
-    .action((n) => stat(n));
+    .action(stat);
 
   pmq
     .command('rm')
     .description('remove queues (mq_unlink)')
     .argument('[name...]', 'the queues')
     .addHelpText('after', '\nExample:\n  ipcctl pmq rm /jobs')
-    .action((names) => rm(names));
+    .action(rm);
 }

@@ -202,7 +202,7 @@ export function register(program: Command): void {
     .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
     .option('-x, --exclusive', 'fail if a segment with the name exists (O_EXCL)')
     .addHelpText('after', '\nExample:\n  ipcctl pshm create /frame --size 1M -m 0640')
-    .action((n, opts) => create(n, opts));
+    .action(create);
 
   pshm
     .command('read')
@@ -212,7 +212,7 @@ export function register(program: Command): void {
     .addOption(program.createOption('--length <bytes>', 'this many bytes (default: to the end)').argParser(asBytes('length')))
     .option('--hex', 'a hex dump (hexdump -C) instead of raw bytes')
     .addHelpText('after', '\nExample:\n  ipcctl pshm read /frame --offset 16 --length 32 --hex')
-    .action((n, opts) => read(n, opts));
+    .action(read);
 
   pshm
     .command('write')
@@ -221,19 +221,19 @@ export function register(program: Command): void {
     .argument('[data...]', 'the bytes; stdin when absent')
     .addOption(program.createOption('--offset <bytes>', 'start here').argParser(asBytes('offset')).default(0))
     .addHelpText('after', '\nExample:\n  head -c 4096 /dev/urandom | ipcctl pshm write /frame')
-    .action((n, data, opts) => write(n, data, opts));
+    .action(write);
 
   pshm
     .command('stat')
     .description('show a segment: size, owner, mode, times (fstat)')
     .argument('<name>', 'the segment')
     .addHelpText('after', '\nExample:\n  ipcctl pshm stat /frame --json')
-    .action((n) => stat(n));
+    .action(stat);
 
   pshm
     .command('rm')
     .description('remove segments (shm_unlink)')
     .argument('[name...]', 'the segments')
     .addHelpText('after', '\nExample:\n  ipcctl pshm rm /frame')
-    .action((names) => rm(names));
+    .action(rm);
 }

@@ -257,5 +257,5 @@ export function register(program: Command): void {
         'A bare --all (no kind, no filter) asks first on a terminal; elsewhere it is refused (exit 2) unless --yes is given.\n' +
         'POSIX objects are removed only when their kind is named (rm pmq NAME, rm --all --kind pshm): a bare --all leaves /dev/shm alone.',
     )
-    .action((kind, ids, opts) => rm(kind, ids, opts));
+    .action(rm);
 }

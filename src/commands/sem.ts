@@ -213,7 +213,7 @@ export function register(program: Command): void {
     true,
   )
     .addHelpText('after', '\nExamples:\n  id=$(ipcctl sem create --value 1)              # a mutex\n  ipcctl sem create -k 0x1234 --count 3 --value 0 5 1')
-    .action((opts) => create(opts));
+    .action(create);
 
   addKeyOptions(
     sem
@@ -229,7 +229,7 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  ipcctl sem op 32768 0:-1            # take (P)\n  ipcctl sem op 32768 0:+1            # give back (V)\n  ipcctl sem op 32768 0:-1 1:-1 --nowait   # both or neither\n  ipcctl sem op 32768 2:0 --timeout 5s     # wait until semaphore 2 is 0',
     )
-    .action((id, ops, opts) => op(id, ops, opts));
+    .action(op);
 
   addKeyOptions(
     sem.command('ctl').description(`read or set values: ${ctlUsage}`).argument('<words...>', 'ID then the command (with --key/--path: just the command)'),
@@ -238,11 +238,11 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  ipcctl sem ctl 32768 getall\n  ipcctl sem ctl 32768 setval 0 1\n  ipcctl sem ctl 32768 getncnt 0       # how many wait to take from semaphore 0',
     )
-    .action((words, opts) => ctl(words, opts));
+    .action(ctl);
 
   addKeyOptions(sem.command('stat').description('show a set: owner, mode, times, and each value with its waiters').argument('[id]', 'set id'))
     .addHelpText('after', '\nExample:\n  ipcctl sem stat 32768 --json')
-    .action((id, opts) => stat(id, opts));
+    .action(stat);
 
   addKeyOptions(
     sem
@@ -277,9 +277,9 @@ export function register(program: Command): void {
       'after',
       "\nThe take is made with SEM_UNDO by this ipcctl process, which waits for CMD: if it dies, even by\nSIGKILL, the kernel gives the semaphore back. SIGINT, SIGTERM and SIGHUP are passed to CMD.\n\nExamples:\n  ipcctl sem lock -k 0x1234 -- sh -c 'n=$(cat count); echo $((n + 1)) > count'\n  ipcctl sem lock -f /tmp/job.lock -n -c 'make deploy' || echo 'someone else deploys'\n  ipcctl sem lock -k 0x99 --value 3 -w 10s -- ./worker    # at most 3 workers at once",
     )
-    .action((id, cmd, opts) => lock(id, cmd, opts));
+    .action(lock);
 
   addKeyOptions(sem.command('rm').description('remove sets (IPC_RMID); waiters fail with EIDRM').argument('[id...]', 'set ids'))
     .addHelpText('after', '\nExample:\n  ipcctl sem rm 32768')
-    .action((ids, opts) => rm(ids, opts));
+    .action(rm);
 }

@@ -184,7 +184,7 @@ export function register(program: Command): void {
     true,
   )
     .addHelpText('after', '\nExample:\n  id=$(ipcctl shm create --size 1M -k 0x1234 -m 0660)')
-    .action((opts) => create(opts));
+    .action(create);
 
   addKeyOptions(
     shm
@@ -195,7 +195,7 @@ export function register(program: Command): void {
       .addOption(program.createOption('--hold <dur>', 'detach and exit 0 after DUR (default: until Ctrl-C, exit 130)').argParser(asDuration)),
   )
     .addHelpText('after', '\nExample:\n  ipcctl shm attach 32768 --hold 10s &')
-    .action((id, opts) => attach(id, opts));
+    .action(attach);
 
   addKeyOptions(
     shm
@@ -208,7 +208,7 @@ export function register(program: Command): void {
       .option('--progress', 'on a terminal: bytes read and the rate on stderr, and a summary at the end'),
   )
     .addHelpText('after', '\nExamples:\n  ipcctl shm read 32768 --offset 16 --length 4 --hex\n  ipcctl shm read 32768 > segment.bin')
-    .action((id, opts) => read(id, opts));
+    .action(read);
 
   addKeyOptions(
     shm
@@ -220,11 +220,11 @@ export function register(program: Command): void {
       .option('--progress', 'on a terminal, with stdin: bytes read and the rate on stderr, and a summary at the end'),
   )
     .addHelpText('after', '\nExamples:\n  ipcctl shm write 32768 --offset 16 "hello"\n  ipcctl shm write 32768 < segment.bin')
-    .action((id, data, opts) => write(id, data, opts));
+    .action(write);
 
   addKeyOptions(shm.command('stat').description('show a segment: size, nattch, pids, times, mode, owner, locked').argument('[id]', 'segment id'))
     .addHelpText('after', '\nExample:\n  ipcctl shm stat 32768 --json')
-    .action((id, opts) => stat(id, opts));
+    .action(stat);
 
   addKeyOptions(
     shm
@@ -235,17 +235,17 @@ export function register(program: Command): void {
       .option('--owner <uid[:gid]>', 'new owner (name or number)'),
   )
     .addHelpText('after', '\nExample:\n  ipcctl shm set 32768 --mode 0640 --owner alice:staff')
-    .action((id, opts) => set(id, opts));
+    .action(set);
 
   addKeyOptions(shm.command('lock').description('keep the segment in RAM, never swapped (SHM_LOCK)').argument('[id]', 'segment id'))
     .addHelpText('after', '\nExample:\n  ipcctl shm lock 32768')
-    .action((id, opts) => lock(id, opts, true));
+    .action((id: string | undefined, opts: KeyOpts) => lock(id, opts, true));
 
   addKeyOptions(shm.command('unlock').description('let the segment be swapped again (SHM_UNLOCK)').argument('[id]', 'segment id'))
     .addHelpText('after', '\nExample:\n  ipcctl shm unlock 32768')
-    .action((id, opts) => lock(id, opts, false));
+    .action((id: string | undefined, opts: KeyOpts) => lock(id, opts, false));
 
   addKeyOptions(shm.command('rm').description('remove segments (IPC_RMID; gone when the last user detaches)').argument('[id...]', 'segment ids'))
     .addHelpText('after', '\nExample:\n  ipcctl shm rm 32768')
-    .action((ids, opts) => rm(ids, opts));
+    .action(rm);
 }

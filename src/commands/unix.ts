@@ -156,7 +156,7 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  ipcctl unix serve /tmp/lab.sock --echo --keep-open\n  ipcctl unix serve /tmp/lab.sock --keep-open --exec cat\n  ipcctl unix serve /tmp/lab.sock --broker -v\n  ipcctl unix serve --dgram /tmp/lab.dgram -n 3 --lines',
     )
-    .action((path, opts) => serve(path, opts));
+    .action(serve);
 
   addConnectOptions(
     unix
@@ -169,5 +169,5 @@ export function register(program: Command): void {
       .addOption(program.createOption('--count <n>', 'with --dgram: send each datagram N times').argParser(asCount)),
   )
     .addHelpText('after', '\nExamples:\n  echo hello | ipcctl unix connect /tmp/lab.sock\n  ipcctl unix connect --dgram /tmp/lab.dgram "one datagram"')
-    .action((path, text, opts) => connect(path, text, opts));
+    .action(connect);
 }
