@@ -10,30 +10,10 @@ import { formatMode, jsonLine, payloadFields, printJson } from '../output/json.j
 import { BatchWriter, OutputClosedError, OutputFailedError, writeStderr, writeStdout } from '../output/sink.js';
 import { startSpinner } from '../output/spinner.js';
 import { settings } from '../output/style.js';
-import { formatTime, renderFields } from '../output/table.js';
 import { asCount, asDuration, asMode, parseInteger, parseSize } from './common/args.js';
 import { readerOf } from './common/input.js';
-import { readBounded } from './common/posix-input.js';
-import type { ReadInto } from '../ipc/sysv/record-batch.js';
-
-/**
- * stdin for --lines/--null that refuses a record longer than `max` without
- * reading it whole (stdin from /dev/zero would otherwise fill memory). The
- * complete records read with it are sent first: the batch reads again only
- * when no complete record is left, and only then does an overlong one fail.
- */
-function boundedRecords(read: ReadInto, sep: number, max: number, tooLong: () => never): ReadInto {
-  let tail = 0;
-  return (into, offset, length) => {
-    if (tail > max) tooLong();
-    const n = read(into, offset, length);
-    if (n > 0) {
-      const last = into.subarray(offset, offset + n).lastIndexOf(sep);
-      tail = last === -1 ? tail + n : n - last - 1;
-    }
-    return n;
-  };
-}
+import { boundedRecords, readBounded } from './common/posix-input.js';
+import { printPosixQueueStat } from './common/posix-stat-print.js';
 
 const domain = () => import('../ipc/posix/mqueue.js');
 const name = (text: string, op: string) => parsePosixName(text, 'pmq', op);
@@ -240,37 +220,7 @@ async function stat(nameArg: string) {
   } finally {
     q.close();
   }
-  const { userName, groupName } = await import('../ipc/users.js');
-  if (settings.json) {
-    printJson({
-      name: st.name,
-      mode: formatMode(st.mode),
-      uid: st.uid,
-      gid: st.gid,
-      maxmsg: st.maxmsg,
-      msgsize: st.msgsize,
-      curmsgs: st.curmsgs,
-      flags: st.nonblock ? ['O_NONBLOCK'] : [],
-      usedbytes: st.size,
-      mtime: st.mtime,
-      ctime: st.ctime,
-    });
-    return;
-  }
-  writeStdout(
-    renderFields([
-      ['name', st.name],
-      ['owner', `${userName(st.uid)} (uid ${st.uid})`],
-      ['group', `${groupName(st.gid)} (gid ${st.gid})`],
-      ['mode', formatMode(st.mode)],
-      ['max messages', st.maxmsg],
-      ['message size', st.msgsize],
-      ['messages', st.curmsgs],
-      ['bytes', st.size === null ? '- (mount /dev/mqueue to see it)' : st.size],
-      ['flags', st.nonblock ? 'O_NONBLOCK' : '0'],
-      ['last change', formatTime(st.mtime)],
-    ]),
-  );
+  printPosixQueueStat(st);
 }
 
 async function rm(names: string[]) {
