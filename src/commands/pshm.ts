@@ -11,10 +11,8 @@ import { OutputClosedError, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { formatTime, humanBytes, renderFields } from '../output/table.js';
 import { asMode, parseSize } from './common/args.js';
-import { readBounded } from './common/posix-input.js';
 import { readerOf } from './common/input.js';
 import { stdinFileSize } from './common/std-fds.js';
-import type { ReadInto } from '../ipc/sysv/record-batch.js';
 
 const domain = () => import('../ipc/posix/shm.js');
 const name = (text: string, op: string) => parsePosixName(text, 'pshm', op);
@@ -65,87 +63,14 @@ async function read(nameArg: string, opts: { offset: number; length?: number; he
   }
 }
 
-/** read(2) until `into` is full or EOF: the bytes read. */
-function fill(read: ReadInto, into: Buffer): number {
-  let filled = 0;
-  while (filled < into.length) {
-    const n = read(into, filled, into.length - filled);
-    if (n === 0) break;
-    filled += n;
-  }
-  return filled;
-}
-
 async function write(nameArg: string, data: string[], opts: { offset: number }) {
   const n = name(nameArg, 'pshm write');
-  const { PosixSegment, WINDOW } = await domain();
+  const { PosixSegment } = await domain();
+  const { writePosixSegment } = await import('../ipc/posix/shm-transfer.js');
   const seg = PosixSegment.open(n, true, 'pshm write');
   try {
-    const size = seg.stat().size;
-    seg.range('pshm write', opts.offset, 0);
-    const room = size - opts.offset;
-    const tooBig = (what: string) =>
-      new OperationError(
-        `pshm write ${n}: ${what} bytes at offset ${opts.offset} go past the end of the ${size}-byte segment (${room} bytes fit); nothing written`,
-        EXIT.USAGE,
-      );
-    const read = readerOf(0);
-    const fileSize = data.length === 0 ? stdinFileSize() : null;
-    let written: number;
-    if (data.length > 0) {
-      const payload = Buffer.from(data.join(' '));
-      if (payload.length > room) throw tooBig(String(payload.length));
-      seg.write(opts.offset, payload);
-      written = payload.length;
-    } else if (fileSize !== null) {
-      // A regular file: its size is known, so check first, then read(2) lands in the segment itself.
-      if (fileSize > room) throw tooBig(String(fileSize));
-      // Window by window: only one window of the segment is mapped (and counted in RSS) at a time.
-      let done = 0;
-      while (done < fileSize) {
-        const len = Math.min(WINDOW, fileSize - done);
-        const got = seg.withMapping(opts.offset + done, len, true, 'pshm write', (m) => {
-          m.prefault(0, len);
-          return fill(read, m.view(0, len));
-        });
-        done += got;
-        if (got < len) break; // the file shrank meanwhile
-      }
-      written = done;
-    } else {
-      // A pipe: its length is known only at its end, so it is gathered in
-      // private memory first (one byte more than fits says it does not).
-      if (room >= BULK) (await import('../ipc/pipes.js')).preferBulkPipe(0);
-      const { stagingMemory } = await import('../ipc/sysv/shm.js');
-      const staging = room >= BULK ? stagingMemory(room + 1) : null;
-      if (staging) {
-        try {
-          let total = 0;
-          while (total < staging.size) {
-            const len = Math.min(WINDOW, staging.size - total);
-            const got = fill(read, staging.view(total, len));
-            total += got;
-            if (got < len) break;
-          }
-          if (total > room) throw tooBig(`more than ${room}`);
-          for (let done = 0; done < total; done += WINDOW) {
-            const len = Math.min(WINDOW, total - done);
-            seg.withMapping(opts.offset + done, len, true, 'pshm write', (m) => {
-              m.prefault(0, len);
-              m.view(0, len).set(staging.view(done, len));
-            });
-          }
-          written = total;
-        } finally {
-          staging.free();
-        }
-      } else {
-        const payload = readBounded(room);
-        if (payload === null) throw tooBig(`more than ${room}`);
-        seg.write(opts.offset, payload);
-        written = payload.length;
-      }
-    }
+    const input = data.length > 0 ? { data: Buffer.from(data.join(' ')) } : { read: readerOf(0), fileSize: stdinFileSize() };
+    const written = writePosixSegment(seg, n, opts.offset, input);
     if (settings.json) printJson({ name: n, offset: opts.offset, written });
   } finally {
     seg.close();
