@@ -46,54 +46,21 @@ async function send(nameArg: string, text: string[], opts: SendOpts) {
   const { PosixQueue } = await domain();
   const { Deadline } = await import('../ipc/wait.js');
   const q = PosixQueue.open(n, 'send');
-  const sendOpts = { nowait: Boolean(opts.nowait), deadline: new Deadline(opts.timeout) };
-  let sent = 0;
-  const full = () => IpcError.of('EAGAIN', 'pmq send', n, { detail: `the queue is full; sent ${plural(sent, 'message')}`, exitCode: EXIT.EMPTY });
-  // Room on the queue: no await per message (it would cost more than mq_send).
-  const one = (payload: Buffer): void | Promise<void> => {
-    if (q.sendNow(payload, opts.priority)) {
-      sent++;
-      return;
-    }
-    if (sendOpts.nowait) throw full();
-    return q.send(payload, opts.priority, sendOpts).then(() => {
-      sent++;
-    });
-  };
+  const { sendToQueue } = await import('../ipc/posix/mq-transfer.js');
+  const sendOpts = { priority: opts.priority, nowait: Boolean(opts.nowait), deadline: new Deadline(opts.timeout) };
+  let sent: number;
   try {
     if (opts.lines || opts.null) {
-      const sep = opts.null ? 0 : 10;
-      const { RecordBatch } = await import('../ipc/sysv/record-batch.js');
+      const separator = opts.null ? 0 : 10;
       const { readerOfBuffer } = await import('./common/input.js');
       const source = text.length > 0 ? readerOfBuffer(Buffer.from(text.join(' '))) : readerOf(0);
-      const read = boundedRecords(source, sep, q.msgsize, () => q.checkSize(q.msgsize + 1, 'pmq send', true) as never);
-      // Records go many per native call, read straight into the memory mq_send reads.
-      const records = new RecordBatch(sep);
-      try {
-        while (records.next(read)) {
-          for (let i = 0; i < records.count;) {
-            const r = q.sendBatchNow(records, i, opts.priority);
-            sent += r.sent;
-            i += r.sent;
-            // What the domain caught from its own fail(): an IpcError, handed on as it came.
-            if (r.error !== undefined) throw r.error as Error;
-            if (i === records.count || !r.full) continue;
-            // The queue is full: wait for room for this one, then go on in batches.
-            await one(records.record(i++));
-          }
-        }
-      } finally {
-        records.free();
-      }
+      const records = boundedRecords(source, separator, q.msgsize, () => q.checkSize(q.msgsize + 1, 'pmq send', true) as never);
+      sent = await sendToQueue(q, { records, separator }, sendOpts);
     } else {
       const payload = text.length > 0 ? Buffer.from(text.join(' ')) : readBounded(q.msgsize);
       if (payload === null) q.checkSize(q.msgsize + 1, 'pmq send', true);
-      await one(payload!);
+      sent = await sendToQueue(q, { payload: payload! }, sendOpts);
     }
-  } catch (e) {
-    // Say how many went before the failure: exactly those are on the queue.
-    if (sent > 0 && e instanceof IpcError && e.code !== 'EAGAIN') e.message += ` (after sending ${plural(sent, 'message')})`;
-    throw e;
   } finally {
     q.close();
   }
