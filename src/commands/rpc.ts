@@ -5,15 +5,11 @@
 // parses, calls it, and prints.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { printJson } from '../output/json.js';
-import { writeStderr, writeStdout } from '../output/sink.js';
-import { settings } from '../output/style.js';
 import { asCount, asDuration, parseInteger } from './common/args.js';
 import { addTransportOptions, asUint, hostOf, protoOf, verboseHooks, type TransportFlags } from './common/rpc-options.js';
 import { credentialOf, versionsOf, type CredentialFlags } from './common/rpc-args.js';
-import { printPing, printPortmap } from './common/rpc-print.js';
+import { printCall, printPing, printPortmap } from './common/rpc-print.js';
 import { serveEvents } from './common/rpc-serve-print.js';
-import { hexText, valuesJson, valuesText } from './common/xdr-print.js';
 
 // ---- rpc ls ----------------------------------------------------------------
 
@@ -117,27 +113,12 @@ async function call(host: string, progText: string, versText: string, procText: 
     }
   }
   const { formatAddress } = await import('../ipc/net/address.js');
-  if (f.verbose) {
-    writeStderr(
-      `ipcctl: ${op}: ${proto} ${formatAddress(caller.address)} program ${prog} version ${vers} procedure ${proc}: ${first.results.length} result bytes, round trip ${first.rttMs.toFixed(3)} ms\n`,
-    );
-    if (count > 1) writeStderr(`ipcctl: ${op}: ${count} calls in ${seconds.toFixed(3)} s, ${Math.round(count / seconds)} calls/s\n`);
-  }
-  if (settings.json) {
-    printJson({
-      program: prog,
-      version: vers,
-      procedure: proc,
-      protocol: proto,
-      port: (caller.address as { port?: number }).port ?? null,
-      calls: count,
-      rtt_ms: Math.round(first.rttMs * 1000) / 1000,
-      ...(count > 1 ? { calls_per_second: Math.round(count / seconds) } : {}),
-      ...(returns ? { results: valuesJson(returns, values!) } : { hex: first.results.toString('hex') }),
-    });
-  } else if (returns) writeStdout(valuesText(returns, values!));
-  else if (f.raw) writeStdout(first.results);
-  else writeStdout(hexText(first.results));
+  printCall(
+    { op, proto, where: formatAddress(caller.address), port: (caller.address as { port?: number }).port ?? null, prog, vers, proc, count, seconds },
+    first,
+    returns && { types: returns, values: values! },
+    { raw: Boolean(f.raw), verbose: Boolean(f.verbose) },
+  );
 }
 
 // ---- rpc serve -------------------------------------------------------------

@@ -1,10 +1,14 @@
-// What `rpc ls` and `rpc ping` print: JSON, or the text rpcinfo prints.
+// What `rpc ls`, `rpc ping` and `rpc call` print: JSON, or the text rpcinfo
+// prints (ls, ping), or the results (call).
 import type { dump, protoName as ProtoName } from '../../ipc/rpc/portmap.js';
 import type { programName as ProgramName } from '../../ipc/rpc/names.js';
 import type { ping } from '../../ipc/rpc/call.js';
 import { printJson } from '../../output/json.js';
 import { writeStderr, writeStdout } from '../../output/sink.js';
 import { settings } from '../../output/style.js';
+import type { XdrValue } from '../../ipc/rpc/xdr.js';
+import type { XdrType } from '../../ipc/rpc/xdr-types.js';
+import { hexText, valuesJson, valuesText } from './xdr-print.js';
 
 type Mapping = Awaited<ReturnType<typeof dump>>[number];
 type PingResult = Awaited<ReturnType<typeof ping>>[number];
@@ -43,4 +47,50 @@ export function printPing(prog: number, proto: string, results: PingResult[]): v
     }
     writeStdout(out);
   }
+}
+
+/** What was called, where, and how many times in how long. */
+export interface CallFacts {
+  op: string;
+  proto: string;
+  where: string;
+  port: number | null;
+  prog: number;
+  vers: number;
+  proc: number;
+  count: number;
+  seconds: number;
+}
+
+/**
+ * The first call's results: decoded (--returns), raw (--raw) or as a hexdump;
+ * with --verbose the round trip (and the rate of --count calls) on stderr.
+ */
+export function printCall(
+  c: CallFacts,
+  first: { results: Buffer; rttMs: number },
+  decoded: { types: XdrType[]; values: XdrValue[] } | undefined,
+  f: { raw: boolean; verbose: boolean },
+): void {
+  if (f.verbose) {
+    writeStderr(
+      `ipcctl: ${c.op}: ${c.proto} ${c.where} program ${c.prog} version ${c.vers} procedure ${c.proc}: ${first.results.length} result bytes, round trip ${first.rttMs.toFixed(3)} ms\n`,
+    );
+    if (c.count > 1) writeStderr(`ipcctl: ${c.op}: ${c.count} calls in ${c.seconds.toFixed(3)} s, ${Math.round(c.count / c.seconds)} calls/s\n`);
+  }
+  if (settings.json) {
+    printJson({
+      program: c.prog,
+      version: c.vers,
+      procedure: c.proc,
+      protocol: c.proto,
+      port: c.port,
+      calls: c.count,
+      rtt_ms: Math.round(first.rttMs * 1000) / 1000,
+      ...(c.count > 1 ? { calls_per_second: Math.round(c.count / c.seconds) } : {}),
+      ...(decoded ? { results: valuesJson(decoded.types, decoded.values) } : { hex: first.results.toString('hex') }),
+    });
+  } else if (decoded) writeStdout(valuesText(decoded.types, decoded.values));
+  else if (f.raw) writeStdout(first.results);
+  else writeStdout(hexText(first.results));
 }
