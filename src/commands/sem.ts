@@ -9,10 +9,10 @@ import { formatKey, formatMode, printJson } from '../output/json.js';
 import { writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { startSpinner } from '../output/spinner.js';
-import { addKeyOptions, asDuration, asMode, idAndWords, keySpecFrom, parseId, parseInteger, targetFrom, type Target } from './common/args.js';
+import { addKeyOptions, asDuration, asMode, idAndWords, keySpecFrom, parseInteger, targetFrom, type Target } from './common/args.js';
 import { printSetStat } from './common/sysv-stat-print.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
-import { collectValues, parseIndex, parseOp, parseValue, SEMVMX } from './common/sem-args.js';
+import { collectValues, CTL_USAGE, ctlWords, expectArgs, parseIndex, parseOp, parseValue, SEMVMX } from './common/sem-args.js';
 import { reportCreated } from './common/created.js';
 
 async function openSet(target: Target): Promise<SemaphoreSet> {
@@ -82,22 +82,9 @@ const GETTERS = {
   getzcnt: ['zcnt', (s: SemaphoreSet, n: number) => s.getZcnt(n)],
 } as const;
 
-const ctlUsage = 'getval N | setval N V | getall | setall V... | getpid N | getncnt N | getzcnt N';
-
 async function ctl(words: string[], opts: KeyOpts) {
-  const byKey = opts.key !== undefined || opts.path !== undefined;
-  const idArg = byKey ? undefined : words[0];
-  const [cmdRaw, ...args] = byKey ? words : words.slice(1);
-  if (!byKey && idArg !== undefined && !/^[0-9]+$/.test(idArg)) {
-    throw new UsageError(`sem ctl: expected an ID before '${idArg}' (ipcctl sem ctl ID ${ctlUsage.split(' | ')[0]})`);
-  }
-  if (idArg !== undefined) parseId(idArg);
-  const cmd = cmdRaw?.toLowerCase();
-  if (cmd === undefined) throw new UsageError(`sem ctl: missing command: ${ctlUsage}`);
-  const expect = (n: number) => {
-    if (args.length !== n)
-      throw new UsageError(`sem ctl ${cmd}: expected ${n === 0 ? 'no arguments' : n === 1 ? 'N' : 'N V'}, got ${args.length === 0 ? 'none' : args.join(' ')}`);
-  };
+  const { idArg, cmd, cmdRaw, args } = ctlWords(words, opts.key !== undefined || opts.path !== undefined);
+  const expect = (n: number) => expectArgs(cmd, args, n);
   const opName = `sem ctl ${cmd}`;
   const set = await openSet(targetFrom(idArg, opts, opName));
   const one = (field: string, num: number, value: number) => (settings.json ? printJson({ id: set.id, num, [field]: value }) : writeStdout(`${value}\n`));
@@ -133,7 +120,7 @@ async function ctl(words: string[], opts: KeyOpts) {
       return settings.json ? printJson({ id: set.id, values: set.getAll() }) : undefined;
     }
     default:
-      throw new UsageError(`sem ctl: unknown command '${cmdRaw}': ${ctlUsage}`);
+      throw new UsageError(`sem ctl: unknown command '${cmdRaw}': ${CTL_USAGE}`);
   }
 }
 
@@ -232,7 +219,7 @@ export function register(program: Command): void {
     .action(op);
 
   addKeyOptions(
-    sem.command('ctl').description(`read or set values: ${ctlUsage}`).argument('<words...>', 'ID then the command (with --key/--path: just the command)'),
+    sem.command('ctl').description(`read or set values: ${CTL_USAGE}`).argument('<words...>', 'ID then the command (with --key/--path: just the command)'),
   )
     .addHelpText(
       'after',

@@ -2,7 +2,7 @@
 // only: nothing here loads the native layer.
 import { UsageError } from '../../errors.js';
 import type { SemOp } from '../../ipc/sysv/sem.js';
-import { parseInteger } from './args.js';
+import { parseId, parseInteger } from './args.js';
 
 /** SEMVMX, repeated here so that parsing does not load the native layer. */
 export const SEMVMX = 32767;
@@ -37,4 +37,25 @@ export function collectValues(v: string, prev: number[] | undefined): number[] {
   // An empty value is refused as `ctl setval 0 ''` is, never taken as 0.
   if (v.trim() === '') throw new UsageError(`invalid semaphore value '': give a number from 0 to ${SEMVMX}`);
   return [...(prev ?? []), ...v.split(',').map(parseValue)];
+}
+
+export const CTL_USAGE = 'getval N | setval N V | getall | setall V... | getpid N | getncnt N | getzcnt N';
+
+/** `sem ctl ID CMD ARGS...` (or, by key, `CMD ARGS...`): the id, the command (lower case and as typed) and its arguments. */
+export function ctlWords(words: string[], byKey: boolean): { idArg: string | undefined; cmd: string; cmdRaw: string; args: string[] } {
+  const idArg = byKey ? undefined : words[0];
+  const [cmdRaw, ...args] = byKey ? words : words.slice(1);
+  if (!byKey && idArg !== undefined && !/^[0-9]+$/.test(idArg)) {
+    throw new UsageError(`sem ctl: expected an ID before '${idArg}' (ipcctl sem ctl ID ${CTL_USAGE.split(' | ')[0]})`);
+  }
+  if (idArg !== undefined) parseId(idArg);
+  const cmd = cmdRaw?.toLowerCase();
+  if (cmd === undefined) throw new UsageError(`sem ctl: missing command: ${CTL_USAGE}`);
+  return { idArg, cmd, cmdRaw: cmdRaw!, args };
+}
+
+/** `sem ctl CMD` takes exactly `n` arguments. */
+export function expectArgs(cmd: string, args: string[], n: number): void {
+  if (args.length !== n)
+    throw new UsageError(`sem ctl ${cmd}: expected ${n === 0 ? 'no arguments' : n === 1 ? 'N' : 'N V'}, got ${args.length === 0 ? 'none' : args.join(' ')}`);
 }
