@@ -80,6 +80,7 @@ async function recv(nameArg: string, opts: RecvOpts) {
   const n = name(nameArg, 'pmq recv');
   const { PosixQueue } = await domain();
   const { Deadline } = await import('../ipc/wait.js');
+  const { putBackAll } = await import('../ipc/posix/mq-transfer.js');
   const q = PosixQueue.open(n, 'recv');
   const several = Boolean(opts.all) || opts.count !== undefined;
   const limit = opts.all ? Infinity : (opts.count ?? 1);
@@ -128,7 +129,7 @@ async function recv(nameArg: string, opts: RecvOpts) {
         out.flush(); // what we have goes out before we wait
         const spinner = startSpinner(`waiting for a message on queue ${n}`);
         try {
-          m = await q.receive(deadline, 'pmq recv', () => (signalled === 'SIGHUP' ? { signal: 'SIGHUP', code: 129 } : null));
+          m = await q.receive(deadline, 'pmq recv', () => (signalled === 'SIGHUP' ? { signal: 'SIGHUP', code: EXIT.HANGUP } : null));
         } finally {
           spinner.stop();
         }
@@ -140,7 +141,7 @@ async function recv(nameArg: string, opts: RecvOpts) {
     }
     out.flush();
   } catch (e) {
-    // Taken and not delivered: back on the queue, each with its priority.
+    // Taken and not delivered: back on the queue (putBackAll), each with its priority.
     // (Messages still in the writer are delivered first when the output works.)
     let failure: unknown = e;
     let closed = e instanceof OutputClosedError || e instanceof OutputFailedError;
@@ -154,8 +155,7 @@ async function recv(nameArg: string, opts: RecvOpts) {
       }
     }
     const back = [...(closed ? out.unwritten : []), ...notEmitted];
-    let lost = 0;
-    for (const m of back) if (!(await q.putBack(m))) lost++;
+    const lost = await putBackAll(q, back);
     if (back.length > 0) {
       const why = failure instanceof OutputFailedError ? `output failed (${failure.code})` : 'output closed';
       writeStderr(
@@ -171,7 +171,7 @@ async function recv(nameArg: string, opts: RecvOpts) {
     process.off('SIGHUP', onHup);
     q.close();
   }
-  if (signalled !== null) process.exitCode = signalled === 'SIGTERM' ? 143 : 129;
+  if (signalled !== null) process.exitCode = signalled === 'SIGTERM' ? EXIT.TERMINATED : EXIT.HANGUP;
   if (empty) {
     throw IpcError.of('EAGAIN', 'pmq recv', n, { detail: got === 0 ? 'no message' : `only ${plural(got, 'message')}`, exitCode: EXIT.EMPTY });
   }

@@ -7,7 +7,7 @@
 import { EXIT, IpcError } from '../../errors.js';
 import { RecordBatch, type ReadInto } from '../sysv/record-batch.js';
 import type { Deadline } from '../wait.js';
-import type { PosixQueue } from './mqueue.js';
+import type { PosixMessage, PosixQueue } from './mqueue.js';
 
 export interface PmqSendOptions {
   priority: number;
@@ -69,4 +69,15 @@ async function sendRecords(
   } finally {
     records.free();
   }
+}
+
+/**
+ * Put messages taken but not delivered back on `q`, each with its priority
+ * (behind those of the same priority); how many could not go back (the
+ * queue stayed full, or no write permission).
+ */
+export async function putBackAll(q: PosixQueue, messages: PosixMessage[]): Promise<number> {
+  let lost = 0;
+  for (const m of messages) if (!(await q.putBack(m))) lost++;
+  return lost;
 }
