@@ -9,13 +9,13 @@ import { IpcError, UsageError } from '../errors.js';
 import { parseKey, describeKey } from '../ipc/sysv/keys.js';
 import { KINDS, type Kind, readObjects } from '../ipc/sysv/procfs.js';
 import { select } from '../ipc/sysv/select.js';
-import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
+import { writeStderr } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { parseId } from './common/args.js';
 import { confirm } from './common/confirm.js';
 import { addFilterOptions, type FilterOpts, hasFilter, parseKind, selectionFrom } from './common/select-options.js';
 import { posixKindOf, removePosix } from './common/posix-rm.js';
-import { countByKind, dryRun, type Failure, reportRemoval, type Target } from './common/rm-report.js';
+import { announceRemoved, countByKind, dryRun, type Failure, reportRemoval, type Target } from './common/rm-report.js';
 
 interface RmOpts extends Omit<FilterOpts, 'key'> {
   key: string[];
@@ -129,15 +129,8 @@ async function rm(kindArg: string | undefined, ids: string[], opts: RmOpts): Pro
     try {
       removeObject(t.kind, t.id);
       removed.push(t);
-      if (opts.all && !settings.json && !readerGone) {
-        // A reader that went away (| head) stops the report, not the removal.
-        try {
-          writeStdout(`removed ${t.kind} ${t.id}${t.object ? ` (key ${describeKey(t.object.key)})` : ''}\n`);
-        } catch (e) {
-          if (!(e instanceof OutputClosedError)) throw e;
-          readerGone = true;
-        }
-      }
+      // A reader that went away (| head) stops the report, not the removal.
+      if (opts.all && !settings.json && !readerGone) readerGone = !announceRemoved(t);
     } catch (e) {
       if (!(e instanceof IpcError)) throw e;
       // Selected by --all but gone since: someone else removed it; not a failure.

@@ -7,7 +7,7 @@ import { CAP_SYS_ADMIN, hasCapability, KINDS, type IpcObject, type Kind } from '
 import { mayRemove } from '../../ipc/sysv/select.js';
 import { userName } from '../../ipc/users.js';
 import { formatKey, printJson } from '../../output/json.js';
-import { writeStderr, writeStdout } from '../../output/sink.js';
+import { OutputClosedError, writeStderr, writeStdout } from '../../output/sink.js';
 import { settings } from '../../output/style.js';
 import { toJson } from './ipc-columns.js';
 
@@ -93,4 +93,15 @@ export function reportRemoval(removed: Target[], failed: Failure[], missing: Ipc
   // One failure keeps its own code (4 missing, 5 permission); several: 4 if
   // they are all missing objects, else 1.
   process.exitCode = errors.length === 1 ? errors[0]!.exitCode : allMissing ? EXIT.NO_OBJECT : EXIT.FAILED;
+}
+
+/** The `removed KIND ID` line of `rm --all`; false when the reader went away. */
+export function announceRemoved(t: Target): boolean {
+  try {
+    writeStdout(`removed ${t.kind} ${t.id}${t.object ? ` (key ${describeKey(t.object.key)})` : ''}\n`);
+    return true;
+  } catch (e) {
+    if (!(e instanceof OutputClosedError)) throw e;
+    return false;
+  }
 }
