@@ -199,7 +199,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   settings.json = false;
   settings.color = true;
   process.exitCode = undefined;
-  let code: number = EXIT.OK;
+  let code: number;
   try {
     refuseUnknownHelpTopic(argv);
     const program = await programFor(argv);

@@ -31,6 +31,8 @@ export const EXIT = {
   INTERRUPTED: 130,
   /** SIGTERM ended a server (128 + 15, as a shell reports a process killed by it). */
   TERMINATED: 143,
+  /** SIGHUP ended a reader (128 + 1). */
+  HANGUP: 129,
 } as const;
 
 /** Base of every error that reaches the user as one `ipcctl: ...` line. */

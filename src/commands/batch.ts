@@ -28,7 +28,7 @@ async function batch(file: string | undefined, host: Host): Promise<void> {
   try {
     process.exitCode = await runBatch({
       capture,
-      run: host.run,
+      run: (argv) => host.run(argv),
       reply: (r) => writeReply(capture.replies, r, json),
       exit: exitProcess,
     });

@@ -129,25 +129,25 @@ export function register(program: Command): void {
     true,
   )
     .addHelpText('after', '\nExamples:\n  ev=$(ipcctl event create)                 # manual, reset\n  ipcctl event create -k 0x4242 --auto --count 4')
-    .action((opts) => create(opts));
+    .action(create);
 
   addressed(event.command('set').description('set the event: wake its waiters (all, or one for --auto)'), program)
     .addHelpText('after', '\nExample:\n  ipcctl event set 32768:1')
-    .action(async (arg, opts) => {
+    .action(async (arg: string | undefined, opts: EventOpts) => {
       const ev = await open(arg, opts, 'event set');
       report(ev, ev.setEvent());
     });
 
   addressed(event.command('reset').description('reset the event: later waits block'), program)
     .addHelpText('after', '\nExample:\n  ipcctl event reset -k 0x4242 --slot 2')
-    .action(async (arg, opts) => {
+    .action(async (arg: string | undefined, opts: EventOpts) => {
       const ev = await open(arg, opts, 'event reset');
       report(ev, ev.resetEvent());
     });
 
   addressed(event.command('pulse').description('wake who waits now (all, or one for --auto) and leave the event reset'), program)
     .addHelpText('after', '\nExample:\n  ipcctl event pulse 32768')
-    .action(async (arg, opts) => {
+    .action(async (arg: string | undefined, opts: EventOpts) => {
       const ev = await open(arg, opts, 'event pulse');
       ev.pulse();
       report(ev, undefined);
@@ -156,13 +156,13 @@ export function register(program: Command): void {
   addressed(event.command('wait').description('wait until the event is set (taking it, for --auto); --timeout 0 only tests'), program)
     .addOption(program.createOption('--timeout <dur>', 'give up after DUR (exit 124); 0: exit 0 when set, 3 when not').argParser(asDuration))
     .addHelpText('after', '\nExamples:\n  ipcctl event wait 32768 --timeout 5s\n  ipcctl event wait 32768 --timeout 0 && echo set')
-    .action((arg, opts) => wait(arg, opts));
+    .action(wait);
 
   addressed(event.command('stat').description('show each event: kind, state, and how many wait'), program)
     .addHelpText('after', '\nExample:\n  ipcctl event stat 32768 --json')
-    .action((arg, opts) => stat(arg, opts));
+    .action(stat);
 
   addressed(event.command('rm').description('remove the event set (waiters fail with EIDRM)'), program)
     .addHelpText('after', '\nExample:\n  ipcctl event rm 32768')
-    .action((arg, opts) => rm(arg, opts));
+    .action(rm);
 }

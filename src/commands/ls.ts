@@ -8,19 +8,18 @@
 import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { type PosixKind, POSIX_KINDS } from '../ipc/posix/names.js';
 import type { PosixObject, PosixQueueInfo } from '../ipc/posix/listing.js';
-import { KINDS, type Kind, pageSize, readKernelLimits, readObjects } from '../ipc/sysv/procfs.js';
+import { readObjects } from '../ipc/sysv/procfs.js';
 import type { Selection } from '../ipc/sysv/select.js';
-import type { LimitRow, Summary } from '../ipc/sysv/usage.js';
-import type { PosixLimitRow } from '../ipc/posix/limit-rows.js';
 import { writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
-import { type Column, humanBytes } from '../output/table.js';
 import { renderRows, type RowsStyle } from '../output/rows.js';
 import { asCount } from './common/args.js';
+import { isAnyKindWord, type Kinds, kindsOf, type Report } from './common/ls-report.js';
+import { limitsReport } from './common/ls-limits.js';
+import { summaryReport } from './common/ls-summary.js';
 import { type ObjectColumn, type View, columnNamed, tableColumns, toJsonDocument, COLUMNS, type JsonValue } from './common/ipc-columns.js';
-import { addFilterOptions, type FilterOpts, hasFilter, isKindWord, parseAge, parseKind, selectionFrom } from './common/select-options.js';
+import { addFilterOptions, type FilterOpts, hasFilter, parseAge, selectionFrom } from './common/select-options.js';
 
 interface LsOpts extends FilterOpts {
   time?: boolean;
@@ -35,37 +34,6 @@ interface LsOpts extends FilterOpts {
   headings?: boolean;
   bytes?: boolean;
 }
-
-/** What one run of `ls` shows; `watch` repeats it. */
-interface Report {
-  /** The JSON value of one snapshot. */
-  json(): unknown;
-  /** The human text of one snapshot. */
-  text(): string;
-  /** Serialise `json()` (limits need exact big integers). */
-  serialize(v: unknown, indent?: number): string;
-}
-
-/** The kinds one `ls` shows, of each family. */
-interface Kinds {
-  sysv: readonly Kind[];
-  posix: readonly PosixKind[];
-  /** The user named the kind (or family): a view may then cost more (libc for MSGS). */
-  named: boolean;
-}
-
-const posixWords: Record<string, readonly PosixKind[]> = { pmq: ['pmq'], pshm: ['pshm'], psem: ['psem'], posix: POSIX_KINDS };
-
-function kindsOf(kindArg: string | undefined): Kinds {
-  if (kindArg === undefined) return { sysv: KINDS, posix: POSIX_KINDS, named: false };
-  const posix = posixWords[kindArg.toLowerCase()];
-  if (posix) return { sysv: [], posix, named: true };
-  if (kindArg.toLowerCase() === 'sysv') return { sysv: KINDS, posix: [], named: true };
-  if (!isKindWord(kindArg)) throw new UsageError(`ls: unknown kind '${kindArg}': use msgq, shm, sem, pmq, pshm, psem (or sysv, posix)`);
-  return { sysv: [parseKind(kindArg, 'ls')], posix: [], named: true };
-}
-
-const isAnyKindWord = (w: string) => isKindWord(w) || w.toLowerCase() in posixWords || w.toLowerCase() === 'sysv';
 
 // --- -o/--output ---------------------------------------------------------------
 
@@ -171,128 +139,6 @@ async function objectsReport(sel: Selection, kinds: Kinds, view: View, opts: LsO
   };
 }
 
-// --- limits (like lsipc --global) ---------------------------------------------
-
-/** 16E, 8K: bytes with binary suffixes up to exbibytes, from an exact count. */
-function humanLimitBytes(n: bigint): string {
-  if (n < 1024n) return `${n}B`;
-  const units = ['K', 'M', 'G', 'T', 'P', 'E'];
-  let u = -1;
-  let v = Number(n);
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v < 10 ? Number(v.toFixed(1)) : Math.round(v)}${units[u]}`;
-}
-
-type AnyLimitRow = Pick<LimitRow, 'description' | 'used' | 'percent'> & { name: string; limit: bigint | null; unit: LimitRow['unit'] };
-
-const LIMIT_COLUMNS: Array<{ header: string; json: keyof AnyLimitRow; human: (r: AnyLimitRow, bytes: boolean) => string; align?: 'right' }> = [
-  { header: 'RESOURCE', json: 'name', human: (r) => r.name },
-  { header: 'DESCRIPTION', json: 'description', human: (r) => r.description },
-  {
-    header: 'LIMIT',
-    json: 'limit',
-    human: (r, bytes) => (r.limit === null ? 'unlimited' : r.unit === 'bytes' && !bytes ? humanLimitBytes(r.limit) : r.limit.toString()),
-    align: 'right',
-  },
-  { header: 'USED', json: 'used', human: (r) => (r.used === null ? '-' : String(r.used)), align: 'right' },
-  { header: 'USE%', json: 'percent', human: (r) => (r.percent === null ? '-' : `${r.percent.toFixed(2)}%`), align: 'right' },
-];
-
-async function limitsReport(kinds: Kinds, opts: LsOpts, style: RowsStyle): Promise<Report> {
-  const { limitRows, summarize } = await import('../ipc/sysv/usage.js');
-  const { exactJson } = await import('../output/exact-json.js');
-  const posix = kinds.posix.includes('pmq') ? await import('../ipc/posix/listing.js') : null;
-  const posixRows = async (): Promise<PosixLimitRow[]> => {
-    if (!posix) return [];
-    const { posixLimitRows } = await import('../ipc/posix/limit-rows.js');
-    const { readMqueueLimits } = await import('../ipc/posix/limits.js');
-    const queues = posix.mqueueMounted() ? posix.readPosixQueues() : null;
-    // The RLIMIT_MSGQUEUE use needs each queue's attributes (libc): only when pmq was named.
-    if (queues && kinds.named && queues.length > 0) (await import('../ipc/posix/queue-counts.js')).countMessages(queues);
-    return posixLimitRows(readMqueueLimits(), queues, kinds.posix);
-  };
-  const extra = await posixRows();
-  const rows = (): AnyLimitRow[] => [
-    ...(kinds.sysv.length > 0 ? limitRows(readKernelLimits(), summarize(readObjects(kinds.sysv), pageSize()), kinds.sysv) : []),
-    ...extra,
-  ];
-  const columns: Column<AnyLimitRow>[] = LIMIT_COLUMNS.map((c) => ({ header: c.header, value: (r) => c.human(r, Boolean(opts.bytes)), align: c.align }));
-  return {
-    json: () => ({ limits: rows().map((r) => Object.fromEntries(LIMIT_COLUMNS.map((c) => [c.json === 'name' ? 'resource' : c.json, r[c.json]]))) }),
-    text: () => renderRows(rows(), columns, style),
-    serialize: (v, indent) => exactJson(v, indent),
-  };
-}
-
-// --- summary (like ipcs -u) ---------------------------------------------------
-
-const plural = (n: number, one: string, many = one + 's') => `${n} ${n === 1 ? one : many}`;
-
-function summaryText(s: Summary, kinds: readonly Kind[]): string {
-  const page = pageSize();
-  const lines: string[] = [];
-  if (kinds.includes('msgq')) {
-    lines.push(`msgq  ${plural(s.msgq.queues, 'queue')}, ${plural(s.msgq.messages, 'message')}, ${humanBytes(s.msgq.bytes)} in messages`);
-  }
-  if (kinds.includes('shm')) {
-    lines.push(
-      `shm   ${plural(s.shm.segments, 'segment')}, ${plural(s.shm.pages, 'page')} allocated (${humanBytes(s.shm.pages * page)}), ` +
-        `${s.shm.resident} resident, ${s.shm.swapped} swapped`,
-    );
-  }
-  if (kinds.includes('sem')) lines.push(`sem   ${plural(s.sem.sets, 'set')}, ${plural(s.sem.semaphores, 'semaphore')}`);
-  return lines.join('\n') + (lines.length > 0 ? '\n' : '');
-}
-
-interface PosixSummary {
-  pmq?: { queues: number; bytes: number };
-  pshm?: { segments: number; bytes: number };
-  psem?: { semaphores: number };
-}
-
-async function posixSummary(kinds: readonly PosixKind[]): Promise<() => PosixSummary> {
-  if (kinds.length === 0) return () => ({});
-  const { readPosixObjects } = await import('../ipc/posix/listing.js');
-  return () => {
-    const objects = readPosixObjects(kinds);
-    const s: PosixSummary = {};
-    if (kinds.includes('pmq')) s.pmq = { queues: 0, bytes: 0 };
-    if (kinds.includes('pshm')) s.pshm = { segments: 0, bytes: 0 };
-    if (kinds.includes('psem')) s.psem = { semaphores: 0 };
-    for (const o of objects) {
-      if (o.kind === 'pmq') (s.pmq!.queues++, (s.pmq!.bytes += o.usedbytes));
-      else if (o.kind === 'pshm') (s.pshm!.segments++, (s.pshm!.bytes += o.size));
-      else s.psem!.semaphores++;
-    }
-    return s;
-  };
-}
-
-function posixSummaryText(s: PosixSummary): string {
-  const lines: string[] = [];
-  if (s.pmq) lines.push(`pmq   ${plural(s.pmq.queues, 'queue')}, ${humanBytes(s.pmq.bytes)} in messages`);
-  if (s.pshm) lines.push(`pshm  ${plural(s.pshm.segments, 'segment')}, ${humanBytes(s.pshm.bytes)}`);
-  if (s.psem) lines.push(`psem  ${plural(s.psem.semaphores, 'semaphore')}`);
-  return lines.join('\n') + (lines.length > 0 ? '\n' : '');
-}
-
-async function summaryReport(kinds: Kinds): Promise<Report> {
-  const { summarize } = await import('../ipc/sysv/usage.js');
-  const summary = () => summarize(readObjects(kinds.sysv), pageSize());
-  const posix = await posixSummary(kinds.posix);
-  return {
-    json: () => {
-      const s = summary();
-      return { ...Object.fromEntries(kinds.sysv.map((k) => [k, s[k]])), ...posix() };
-    },
-    text: () => summaryText(summary(), kinds.sysv) + posixSummaryText(posix()),
-    serialize: (v, indent) => JSON.stringify(v, null, indent),
-  };
-}
-
 // --- the command --------------------------------------------------------------
 
 async function reportFor(kindArg: string | undefined, opts: LsOpts): Promise<Report> {
@@ -380,5 +226,5 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  ipcctl ls\n  ipcctl ls shm --orphans\n  ipcctl ls --owner alice --time\n  ipcctl ls pmq -o NAME,MSGS --raw -n\n  ipcctl ls --limits\n  ipcctl ls msgq --watch 500ms',
     )
-    .action((kind, opts) => ls(kind, { ...opts, headings: opts.noheadings ? false : true }));
+    .action((kind: string | undefined, opts: LsOpts & { noheadings?: boolean }) => ls(kind, { ...opts, headings: opts.noheadings ? false : true }));
 }

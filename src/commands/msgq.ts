@@ -6,24 +6,25 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { Message, MessageQueue } from '../ipc/sysv/msgq.js';
 import { formatKey, formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
-import { OutputClosedError, OutputError, writeStderr, writeStdout } from '../output/sink.js';
+import { writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
-import { formatTime, renderFields } from '../output/table.js';
-import { startSpinner } from '../output/spinner.js';
 import {
   addKeyOptions,
   asCount,
   asDuration,
   asMode,
   asSize,
+  idAndWords,
   keySpecFrom,
   parseInteger,
-  parseOwner,
   parseSizeUpTo,
   targetFrom,
   type Target,
 } from './common/args.js';
-import { permJson, permRows } from './common/perm-view.js';
+import { printQueueStat } from './common/sysv-stat-print.js';
+import { ownerIds } from './common/perm-view.js';
+import { spinnerWhileWaiting } from './common/feedback.js';
+import { transferStdout } from './common/transfer-stdout.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { readerOf, readerOfBuffer } from './common/input.js';
 import { reportCreated } from './common/created.js';
@@ -73,21 +74,8 @@ interface SendOpts {
   timeout?: number;
 }
 
-/** A spinner while a transfer waits (only on a terminal). */
-function spinnerWhileWaiting(text: string): (waiting: boolean) => void {
-  let spinner: { stop(): void } | null = null;
-  return (waiting) => {
-    spinner?.stop();
-    spinner = waiting ? startSpinner(text) : null;
-  };
-}
-
 async function send(idArg: string | undefined, text: string[], opts: SendOpts) {
-  // With -k/-f the first positional word is text, not an id.
-  if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) {
-    text = [idArg, ...text];
-    idArg = undefined;
-  }
+  ({ id: idArg, words: text } = idAndWords(idArg, text, opts));
   if (opts.lines && opts.null) throw new UsageError('msgq send: give --lines or --null, not both');
   const q = await openQueue(targetFrom(idArg, opts, 'msgq send'));
   const transfer = await import('../ipc/sysv/msgq-transfer.js');
@@ -139,17 +127,7 @@ async function recv(idArg: string | undefined, opts: RecvOpts) {
     const several = Boolean(opts.all) || opts.count !== undefined;
     const count = opts.all ? Infinity : (opts.count ?? 1);
     const transfer = await import('../ipc/sysv/msgq-transfer.js');
-    // stdout for the transfer: every failed write says how far it got.
-    const output = {
-      write(data: Uint8Array) {
-        try {
-          writeStdout(data);
-        } catch (e) {
-          if (e instanceof OutputError) throw new transfer.OutputFailure(e.written, e.code, e.detail, e instanceof OutputClosedError);
-          throw e;
-        }
-      },
-    };
+    const output = transferStdout(transfer.OutputFailure);
     if (opts.peek) {
       const sep = Buffer.from(opts.null ? '\0' : '\n');
       const encode = settings.json ? jsonOf : several ? (m: Message) => Buffer.concat([m.data, sep]) : (m: Message) => m.data;
@@ -176,36 +154,8 @@ async function recv(idArg: string | undefined, opts: RecvOpts) {
   }
 }
 
-async function stat(idArg: string | undefined, opts: { key?: string; path?: string; proj?: string }) {
-  const q = await openQueue(targetFrom(idArg, opts, 'msgq stat'));
-  const st = q.stat();
-  if (settings.json) {
-    printJson({
-      ...permJson(st),
-      qnum: st.qnum,
-      cbytes: st.cbytes,
-      qbytes: st.qbytes,
-      lspid: st.lspid,
-      lrpid: st.lrpid,
-      stime: st.stime,
-      rtime: st.rtime,
-      ctime: st.ctime,
-    });
-    return;
-  }
-  writeStdout(
-    renderFields([
-      ...permRows(st),
-      ['messages', st.qnum],
-      ['bytes', st.cbytes],
-      ['max bytes', st.qbytes],
-      ['last send pid', st.lspid],
-      ['last recv pid', st.lrpid],
-      ['last send', formatTime(st.stime)],
-      ['last recv', formatTime(st.rtime)],
-      ['last change', formatTime(st.ctime)],
-    ]),
-  );
+async function stat(idArg: string | undefined, opts: KeyOpts) {
+  printQueueStat((await openQueue(targetFrom(idArg, opts, 'msgq stat'))).stat());
 }
 
 async function set(idArg: string | undefined, opts: { key?: string; path?: string; proj?: string; mode?: number; owner?: string; maxBytes?: number }) {
@@ -213,12 +163,9 @@ async function set(idArg: string | undefined, opts: { key?: string; path?: strin
     throw new UsageError('msgq set: nothing to change: give --mode, --owner or --max-bytes');
   }
   const q = await openQueue(targetFrom(idArg, opts, 'msgq set'));
-  const { userId, groupId } = await import('../ipc/users.js');
-  const owner = opts.owner !== undefined ? parseOwner(opts.owner) : {};
   const st = q.set({
     mode: opts.mode,
-    uid: owner.uid !== undefined ? userId(owner.uid) : undefined,
-    gid: owner.gid !== undefined ? groupId(owner.gid) : undefined,
+    ...ownerIds(opts.owner),
     qbytes: opts.maxBytes,
   });
   if (settings.json) printJson({ id: st.id, mode: formatMode(st.mode), uid: st.uid, gid: st.gid, qbytes: st.qbytes });
@@ -243,7 +190,7 @@ export function register(program: Command): void {
     true,
   )
     .addHelpText('after', '\nExample:\n  id=$(ipcctl msgq create -k 0x1234 -m 0660)')
-    .action((opts) => create(opts));
+    .action(create);
 
   addKeyOptions(
     msgq
@@ -258,7 +205,7 @@ export function register(program: Command): void {
       .addOption(program.createOption('--timeout <dur>', 'give up after DUR (exit 124)').argParser(asDuration)),
   )
     .addHelpText('after', '\nExamples:\n  ipcctl msgq send 32768 -t 2 "hello"\n  seq 10 | ipcctl msgq send 32768 --lines')
-    .action((id, text, opts) => send(id, text, opts));
+    .action(send);
 
   addKeyOptions(
     msgq
@@ -279,11 +226,11 @@ export function register(program: Command): void {
       .option('-0, --null', 'end each message with NUL instead of newline (with --count/--all)'),
   )
     .addHelpText('after', '\nExamples:\n  ipcctl msgq recv 32768 -t 2 --timeout 5s\n  ipcctl --json msgq recv 32768 --all')
-    .action((id, opts) => recv(id, opts));
+    .action(recv);
 
   addKeyOptions(msgq.command('stat').description('show a queue: owner, mode, messages, bytes, pids, times').argument('[id]', 'queue id'))
     .addHelpText('after', '\nExample:\n  ipcctl msgq stat 32768 --json')
-    .action((id, opts) => stat(id, opts));
+    .action(stat);
 
   addKeyOptions(
     msgq
@@ -299,9 +246,9 @@ export function register(program: Command): void {
       ),
   )
     .addHelpText('after', '\nExample:\n  ipcctl msgq set 32768 --mode 0666 --max-bytes 64K')
-    .action((id, opts) => set(id, opts));
+    .action(set);
 
   addKeyOptions(msgq.command('rm').description('remove queues (IPC_RMID)').argument('[id...]', 'queue ids'))
     .addHelpText('after', '\nExample:\n  ipcctl msgq rm 32768')
-    .action((ids, opts) => rm(ids, opts));
+    .action(rm);
 }

@@ -10,30 +10,10 @@ import { formatMode, jsonLine, payloadFields, printJson } from '../output/json.j
 import { BatchWriter, OutputClosedError, OutputFailedError, writeStderr, writeStdout } from '../output/sink.js';
 import { startSpinner } from '../output/spinner.js';
 import { settings } from '../output/style.js';
-import { formatTime, renderFields } from '../output/table.js';
 import { asCount, asDuration, asMode, parseInteger, parseSize } from './common/args.js';
 import { readerOf } from './common/input.js';
-import { readBounded } from './common/posix-input.js';
-import type { ReadInto } from '../ipc/sysv/record-batch.js';
-
-/**
- * stdin for --lines/--null that refuses a record longer than `max` without
- * reading it whole (stdin from /dev/zero would otherwise fill memory). The
- * complete records read with it are sent first: the batch reads again only
- * when no complete record is left, and only then does an overlong one fail.
- */
-function boundedRecords(read: ReadInto, sep: number, max: number, tooLong: () => never): ReadInto {
-  let tail = 0;
-  return (into, offset, length) => {
-    if (tail > max) tooLong();
-    const n = read(into, offset, length);
-    if (n > 0) {
-      const last = into.subarray(offset, offset + n).lastIndexOf(sep);
-      tail = last === -1 ? tail + n : n - last - 1;
-    }
-    return n;
-  };
-}
+import { boundedRecords, readBounded } from './common/posix-input.js';
+import { printPosixQueueStat } from './common/posix-stat-print.js';
 
 const domain = () => import('../ipc/posix/mqueue.js');
 const name = (text: string, op: string) => parsePosixName(text, 'pmq', op);
@@ -66,53 +46,21 @@ async function send(nameArg: string, text: string[], opts: SendOpts) {
   const { PosixQueue } = await domain();
   const { Deadline } = await import('../ipc/wait.js');
   const q = PosixQueue.open(n, 'send');
-  const sendOpts = { nowait: Boolean(opts.nowait), deadline: new Deadline(opts.timeout) };
-  let sent = 0;
-  const full = () => IpcError.of('EAGAIN', 'pmq send', n, { detail: `the queue is full; sent ${plural(sent, 'message')}`, exitCode: EXIT.EMPTY });
-  // Room on the queue: no await per message (it would cost more than mq_send).
-  const one = (payload: Buffer): void | Promise<void> => {
-    if (q.sendNow(payload, opts.priority)) {
-      sent++;
-      return;
-    }
-    if (sendOpts.nowait) throw full();
-    return q.send(payload, opts.priority, sendOpts).then(() => {
-      sent++;
-    });
-  };
+  const { sendToQueue } = await import('../ipc/posix/mq-transfer.js');
+  const sendOpts = { priority: opts.priority, nowait: Boolean(opts.nowait), deadline: new Deadline(opts.timeout) };
+  let sent: number;
   try {
     if (opts.lines || opts.null) {
-      const sep = opts.null ? 0 : 10;
-      const { RecordBatch } = await import('../ipc/sysv/record-batch.js');
+      const separator = opts.null ? 0 : 10;
       const { readerOfBuffer } = await import('./common/input.js');
       const source = text.length > 0 ? readerOfBuffer(Buffer.from(text.join(' '))) : readerOf(0);
-      const read = boundedRecords(source, sep, q.msgsize, () => q.checkSize(q.msgsize + 1, 'pmq send', true) as never);
-      // Records go many per native call, read straight into the memory mq_send reads.
-      const records = new RecordBatch(sep);
-      try {
-        while (records.next(read)) {
-          for (let i = 0; i < records.count;) {
-            const r = q.sendBatchNow(records, i, opts.priority);
-            sent += r.sent;
-            i += r.sent;
-            if (r.error) throw r.error;
-            if (i === records.count || !r.full) continue;
-            // The queue is full: wait for room for this one, then go on in batches.
-            await one(records.record(i++));
-          }
-        }
-      } finally {
-        records.free();
-      }
+      const records = boundedRecords(source, separator, q.msgsize, () => q.checkSize(q.msgsize + 1, 'pmq send', true) as never);
+      sent = await sendToQueue(q, { records, separator }, sendOpts);
     } else {
       const payload = text.length > 0 ? Buffer.from(text.join(' ')) : readBounded(q.msgsize);
       if (payload === null) q.checkSize(q.msgsize + 1, 'pmq send', true);
-      await one(payload!);
+      sent = await sendToQueue(q, { payload: payload! }, sendOpts);
     }
-  } catch (e) {
-    // Say how many went before the failure: exactly those are on the queue.
-    if (sent > 0 && e instanceof IpcError && e.code !== 'EAGAIN') e.message += ` (after sending ${plural(sent, 'message')})`;
-    throw e;
   } finally {
     q.close();
   }
@@ -132,6 +80,7 @@ async function recv(nameArg: string, opts: RecvOpts) {
   const n = name(nameArg, 'pmq recv');
   const { PosixQueue } = await domain();
   const { Deadline } = await import('../ipc/wait.js');
+  const { putBackAll } = await import('../ipc/posix/mq-transfer.js');
   const q = PosixQueue.open(n, 'recv');
   const several = Boolean(opts.all) || opts.count !== undefined;
   const limit = opts.all ? Infinity : (opts.count ?? 1);
@@ -180,7 +129,7 @@ async function recv(nameArg: string, opts: RecvOpts) {
         out.flush(); // what we have goes out before we wait
         const spinner = startSpinner(`waiting for a message on queue ${n}`);
         try {
-          m = await q.receive(deadline, 'pmq recv', () => (signalled === 'SIGHUP' ? { signal: 'SIGHUP', code: 129 } : null));
+          m = await q.receive(deadline, 'pmq recv', () => (signalled === 'SIGHUP' ? { signal: 'SIGHUP', code: EXIT.HANGUP } : null));
         } finally {
           spinner.stop();
         }
@@ -192,7 +141,7 @@ async function recv(nameArg: string, opts: RecvOpts) {
     }
     out.flush();
   } catch (e) {
-    // Taken and not delivered: back on the queue, each with its priority.
+    // Taken and not delivered: back on the queue (putBackAll), each with its priority.
     // (Messages still in the writer are delivered first when the output works.)
     let failure: unknown = e;
     let closed = e instanceof OutputClosedError || e instanceof OutputFailedError;
@@ -206,8 +155,7 @@ async function recv(nameArg: string, opts: RecvOpts) {
       }
     }
     const back = [...(closed ? out.unwritten : []), ...notEmitted];
-    let lost = 0;
-    for (const m of back) if (!(await q.putBack(m))) lost++;
+    const lost = await putBackAll(q, back);
     if (back.length > 0) {
       const why = failure instanceof OutputFailedError ? `output failed (${failure.code})` : 'output closed';
       writeStderr(
@@ -223,7 +171,7 @@ async function recv(nameArg: string, opts: RecvOpts) {
     process.off('SIGHUP', onHup);
     q.close();
   }
-  if (signalled !== null) process.exitCode = signalled === 'SIGTERM' ? 143 : 129;
+  if (signalled !== null) process.exitCode = signalled === 'SIGTERM' ? EXIT.TERMINATED : EXIT.HANGUP;
   if (empty) {
     throw IpcError.of('EAGAIN', 'pmq recv', n, { detail: got === 0 ? 'no message' : `only ${plural(got, 'message')}`, exitCode: EXIT.EMPTY });
   }
@@ -239,37 +187,7 @@ async function stat(nameArg: string) {
   } finally {
     q.close();
   }
-  const { userName, groupName } = await import('../ipc/users.js');
-  if (settings.json) {
-    printJson({
-      name: st.name,
-      mode: formatMode(st.mode),
-      uid: st.uid,
-      gid: st.gid,
-      maxmsg: st.maxmsg,
-      msgsize: st.msgsize,
-      curmsgs: st.curmsgs,
-      flags: st.nonblock ? ['O_NONBLOCK'] : [],
-      usedbytes: st.size,
-      mtime: st.mtime,
-      ctime: st.ctime,
-    });
-    return;
-  }
-  writeStdout(
-    renderFields([
-      ['name', st.name],
-      ['owner', `${userName(st.uid)} (uid ${st.uid})`],
-      ['group', `${groupName(st.gid)} (gid ${st.gid})`],
-      ['mode', formatMode(st.mode)],
-      ['max messages', st.maxmsg],
-      ['message size', st.msgsize],
-      ['messages', st.curmsgs],
-      ['bytes', st.size === null ? '- (mount /dev/mqueue to see it)' : st.size],
-      ['flags', st.nonblock ? 'O_NONBLOCK' : '0'],
-      ['last change', formatTime(st.mtime)],
-    ]),
-  );
+  printPosixQueueStat(st);
 }
 
 async function rm(names: string[]) {
@@ -299,7 +217,7 @@ export function register(program: Command): void {
     .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
     .option('-x, --exclusive', 'fail if a queue with the name exists (O_EXCL)')
     .addHelpText('after', '\nExample:\n  ipcctl pmq create /jobs --max-msgs 10 --msg-size 1K -m 0660')
-    .action((n, opts) => create(n, opts));
+    .action(create);
 
   pmq
     .command('send')
@@ -317,7 +235,7 @@ export function register(program: Command): void {
     .option('--nowait', 'fail with exit 3 instead of waiting when the queue is full')
     .addOption(program.createOption('--timeout <dur>', 'give up after DUR (exit 124)').argParser(asDuration))
     .addHelpText('after', '\nExamples:\n  ipcctl pmq send /jobs -p 9 urgent\n  seq 10 | ipcctl pmq send /jobs --lines')
-    .action((n, text, opts) => send(n, text, opts));
+    .action(send);
 
   pmq
     .command('recv')
@@ -329,19 +247,19 @@ export function register(program: Command): void {
     .option('--all', 'drain the messages there now, then exit 0')
     .option('-0, --null', 'end each message with NUL instead of newline (with --count/--all)')
     .addHelpText('after', '\nExamples:\n  ipcctl pmq recv /jobs --timeout 5s\n  ipcctl --json pmq recv /jobs --all')
-    .action((n, opts) => recv(n, opts));
+    .action(recv);
 
   pmq
     .command('stat')
     .description('show a queue: attributes (mq_getattr), owner, mode')
     .argument('<name>', 'the queue')
     .addHelpText('after', '\nExample:\n  ipcctl pmq stat /jobs --json')
-    .action((n) => stat(n));
+    .action(stat);
 
   pmq
     .command('rm')
     .description('remove queues (mq_unlink)')
     .argument('[name...]', 'the queues')
     .addHelpText('after', '\nExample:\n  ipcctl pmq rm /jobs')
-    .action((names) => rm(names));
+    .action(rm);
 }

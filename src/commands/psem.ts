@@ -127,7 +127,7 @@ export function register(program: Command): void {
     .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
     .option('-x, --exclusive', 'fail if a semaphore with the name exists (O_EXCL)')
     .addHelpText('after', '\nExample:\n  ipcctl psem create /slots --value 3 -m 0660')
-    .action((n, opts) => create(n, opts));
+    .action(create);
 
   psem
     .command('post')
@@ -135,7 +135,7 @@ export function register(program: Command): void {
     .argument('<name>', 'the semaphore')
     .addOption(program.createOption('-c, --count <n>', 'post N times').argParser(asCount).default(1))
     .addHelpText('after', '\nExample:\n  ipcctl psem post /slots --count 2')
-    .action((n, opts) => post(n, opts));
+    .action(post);
 
   psem
     .command('wait')
@@ -144,21 +144,21 @@ export function register(program: Command): void {
     .option('--nowait', 'exit 3 at once when the value is 0 (sem_trywait)')
     .addOption(program.createOption('--timeout <dur>', 'give up after DUR (exit 124; sem_timedwait)').argParser(asDuration))
     .addHelpText('after', '\nExample:\n  ipcctl psem wait /slots --timeout 5s')
-    .action((n, opts) => wait(n, opts));
+    .action(wait);
 
   psem
     .command('stat')
     .description('show a semaphore: value (sem_getvalue), owner, mode')
     .argument('<name>', 'the semaphore')
     .addHelpText('after', '\nExample:\n  ipcctl psem stat /slots --json')
-    .action((n) => stat(n));
+    .action(stat);
 
   psem
     .command('rm')
     .description('remove semaphores (sem_unlink)')
     .argument('[name...]', 'the semaphores')
     .addHelpText('after', '\nExample:\n  ipcctl psem rm /slots')
-    .action((names) => rm(names));
+    .action(rm);
 
   psem
     .command('lock')
@@ -166,5 +166,5 @@ export function register(program: Command): void {
     .argument('<name>', 'the semaphore')
     .argument('[command...]', 'the command that would have run')
     .addHelpText('after', '\nExample:\n  ipcctl psem lock /slots -- make    # refused: exit 2, with the reason')
-    .action((n) => lock(n));
+    .action(lock);
 }

@@ -2,7 +2,6 @@
 // Parse arguments, call PosixSegment, hand results to output. The domain
 // layer is imported inside each action so that `--help` does not load ffi-rs.
 // Options come from program.createOption: commander is resolved once, by cli.ts.
-import { fstatSync } from 'node:fs';
 import type { Command } from 'commander';
 import { EXIT, OperationError, UsageError } from '../errors.js';
 import { parsePosixName } from '../ipc/posix/names.js';
@@ -12,9 +11,8 @@ import { OutputClosedError, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { formatTime, humanBytes, renderFields } from '../output/table.js';
 import { asMode, parseSize } from './common/args.js';
-import { readBounded } from './common/posix-input.js';
 import { readerOf } from './common/input.js';
-import type { ReadInto } from '../ipc/sysv/record-batch.js';
+import { stdinFileSize } from './common/std-fds.js';
 
 const domain = () => import('../ipc/posix/shm.js');
 const name = (text: string, op: string) => parsePosixName(text, 'pshm', op);
@@ -65,97 +63,14 @@ async function read(nameArg: string, opts: { offset: number; length?: number; he
   }
 }
 
-/** How much stdin holds when it is a regular file, else null (a pipe: unknown). */
-function stdinFileSize(): number | null {
-  try {
-    const st = fstatSync(0);
-    return st.isFile() ? st.size : null;
-  } catch {
-    return null;
-  }
-}
-
-/** read(2) until `into` is full or EOF: the bytes read. */
-function fill(read: ReadInto, into: Buffer): number {
-  let filled = 0;
-  while (filled < into.length) {
-    const n = read(into, filled, into.length - filled);
-    if (n === 0) break;
-    filled += n;
-  }
-  return filled;
-}
-
 async function write(nameArg: string, data: string[], opts: { offset: number }) {
   const n = name(nameArg, 'pshm write');
-  const { PosixSegment, WINDOW } = await domain();
+  const { PosixSegment } = await domain();
+  const { writePosixSegment } = await import('../ipc/posix/shm-transfer.js');
   const seg = PosixSegment.open(n, true, 'pshm write');
   try {
-    const size = seg.stat().size;
-    seg.range('pshm write', opts.offset, 0);
-    const room = size - opts.offset;
-    const tooBig = (what: string) =>
-      new OperationError(
-        `pshm write ${n}: ${what} bytes at offset ${opts.offset} go past the end of the ${size}-byte segment (${room} bytes fit); nothing written`,
-        EXIT.USAGE,
-      );
-    const read = readerOf(0);
-    const fileSize = data.length === 0 ? stdinFileSize() : null;
-    let written: number;
-    if (data.length > 0) {
-      const payload = Buffer.from(data.join(' '));
-      if (payload.length > room) throw tooBig(String(payload.length));
-      seg.write(opts.offset, payload);
-      written = payload.length;
-    } else if (fileSize !== null) {
-      // A regular file: its size is known, so check first, then read(2) lands in the segment itself.
-      if (fileSize > room) throw tooBig(String(fileSize));
-      // Window by window: only one window of the segment is mapped (and counted in RSS) at a time.
-      let done = 0;
-      while (done < fileSize) {
-        const len = Math.min(WINDOW, fileSize - done);
-        const got = seg.withMapping(opts.offset + done, len, true, 'pshm write', (m) => {
-          m.prefault(0, len);
-          return fill(read, m.view(0, len));
-        });
-        done += got;
-        if (got < len) break; // the file shrank meanwhile
-      }
-      written = done;
-    } else {
-      // A pipe: its length is known only at its end, so it is gathered in
-      // private memory first (one byte more than fits says it does not).
-      if (room >= BULK) (await import('../ipc/pipes.js')).preferBulkPipe(0);
-      const { stagingMemory } = await import('../ipc/sysv/shm.js');
-      const staging = room >= BULK ? stagingMemory(room + 1) : null;
-      if (staging) {
-        try {
-          let total = 0;
-          while (total < staging.size) {
-            const len = Math.min(WINDOW, staging.size - total);
-            const got = fill(read, staging.view(total, len));
-            total += got;
-            if (got < len) break;
-          }
-          if (total > room) throw tooBig(`more than ${room}`);
-          for (let done = 0; done < total; done += WINDOW) {
-            const len = Math.min(WINDOW, total - done);
-            seg.withMapping(opts.offset + done, len, true, 'pshm write', (m) => {
-              m.prefault(0, len);
-              m.view(0, len).set(staging.view(done, len));
-            });
-          }
-          written = total;
-        } finally {
-          staging.free();
-        }
-      } else {
-        const payload = readBounded(room);
-        if (payload === null) throw tooBig(`more than ${room}`);
-        seg.write(opts.offset, payload);
-        written = payload.length;
-      }
-    }
+    const input = data.length > 0 ? { data: Buffer.from(data.join(' ')) } : { read: readerOf(0), fileSize: stdinFileSize() };
+    const written = writePosixSegment(seg, n, opts.offset, input);
     if (settings.json) printJson({ name: n, offset: opts.offset, written });
   } finally {
     seg.close();
@@ -212,7 +127,7 @@ export function register(program: Command): void {
     .addOption(program.createOption('-m, --mode <octal>', 'permission bits').argParser(asMode).default(0o600, '0600'))
     .option('-x, --exclusive', 'fail if a segment with the name exists (O_EXCL)')
     .addHelpText('after', '\nExample:\n  ipcctl pshm create /frame --size 1M -m 0640')
-    .action((n, opts) => create(n, opts));
+    .action(create);
 
   pshm
     .command('read')
@@ -222,7 +137,7 @@ export function register(program: Command): void {
     .addOption(program.createOption('--length <bytes>', 'this many bytes (default: to the end)').argParser(asBytes('length')))
     .option('--hex', 'a hex dump (hexdump -C) instead of raw bytes')
     .addHelpText('after', '\nExample:\n  ipcctl pshm read /frame --offset 16 --length 32 --hex')
-    .action((n, opts) => read(n, opts));
+    .action(read);
 
   pshm
     .command('write')
@@ -231,19 +146,19 @@ export function register(program: Command): void {
     .argument('[data...]', 'the bytes; stdin when absent')
     .addOption(program.createOption('--offset <bytes>', 'start here').argParser(asBytes('offset')).default(0))
     .addHelpText('after', '\nExample:\n  head -c 4096 /dev/urandom | ipcctl pshm write /frame')
-    .action((n, data, opts) => write(n, data, opts));
+    .action(write);
 
   pshm
     .command('stat')
     .description('show a segment: size, owner, mode, times (fstat)')
     .argument('<name>', 'the segment')
     .addHelpText('after', '\nExample:\n  ipcctl pshm stat /frame --json')
-    .action((n) => stat(n));
+    .action(stat);
 
   pshm
     .command('rm')
     .description('remove segments (shm_unlink)')
     .argument('[name...]', 'the segments')
     .addHelpText('after', '\nExample:\n  ipcctl pshm rm /frame')
-    .action((names) => rm(names));
+    .action(rm);
 }

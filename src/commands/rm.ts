@@ -5,19 +5,17 @@
 import { isatty } from 'node:tty';
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
-import { EXIT, IpcError, UsageError } from '../errors.js';
+import { IpcError, UsageError } from '../errors.js';
 import { parseKey, describeKey } from '../ipc/sysv/keys.js';
-import { CAP_SYS_ADMIN, hasCapability, KINDS, type IpcObject, type Kind, readObjects } from '../ipc/sysv/procfs.js';
-import { mayRemove, select } from '../ipc/sysv/select.js';
-import { userName } from '../ipc/users.js';
-import { formatKey, printJson } from '../output/json.js';
-import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
+import { KINDS, type Kind, readObjects } from '../ipc/sysv/procfs.js';
+import { select } from '../ipc/sysv/select.js';
+import { writeStderr } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { parseId } from './common/args.js';
-import { toJson } from './common/ipc-columns.js';
 import { confirm } from './common/confirm.js';
 import { addFilterOptions, type FilterOpts, hasFilter, parseKind, selectionFrom } from './common/select-options.js';
 import { posixKindOf, removePosix } from './common/posix-rm.js';
+import { announceRemoved, countByKind, dryRun, type Failure, reportRemoval, type Target } from './common/rm-report.js';
 
 interface RmOpts extends Omit<FilterOpts, 'key'> {
   key: string[];
@@ -25,18 +23,6 @@ interface RmOpts extends Omit<FilterOpts, 'key'> {
   kind: string[];
   dryRun?: boolean;
   yes?: boolean;
-}
-
-/** One object to remove: known from /proc, or only by the kind and id the user typed. */
-interface Target {
-  kind: Kind;
-  id: number;
-  object?: IpcObject;
-}
-
-interface Failure {
-  target: Target;
-  error: IpcError;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -52,10 +38,6 @@ function checkedKind(word: string): string {
     throw new UsageError(`rm --kind: unknown kind '${k}': use msgq, shm, sem, pmq, pshm or psem`);
   }
   return k;
-}
-
-function describe(t: Target): Record<string, unknown> {
-  return { kind: t.kind, id: t.id, key: t.object ? formatKey(t.object.key) : null };
 }
 
 /** What the user named: `KIND ID...` and `-k KEY` (any kind that has it). */
@@ -89,55 +71,6 @@ function selectedTargets(kindArg: string | undefined, opts: RmOpts): Target[] {
   return select(readObjects(kinds), selectionFrom({ ...opts, key: undefined }, kinds)).map((o) => ({ kind: o.kind, id: o.id, object: o }));
 }
 
-function countByKind(targets: Target[]): string {
-  return KINDS.map((k) => [k, targets.filter((t) => t.kind === k).length] as const)
-    .filter(([, n]) => n > 0)
-    .map(([k, n]) => `${n} ${k}`)
-    .join(', ');
-}
-
-/**
- * --dry-run: one line per object, "would remove" or why it would fail (not
- * there, or not ours to remove), then the counts. Nothing is touched.
- */
-function dryRun(targets: Target[], missing: IpcError[]): void {
-  const euid = process.geteuid?.() ?? -1;
-  const admin = hasCapability(CAP_SYS_ADMIN);
-  const nounOf = (k: Kind) => (k === 'msgq' ? 'queue' : k === 'shm' ? 'segment' : 'semaphore set');
-  const will: Target[] = [];
-  const denied: Target[] = [];
-  // Named ids /proc does not list would fail: say so as the real run would.
-  for (const t of targets) {
-    if (!t.object) missing.push(IpcError.of('EINVAL', `rm ${t.kind}`, String(t.id), { detail: `no such ${nounOf(t.kind)}` }));
-    else if (mayRemove(t.object, euid, admin)) will.push(t);
-    else denied.push(t);
-  }
-  const keyOf = (t: Target) => (t.object ? ` (key ${describeKey(t.object.key)})` : '');
-  const deniedLine = (t: Target) =>
-    `rm ${t.kind} ${t.id}: EPERM, would be refused: only the owner (${userName(t.object!.uid)}), the creator or root may remove this ${nounOf(t.kind)}`;
-  if (settings.json) {
-    printJson({
-      dryRun: true,
-      wouldRemove: will.map((t) => ({ kind: t.kind, ...toJson(t.object!) })),
-      wouldFail: [
-        ...denied.map((t) => ({ ...describe(t), error: 'EPERM', message: deniedLine(t) })),
-        ...missing.map((e) => ({ kind: null, id: null, error: e.code, message: e.message })),
-      ],
-      counts: { wouldRemove: will.length, wouldFail: denied.length + missing.length },
-    });
-  } else {
-    for (const t of will) writeStdout(`would remove ${t.kind} ${t.id}${keyOf(t)}\n`);
-    const counts = will.length > 0 ? ` (${countByKind(will)})` : '';
-    writeStdout(
-      `would remove ${will.length} object${will.length === 1 ? '' : 's'}${counts}${denied.length > 0 ? `; ${denied.length} would be refused` : ''}\n`,
-    );
-  }
-  for (const t of denied) writeStderr(`ipcctl: ${deniedLine(t)}\n`);
-  for (const e of missing) writeStderr(`ipcctl: ${e.message}\n`);
-  if (missing.length > 0) process.exitCode = EXIT.NO_OBJECT;
-  else if (denied.length > 0) process.exitCode = EXIT.PERMISSION;
-}
-
 async function rm(kindArg: string | undefined, ids: string[], opts: RmOpts): Promise<void> {
   // POSIX kinds, by name or by --all --kind: their own path (common/posix-rm.ts).
   const posixArg = kindArg === undefined ? undefined : posixKindOf(kindArg);
@@ -166,7 +99,7 @@ async function rm(kindArg: string | undefined, ids: string[], opts: RmOpts): Pro
   if (kindArg !== undefined) parseKind(kindArg, 'rm');
 
   const missing: IpcError[] = [];
-  let targets = opts.all ? selectedTargets(kindArg, opts) : namedTargets(kindArg, ids, opts, missing);
+  const targets = opts.all ? selectedTargets(kindArg, opts) : namedTargets(kindArg, ids, opts, missing);
   const bare = opts.all && kindArg === undefined && opts.kind.length === 0 && !hasFilter({ ...opts, key: undefined });
 
   if (opts.dryRun) {
@@ -196,15 +129,8 @@ async function rm(kindArg: string | undefined, ids: string[], opts: RmOpts): Pro
     try {
       removeObject(t.kind, t.id);
       removed.push(t);
-      if (opts.all && !settings.json && !readerGone) {
-        // A reader that went away (| head) stops the report, not the removal.
-        try {
-          writeStdout(`removed ${t.kind} ${t.id}${t.object ? ` (key ${describeKey(t.object.key)})` : ''}\n`);
-        } catch (e) {
-          if (!(e instanceof OutputClosedError)) throw e;
-          readerGone = true;
-        }
-      }
+      // A reader that went away (| head) stops the report, not the removal.
+      if (opts.all && !settings.json && !readerGone) readerGone = !announceRemoved(t);
     } catch (e) {
       if (!(e instanceof IpcError)) throw e;
       // Selected by --all but gone since: someone else removed it; not a failure.
@@ -215,21 +141,7 @@ async function rm(kindArg: string | undefined, ids: string[], opts: RmOpts): Pro
   }
   for (const e of missing) writeStderr(`ipcctl: ${e.message}\n`);
 
-  if (settings.json) {
-    printJson({
-      removed: removed.map(describe),
-      failed: [
-        ...failed.map((f) => ({ ...describe(f.target), error: f.error.code, message: f.error.message })),
-        ...missing.map((e) => ({ kind: null, id: null, key: e.object.replace(/^key /, ''), error: e.code, message: e.message })),
-      ],
-    });
-  }
-  const errors = [...failed.map((f) => f.error), ...missing];
-  if (errors.length === 0) return;
-  const allMissing = errors.every((e) => e.exitCode === EXIT.NO_OBJECT);
-  // One failure keeps its own code (4 missing, 5 permission); several: 4 if
-  // they are all missing objects, else 1.
-  process.exitCode = errors.length === 1 ? errors[0]!.exitCode : allMissing ? EXIT.NO_OBJECT : EXIT.FAILED;
+  reportRemoval(removed, failed, missing);
 }
 
 export function register(program: Command): void {
@@ -257,5 +169,5 @@ export function register(program: Command): void {
         'A bare --all (no kind, no filter) asks first on a terminal; elsewhere it is refused (exit 2) unless --yes is given.\n' +
         'POSIX objects are removed only when their kind is named (rm pmq NAME, rm --all --kind pshm): a bare --all leaves /dev/shm alone.',
     )
-    .action((kind, ids, opts) => rm(kind, ids, opts));
+    .action(rm);
 }

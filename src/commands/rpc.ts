@@ -5,40 +5,11 @@
 // parses, calls it, and prints.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { printJson } from '../output/json.js';
-import { writeStderr, writeStdout } from '../output/sink.js';
-import { settings } from '../output/style.js';
 import { asCount, asDuration, parseInteger } from './common/args.js';
-import { hexText, valuesJson, valuesText } from './common/xdr-print.js';
-
-const asUint = (what: string) => (v: string) => parseInteger(v, what, 0, 0xffffffff);
-
-interface TransportFlags {
-  udp?: boolean;
-  tcp?: boolean;
-  timeout: number;
-  retry: number;
-  port?: number;
-  verbose?: boolean;
-}
-
-function protoOf(f: TransportFlags, fallback: 'udp' | 'tcp'): 'udp' | 'tcp' {
-  if (f.udp && f.tcp) throw new UsageError('give --udp or --tcp, not both');
-  return f.udp ? 'udp' : f.tcp ? 'tcp' : fallback;
-}
-
-async function hostOf(text: string | undefined) {
-  const { parseHost } = await import('../ipc/net/address.js');
-  return parseHost(text ?? '127.0.0.1', 111);
-}
-
-function verboseHooks(op: string, f: TransportFlags) {
-  if (!f.verbose) return {};
-  return {
-    onIgnored: (why: string) => writeStderr(`ipcctl: ${op}: ignored ${why}\n`),
-    onRetransmit: (n: number) => writeStderr(`ipcctl: ${op}: no reply yet, sending again (retransmission ${n})\n`),
-  };
-}
+import { addTransportOptions, asUint, hostOf, protoOf, verboseHooks, type TransportFlags } from './common/rpc-options.js';
+import { credentialOf, versionsOf, type CredentialFlags } from './common/rpc-args.js';
+import { printCall, printPing, printPortmap } from './common/rpc-print.js';
+import { serveEvents } from './common/rpc-serve-print.js';
 
 // ---- rpc ls ----------------------------------------------------------------
 
@@ -47,17 +18,7 @@ async function ls(host: string | undefined, f: TransportFlags) {
   const { dump, protoName } = await import('../ipc/rpc/portmap.js');
   const { programName } = await import('../ipc/rpc/names.js');
   const maps = await dump({ op: 'rpc ls', host: address, proto: protoOf(f, 'tcp'), timeoutMs: f.timeout });
-  if (settings.json) {
-    printJson(maps.map((m) => ({ program: m.prog, version: m.vers, protocol: protoName(m.prot), port: m.port, name: programName(m.prog) || null })));
-    return;
-  }
-  // rpcinfo -p's own columns, so that the two can be compared line by line.
-  let out = '   program vers proto   port  service\n';
-  for (const m of maps) {
-    const name = programName(m.prog);
-    out += `${String(m.prog).padStart(10)}${String(m.vers).padStart(5)}${protoName(m.prot).padStart(6)}${String(m.port).padStart(7)}${name ? `  ${name}` : ''}\n`;
-  }
-  writeStdout(out);
+  printPortmap(maps, protoName, programName);
 }
 
 // ---- rpc ping --------------------------------------------------------------
@@ -84,29 +45,13 @@ async function ping(host: string, progText: string, versText: string | undefined
     ...verboseHooks(op, f),
   });
   const failed = results.find((r) => !r.ok);
-  if (settings.json)
-    printJson({
-      program: prog,
-      protocol: proto,
-      versions: results.map((r) => ({ version: r.vers, ok: r.ok, ...(r.ok ? { rtt_ms: Math.round(r.rttMs! * 1000) / 1000 } : { error: r.error }) })),
-    });
-  else {
-    let out = '';
-    for (const r of results) {
-      if (r.ok) out += `program ${prog} version ${r.vers} ready and waiting (${r.rttMs!.toFixed(3)} ms)\n`;
-      else {
-        writeStderr(`ipcctl: ${r.error}\n`);
-        out += `program ${prog} version ${r.vers} is not available\n`;
-      }
-    }
-    writeStdout(out);
-  }
+  printPing(prog, proto, results);
   if (failed) process.exitCode = failed.exitCode ?? 1;
 }
 
 // ---- rpc call --------------------------------------------------------------
 
-interface CallFlags extends TransportFlags {
+interface CallFlags extends TransportFlags, CredentialFlags {
   returns?: string[];
   raw?: boolean;
   auth: string;
@@ -116,29 +61,6 @@ interface CallFlags extends TransportFlags {
   machine?: string;
   count?: number;
   rpcvers?: number;
-}
-
-async function credentialOf(f: CallFlags) {
-  const m = await import('../ipc/rpc/message.js');
-  const a = f.auth.trim().toLowerCase();
-  const sysOnly = f.uid !== undefined || f.gid !== undefined || f.gids !== undefined || f.machine !== undefined;
-  if (a === 'none' || a === '0') {
-    if (sysOnly) throw new UsageError('rpc call: --uid, --gid, --gids and --machine need --auth sys');
-    return m.NO_AUTH;
-  }
-  if (a === 'sys' || a === 'unix' || a === '1') {
-    const { hostname } = await import('node:os');
-    const gids = f.gids !== undefined ? (f.gids === '' ? [] : f.gids.split(',').map((g) => asUint('group id')(g))) : (process.getgroups?.() ?? []).slice(0, 16);
-    if (gids.length > 16) throw new UsageError(`rpc call: --gids: at most 16 groups in AUTH_SYS, got ${gids.length}`);
-    const machine = f.machine ?? hostname();
-    if (Buffer.byteLength(machine) > 255) throw new UsageError('rpc call: --machine: at most 255 bytes');
-    return m.encodeAuthSys({ stamp: Math.floor(Date.now() / 1000) >>> 0, machine, uid: f.uid ?? process.getuid!(), gid: f.gid ?? process.getgid!(), gids });
-  }
-  if (/^[0-9]+$/.test(a)) {
-    // Any other flavour, with an empty body: to see how a server refuses it.
-    return { flavor: asUint('credential flavour')(a), body: Buffer.alloc(0) };
-  }
-  throw new UsageError(`invalid --auth '${f.auth}': none, sys, or a flavour number`);
 }
 
 async function call(host: string, progText: string, versText: string, procText: string, argTexts: string[], f: CallFlags) {
@@ -191,27 +113,12 @@ async function call(host: string, progText: string, versText: string, procText: 
     }
   }
   const { formatAddress } = await import('../ipc/net/address.js');
-  if (f.verbose) {
-    writeStderr(
-      `ipcctl: ${op}: ${proto} ${formatAddress(caller.address)} program ${prog} version ${vers} procedure ${proc}: ${first.results.length} result bytes, round trip ${first.rttMs.toFixed(3)} ms\n`,
-    );
-    if (count > 1) writeStderr(`ipcctl: ${op}: ${count} calls in ${seconds.toFixed(3)} s, ${Math.round(count / seconds)} calls/s\n`);
-  }
-  if (settings.json) {
-    printJson({
-      program: prog,
-      version: vers,
-      procedure: proc,
-      protocol: proto,
-      port: (caller.address as { port?: number }).port ?? null,
-      calls: count,
-      rtt_ms: Math.round(first.rttMs * 1000) / 1000,
-      ...(count > 1 ? { calls_per_second: Math.round(count / seconds) } : {}),
-      ...(returns ? { results: valuesJson(returns, values!) } : { hex: first.results.toString('hex') }),
-    });
-  } else if (returns) writeStdout(valuesText(returns, values!));
-  else if (f.raw) writeStdout(first.results);
-  else writeStdout(hexText(first.results));
+  printCall(
+    { op, proto, where: formatAddress(caller.address), port: (caller.address as { port?: number }).port ?? null, prog, vers, proc, count, seconds },
+    first,
+    returns && { types: returns, values: values! },
+    { raw: Boolean(f.raw), verbose: Boolean(f.verbose) },
+  );
 }
 
 // ---- rpc serve -------------------------------------------------------------
@@ -231,19 +138,6 @@ interface ServeFlags {
   verbose?: boolean;
 }
 
-function versionsOf(text: string): number[] {
-  const out: number[] = [];
-  for (const part of text.split(',')) {
-    const m = /^\s*([0-9]+)\s*(?:-\s*([0-9]+)\s*)?$/.exec(part);
-    if (!m) throw new UsageError(`invalid --vers '${text}': a version, a list (1,2) or a range (1-3)`);
-    const lo = asUint('version')(m[1]!);
-    const hi = m[2] === undefined ? lo : asUint('version')(m[2]);
-    if (hi < lo || hi - lo > 1000) throw new UsageError(`invalid --vers '${text}': a range from low to high, at most 1000 versions`);
-    for (let v = lo; v <= hi; v++) if (!out.includes(v)) out.push(v);
-  }
-  return out;
-}
-
 async function serve(f: ServeFlags) {
   const { parseProgram } = await import('../ipc/rpc/names.js');
   const prog = parseProgram(f.prog);
@@ -252,12 +146,10 @@ async function serve(f: ServeFlags) {
   if (auth !== 'none' && auth !== 'sys') throw new UsageError(`invalid --auth '${f.auth}': none (accept AUTH_NONE and AUTH_SYS) or sys (require AUTH_SYS)`);
   const { parseType } = await import('../ipc/rpc/xdr-types.js');
   const argTypes = f.args?.map(parseType);
-  const { parseHost, formatAddress, addressFields } = await import('../ipc/net/address.js');
+  const { parseHost } = await import('../ipc/net/address.js');
   const bind = await parseHost(f.bind, f.port);
   const both = !f.udp && !f.tcp;
   const { serve } = await import('../ipc/rpc/server.js');
-  const { jsonLine } = await import('../output/json.js');
-  const json = settings.json;
   const op = 'rpc serve';
   await serve({
     op,
@@ -271,72 +163,11 @@ async function serve(f: ServeFlags) {
     argTypes,
     exec: f.exec,
     idleMs: f.timeout,
-    events: {
-      listening(endpoints, registered) {
-        if (json) {
-          for (const e of endpoints)
-            writeStdout(
-              jsonLine({
-                event: 'listening',
-                protocol: e.proto,
-                ...addressFields(e.local),
-                program: prog,
-                versions,
-                registered: registered.some((m) => m.port === (e.local as { port: number }).port),
-              }),
-            );
-          return;
-        }
-        const where = endpoints.map((e) => `${e.proto} ${formatAddress(e.local)}`).join(', ');
-        writeStderr(
-          `ipcctl: ${op}: program ${prog} version ${versions.join(',')} on ${where}${registered.length > 0 ? ', registered with the portmapper' : ''}\n`,
-        );
-      },
-      call(proto, peer, log) {
-        if (json)
-          writeStdout(
-            jsonLine({
-              event: 'call',
-              protocol: proto,
-              client: peer,
-              xid: log.xid,
-              program: log.prog,
-              version: log.vers,
-              procedure: log.proc,
-              auth: log.auth,
-              ...(log.uid !== undefined ? { uid: log.uid, gid: log.gid } : {}),
-              arg_bytes: log.argBytes,
-              status: log.status,
-              result_bytes: log.resultBytes,
-            }),
-          );
-        else if (f.verbose)
-          writeStderr(
-            `ipcctl: ${op}: ${proto} ${peer} xid 0x${log.xid.toString(16).padStart(8, '0')} program ${log.prog} version ${log.vers} procedure ${log.proc} ${log.auth}${log.uid !== undefined ? ` uid ${log.uid}` : ''}: ${log.argBytes} argument bytes -> ${log.status}${log.status === 'SUCCESS' ? `, ${log.resultBytes} result bytes` : ''}\n`,
-          );
-      },
-      connection(peer, open, error) {
-        if (f.verbose && !json) writeStderr(`ipcctl: ${op}: tcp ${peer} ${open ? 'connected' : `closed${error ? ` (${error})` : ''}`}\n`);
-      },
-    },
+    events: await serveEvents(op, prog, versions, Boolean(f.verbose)),
   });
 }
 
 // ---- registration ------------------------------------------------------------
-
-function addTransportOptions(cmd: Command, fallback: 'udp' | 'tcp', withPort = true): Command {
-  cmd
-    .option('--udp', `over UDP${fallback === 'udp' ? ' (the default)' : ''}`)
-    .option('--tcp', `over TCP${fallback === 'tcp' ? ' (the default)' : ''}`)
-    .addOption(cmd.createOption('--timeout <dur>', 'give up after DUR without a reply (exit 124)').argParser(asDuration).default(10_000, '10s'));
-  if (fallback === 'udp')
-    cmd.addOption(
-      cmd.createOption('--retry <dur>', 'UDP: send again after DUR without a reply, doubling each time').argParser(asDuration).default(500, '500ms'),
-    );
-  if (withPort)
-    cmd.addOption(cmd.createOption('-p, --port <port>', 'call this port; do not ask the portmapper').argParser((v) => parseInteger(v, 'port', 1, 65535)));
-  return cmd.option('-v, --verbose', 'report retransmissions, ignored replies and the round trip on stderr');
-}
 
 export function register(program: Command): void {
   const rpc = program
@@ -356,7 +187,7 @@ export function register(program: Command): void {
     false,
   )
     .addHelpText('after', '\nExamples:\n  ipcctl rpc ls\n  ipcctl --json rpc ls 127.0.0.1')
-    .action((host, opts) => ls(host, opts));
+    .action(ls);
 
   addTransportOptions(
     rpc
@@ -368,7 +199,7 @@ export function register(program: Command): void {
     'udp',
   )
     .addHelpText('after', '\nExamples:\n  ipcctl rpc ping 127.0.0.1 portmapper\n  ipcctl rpc ping 127.0.0.1 100000 2 --tcp')
-    .action((host, prog, vers, opts) => ping(host, prog, vers, opts));
+    .action(ping);
 
   addTransportOptions(
     rpc
@@ -396,7 +227,7 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  ipcctl rpc call 127.0.0.1 portmapper 2 3 uint:100000 uint:2 uint:17 uint:0 --returns uint\n  ipcctl rpc call 127.0.0.1 rstatd 3 1 --returns "int[4]" "int[4]" uint uint uint uint uint int int int int int uint "int[3]" int int int int',
     )
-    .action((host, prog, vers, proc, args, opts) => call(host, prog, vers, proc, args, opts));
+    .action(call);
 
   rpc
     .command('serve')
@@ -422,5 +253,5 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  ipcctl rpc serve --prog 0x20000001 -v\n  ipcctl rpc serve --prog 0x20000001 --no-register --port 5555 --exec \'ipcctl xdr encode string:"$(date)"\'',
     )
-    .action((opts) => serve(opts));
+    .action(serve);
 }

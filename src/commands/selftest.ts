@@ -129,5 +129,5 @@ export function register(program: Command): void {
     .command('selftest')
     .description('round-trip every mechanism on private objects; the smoke check')
     .addHelpText('after', '\nExample:\n  ipcctl selftest && echo "IPC works here"')
-    .action(() => run());
+    .action(run);
 }

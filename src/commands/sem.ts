@@ -4,55 +4,20 @@
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
 import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
-import type { SemaphoreSet, SemOp } from '../ipc/sysv/sem.js';
+import type { SemaphoreSet } from '../ipc/sysv/sem.js';
 import { formatKey, formatMode, printJson } from '../output/json.js';
 import { writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
-import { formatTime, renderFields, renderTable } from '../output/table.js';
 import { startSpinner } from '../output/spinner.js';
-import { addKeyOptions, asDuration, asMode, keySpecFrom, parseId, parseInteger, targetFrom, type Target } from './common/args.js';
-import { permJson, permRows } from './common/perm-view.js';
+import { addKeyOptions, asDuration, asMode, idAndWords, keySpecFrom, parseInteger, targetFrom, type Target } from './common/args.js';
+import { printSetStat } from './common/sysv-stat-print.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
+import { collectValues, CTL_USAGE, ctlWords, expectArgs, parseIndex, parseOp, parseValue, SEMVMX } from './common/sem-args.js';
 import { reportCreated } from './common/created.js';
-
-/** SEMVMX, repeated here so that parsing does not load the native layer. */
-const SEMVMX = 32767;
 
 async function openSet(target: Target): Promise<SemaphoreSet> {
   const { SemaphoreSet } = await import('../ipc/sysv/sem.js');
   return target.kind === 'id' ? SemaphoreSet.fromId(target.id) : SemaphoreSet.fromKey(target);
-}
-
-function parseValue(text: string): number {
-  return parseInteger(text, 'semaphore value', 0, SEMVMX);
-}
-
-function parseIndex(text: string | undefined, op: string): number {
-  if (text === undefined) throw new UsageError(`${op}: missing the semaphore number (0 is the first)`);
-  return parseInteger(text, 'semaphore number', 0, 65535);
-}
-
-/** NUM:+N (add), NUM:-N (take, waiting while it would go below 0), NUM:0 (wait for zero). */
-export function parseOp(text: string): SemOp {
-  const m = /^([0-9]+):([+-]?)([0-9]+)$/.exec(text.trim());
-  if (!m) throw new UsageError(`invalid op '${text}': use NUM:+N (add), NUM:-N (take) or NUM:0 (wait for zero), e.g. 0:-1`);
-  const num = Number(m[1]);
-  const n = Number(m[3]);
-  if (num > 65535) throw new UsageError(`invalid op '${text}': semaphore number ${m[1]} is out of range`);
-  if (n > SEMVMX) throw new UsageError(`invalid op '${text}': ${n} is above SEMVMX (${SEMVMX})`);
-  if (n === 0) {
-    if (m[2]) throw new UsageError(`invalid op '${text}': ${m[2]}0 changes nothing; NUM:0 waits for zero`);
-    return { num, op: 0 };
-  }
-  if (!m[2]) throw new UsageError(`invalid op '${text}': say +${n} to add or -${n} to take`);
-  return { num, op: m[2] === '-' ? -n : n };
-}
-
-function collectValues(v: string, prev: number[] | undefined): number[] {
-  // --value 1 2 3, --value 1 --value 2, and --value 1,2,3 all work.
-  // An empty value is refused as `ctl setval 0 ''` is, never taken as 0.
-  if (v.trim() === '') throw new UsageError(`invalid semaphore value '': give a number from 0 to ${SEMVMX}`);
-  return [...(prev ?? []), ...v.split(',').map(parseValue)];
 }
 
 async function create(opts: KeyOpts & { count?: number; value?: number[]; mode: number; exclusive?: boolean; timeout?: number }) {
@@ -85,11 +50,7 @@ async function create(opts: KeyOpts & { count?: number; value?: number[]; mode: 
 }
 
 async function op(idArg: string | undefined, words: string[], opts: KeyOpts & { undo?: boolean; nowait?: boolean; timeout?: number }) {
-  // With -k/-f the first positional word is an op, not an id.
-  if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) {
-    words = [idArg, ...words];
-    idArg = undefined;
-  }
+  ({ id: idArg, words } = idAndWords(idArg, words, opts));
   if (idArg !== undefined && idArg.includes(':')) throw new UsageError(`sem op: missing ID before '${idArg}' (ipcctl sem op ID ${idArg})`);
   if (opts.nowait && opts.timeout !== undefined) throw new UsageError('sem op: give --nowait or --timeout, not both');
   const target = targetFrom(idArg, opts, 'sem op');
@@ -113,45 +74,29 @@ async function op(idArg: string | undefined, words: string[], opts: KeyOpts & { 
   if (settings.json) printJson({ id: set.id, ops: ops.map((o) => ({ num: o.num, op: o.op })), undo: Boolean(opts.undo) });
 }
 
-const ctlUsage = 'getval N | setval N V | getall | setall V... | getpid N | getncnt N | getzcnt N';
+/** The one-semaphore getters of `sem ctl`: the JSON field each prints and its read. */
+const GETTERS = {
+  getval: ['value', (s: SemaphoreSet, n: number) => s.getVal(n)],
+  getpid: ['pid', (s: SemaphoreSet, n: number) => s.getPid(n)],
+  getncnt: ['ncnt', (s: SemaphoreSet, n: number) => s.getNcnt(n)],
+  getzcnt: ['zcnt', (s: SemaphoreSet, n: number) => s.getZcnt(n)],
+} as const;
 
 async function ctl(words: string[], opts: KeyOpts) {
-  const byKey = opts.key !== undefined || opts.path !== undefined;
-  const idArg = byKey ? undefined : words[0];
-  const [cmdRaw, ...args] = byKey ? words : words.slice(1);
-  if (!byKey && idArg !== undefined && !/^[0-9]+$/.test(idArg)) {
-    throw new UsageError(`sem ctl: expected an ID before '${idArg}' (ipcctl sem ctl ID ${ctlUsage.split(' | ')[0]})`);
-  }
-  if (idArg !== undefined) parseId(idArg);
-  const cmd = cmdRaw?.toLowerCase();
-  if (cmd === undefined) throw new UsageError(`sem ctl: missing command: ${ctlUsage}`);
-  const expect = (n: number) => {
-    if (args.length !== n)
-      throw new UsageError(`sem ctl ${cmd}: expected ${n === 0 ? 'no arguments' : n === 1 ? 'N' : 'N V'}, got ${args.length === 0 ? 'none' : args.join(' ')}`);
-  };
+  const { idArg, cmd, cmdRaw, args } = ctlWords(words, opts.key !== undefined || opts.path !== undefined);
+  const expect = (n: number) => expectArgs(cmd, args, n);
   const opName = `sem ctl ${cmd}`;
   const set = await openSet(targetFrom(idArg, opts, opName));
   const one = (field: string, num: number, value: number) => (settings.json ? printJson({ id: set.id, num, [field]: value }) : writeStdout(`${value}\n`));
   switch (cmd) {
-    case 'getval': {
-      expect(1);
-      const num = parseIndex(args[0], opName);
-      return one('value', num, set.getVal(num));
-    }
-    case 'getpid': {
-      expect(1);
-      const num = parseIndex(args[0], opName);
-      return one('pid', num, set.getPid(num));
-    }
-    case 'getncnt': {
-      expect(1);
-      const num = parseIndex(args[0], opName);
-      return one('ncnt', num, set.getNcnt(num));
-    }
+    case 'getval':
+    case 'getpid':
+    case 'getncnt':
     case 'getzcnt': {
       expect(1);
       const num = parseIndex(args[0], opName);
-      return one('zcnt', num, set.getZcnt(num));
+      const [field, get] = GETTERS[cmd];
+      return one(field, num, get(set, num));
     }
     case 'getall': {
       expect(0);
@@ -175,34 +120,13 @@ async function ctl(words: string[], opts: KeyOpts) {
       return settings.json ? printJson({ id: set.id, values: set.getAll() }) : undefined;
     }
     default:
-      throw new UsageError(`sem ctl: unknown command '${cmdRaw}': ${ctlUsage}`);
+      throw new UsageError(`sem ctl: unknown command '${cmdRaw}': ${CTL_USAGE}`);
   }
 }
 
 async function stat(idArg: string | undefined, opts: KeyOpts) {
   const set = await openSet(targetFrom(idArg, opts, 'sem stat'));
-  const st = set.stat();
-  if (settings.json) {
-    printJson({
-      ...permJson(st),
-      nsems: st.nsems,
-      otime: st.otime,
-      ctime: st.ctime,
-      values: st.values,
-    });
-    return;
-  }
-  writeStdout(
-    renderFields([...permRows(st), ['semaphores', st.nsems], ['last op', formatTime(st.otime)], ['last change', formatTime(st.ctime)]]) +
-      '\n' +
-      renderTable(set.details(), [
-        { header: 'SEMNUM', value: (d) => d.num, align: 'right' },
-        { header: 'VALUE', value: (d) => d.value, align: 'right' },
-        { header: 'NCNT', value: (d) => d.ncnt, align: 'right' },
-        { header: 'ZCNT', value: (d) => d.zcnt, align: 'right' },
-        { header: 'PID', value: (d) => d.pid, align: 'right' },
-      ]),
-  );
+  printSetStat(set.stat(), () => set.details());
 }
 
 interface LockCliOptions extends KeyOpts {
@@ -218,10 +142,7 @@ interface LockCliOptions extends KeyOpts {
 
 async function lock(idArg: string | undefined, words: string[], opts: LockCliOptions) {
   // With -k/-f every positional word belongs to the command.
-  if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) {
-    words = [idArg, ...words];
-    idArg = undefined;
-  }
+  ({ id: idArg, words } = idAndWords(idArg, words, opts));
   if (opts.nowait && opts.timeout !== undefined) throw new UsageError('sem lock: give --nowait or --timeout, not both');
   if (opts.command !== undefined && words.length > 0) throw new UsageError(`sem lock: give -c 'COMMAND' or -- CMD ARGS..., not both`);
   if (opts.command === undefined && words.length === 0) throw new UsageError('sem lock: missing the command to run (-- CMD [ARGS...] or -c COMMAND)');
@@ -279,7 +200,7 @@ export function register(program: Command): void {
     true,
   )
     .addHelpText('after', '\nExamples:\n  id=$(ipcctl sem create --value 1)              # a mutex\n  ipcctl sem create -k 0x1234 --count 3 --value 0 5 1')
-    .action((opts) => create(opts));
+    .action(create);
 
   addKeyOptions(
     sem
@@ -295,20 +216,20 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  ipcctl sem op 32768 0:-1            # take (P)\n  ipcctl sem op 32768 0:+1            # give back (V)\n  ipcctl sem op 32768 0:-1 1:-1 --nowait   # both or neither\n  ipcctl sem op 32768 2:0 --timeout 5s     # wait until semaphore 2 is 0',
     )
-    .action((id, ops, opts) => op(id, ops, opts));
+    .action(op);
 
   addKeyOptions(
-    sem.command('ctl').description(`read or set values: ${ctlUsage}`).argument('<words...>', 'ID then the command (with --key/--path: just the command)'),
+    sem.command('ctl').description(`read or set values: ${CTL_USAGE}`).argument('<words...>', 'ID then the command (with --key/--path: just the command)'),
   )
     .addHelpText(
       'after',
       '\nExamples:\n  ipcctl sem ctl 32768 getall\n  ipcctl sem ctl 32768 setval 0 1\n  ipcctl sem ctl 32768 getncnt 0       # how many wait to take from semaphore 0',
     )
-    .action((words, opts) => ctl(words, opts));
+    .action(ctl);
 
   addKeyOptions(sem.command('stat').description('show a set: owner, mode, times, and each value with its waiters').argument('[id]', 'set id'))
     .addHelpText('after', '\nExample:\n  ipcctl sem stat 32768 --json')
-    .action((id, opts) => stat(id, opts));
+    .action(stat);
 
   addKeyOptions(
     sem
@@ -343,9 +264,9 @@ export function register(program: Command): void {
       'after',
       "\nThe take is made with SEM_UNDO by this ipcctl process, which waits for CMD: if it dies, even by\nSIGKILL, the kernel gives the semaphore back. SIGINT, SIGTERM and SIGHUP are passed to CMD.\n\nExamples:\n  ipcctl sem lock -k 0x1234 -- sh -c 'n=$(cat count); echo $((n + 1)) > count'\n  ipcctl sem lock -f /tmp/job.lock -n -c 'make deploy' || echo 'someone else deploys'\n  ipcctl sem lock -k 0x99 --value 3 -w 10s -- ./worker    # at most 3 workers at once",
     )
-    .action((id, cmd, opts) => lock(id, cmd, opts));
+    .action(lock);
 
   addKeyOptions(sem.command('rm').description('remove sets (IPC_RMID); waiters fail with EIDRM').argument('[id...]', 'set ids'))
     .addHelpText('after', '\nExample:\n  ipcctl sem rm 32768')
-    .action((ids, opts) => rm(ids, opts));
+    .action(rm);
 }

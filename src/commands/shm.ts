@@ -1,7 +1,6 @@
 // ipcctl shm create|attach|read|write|stat|set|lock|unlock|rm: parse
 // arguments, call SharedMemory, hand results to output. The domain layer is
 // imported inside each action so that `ipcctl shm --help` does not load ffi-rs.
-import { fstatSync } from 'node:fs';
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
 import { EXIT, OperationError, UsageError } from '../errors.js';
@@ -12,11 +11,13 @@ import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { progressWanted, threadProgress } from '../output/progress.js';
 import { startSpinner } from '../output/spinner.js';
-import { formatTime, humanBytes, renderFields } from '../output/table.js';
+import { humanBytes } from '../output/table.js';
 import { type LongTimer, setLongTimeout } from '../timer.js';
-import { addKeyOptions, asDuration, asMode, keySpecFrom, parseOwner, parseSize, targetFrom, type Target } from './common/args.js';
-import { permJson, permRows } from './common/perm-view.js';
+import { addKeyOptions, asDuration, asMode, idAndWords, keySpecFrom, parseSize, targetFrom, type Target } from './common/args.js';
+import { printSegmentStat } from './common/sysv-stat-print.js';
+import { ownerIds } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
+import { stdinFileSize, stdoutIsCharDevice } from './common/std-fds.js';
 import { readerOf } from './common/input.js';
 import { reportCreated } from './common/created.js';
 
@@ -89,31 +90,32 @@ function noteRemoved(seg: SharedMemory, op: string): void {
 /** Offsets and lengths take the size suffixes too: --offset 1M. */
 async function read(idArg: string | undefined, opts: KeyOpts & { offset: number; length?: number; hex?: boolean; progress?: boolean }) {
   const seg = await openSegment(targetFrom(idArg, opts, 'shm read'));
-  const { readSegment, BULK } = await import('../ipc/sysv/shm-transfer.js');
+  const { readSegment, copySegment, BULK } = await import('../ipc/sysv/shm-transfer.js');
   const { preferBulkPipe } = await import('../ipc/pipes.js');
   if (settings.json && opts.hex) throw new UsageError('shm read: give --json or --hex, not both');
   const progress = threadProgress(`shm read ${seg.id}`, progressWanted(opts.progress));
   const hex = opts.hex ? new HexDumper() : null;
   let end = 0;
   try {
-    readSegment(
-      seg,
-      // Touching the pages ahead pays when write(2) will read them; /dev/null never does.
-      { offset: opts.offset, length: opts.length, prefault: hex !== null || !stdoutIsCharDevice(), counter: progress.counter },
-      (window, at) => writeStdout(hex ? hex.push(window, at) : window),
-      (length, a) => {
-        end = opts.offset + length;
-        if (settings.json) {
-          if (length > 64 << 20) throw new OperationError(`shm read ${seg.id}: --json is for up to 64M; read ${length} bytes raw instead`, EXIT.USAGE);
-          const data = Buffer.from(a.view(opts.offset, length));
-          printJson({ id: seg.id, offset: opts.offset, size: length, ...payloadFields(data) });
-          return false;
-        }
-        if (!hex && length >= BULK) preferBulkPipe(1);
-        return true;
-      },
-    );
-    if (hex && !settings.json) writeStdout(hex.end(end));
+    if (settings.json) {
+      const data = copySegment(seg, opts.offset, opts.length, (length) => {
+        if (length > 64 << 20) throw new OperationError(`shm read ${seg.id}: --json is for up to 64M; read ${length} bytes raw instead`, EXIT.USAGE);
+      });
+      printJson({ id: seg.id, offset: opts.offset, size: data.length, ...payloadFields(data) });
+    } else {
+      readSegment(
+        seg,
+        // Touching the pages ahead pays when write(2) will read them; /dev/null never does.
+        { offset: opts.offset, length: opts.length, prefault: hex !== null || !stdoutIsCharDevice(), counter: progress.counter },
+        (window, at) => writeStdout(hex ? hex.push(window, at) : window),
+        (length) => {
+          end = opts.offset + length;
+          if (!hex && length >= BULK) preferBulkPipe(1);
+          return true;
+        },
+      );
+      if (hex) writeStdout(hex.end(end));
+    }
   } catch (e) {
     await progress.abandon();
     if (e instanceof OutputClosedError) return; // a reader that went away is not an error
@@ -123,30 +125,8 @@ async function read(idArg: string | undefined, opts: KeyOpts & { offset: number;
   noteRemoved(seg, 'shm read');
 }
 
-function stdoutIsCharDevice(): boolean {
-  try {
-    return fstatSync(1).isCharacterDevice();
-  } catch {
-    return false;
-  }
-}
-
-/** How much stdin holds when it is a regular file, else null (a pipe: unknown). */
-function stdinFileSize(): number | null {
-  try {
-    const st = fstatSync(0);
-    return st.isFile() ? st.size : null;
-  } catch {
-    return null;
-  }
-}
-
 async function write(idArg: string | undefined, text: string[], opts: KeyOpts & { offset: number; progress?: boolean }) {
-  // With -k/-f the first positional word is data, not an id.
-  if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) {
-    text = [idArg, ...text];
-    idArg = undefined;
-  }
+  ({ id: idArg, words: text } = idAndWords(idArg, text, opts));
   const seg = await openSegment(targetFrom(idArg, opts, 'shm write'));
   const { writeSegment } = await import('../ipc/sysv/shm-transfer.js');
   // --progress counts what comes from stdin; DATA on the command line is there at once.
@@ -165,48 +145,15 @@ async function write(idArg: string | undefined, text: string[], opts: KeyOpts & 
 }
 
 async function stat(idArg: string | undefined, opts: KeyOpts) {
-  const seg = await openSegment(targetFrom(idArg, opts, 'shm stat'));
-  const st = seg.stat();
-  if (settings.json) {
-    printJson({
-      ...permJson(st),
-      size: st.size,
-      nattch: st.nattch,
-      cpid: st.cpid,
-      lpid: st.lpid,
-      atime: st.atime,
-      dtime: st.dtime,
-      ctime: st.ctime,
-      locked: st.locked,
-      removed: st.removed,
-    });
-    return;
-  }
-  writeStdout(
-    renderFields([
-      ...permRows(st),
-      ['size', `${st.size} (${humanBytes(st.size)})`],
-      ['attached', st.nattch],
-      ['locked', st.locked ? 'yes' : 'no'],
-      ['creator pid', st.cpid],
-      ['last pid', st.lpid],
-      ['last attach', formatTime(st.atime)],
-      ['last detach', formatTime(st.dtime)],
-      ['last change', formatTime(st.ctime)],
-      ...(st.removed ? ([['status', 'removed: gone when the last user detaches']] as Array<[string, string]>) : []),
-    ]),
-  );
+  printSegmentStat((await openSegment(targetFrom(idArg, opts, 'shm stat'))).stat());
 }
 
 async function set(idArg: string | undefined, opts: KeyOpts & { mode?: number; owner?: string }) {
   if (opts.mode === undefined && opts.owner === undefined) throw new UsageError('shm set: nothing to change: give --mode or --owner');
   const seg = await openSegment(targetFrom(idArg, opts, 'shm set'));
-  const { userId, groupId } = await import('../ipc/users.js');
-  const owner = opts.owner !== undefined ? parseOwner(opts.owner) : {};
   const st = seg.set({
     mode: opts.mode,
-    uid: owner.uid !== undefined ? userId(owner.uid) : undefined,
-    gid: owner.gid !== undefined ? groupId(owner.gid) : undefined,
+    ...ownerIds(opts.owner),
   });
   if (settings.json) printJson({ id: st.id, mode: formatMode(st.mode), uid: st.uid, gid: st.gid });
 }
@@ -237,7 +184,7 @@ export function register(program: Command): void {
     true,
   )
     .addHelpText('after', '\nExample:\n  id=$(ipcctl shm create --size 1M -k 0x1234 -m 0660)')
-    .action((opts) => create(opts));
+    .action(create);
 
   addKeyOptions(
     shm
@@ -248,7 +195,7 @@ export function register(program: Command): void {
       .addOption(program.createOption('--hold <dur>', 'detach and exit 0 after DUR (default: until Ctrl-C, exit 130)').argParser(asDuration)),
   )
     .addHelpText('after', '\nExample:\n  ipcctl shm attach 32768 --hold 10s &')
-    .action((id, opts) => attach(id, opts));
+    .action(attach);
 
   addKeyOptions(
     shm
@@ -261,7 +208,7 @@ export function register(program: Command): void {
       .option('--progress', 'on a terminal: bytes read and the rate on stderr, and a summary at the end'),
   )
     .addHelpText('after', '\nExamples:\n  ipcctl shm read 32768 --offset 16 --length 4 --hex\n  ipcctl shm read 32768 > segment.bin')
-    .action((id, opts) => read(id, opts));
+    .action(read);
 
   addKeyOptions(
     shm
@@ -273,11 +220,11 @@ export function register(program: Command): void {
       .option('--progress', 'on a terminal, with stdin: bytes read and the rate on stderr, and a summary at the end'),
   )
     .addHelpText('after', '\nExamples:\n  ipcctl shm write 32768 --offset 16 "hello"\n  ipcctl shm write 32768 < segment.bin')
-    .action((id, data, opts) => write(id, data, opts));
+    .action(write);
 
   addKeyOptions(shm.command('stat').description('show a segment: size, nattch, pids, times, mode, owner, locked').argument('[id]', 'segment id'))
     .addHelpText('after', '\nExample:\n  ipcctl shm stat 32768 --json')
-    .action((id, opts) => stat(id, opts));
+    .action(stat);
 
   addKeyOptions(
     shm
@@ -288,17 +235,17 @@ export function register(program: Command): void {
       .option('--owner <uid[:gid]>', 'new owner (name or number)'),
   )
     .addHelpText('after', '\nExample:\n  ipcctl shm set 32768 --mode 0640 --owner alice:staff')
-    .action((id, opts) => set(id, opts));
+    .action(set);
 
   addKeyOptions(shm.command('lock').description('keep the segment in RAM, never swapped (SHM_LOCK)').argument('[id]', 'segment id'))
     .addHelpText('after', '\nExample:\n  ipcctl shm lock 32768')
-    .action((id, opts) => lock(id, opts, true));
+    .action((id: string | undefined, opts: KeyOpts) => lock(id, opts, true));
 
   addKeyOptions(shm.command('unlock').description('let the segment be swapped again (SHM_UNLOCK)').argument('[id]', 'segment id'))
     .addHelpText('after', '\nExample:\n  ipcctl shm unlock 32768')
-    .action((id, opts) => lock(id, opts, false));
+    .action((id: string | undefined, opts: KeyOpts) => lock(id, opts, false));
 
   addKeyOptions(shm.command('rm').description('remove segments (IPC_RMID; gone when the last user detaches)').argument('[id...]', 'segment ids'))
     .addHelpText('after', '\nExample:\n  ipcctl shm rm 32768')
-    .action((ids, opts) => rm(ids, opts));
+    .action(rm);
 }

@@ -89,7 +89,7 @@ export function register(program: Command): void {
       'after',
       "\nExamples:\n  ipcctl tcp serve --port 9000 > received.bin\n  ipcctl tcp serve --port 9000 --echo --keep-open --max-conns 100 -v\n  ipcctl tcp serve --port 9000 --keep-open --exec cat\n  ipcctl tcp serve --port 9000 -k --sh 'echo hello $IPCCTL_PEER_ADDR'\n  ipcctl tcp serve --port 9000 --chat -v",
     )
-    .action((opts) => serve(opts));
+    .action(serve);
 
   hexdumpBeforeOperands(
     addConnectOptions(
@@ -106,5 +106,5 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  printf "GET / HTTP/1.0\\r\\n\\r\\n" | ipcctl tcp connect 127.0.0.1 8080\n  printf "GET / HTTP/1.0\\n\\n" | ipcctl tcp connect --crlf 127.0.0.1 8080\n  ipcctl tcp connect -z --timeout 1s 127.0.0.1 22 && echo open\n  ipcctl tcp connect --no-shutdown 127.0.0.1 9000 < /dev/null   # a broker subscriber\n  ipcctl tcp connect 127.0.0.1 9000 --send hello -x',
     )
-    .action((host, port, opts) => connect(host, port, opts));
+    .action(connect);
 }

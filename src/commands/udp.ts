@@ -56,7 +56,7 @@ async function listen(opts: ListenFlags) {
   const print = datagramPrinter('udp listen', opts, addressFields, formatAddress);
   const dump = await openDump(opts);
   const dumpBatch = dumpDatagrams(dump, formatAddress);
-  const waiting = waitingForDatagrams('udp listen');
+  const waiting = waitingForDatagrams();
   await spinnerReady;
   try {
     await quietOnClosedOutput(async () => {
@@ -175,7 +175,7 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  ipcctl udp listen --port 9000 -n 1 > datagram.bin\n  ipcctl --json udp listen --port 9000 --timeout 10s\n  ipcctl udp listen --port 5007 --group 239.1.2.3 --lines\n  ipcctl udp listen --port 9000 --exec "tr a-z A-Z"',
     )
-    .action((opts) => listen(opts));
+    .action(listen);
 
   hexdumpBeforeOperands(addSendExtras(udp.command('send')))
     .description('send TEXT, stdin, or each line (--lines) as one datagram')
@@ -192,5 +192,5 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  ipcctl udp send 127.0.0.1 9000 hello\n  seq 5 | ipcctl udp send 127.0.0.1 9000 --lines\n  ipcctl udp send 127.0.0.1 9000 --count 100000 ping\n  seq 3 | ipcctl udp send 239.1.2.3 5007 --lines --ttl 1',
     )
-    .action((host, port, text, opts) => send(host, port, text, opts));
+    .action(send);
 }

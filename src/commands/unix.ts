@@ -52,7 +52,7 @@ async function serve(path: string, opts: ServeFlags) {
   const feedback = new ServeFeedback(op, opts.progress, Boolean(opts.keepOpen), formatAddress);
   const { TrafficDump } = await import('../output/traffic.js');
   const dump = opts.hexdump !== undefined && !mode ? new TrafficDump(opts.hexdump as string) : null;
-  const waiting = waitingForDatagrams(op);
+  const waiting = waitingForDatagrams();
   await spinnerReady;
   try {
     await quietOnClosedOutput(async () => {
@@ -156,7 +156,7 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  ipcctl unix serve /tmp/lab.sock --echo --keep-open\n  ipcctl unix serve /tmp/lab.sock --keep-open --exec cat\n  ipcctl unix serve /tmp/lab.sock --broker -v\n  ipcctl unix serve --dgram /tmp/lab.dgram -n 3 --lines',
     )
-    .action((path, opts) => serve(path, opts));
+    .action(serve);
 
   addConnectOptions(
     unix
@@ -169,5 +169,5 @@ export function register(program: Command): void {
       .addOption(program.createOption('--count <n>', 'with --dgram: send each datagram N times').argParser(asCount)),
   )
     .addHelpText('after', '\nExamples:\n  echo hello | ipcctl unix connect /tmp/lab.sock\n  ipcctl unix connect --dgram /tmp/lab.dgram "one datagram"')
-    .action((path, text, opts) => connect(path, text, opts));
+    .action(connect);
 }

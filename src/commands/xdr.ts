@@ -57,7 +57,7 @@ export function register(program: Command): void {
     )
     .option('--hex', 'print as hexdump -C instead of raw bytes')
     .addHelpText('after', '\nExamples:\n  ipcctl xdr encode int:3 --hex\n  ipcctl xdr encode string:hello opaque[3]:010203 > args.xdr')
-    .action((values, opts) => encode(values, opts));
+    .action(encode);
 
   xdr
     .command('decode')
@@ -68,5 +68,5 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  ipcctl xdr encode int:3 string:hi | ipcctl xdr decode int string\n  echo 00000003 | ipcctl --json xdr decode int --hex',
     )
-    .action((types, opts) => decode(types, opts));
+    .action(decode);
 }

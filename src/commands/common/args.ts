@@ -108,6 +108,16 @@ export function keySpecFrom(opts: { key?: string; path?: string; proj?: string }
 /** How a command names an existing object: a positional id, or -k/-f. */
 export type Target = { kind: 'id'; id: number } | KeySpec;
 
+/**
+ * `[id] [words...]` after a command: with -k/-f the object is named by its
+ * key, so the first positional word commander took for the id is the first
+ * word of the rest (TEXT, DATA or an OP). Returns the id and the words as meant.
+ */
+export function idAndWords(idArg: string | undefined, words: string[], opts: { key?: string; path?: string }): { id: string | undefined; words: string[] } {
+  if ((opts.key !== undefined || opts.path !== undefined) && idArg !== undefined) return { id: undefined, words: [idArg, ...words] };
+  return { id: idArg, words };
+}
+
 export function targetFrom(idArg: string | undefined, opts: { key?: string; path?: string; proj?: string }, op: string): Target {
   const spec = keySpecFrom(opts);
   if (idArg !== undefined && spec) throw new UsageError(`${op}: give an ID or --key/--path, not both`);

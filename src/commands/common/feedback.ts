@@ -3,6 +3,7 @@
 // or a client is still connecting; with --progress, bytes and rate while the
 // bytes flow and a summary at the end. Every piece stops itself before
 // anything else is written, and none of it appears off a terminal or under --json.
+// (spinnerWhileWaiting is the same for a message queue transfer that waits.)
 import type { SockAddr } from '../../ipc/net/address.js';
 import type { ServeEvents } from '../../ipc/net/stream.js';
 import { pollProgress, progressWanted, type Progress } from '../../output/progress.js';
@@ -114,7 +115,7 @@ export class ConnectFeedback {
 }
 
 /** A datagram listener's spinner until the first datagram. */
-export function waitingForDatagrams(op: string): { listening(where: string): void; stop(): void } {
+export function waitingForDatagrams(): { listening(where: string): void; stop(): void } {
   let spinner: SpinnerHandle | null = null;
   let stopped = false;
   return {
@@ -125,5 +126,14 @@ export function waitingForDatagrams(op: string): { listening(where: string): voi
       stopped = true;
       spinner?.stop();
     },
+  };
+}
+
+/** A spinner while a transfer waits (only on a terminal). */
+export function spinnerWhileWaiting(text: string): (waiting: boolean) => void {
+  let spinner: { stop(): void } | null = null;
+  return (waiting) => {
+    spinner?.stop();
+    spinner = waiting ? startSpinner(text) : null;
   };
 }

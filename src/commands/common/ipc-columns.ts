@@ -22,7 +22,7 @@ export interface ObjectColumn {
   views: readonly View[];
   value(o: IpcObject): JsonValue;
   /** Human text for a table cell; default String(value). */
-  human?(o: IpcObject): string;
+  human?: (o: IpcObject) => string;
   align?: 'left' | 'right';
   /** Other names -o accepts (lsipc's where ours differ). */
   aliases?: readonly string[];

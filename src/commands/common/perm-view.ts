@@ -1,8 +1,9 @@
 // The ipc_perm part of every `stat`: the same JSON fields, in the contract's
 // order, and the same human rows, for queues, segments and semaphore sets.
 import type { ObjectBase } from '../../ipc/sysv/procfs.js';
-import { userName, groupName } from '../../ipc/users.js';
+import { groupId, groupName, userId, userName } from '../../ipc/users.js';
 import { formatKey, formatMode } from '../../output/json.js';
+import { parseOwner } from './args.js';
 
 export type PermFacts = Pick<ObjectBase, 'id' | 'key' | 'mode' | 'uid' | 'gid' | 'cuid' | 'cgid'>;
 
@@ -18,4 +19,11 @@ export function permRows(st: PermFacts): Array<[string, string | number]> {
     ['creator', `${userName(st.cuid)}:${groupName(st.cgid)}`],
     ['mode', formatMode(st.mode)],
   ];
+}
+
+/** `set --owner UID[:GID]` as the ids IPC_SET takes (names looked up); none given, none changed. */
+export function ownerIds(text: string | undefined): { uid?: number; gid?: number } {
+  if (text === undefined) return {};
+  const owner = parseOwner(text);
+  return { uid: owner.uid !== undefined ? userId(owner.uid) : undefined, gid: owner.gid !== undefined ? groupId(owner.gid) : undefined };
 }

@@ -17,7 +17,7 @@ export interface PosixColumn {
   kinds: readonly PosixKind[];
   views: readonly View[];
   value(o: PosixObject): JsonValue;
-  human?(o: PosixObject): string;
+  human?: (o: PosixObject) => string;
   /** A byte count: human units unless --bytes. */
   bytes?: true;
   align?: 'left' | 'right';

@@ -181,3 +181,16 @@ function readFileInto(a: Attachment, read: ReadInto, offset: number, size: numbe
   }
   return done;
 }
+
+/**
+ * The segment's bytes [offset, offset+length) as one copy, for an output that
+ * wants them in one piece (JSON). `check` learns the length first and may
+ * refuse it by throwing, before anything is copied.
+ */
+export function copySegment(seg: SharedMemory, offset: number, length: number | undefined, check: (length: number) => void): Buffer {
+  return seg.withAttached(true, 'shm read', (a, st) => {
+    const n = SharedMemory.checkRange('shm read', seg.id, st.size, offset, length);
+    check(n);
+    return Buffer.from(a.view(offset, n));
+  });
+}
