@@ -15,7 +15,7 @@ import { growPipe, isAppendOnly } from '../../native/fd.js';
 import * as sock from '../../native/net/socket.js';
 import * as fdio from '../../native/fd.js';
 import { AGAIN } from '../../native/net/socket.js';
-import type { Pollable, Reactor } from './reactor.js';
+import type { Reactor } from './reactor.js';
 
 export type FdKind = 'pipe' | 'file' | 'socket' | 'null' | 'other';
 
@@ -34,13 +34,13 @@ export function fdKind(fd: number): FdKind {
   }
 }
 
-/** A failure of one end of a flow: the source (read side) or the destination. */
 /** Grow pipe `fd` towards `bytes`: the capacity now in effect (64 KiB, the default, if unknown). */
 function pipeCapacity(fd: number, bytes: number): number {
   const size = growPipe(fd, bytes);
   return size > 0 ? size : 65536;
 }
 
+/** A failure of one end of a flow: the source (read side) or the destination. */
 export class FlowError extends Error {
   constructor(
     readonly side: 'src' | 'dst',
@@ -83,7 +83,7 @@ type Mode = 'direct' | 'staged' | 'sendfile' | 'copy';
 /** Per slice, a flow moves at most this much before letting the others run. */
 const BUDGET = 8 << 20;
 
-export class Flow implements Pollable {
+export class Flow {
   private mode: Mode;
   private readonly src: number;
   private readonly dst: number | null;
@@ -157,10 +157,6 @@ export class Flow implements Pollable {
 
   interests(): Array<[number, number]> {
     return this.done || !this.want ? [] : [this.want];
-  }
-
-  ready(): void {
-    this.pump();
   }
 
   /** Move what can be moved now; afterwards `want` says what to wait for. */

@@ -44,7 +44,7 @@ export interface ServeOptions {
   meter?: (moved: () => number) => void;
 }
 
-/** A socket of the address's family, with its fd closed if setup throws. */
+/** A socket of the address's family. The caller closes it if its setup then fails (see listenOn). */
 export function openSocket(a: SockAddr, type: number): number {
   return sock.socket(familyNumber(a), type);
 }
@@ -69,13 +69,15 @@ export function listenOn(opts: Pick<ServeOptions, 'op' | 'address' | 'backlog' |
 
 class Connection {
   readonly flow: Flow;
-  error: string | undefined;
+  /** What the reactor polls for this connection; each readiness steps it. */
+  readonly poller: Pollable;
   constructor(
     readonly id: number,
     readonly fd: number,
     readonly peer: SockAddr,
     reactor: Reactor,
     opts: ServeOptions,
+    step: (c: Connection) => void,
   ) {
     const data = opts.events.data;
     this.flow = new Flow(reactor, {
@@ -88,6 +90,7 @@ class Connection {
         if (opts.echo) sock.shutdown(fd, sock.SHUT_WR);
       },
     });
+    this.poller = { interests: () => this.flow.interests(), ready: () => step(this) };
   }
 }
 
@@ -111,26 +114,12 @@ export async function serve(opts: ServeOptions): Promise<void> {
   });
 
   const end = (c: Connection, error?: string) => {
-    const p = pollers.get(c);
-    if (p) reactor.remove(p);
-    pollers.delete(c);
+    reactor.remove(c.poller);
     conns.delete(c.id);
     movedByClosed += c.flow.bytes;
     c.flow.stop();
     sock.close(c.fd);
     opts.events.close?.(c.id, { received: c.flow.bytes, error });
-  };
-  const pollers = new Map<Connection, Pollable>();
-  const pollConn = (c: Connection): Pollable => {
-    let p = pollers.get(c);
-    if (!p) {
-      p = {
-        interests: () => c.flow.interests(),
-        ready: () => step(c),
-      };
-      pollers.set(c, p);
-    }
-    return p;
   };
   const step = (c: Connection) => {
     try {
@@ -160,10 +149,10 @@ export async function serve(opts: ServeOptions): Promise<void> {
           return relabel(e, opts.op, where, local);
         }
         if (!a) return;
-        const c = new Connection(++served, a.fd, a.peer, reactor, opts);
+        const c = new Connection(++served, a.fd, a.peer, reactor, opts, step);
         if (opts.linger !== undefined) sock.setLinger(a.fd, opts.linger);
         conns.set(c.id, c);
-        reactor.add(pollConn(c));
+        reactor.add(c.poller);
         opts.events.accept?.(c.id, a.peer);
         if (!opts.keepOpen) {
           // One client: stop listening so that others are refused, as nc does.

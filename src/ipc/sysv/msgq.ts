@@ -55,7 +55,7 @@ export interface ReceiveOptions {
 // `msgq stat` and single messages never need them.
 const batch = (): typeof Batch => require('../../native/sysv/msg-batch.js') as typeof Batch;
 
-/** Outcome of sendManyNow: how many went, and the error that stopped it, if any. */
+/** Outcome of sendBatchNow/sendBatchWaiting: how many went, and the error that stopped it, if any. */
 export interface ManySent {
   sent: number;
   error?: unknown;
@@ -140,6 +140,9 @@ export class MessageQueue {
         });
       }
       relabel(e, 'msgq set', this.name);
+    } finally {
+      // The byte limit may have changed: checkSize must not judge by the old one.
+      this.qbytesCache = null;
     }
     return this.stat('msgq set');
   }
@@ -319,10 +322,6 @@ export class MessageQueue {
     return (opts.except ? native.MSG_EXCEPT : 0) | (opts.truncate ? native.MSG_NOERROR : 0);
   }
 
-  /**
-   * Take one message. Returns null when nothing matches under --nowait.
-   * The returned data is a copy: safe to hold while receiving more.
-   */
   /** Take one message if one matches now; null otherwise. Synchronous. */
   receiveNow(capacity: number, opts: ReceiveOptions): Message | null {
     const mb = this.bufferFor(capacity);
@@ -387,6 +386,10 @@ export class MessageQueue {
     return relabel(e, 'msgq recv', this.name);
   }
 
+  /**
+   * Take one message. Returns null when nothing matches under --nowait.
+   * The returned data is a copy: safe to hold while receiving more.
+   */
   async receive(capacity: number, opts: ReceiveOptions): Promise<Message | null> {
     const now = this.receiveNow(capacity, opts);
     if (now || opts.nowait) return now;
