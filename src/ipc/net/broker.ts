@@ -15,7 +15,7 @@ import * as sock from '../../native/net/socket.js';
 import { AGAIN } from '../../native/net/socket.js';
 import { formatAddress } from './address.js';
 import { type Pollable, Reactor } from './reactor.js';
-import { relabel } from './sockerr.js';
+import { rethrowSocketError } from './sockerr.js';
 import { listenOn } from './stream.js';
 
 export interface BrokerEvents {
@@ -229,7 +229,7 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
           a = sock.accept(lfd);
         } catch (e) {
           if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return;
-          return relabel(e, opts.op, where, local);
+          return rethrowSocketError(e, opts.op, where, local);
         }
         if (!a) return;
         const c = new Client(++served, a.fd, a.peer);
@@ -252,7 +252,7 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
   try {
     await reactor.run({ what: `${opts.op} ${where}`, idleMs: opts.idleMs, done: () => false });
   } catch (e) {
-    relabel(e, opts.op, where, local);
+    rethrowSocketError(e, opts.op, where, local);
   } finally {
     sock.close(lfd);
     for (const c of [...clients.values()]) leave(c, 'server stopped');

@@ -9,7 +9,7 @@ import * as sock from '../../native/net/socket.js';
 import { AGAIN } from '../../native/net/socket.js';
 import { formatAddress } from './address.js';
 import { Reactor, waitReady } from './reactor.js';
-import { relabel } from './sockerr.js';
+import { rethrowSocketError } from './sockerr.js';
 import { type Group, joinGroupOf, prepareGroup } from './multicast.js';
 import { type SenderOptions, setSender } from '../../native/net/multicast.js';
 import { socketInode, udpDrops } from './udp-drops.js';
@@ -81,7 +81,7 @@ export async function listen(opts: ListenOptions): Promise<{ received: number; l
     }
   } catch (e) {
     if (fd >= 0) sock.close(fd);
-    return relabel(e, opts.op, where, opts.address);
+    return rethrowSocketError(e, opts.op, where, opts.address);
   }
   opts.onListening?.(local);
   const unix = opts.address.family === 'unix';
@@ -117,7 +117,7 @@ export async function listen(opts: ListenOptions): Promise<{ received: number; l
   try {
     await reactor.run({ what: `${opts.op} ${where}`, idleMs: opts.idleMs, done: () => received >= limit });
   } catch (e) {
-    relabel(e, opts.op, where, opts.address);
+    rethrowSocketError(e, opts.op, where, opts.address);
   } finally {
     batch.free();
     // Read before close: /proc lists the socket only while it is open.
@@ -178,7 +178,7 @@ export async function send(opts: SendOptions): Promise<{ sent: number }> {
       }
     }
   } catch (e) {
-    relabel(e, opts.op, where, opts.to);
+    rethrowSocketError(e, opts.op, where, opts.to);
   } finally {
     if (fd >= 0) sock.close(fd);
   }

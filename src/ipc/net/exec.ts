@@ -17,7 +17,7 @@ import { childPipe } from '../../native/spawn.js';
 import { formatAddress } from './address.js';
 import { Flow, FlowError } from './flow.js';
 import { type Pollable, Reactor } from './reactor.js';
-import { relabel } from './sockerr.js';
+import { rethrowSocketError } from './sockerr.js';
 import { listenOn } from './stream.js';
 import { Child, type ExitStatus, stopChildren } from './children.js';
 import { Launcher, peerOf } from './launcher.js';
@@ -217,7 +217,7 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
           a = sock.accept(lfd);
         } catch (e) {
           if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return;
-          return relabel(e, opts.op, where, local);
+          return rethrowSocketError(e, opts.op, where, local);
         }
         if (!a) return;
         if (opts.linger !== undefined) sock.setLinger(a.fd, opts.linger);
@@ -251,7 +251,7 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
       done: () => !opts.keepOpen && !listening && conns.size === 0,
     });
   } catch (e) {
-    relabel(e, opts.op, where, local);
+    rethrowSocketError(e, opts.op, where, local);
   } finally {
     if (listening) sock.close(lfd);
     await launcher.settle();

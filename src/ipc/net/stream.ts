@@ -9,7 +9,7 @@ import * as sock from '../../native/net/socket.js';
 import { formatAddress } from './address.js';
 import { Flow, FlowError } from './flow.js';
 import { type Pollable, Reactor, waitReady } from './reactor.js';
-import { relabel } from './sockerr.js';
+import { rethrowSocketError } from './sockerr.js';
 
 export interface ServeEvents {
   listening?(local: SockAddr): void;
@@ -63,7 +63,7 @@ export function listenOn(opts: Pick<ServeOptions, 'op' | 'address' | 'backlog' |
     return { fd, local };
   } catch (e) {
     if (fd >= 0) sock.close(fd);
-    return relabel(e, opts.op, where, opts.address);
+    return rethrowSocketError(e, opts.op, where, opts.address);
   }
 }
 
@@ -146,7 +146,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
           a = sock.accept(lfd);
         } catch (e) {
           if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return; // try again when one closes
-          return relabel(e, opts.op, where, local);
+          return rethrowSocketError(e, opts.op, where, local);
         }
         if (!a) return;
         const c = new Connection(++served, a.fd, a.peer, reactor, opts, step);
@@ -174,7 +174,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     for (const c of [...conns.values()]) end(c, 'server stopped');
     if (listening) sock.close(lfd);
   }
-  if (failure) relabel(failure, opts.op, where, local);
+  if (failure) rethrowSocketError(failure, opts.op, where, local);
 }
 
 export interface ConnectOptions {
@@ -220,7 +220,7 @@ export async function connect(opts: ConnectOptions, onConnected?: (r: { local: S
         if (opts.source.family !== 'unix') sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_REUSEADDR, 1);
         sock.bindTo(fd, opts.source);
       } catch (e) {
-        return relabel(e, opts.op, `${where} from ${formatAddress(opts.source)}`, opts.source);
+        return rethrowSocketError(e, opts.op, `${where} from ${formatAddress(opts.source)}`, opts.source);
       }
     }
     try {
@@ -230,7 +230,7 @@ export async function connect(opts: ConnectOptions, onConnected?: (r: { local: S
       }
       local = sock.localAddress(fd);
     } catch (e) {
-      return relabel(e, opts.op, where, opts.address);
+      return rethrowSocketError(e, opts.op, where, opts.address);
     }
     const peer = opts.address;
     onConnected?.({ local, peer });
@@ -282,7 +282,7 @@ export async function connect(opts: ConnectOptions, onConnected?: (r: { local: S
     } catch (e) {
       up?.stop();
       down.stop();
-      if (e instanceof FlowError) relabel(e, opts.op, where, opts.address);
+      if (e instanceof FlowError) rethrowSocketError(e, opts.op, where, opts.address);
       throw e;
     }
     up?.stop();

@@ -12,7 +12,7 @@ import { AGAIN } from '../../native/net/socket.js';
 import { childPipe } from '../../native/spawn.js';
 import { formatAddress } from './address.js';
 import { type Pollable, Reactor } from './reactor.js';
-import { relabel } from './sockerr.js';
+import { rethrowSocketError } from './sockerr.js';
 import { Child, type ExitStatus, stopChildren } from './children.js';
 import { Launcher, peerOf } from './launcher.js';
 import type { Program } from './program.js';
@@ -128,7 +128,7 @@ export async function listenExec(opts: UdpExecOptions): Promise<{ received: numb
     local = sock.localAddress(fd);
   } catch (e) {
     if (fd >= 0) sock.close(fd);
-    return relabel(e, opts.op, where, opts.address);
+    return rethrowSocketError(e, opts.op, where, opts.address);
   }
   opts.onListening?.(local);
   const reactor = new Reactor();
@@ -174,7 +174,7 @@ export async function listenExec(opts: UdpExecOptions): Promise<{ received: numb
   try {
     await reactor.run({ what: `${opts.op} ${where}`, idleMs: opts.idleMs, done: () => finished >= limit });
   } catch (e) {
-    relabel(e, opts.op, where, opts.address);
+    rethrowSocketError(e, opts.op, where, opts.address);
   } finally {
     await launcher.settle();
     await stopChildren([...jobs].flatMap((j) => (j.child ? [j.child] : [])));

@@ -13,7 +13,7 @@ import * as sock from '../../native/net/socket.js';
 import { AGAIN } from '../../native/net/socket.js';
 import { formatAddress } from '../net/address.js';
 import { Reactor } from '../net/reactor.js';
-import { relabel } from '../net/sockerr.js';
+import { rethrowSocketError } from '../net/sockerr.js';
 import { formatMs } from '../wait.js';
 import { type CallHeader, decodeReply, encodeCall, peekXid, REPLY, type Reply } from './message.js';
 import { LAST_FRAGMENT, RecordReader } from './record.js';
@@ -85,7 +85,7 @@ export class RpcClient {
     } catch (e) {
       c.close();
       if (e instanceof TimeoutError) throw e;
-      relabel(e, opts.op, c.where, opts.address);
+      rethrowSocketError(e, opts.op, c.where, opts.address);
     }
     return c;
   }
@@ -141,7 +141,7 @@ export class RpcClient {
       return this.opts.proto === 'udp' ? await this.callUdp(xid, msg) : await this.callTcp(xid, msg);
     } catch (e) {
       if (e instanceof TimeoutError || e instanceof OperationError || e instanceof XdrDecodeError) throw e;
-      return relabel(e, this.opts.op, this.where, this.opts.address);
+      return rethrowSocketError(e, this.opts.op, this.where, this.opts.address);
     }
   }
 

@@ -10,7 +10,7 @@ import * as sock from '../../native/net/socket.js';
 import { AGAIN } from '../../native/net/socket.js';
 import { formatAddress } from '../net/address.js';
 import { type Pollable, Reactor } from '../net/reactor.js';
-import { relabel } from '../net/sockerr.js';
+import { rethrowSocketError } from '../net/sockerr.js';
 import { openSocket } from '../net/stream.js';
 import type { Proto } from './client.js';
 import { type Answer, type CallLog, dispatch, type DispatchOptions } from './dispatch.js';
@@ -284,7 +284,7 @@ export async function serve(o: ServeOptions): Promise<void> {
         server.reactor.add(listenerPollable(fd, server));
       }
     } catch (e) {
-      return relabel(e, o.op, where, o.bind);
+      return rethrowSocketError(e, o.op, where, o.bind);
     }
     if (o.register) {
       for (const vers of o.versions) {
