@@ -7,7 +7,7 @@ import { bind } from '../bind.js';
 import { C } from '../library.js';
 import { NativeMemory } from '../memory.js';
 import { sembuf, semid_ds, timespec } from '../layouts.js';
-import { IPC_NOWAIT, IPC_RMID, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull } from './ipc.js';
+import { ctlMemory, IPC_NOWAIT, IPC_RMID, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull } from './ipc.js';
 
 export const SEM_UNDO = 0x1000;
 export const GETPID = 11;
@@ -176,10 +176,7 @@ export function setAll(id: number, values: readonly number[]): void {
   }
 }
 
-let statMem: NativeMemory | null = null;
-function statMemory(): NativeMemory {
-  return (statMem ??= new NativeMemory(semid_ds.size));
-}
+const statMemory = () => ctlMemory(semid_ds.size);
 
 export function semStat(id: number): SemidDs {
   const mem = statMemory();
