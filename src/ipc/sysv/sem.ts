@@ -207,10 +207,10 @@ export class SemaphoreSet {
     try {
       return Array.from({ length: n ?? 0 }, (_, num) => ({
         num,
-        value: native.getVal(this.id, num),
-        ncnt: native.getNcnt(this.id, num),
-        zcnt: native.getZcnt(this.id, num),
-        pid: native.getPid(this.id, num),
+        value: native.semField(this.id, num, 'val'),
+        ncnt: native.semField(this.id, num, 'ncnt'),
+        zcnt: native.semField(this.id, num, 'zcnt'),
+        pid: native.semField(this.id, num, 'pid'),
       }));
     } catch (e) {
       return relabel(e, op, this.name);
@@ -246,21 +246,23 @@ export class SemaphoreSet {
     }
   }
 
+  /** One of GETVAL, GETPID, GETNCNT, GETZCNT on semaphore `num`, as `sem ctl get<field>`. */
+  get(field: native.SemField, num: number): number {
+    const op = `sem ctl get${field}`;
+    this.checkIndex(num, op);
+    return this.ctl(op, () => native.semField(this.id, num, field));
+  }
   getVal(num: number): number {
-    this.checkIndex(num, 'sem ctl getval');
-    return this.ctl('sem ctl getval', () => native.getVal(this.id, num));
+    return this.get('val', num);
   }
   getPid(num: number): number {
-    this.checkIndex(num, 'sem ctl getpid');
-    return this.ctl('sem ctl getpid', () => native.getPid(this.id, num));
+    return this.get('pid', num);
   }
   getNcnt(num: number): number {
-    this.checkIndex(num, 'sem ctl getncnt');
-    return this.ctl('sem ctl getncnt', () => native.getNcnt(this.id, num));
+    return this.get('ncnt', num);
   }
   getZcnt(num: number): number {
-    this.checkIndex(num, 'sem ctl getzcnt');
-    return this.ctl('sem ctl getzcnt', () => native.getZcnt(this.id, num));
+    return this.get('zcnt', num);
   }
   getAll(): number[] {
     const n = this.nsems('sem ctl getall') ?? 0;

@@ -145,10 +145,13 @@ function ctl(id: number, num: number, cmd: number, arg: number, what: string): n
   return r.value;
 }
 
-export const getVal = (id: number, num: number) => ctl(id, num, GETVAL, 0, 'GETVAL');
-export const getPid = (id: number, num: number) => ctl(id, num, GETPID, 0, 'GETPID');
-export const getNcnt = (id: number, num: number) => ctl(id, num, GETNCNT, 0, 'GETNCNT');
-export const getZcnt = (id: number, num: number) => ctl(id, num, GETZCNT, 0, 'GETZCNT');
+/** What semctl reads about one semaphore: GETVAL, GETPID, GETNCNT, GETZCNT. */
+export type SemField = 'val' | 'pid' | 'ncnt' | 'zcnt';
+const getters: Record<SemField, number> = { val: GETVAL, pid: GETPID, ncnt: GETNCNT, zcnt: GETZCNT };
+
+export function semField(id: number, num: number, field: SemField): number {
+  return ctl(id, num, getters[field], 0, `GET${field.toUpperCase()}`);
+}
 
 export function setVal(id: number, num: number, value: number): void {
   ctl(id, num, SETVAL, value, 'SETVAL');
