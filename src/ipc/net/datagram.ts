@@ -186,10 +186,10 @@ export async function send(opts: SendOptions): Promise<{ sent: number }> {
 }
 
 async function sendOne(fd: number, payload: Buffer, to: SockAddr, what: string, timeoutMs?: number): Promise<number> {
-  const { NativeMemory } = await import('../../native/memory.js');
-  const mem = new NativeMemory(payload.length);
+  const { IoBuffer } = await import('../../native/io-buffer.js');
+  const mem = new IoBuffer(payload.length);
   try {
-    payload.copy(mem.buf);
+    mem.load(payload);
     for (;;) {
       const n = sock.sendTo(fd, mem, 0, payload.length, to);
       if (n !== AGAIN) return 1;

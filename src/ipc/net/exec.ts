@@ -7,7 +7,7 @@
 // make close(2) reset the connection (we read what is left first).
 // Everything waits in one Reactor: listener, output pipes, pidfds, stderr.
 import { IpcError } from '../../errors.js';
-import { NativeMemory } from '../../native/memory.js';
+import { IoBuffer } from '../../native/io-buffer.js';
 import { POLLIN } from '../../native/poll.js';
 import type { SockAddr } from '../../native/net/sockaddr.js';
 import { setNonBlocking } from '../../native/fd.js';
@@ -49,7 +49,7 @@ export interface ExecServeOptions {
 /** After the child is done, how long we read what the peer still sends before closing. */
 const DRAIN_MS = 2000;
 
-const drainMem = new NativeMemory(64 << 10);
+const drainMem = new IoBuffer(64 << 10);
 
 class ExecConn implements Pollable {
   child: Child | null = null;

@@ -9,7 +9,7 @@
 //            when the bytes must be seen, e.g. for --json data events)
 import { fstatSync } from 'node:fs';
 import { IpcError } from '../../errors.js';
-import { NativeMemory } from '../../native/memory.js';
+import { IoBuffer } from '../../native/io-buffer.js';
 import { POLLIN, POLLOUT, readyNow } from '../../native/poll.js';
 import { growPipe, isAppendOnly } from '../../native/fd.js';
 import * as sock from '../../native/net/socket.js';
@@ -91,7 +91,7 @@ export class Flow {
   private readonly dstKind: FdKind;
   private pipeFds: [number, number] | null = null;
   private capacity: number;
-  private mem: NativeMemory | null = null;
+  private mem: IoBuffer | null = null;
   private offset = 0;
   private pending = 0;
   private srcEof = false;
@@ -113,8 +113,8 @@ export class Flow {
       this.dst = opts.dst;
       this.dstKind = opts.dst === null ? 'other' : fdKind(opts.dst);
       const bytes = opts.transform ? opts.transform(opts.src) : opts.src;
-      this.mem = new NativeMemory(bytes.length);
-      bytes.copy(this.mem.buf);
+      this.mem = new IoBuffer(bytes.length);
+      this.mem.load(bytes);
       this.pending = bytes.length;
       opts.observe?.(bytes);
       this.srcEof = true;
@@ -135,7 +135,7 @@ export class Flow {
       const p = this.srcKind === 'pipe' ? this.src : this.dst!;
       this.capacity = pipeCapacity(p, this.capacity);
     } else if (this.mode === 'copy') {
-      this.mem = new NativeMemory(this.capacity);
+      this.mem = new IoBuffer(this.capacity);
     }
   }
 
@@ -180,7 +180,7 @@ export class Flow {
         // This pair of files does not take splice/sendfile after all: copy.
         this.releasePipe();
         this.mode = 'copy';
-        this.mem = new NativeMemory(this.capacity);
+        this.mem = new IoBuffer(this.capacity);
         return this.pump();
       }
       throw e;
@@ -328,11 +328,11 @@ export class Flow {
         continue;
       }
       if (this.opts.transform) {
-        const out = this.opts.transform(Buffer.from(mem.buf.subarray(0, n)));
-        out.copy(mem.buf, 0, 0, Math.min(out.length, this.capacity));
+        const out = this.opts.transform(mem.copyOut(0, n));
+        mem.load(out.subarray(0, Math.min(out.length, this.capacity)));
         n = Math.min(out.length, this.capacity);
       }
-      this.opts.observe?.(mem.buf.subarray(0, n));
+      this.opts.observe?.(mem.view(0, n));
       this.offset = 0;
       this.pending = n;
     }

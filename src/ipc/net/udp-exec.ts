@@ -3,7 +3,7 @@
 // datagram per 65507 bytes). Up to MAX_RUNNING children at once; beyond that
 // datagrams wait in the kernel's queue, taken only when a child is free,
 // so none is taken and then dropped.
-import { NativeMemory } from '../../native/memory.js';
+import { IoBuffer } from '../../native/io-buffer.js';
 import { POLLIN } from '../../native/poll.js';
 import { familyNumber, type SockAddr } from '../../native/net/sockaddr.js';
 import * as sock from '../../native/net/socket.js';
@@ -46,7 +46,7 @@ class Job implements Pollable {
     readonly n: number,
     readonly peer: SockAddr,
     data: Buffer,
-    private readonly mem: NativeMemory,
+    private readonly mem: IoBuffer,
     opts: UdpExecOptions,
     private readonly onStarted: (j: Job) => void,
     private readonly onDone: (j: Job, reply: Buffer | null) => void,
@@ -57,7 +57,7 @@ class Job implements Pollable {
     this.outR = outR;
     try {
       // A datagram (<= 64 KiB) fits the pipe: written whole before the child starts.
-      data.copy(mem.buf, 0);
+      mem.load(data, 0);
       if (data.length > 0) fdio.write(inW, mem, 0, data.length);
     } finally {
       sock.close(inW);
@@ -103,7 +103,7 @@ class Job implements Pollable {
         this.outDone = true;
         return this.check();
       }
-      this.chunks.push(Buffer.from(this.mem.buf.subarray(0, n)));
+      this.chunks.push(this.mem.copyOut(0, n));
     }
   }
 
@@ -133,7 +133,7 @@ export async function listenExec(opts: UdpExecOptions): Promise<{ received: numb
   opts.onListening?.(local);
   const reactor = new Reactor();
   const launcher = new Launcher(reactor);
-  const mem = new NativeMemory(65536);
+  const mem = new IoBuffer(65536);
   const jobs = new Set<Job>();
   const limit = opts.count ?? Infinity;
   let received = 0;
@@ -147,7 +147,7 @@ export async function listenExec(opts: UdpExecOptions): Promise<{ received: numb
     if (data === null) return;
     for (let at = 0; at < data.length; at += MAX_REPLY) {
       const part = data.subarray(at, at + MAX_REPLY);
-      part.copy(mem.buf, 0);
+      mem.load(part, 0);
       // A reply the socket cannot take now is dropped, as a UDP server's would be.
       try {
         sock.sendTo(fd, mem, 0, part.length, j.peer);
@@ -165,7 +165,7 @@ export async function listenExec(opts: UdpExecOptions): Promise<{ received: numb
         if (!r) return;
         received++;
         reactor.touch();
-        const j = new Job(received, r.from, Buffer.from(mem.buf.subarray(0, r.size)), mem, opts, (started) => reactor.add(started.child!), reply, launcher);
+        const j = new Job(received, r.from, mem.copyOut(0, r.size), mem, opts, (started) => reactor.add(started.child!), reply, launcher);
         jobs.add(j);
         reactor.add(j);
       }
