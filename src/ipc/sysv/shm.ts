@@ -26,7 +26,20 @@ export interface Staging {
 export function stagingMemory(size: number): Staging | null {
   return AnonymousMemory.map(size);
 }
-export type Attachment = native.Attachment;
+/**
+ * A segment attached to this process, as the domain and the commands see it
+ * (native.Attachment is one, its address kept inside): windows of its bytes,
+ * a prefault hint before a bulk copy, and shmdt.
+ */
+export interface Attachment {
+  readonly id: number;
+  readonly size: number;
+  readonly isAttached: boolean;
+  /** `length` bytes at `offset`, aliasing the segment; valid until detach(). */
+  view(offset: number, length: number): Buffer;
+  prefault(offset: number, length: number, forWrite: boolean): void;
+  detach(): void;
+}
 
 let batchAttachments: Map<string, Attachment> | null = null;
 

@@ -47,7 +47,7 @@ export class Attachment {
 
   private constructor(
     readonly id: number,
-    readonly addr: number,
+    private readonly addr: number,
     readonly size: number,
   ) {}
 
