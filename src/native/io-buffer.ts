@@ -33,6 +33,6 @@ export class IoBuffer {
 
 /** For fd.ts and net/socket.ts: where byte `offset` of `b` lives. */
 export function addressOf(b: IoBuffer, offset: number): number {
-  // eslint-disable-next-line @typescript-eslint/dot-notation -- the one reader of the private field
+  // Bracket access reads the private field: the only place that may.
   return b['mem'].addr + offset;
 }

@@ -264,5 +264,6 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
   }
   if (failure instanceof IpcError)
     throw new IpcError(failure.errno, opts.op, `--exec ${opts.program.file}`, { detail: 'the program could not be started', exitCode: 1 });
-  if (failure) throw failure;
+  // What the spawn threw, re-thrown as it was (the CLI reports any thrown value).
+  if (failure) throw failure as Error;
 }
