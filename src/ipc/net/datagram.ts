@@ -61,28 +61,42 @@ const UDP_SLOT = 65536;
 /** UNIX datagrams may be larger, up to the socket send buffer. */
 const UNIX_SLOT = 256 << 10;
 
-export async function listen(opts: ListenOptions): Promise<{ received: number; local: SockAddr }> {
-  const where = formatAddress(opts.address);
+/**
+ * A datagram socket bound to `opts.address` (its --group joined): the fd and
+ * the address it really got. `receiveBuffer` asks for a deeper receive queue.
+ * The fd is closed again when a step fails.
+ */
+export function bindDatagram(
+  opts: Pick<ListenOptions, 'op' | 'address' | 'reuseaddr' | 'group' | 'afterBind'>,
+  receiveBuffer?: number,
+): { fd: number; local: SockAddr } {
   let fd = -1;
-  let local: SockAddr;
   try {
     fd = sock.socket(familyNumber(opts.address), sock.SOCK_DGRAM);
     if (opts.reuseaddr && opts.address.family !== 'unix') sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_REUSEADDR, 1);
     if (opts.group) prepareGroup(fd);
     sock.bindTo(fd, opts.address);
     if (opts.group) joinGroupOf(fd, opts.group);
-    local = sock.localAddress(fd);
+    const local = sock.localAddress(fd);
     opts.afterBind?.(local);
-    // A deeper receive queue rides out bursts; the kernel caps it at rmem_max.
-    try {
-      sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_RCVBUF, 4 << 20);
-    } catch {
-      /* keep the default */
+    if (receiveBuffer !== undefined) {
+      try {
+        sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_RCVBUF, receiveBuffer);
+      } catch {
+        /* keep the default */
+      }
     }
+    return { fd, local };
   } catch (e) {
     if (fd >= 0) sock.close(fd);
-    return rethrowSocketError(e, opts.op, where, opts.address);
+    return rethrowSocketError(e, opts.op, formatAddress(opts.address), opts.address);
   }
+}
+
+export async function listen(opts: ListenOptions): Promise<{ received: number; local: SockAddr }> {
+  // A deeper receive queue rides out bursts; the kernel caps it at rmem_max.
+  const { fd, local } = bindDatagram(opts, 4 << 20);
+  const where = formatAddress(opts.address);
   opts.onListening?.(local);
   const unix = opts.address.family === 'unix';
   const batch = new DatagramBatch(unix ? 16 : 64, unix ? UNIX_SLOT : UDP_SLOT);

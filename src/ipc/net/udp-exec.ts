@@ -5,7 +5,7 @@
 // so none is taken and then dropped.
 import { IoBuffer } from '../../native/io-buffer.js';
 import { POLLIN } from '../../native/poll.js';
-import { familyNumber, type SockAddr } from '../../native/net/sockaddr.js';
+import type { SockAddr } from '../../native/net/sockaddr.js';
 import * as sock from '../../native/net/socket.js';
 import * as fdio from '../../native/fd.js';
 import { AGAIN } from '../../native/net/socket.js';
@@ -16,7 +16,8 @@ import { rethrowSocketError } from './sockerr.js';
 import { Child, type ExitStatus, stopChildren } from './children.js';
 import { Launcher, peerOf } from './launcher.js';
 import type { Program } from './program.js';
-import { type Group, joinGroupOf, prepareGroup } from './multicast.js';
+import type { Group } from './multicast.js';
+import { bindDatagram } from './datagram.js';
 
 export interface UdpExecOptions {
   op: string;
@@ -117,19 +118,7 @@ class Job implements Pollable {
 
 export async function listenExec(opts: UdpExecOptions): Promise<{ received: number }> {
   const where = formatAddress(opts.address);
-  let fd = -1;
-  let local: SockAddr;
-  try {
-    fd = sock.socket(familyNumber(opts.address), sock.SOCK_DGRAM);
-    if (opts.reuseaddr && opts.address.family !== 'unix') sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_REUSEADDR, 1);
-    if (opts.group) prepareGroup(fd);
-    sock.bindTo(fd, opts.address);
-    if (opts.group) joinGroupOf(fd, opts.group);
-    local = sock.localAddress(fd);
-  } catch (e) {
-    if (fd >= 0) sock.close(fd);
-    return rethrowSocketError(e, opts.op, where, opts.address);
-  }
+  const { fd, local } = bindDatagram(opts);
   opts.onListening?.(local);
   const reactor = new Reactor();
   const launcher = new Launcher(reactor);

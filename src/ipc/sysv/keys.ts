@@ -79,6 +79,24 @@ export function forgetId(kind: string, id: number): void {
   for (const [name, known] of idCache) if (known === id && name.startsWith(`${kind}:`)) idCache.delete(name);
 }
 
+/**
+ * Create, also saying whether this call made the object (a key without
+ * --exclusive may open an existing one): a command that cannot report the
+ * new id removes only what it made. IPC_EXCL first tells them apart.
+ */
+export async function createSayingWhether<O extends { key: KeySpec; exclusive: boolean }>(
+  opts: O,
+  create: (opts: O) => Promise<number>,
+): Promise<{ id: number; created: boolean }> {
+  if (opts.exclusive || (opts.key.kind === 'key' && opts.key.key === 0)) return { id: await create(opts), created: true };
+  try {
+    return { id: await create({ ...opts, exclusive: true }), created: true };
+  } catch (e) {
+    if (!(e instanceof IpcError && e.code === 'EEXIST')) throw e;
+  }
+  return { id: await create(opts), created: false };
+}
+
 export function describeKey(key: number): string {
   return key === IPC_PRIVATE ? 'private' : '0x' + (key >>> 0).toString(16).padStart(8, '0');
 }

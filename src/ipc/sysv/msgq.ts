@@ -7,7 +7,7 @@ import type * as Batch from '../../native/sysv/msg-batch.js';
 import type { RecordBatch } from './record-batch.js';
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT } from '../../native/sysv/ipc.js';
 import { relabeller } from './relabel.js';
-import { type KeySpec, describeKey, forgetId, idForKey, resolveKey } from './keys.js';
+import { type KeySpec, createSayingWhether, describeKey, forgetId, idForKey, resolveKey } from './keys.js';
 import { kernelLimit } from './limits.js';
 import { Deadline, isStopping, waitFor } from '../wait.js';
 
@@ -82,19 +82,9 @@ export class MessageQueue {
     }
   }
 
-  /**
-   * create(), also saying whether this call made the object (a key without
-   * --exclusive may open an existing one): a command that cannot report the
-   * new id removes only what it made. IPC_EXCL first tells them apart.
-   */
-  static async createNew(opts: CreateOptions): Promise<{ id: number; created: boolean }> {
-    if (opts.exclusive || (opts.key.kind === 'key' && opts.key.key === 0)) return { id: await this.create(opts), created: true };
-    try {
-      return { id: await this.create({ ...opts, exclusive: true }), created: true };
-    } catch (e) {
-      if (!(e instanceof IpcError && e.code === 'EEXIST')) throw e;
-    }
-    return { id: await this.create(opts), created: false };
+  /** create(), also saying whether this call made the object (see createSayingWhether). */
+  static createNew(opts: CreateOptions): Promise<{ id: number; created: boolean }> {
+    return createSayingWhether(opts, (o) => this.create(o));
   }
 
   static fromId(id: number): MessageQueue {
