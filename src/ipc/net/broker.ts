@@ -16,7 +16,7 @@ import { AGAIN } from '../../native/net/socket.js';
 import { formatAddress } from './address.js';
 import { type Pollable, Reactor } from './reactor.js';
 import { rethrowSocketError } from './sockerr.js';
-import { listenOn } from './stream.js';
+import { acceptClient, listenOn } from './stream.js';
 
 export interface BrokerEvents {
   listening?(local: SockAddr): void;
@@ -224,13 +224,7 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
     interests: () => (clients.size < max ? [[lfd, POLLIN]] : []),
     ready: () => {
       while (clients.size < max) {
-        let a: { fd: number; peer: SockAddr } | null;
-        try {
-          a = sock.accept(lfd);
-        } catch (e) {
-          if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return;
-          return rethrowSocketError(e, opts.op, where, local);
-        }
+        const a = acceptClient(lfd, opts.op, where, local);
         if (!a) return;
         const c = new Client(++served, a.fd, a.peer);
         clients.set(c.id, c);

@@ -18,7 +18,7 @@ import { formatAddress } from './address.js';
 import { Flow, FlowError } from './flow.js';
 import { type Pollable, Reactor } from './reactor.js';
 import { rethrowSocketError } from './sockerr.js';
-import { listenOn } from './stream.js';
+import { acceptClient, listenOn } from './stream.js';
 import { Child, type ExitStatus, stopChildren } from './children.js';
 import { Launcher, peerOf } from './launcher.js';
 import type { Program } from './program.js';
@@ -212,13 +212,7 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
     interests: () => (listening && conns.size < max ? [[lfd, POLLIN]] : []),
     ready: () => {
       while (listening && conns.size < max) {
-        let a: { fd: number; peer: SockAddr } | null;
-        try {
-          a = sock.accept(lfd);
-        } catch (e) {
-          if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return;
-          return rethrowSocketError(e, opts.op, where, local);
-        }
+        const a = acceptClient(lfd, opts.op, where, local);
         if (!a) return;
         if (opts.linger !== undefined) sock.setLinger(a.fd, opts.linger);
         const id = ++served;

@@ -67,6 +67,20 @@ export function listenOn(opts: Pick<ServeOptions, 'op' | 'address' | 'backlog' |
   }
 }
 
+/**
+ * accept(2) one waiting client of listening socket `lfd`: null when none is
+ * waiting, or when this process is out of descriptors (EMFILE/ENFILE: the
+ * listener tries again when a connection closes).
+ */
+export function acceptClient(lfd: number, op: string, where: string, local: SockAddr): { fd: number; peer: SockAddr } | null {
+  try {
+    return sock.accept(lfd);
+  } catch (e) {
+    if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return null;
+    return rethrowSocketError(e, op, where, local);
+  }
+}
+
 class Connection {
   readonly flow: Flow;
   /** What the reactor polls for this connection; each readiness steps it. */
@@ -141,13 +155,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     interests: () => (listening && conns.size < max ? [[lfd, POLLIN]] : []),
     ready: () => {
       while (listening && conns.size < max) {
-        let a: { fd: number; peer: SockAddr } | null;
-        try {
-          a = sock.accept(lfd);
-        } catch (e) {
-          if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return; // try again when one closes
-          return rethrowSocketError(e, opts.op, where, local);
-        }
+        const a = acceptClient(lfd, opts.op, where, local);
         if (!a) return;
         const c = new Connection(++served, a.fd, a.peer, reactor, opts, step);
         if (opts.linger !== undefined) sock.setLinger(a.fd, opts.linger);
