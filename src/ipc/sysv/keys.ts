@@ -80,6 +80,25 @@ export function forgetId(kind: string, id: number): void {
 }
 
 /**
+ * The id of the object of `kind` that exists at `spec` (`open` is its *get
+ * with no flags), remembered for the batch; a failure re-described by the
+ * kind's `relabel` as `<kind> key 0x...`.
+ */
+export async function idOfKey(
+  kind: string,
+  spec: KeySpec,
+  open: (key: number) => number,
+  relabel: (err: unknown, op: string, object: string) => never,
+): Promise<number> {
+  const key = await resolveKey(spec);
+  try {
+    return idForKey(kind, key, () => open(key));
+  } catch (e) {
+    return relabel(e, kind, `key ${describeKey(key)}`);
+  }
+}
+
+/**
  * Create, also saying whether this call made the object (a key without
  * --exclusive may open an existing one): a command that cannot report the
  * new id removes only what it made. IPC_EXCL first tells them apart.

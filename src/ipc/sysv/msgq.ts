@@ -7,7 +7,7 @@ import type * as Batch from '../../native/sysv/msg-batch.js';
 import type { RecordBatch } from './record-batch.js';
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT } from '../../native/sysv/ipc.js';
 import { relabeller } from './relabel.js';
-import { type KeySpec, createSayingWhether, describeKey, forgetId, idForKey, resolveKey } from './keys.js';
+import { type KeySpec, createSayingWhether, describeKey, forgetId, idOfKey, resolveKey } from './keys.js';
 import { kernelLimit } from './limits.js';
 import { Deadline, isStopping, waitFor } from '../wait.js';
 
@@ -92,12 +92,7 @@ export class MessageQueue {
   }
 
   static async fromKey(spec: KeySpec): Promise<MessageQueue> {
-    const key = await resolveKey(spec);
-    try {
-      return new MessageQueue(idForKey('msgq', key, () => native.msgGet(key, 0)));
-    } catch (e) {
-      return relabel(e, 'msgq', `key ${describeKey(key)}`);
-    }
+    return new MessageQueue(await idOfKey('msgq', spec, (key) => native.msgGet(key, 0), relabel));
   }
 
   get name(): string {

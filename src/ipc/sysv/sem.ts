@@ -12,7 +12,7 @@ import { sleepSync } from '../../sleep.js';
 import * as native from '../../native/sysv/sem.js';
 import { IPC_CREAT, IPC_EXCL } from '../../native/sysv/ipc.js';
 import { relabeller } from './relabel.js';
-import { type KeySpec, describeKey, forgetId, idForKey, resolveKey } from './keys.js';
+import { type KeySpec, describeKey, forgetId, idOfKey, resolveKey } from './keys.js';
 import { readKernelNumbers } from './limits.js';
 import { type Deadline, formatMs, isStopping, waitFor } from '../wait.js';
 
@@ -179,12 +179,7 @@ export class SemaphoreSet {
   }
 
   static async fromKey(spec: KeySpec): Promise<SemaphoreSet> {
-    const key = await resolveKey(spec);
-    try {
-      return new SemaphoreSet(idForKey('sem', key, () => native.semGet(key, 0, 0)));
-    } catch (e) {
-      return relabel(e, 'sem', `key ${describeKey(key)}`);
-    }
+    return new SemaphoreSet(await idOfKey('sem', spec, (key) => native.semGet(key, 0, 0), relabel));
   }
 
   get name(): string {

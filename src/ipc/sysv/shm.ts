@@ -7,7 +7,7 @@ import { AnonymousMemory } from '../../native/memory.js';
 import * as native from '../../native/sysv/shm.js';
 import { IPC_CREAT, IPC_EXCL } from '../../native/sysv/ipc.js';
 import { relabeller } from './relabel.js';
-import { type KeySpec, createSayingWhether, describeKey, forgetId, idForKey, resolveKey } from './keys.js';
+import { type KeySpec, createSayingWhether, describeKey, forgetId, idOfKey, resolveKey } from './keys.js';
 import { kernelLimit, readKernelNumbers } from './limits.js';
 
 export type ShmStat = native.ShmidDs & { id: number; locked: boolean; removed: boolean };
@@ -142,12 +142,7 @@ export class SharedMemory {
   }
 
   static async fromKey(spec: KeySpec): Promise<SharedMemory> {
-    const key = await resolveKey(spec);
-    try {
-      return new SharedMemory(idForKey('shm', key, () => native.shmGet(key, 0, 0)));
-    } catch (e) {
-      return relabel(e, 'shm', `key ${describeKey(key)}`);
-    }
+    return new SharedMemory(await idOfKey('shm', spec, (key) => native.shmGet(key, 0, 0), relabel));
   }
 
   get name(): string {
