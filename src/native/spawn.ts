@@ -99,7 +99,7 @@ export class StringArray {
 
 /** A NULL-terminated pointer table made of runs [from, from+count) of several StringArrays (envp = ours + the peer's). */
 export class PointerTable {
-  readonly mem: NativeMemory;
+  private readonly mem: NativeMemory;
   constructor(parts: Array<[StringArray, number, number]>) {
     const n = parts.reduce((k, [, , c]) => k + c, 0);
     this.mem = new NativeMemory((n + 1) * 8);

@@ -29,7 +29,7 @@ export class NamedSemaphore {
   private readonly valueMem = new NativeMemory(4);
 
   private constructor(
-    readonly addr: number,
+    private readonly addr: number,
     readonly name: string,
   ) {}
 
