@@ -136,7 +136,9 @@ export class IpcError extends CliError {
 
   /** The same errno, re-described for the operation the user ran. */
   static of(name: string, op: string, object: string, opts: { detail?: string; hint?: string; exitCode?: number } = {}) {
-    return new IpcError(errnoNumber(name), op, object, opts);
+    // errnoName gives `errno N` for a number this Node does not name: keep N.
+    const unnamed = /^errno (\d+)$/.exec(name);
+    return new IpcError(unnamed ? Number(unnamed[1]) : errnoNumber(name), op, object, opts);
   }
 }
 

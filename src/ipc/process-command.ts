@@ -9,7 +9,7 @@ export function processCommand(pid: number): string | null {
   if (pid <= 0) return null;
   const cached = known.get(pid);
   if (cached !== undefined) return cached;
-  let cmd: string | null = null;
+  let cmd: string | null;
   try {
     const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     const text = raw.replace(/\0+$/, '').replace(/\0/g, ' ');

@@ -67,8 +67,8 @@ export class Child {
   /** Resolves with what the role returned. */
   readonly result: Promise<unknown>;
   private expectedEnd = false;
-  /** The role returned (or failed): the process is only exiting now. */
-  finished = false;
+  /** The result was resolved or rejected (once: later messages and the exit change nothing). */
+  private settled = false;
   private stderrTail = '';
   private exited = false;
   private readonly exitedPromise: Promise<void>;
@@ -89,20 +89,17 @@ export class Child {
     });
     // Nobody may be waiting for the result of a child we kill: not an error.
     this.result.catch(() => {});
-    let settled = false;
     const failed = (err: Error) => {
-      if (settled) return;
-      settled = true;
-      this.finished = true;
+      if (this.settled) return;
+      this.settled = true;
       resultReject(err);
       if (!this.expectedEnd) run.abort(err);
     };
     proc.on('message', (m: ToParent) => {
       if (m.t === 'ready') readyResolve();
       else if (m.t === 'note') run.say(`${this.name}: ${m.text}`);
-      else if (m.t === 'result' && !settled) {
-        settled = true;
-        this.finished = true;
+      else if (m.t === 'result' && !this.settled) {
+        this.settled = true;
         resultResolve(m.value);
       } else if (m.t === 'error') {
         failed(
@@ -121,7 +118,7 @@ export class Child {
       proc.on('close', (code, signal) => {
         this.exited = true;
         resolve();
-        if (settled) return;
+        if (this.settled) return;
         if (signal === 'SIGINT' || code === EXIT.INTERRUPTED) return failed(new InterruptedError(`lab ${run.lab}: interrupted`));
         const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
         const last = this.stderrTail.trim().split('\n').pop();
@@ -129,6 +126,11 @@ export class Child {
       });
     });
     proc.on('error', (e) => failed(new OperationError(`lab ${run.lab}: could not start ${this.name}: ${e.message}`)));
+  }
+
+  /** The role returned (or failed): the process is only exiting now. */
+  get finished(): boolean {
+    return this.settled;
   }
 
   /** A message for the child's ctx.message(type). */

@@ -6,6 +6,7 @@ import { C } from './library.js';
 import { constants } from 'node:os';
 import type { CallResult } from './bind.js';
 import { NativeMemory } from './memory.js';
+import { addressOf, type IoBuffer } from './io-buffer.js';
 
 const F_GETFL = 3;
 const F_SETFL = 4;
@@ -74,12 +75,12 @@ export function sendfile(fdOut: number, fdIn: number, len: number): number {
 
 // Buffers are passed as (memory, offset, length): the address arithmetic
 // stays here, and nothing above this layer handles a pointer.
-export function read(fd: number, mem: NativeMemory, offset: number, len: number): number {
-  return bytesMoved(() => readFn.call(fd, mem.addr + offset, len), 'read');
+export function read(fd: number, mem: IoBuffer, offset: number, len: number): number {
+  return bytesMoved(() => readFn.call(fd, addressOf(mem, offset), len), 'read');
 }
 
-export function write(fd: number, mem: NativeMemory, offset: number, len: number): number {
-  return bytesMoved(() => writeFn.call(fd, mem.addr + offset, len), 'write');
+export function write(fd: number, mem: IoBuffer, offset: number, len: number): number {
+  return bytesMoved(() => writeFn.call(fd, addressOf(mem, offset), len), 'write');
 }
 
 /**

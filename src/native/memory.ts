@@ -85,7 +85,7 @@ export function prefault(addr: number, length: number, forWrite: boolean): boole
 export class AnonymousMemory {
   private mapped = true;
   private constructor(
-    readonly addr: number,
+    private readonly addr: number,
     readonly size: number,
   ) {}
 

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { bind } from './bind.js';
 import { C, openLibrary } from './library.js';
+import { IoBuffer } from './io-buffer.js';
 import { NativeMemory } from './memory.js';
 import { AGAIN, close } from './net/socket.js';
 import { read, write } from './fd.js';
@@ -98,7 +99,7 @@ export class StringArray {
 
 /** A NULL-terminated pointer table made of runs [from, from+count) of several StringArrays (envp = ours + the peer's). */
 export class PointerTable {
-  readonly mem: NativeMemory;
+  private readonly mem: NativeMemory;
   constructor(parts: Array<[StringArray, number, number]>) {
     const n = parts.reduce((k, [, , c]) => k + c, 0);
     this.mem = new NativeMemory((n + 1) * 8);
@@ -226,7 +227,7 @@ export class Spawner {
   /** The fd to poll for replies. */
   readonly replies: number;
   private readonly requests: number;
-  private readonly mem = new NativeMemory(REQUEST + REPLY * 64);
+  private readonly mem = new IoBuffer(REQUEST + REPLY * 64);
   private nextId = 1;
 
   private constructor(requests: number, replies: number) {
@@ -254,7 +255,7 @@ export class Spawner {
   /** Ask for a child; its id comes back in a reply. */
   request(r: SpawnRequest): number {
     const id = this.nextId++;
-    const b = this.mem.buf;
+    const b = this.mem.view();
     b.writeBigUInt64LE(BigInt(id), 0);
     b.writeBigUInt64LE(BigInt(r.file.strings.pointer(r.file.index)), 8);
     b.writeBigUInt64LE(BigInt(r.argv.addr), 16);
@@ -280,7 +281,7 @@ export class Spawner {
       if (n === AGAIN || n <= 0) return out;
       // Records are 16 bytes and pipe writes of that size are atomic: never split.
       for (let at = REQUEST; at < REQUEST + n; at += REPLY) {
-        const b = this.mem.buf;
+        const b = this.mem.view();
         out.push([Number(b.readBigUInt64LE(at)), b.readInt32LE(at + 8), b.readInt32LE(at + 12)]);
       }
     }

@@ -10,6 +10,8 @@ export interface RowsStyle {
 }
 
 function rawCell(text: string): string {
+  // Control characters are exactly what --raw escapes.
+  // eslint-disable-next-line no-control-regex
   return text === '' ? '-' : text.replace(/[\s\\\x00-\x1f\x7f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 

@@ -8,15 +8,15 @@
 // A client that ends its sending (EOF) leaves; a subscriber that only
 // listens keeps its side open (`tcp connect --no-shutdown`).
 import { IpcError } from '../../errors.js';
-import { NativeMemory } from '../../native/memory.js';
+import { IoBuffer } from '../../native/io-buffer.js';
 import { POLLIN, POLLOUT } from '../../native/poll.js';
 import type { SockAddr } from '../../native/net/sockaddr.js';
 import * as sock from '../../native/net/socket.js';
 import { AGAIN } from '../../native/net/socket.js';
 import { formatAddress } from './address.js';
 import { type Pollable, Reactor } from './reactor.js';
-import { relabel } from './sockerr.js';
-import { listenOn } from './stream.js';
+import { rethrowSocketError } from './sockerr.js';
+import { acceptClient, listenOn } from './stream.js';
 
 export interface BrokerEvents {
   listening?(local: SockAddr): void;
@@ -49,15 +49,15 @@ const READ_SIZE = 256 << 10;
  * holds it has sent it or left.
  */
 class Chunk {
-  readonly mem: NativeMemory;
+  readonly mem: IoBuffer;
   refs = 0;
   constructor(
-    src: NativeMemory,
+    src: IoBuffer,
     off: number,
     readonly length: number,
   ) {
-    this.mem = new NativeMemory(length);
-    src.buf.copy(this.mem.buf, 0, off, off + length);
+    this.mem = new IoBuffer(length);
+    this.mem.load(src.view(off, off + length));
   }
   release(): void {
     if (--this.refs === 0) this.mem.free();
@@ -94,8 +94,8 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
   opts.events.listening?.(local);
   const reactor = new Reactor();
   const clients = new Map<number, Client>();
-  const mem = new NativeMemory(READ_SIZE);
-  const out = new NativeMemory(READ_SIZE);
+  const mem = new IoBuffer(READ_SIZE);
+  const out = new IoBuffer(READ_SIZE);
   let served = 0;
   const max = opts.maxConns ?? Infinity;
 
@@ -139,7 +139,7 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
    * nothing queued gets them straight from native memory (one send, no
    * copy); only what it cannot take now is copied into its queue.
    */
-  const publish = (from: Client, src: NativeMemory, off: number, len: number): number => {
+  const publish = (from: Client, src: IoBuffer, off: number, len: number): number => {
     let recipients = 0;
     let copy: Chunk | null = null;
     for (const c of clients.values()) {
@@ -174,10 +174,10 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
   const received = (c: Client, n: number) => {
     if (!opts.chat) {
       const recipients = publish(c, mem, 0, n);
-      opts.events.message?.(c.id, n, recipients, mem.buf.subarray(0, n));
+      opts.events.message?.(c.id, n, recipients, mem.view(0, n));
       return;
     }
-    const chunk = mem.buf.subarray(0, n);
+    const chunk = mem.view(0, n);
     let data = c.partial.length > 0 ? Buffer.concat([c.partial, chunk]) : chunk;
     const framed: Buffer[] = [];
     for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10)) {
@@ -191,7 +191,7 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
     let recipients = 0;
     for (let at = 0; at < all.length; at += out.size) {
       const len = Math.min(out.size, all.length - at);
-      all.copy(out.buf, 0, at, at + len);
+      out.load(all.subarray(at, at + len));
       recipients = publish(c, out, 0, len);
     }
     if (opts.events.message) for (const f of framed) opts.events.message(c.id, f.length, recipients, f);
@@ -210,7 +210,7 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
       if (n === 0) {
         // A last line without its newline is still a message.
         if (opts.chat && c.partial.length > 0) {
-          mem.buf[0] = 10;
+          mem.view()[0] = 10;
           received(c, 1);
         }
         return leave(c, 'closed');
@@ -224,13 +224,7 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
     interests: () => (clients.size < max ? [[lfd, POLLIN]] : []),
     ready: () => {
       while (clients.size < max) {
-        let a: { fd: number; peer: SockAddr } | null;
-        try {
-          a = sock.accept(lfd);
-        } catch (e) {
-          if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return;
-          return relabel(e, opts.op, where, local);
-        }
+        const a = acceptClient(lfd, opts.op, where, local);
         if (!a) return;
         const c = new Client(++served, a.fd, a.peer);
         clients.set(c.id, c);
@@ -252,7 +246,7 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
   try {
     await reactor.run({ what: `${opts.op} ${where}`, idleMs: opts.idleMs, done: () => false });
   } catch (e) {
-    relabel(e, opts.op, where, local);
+    rethrowSocketError(e, opts.op, where, local);
   } finally {
     sock.close(lfd);
     for (const c of [...clients.values()]) leave(c, 'server stopped');

@@ -7,7 +7,7 @@ import { POLLIN, PollSet } from '../../native/poll.js';
 import * as sock from '../../native/net/socket.js';
 import * as fdio from '../../native/fd.js';
 import { AGAIN } from '../../native/net/socket.js';
-import { NativeMemory } from '../../native/memory.js';
+import { IoBuffer } from '../../native/io-buffer.js';
 import { childPipe, type ExitStatus, pidfdOpen, reap, SIGKILL, SIGTERM, signalProcess } from '../../native/spawn.js';
 import type { Pollable } from './reactor.js';
 import type { Launcher, Peer } from './launcher.js';
@@ -22,7 +22,7 @@ export interface ChildFds {
 
 /** One running child: its pidfd in the reactor, its stderr read by lines. */
 export class Child implements Pollable {
-  private errMem: NativeMemory | null = new NativeMemory(4096);
+  private errMem: IoBuffer | null = new IoBuffer(4096);
   private errCarry = '';
   status: ExitStatus | null = null;
 
@@ -114,7 +114,7 @@ export class Child implements Pollable {
         this.closeStderr();
         return;
       }
-      const text = this.errCarry + this.errMem.buf.toString('utf8', 0, n);
+      const text = this.errCarry + this.errMem.view(0, n).toString('utf8');
       const lines = text.split('\n');
       this.errCarry = lines.pop()!;
       for (const l of lines) this.onStderr(l);

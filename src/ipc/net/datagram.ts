@@ -9,7 +9,7 @@ import * as sock from '../../native/net/socket.js';
 import { AGAIN } from '../../native/net/socket.js';
 import { formatAddress } from './address.js';
 import { Reactor, waitReady } from './reactor.js';
-import { relabel } from './sockerr.js';
+import { rethrowSocketError } from './sockerr.js';
 import { type Group, joinGroupOf, prepareGroup } from './multicast.js';
 import { type SenderOptions, setSender } from '../../native/net/multicast.js';
 import { socketInode, udpDrops } from './udp-drops.js';
@@ -61,28 +61,42 @@ const UDP_SLOT = 65536;
 /** UNIX datagrams may be larger, up to the socket send buffer. */
 const UNIX_SLOT = 256 << 10;
 
-export async function listen(opts: ListenOptions): Promise<{ received: number; local: SockAddr }> {
-  const where = formatAddress(opts.address);
+/**
+ * A datagram socket bound to `opts.address` (its --group joined): the fd and
+ * the address it really got. `receiveBuffer` asks for a deeper receive queue.
+ * The fd is closed again when a step fails.
+ */
+export function bindDatagram(
+  opts: Pick<ListenOptions, 'op' | 'address' | 'reuseaddr' | 'group' | 'afterBind'>,
+  receiveBuffer?: number,
+): { fd: number; local: SockAddr } {
   let fd = -1;
-  let local: SockAddr;
   try {
     fd = sock.socket(familyNumber(opts.address), sock.SOCK_DGRAM);
     if (opts.reuseaddr && opts.address.family !== 'unix') sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_REUSEADDR, 1);
     if (opts.group) prepareGroup(fd);
     sock.bindTo(fd, opts.address);
     if (opts.group) joinGroupOf(fd, opts.group);
-    local = sock.localAddress(fd);
+    const local = sock.localAddress(fd);
     opts.afterBind?.(local);
-    // A deeper receive queue rides out bursts; the kernel caps it at rmem_max.
-    try {
-      sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_RCVBUF, 4 << 20);
-    } catch {
-      /* keep the default */
+    if (receiveBuffer !== undefined) {
+      try {
+        sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_RCVBUF, receiveBuffer);
+      } catch {
+        /* keep the default */
+      }
     }
+    return { fd, local };
   } catch (e) {
     if (fd >= 0) sock.close(fd);
-    return relabel(e, opts.op, where, opts.address);
+    return rethrowSocketError(e, opts.op, formatAddress(opts.address), opts.address);
   }
+}
+
+export async function listen(opts: ListenOptions): Promise<{ received: number; local: SockAddr }> {
+  // A deeper receive queue rides out bursts; the kernel caps it at rmem_max.
+  const { fd, local } = bindDatagram(opts, 4 << 20);
+  const where = formatAddress(opts.address);
   opts.onListening?.(local);
   const unix = opts.address.family === 'unix';
   const batch = new DatagramBatch(unix ? 16 : 64, unix ? UNIX_SLOT : UDP_SLOT);
@@ -117,7 +131,7 @@ export async function listen(opts: ListenOptions): Promise<{ received: number; l
   try {
     await reactor.run({ what: `${opts.op} ${where}`, idleMs: opts.idleMs, done: () => received >= limit });
   } catch (e) {
-    relabel(e, opts.op, where, opts.address);
+    rethrowSocketError(e, opts.op, where, opts.address);
   } finally {
     batch.free();
     // Read before close: /proc lists the socket only while it is open.
@@ -178,7 +192,7 @@ export async function send(opts: SendOptions): Promise<{ sent: number }> {
       }
     }
   } catch (e) {
-    relabel(e, opts.op, where, opts.to);
+    rethrowSocketError(e, opts.op, where, opts.to);
   } finally {
     if (fd >= 0) sock.close(fd);
   }
@@ -186,10 +200,10 @@ export async function send(opts: SendOptions): Promise<{ sent: number }> {
 }
 
 async function sendOne(fd: number, payload: Buffer, to: SockAddr, what: string, timeoutMs?: number): Promise<number> {
-  const { NativeMemory } = await import('../../native/memory.js');
-  const mem = new NativeMemory(payload.length);
+  const { IoBuffer } = await import('../../native/io-buffer.js');
+  const mem = new IoBuffer(payload.length);
   try {
-    payload.copy(mem.buf);
+    mem.load(payload);
     for (;;) {
       const n = sock.sendTo(fd, mem, 0, payload.length, to);
       if (n !== AGAIN) return 1;

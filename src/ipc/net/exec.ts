@@ -7,7 +7,7 @@
 // make close(2) reset the connection (we read what is left first).
 // Everything waits in one Reactor: listener, output pipes, pidfds, stderr.
 import { IpcError } from '../../errors.js';
-import { NativeMemory } from '../../native/memory.js';
+import { IoBuffer } from '../../native/io-buffer.js';
 import { POLLIN } from '../../native/poll.js';
 import type { SockAddr } from '../../native/net/sockaddr.js';
 import { setNonBlocking } from '../../native/fd.js';
@@ -17,8 +17,8 @@ import { childPipe } from '../../native/spawn.js';
 import { formatAddress } from './address.js';
 import { Flow, FlowError } from './flow.js';
 import { type Pollable, Reactor } from './reactor.js';
-import { relabel } from './sockerr.js';
-import { listenOn } from './stream.js';
+import { rethrowSocketError } from './sockerr.js';
+import { acceptClient, listenOn } from './stream.js';
 import { Child, type ExitStatus, stopChildren } from './children.js';
 import { Launcher, peerOf } from './launcher.js';
 import type { Program } from './program.js';
@@ -49,7 +49,7 @@ export interface ExecServeOptions {
 /** After the child is done, how long we read what the peer still sends before closing. */
 const DRAIN_MS = 2000;
 
-const drainMem = new NativeMemory(64 << 10);
+const drainMem = new IoBuffer(64 << 10);
 
 class ExecConn implements Pollable {
   child: Child | null = null;
@@ -212,13 +212,7 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
     interests: () => (listening && conns.size < max ? [[lfd, POLLIN]] : []),
     ready: () => {
       while (listening && conns.size < max) {
-        let a: { fd: number; peer: SockAddr } | null;
-        try {
-          a = sock.accept(lfd);
-        } catch (e) {
-          if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return;
-          return relabel(e, opts.op, where, local);
-        }
+        const a = acceptClient(lfd, opts.op, where, local);
         if (!a) return;
         if (opts.linger !== undefined) sock.setLinger(a.fd, opts.linger);
         const id = ++served;
@@ -251,7 +245,7 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
       done: () => !opts.keepOpen && !listening && conns.size === 0,
     });
   } catch (e) {
-    relabel(e, opts.op, where, local);
+    rethrowSocketError(e, opts.op, where, local);
   } finally {
     if (listening) sock.close(lfd);
     await launcher.settle();
@@ -264,5 +258,6 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
   }
   if (failure instanceof IpcError)
     throw new IpcError(failure.errno, opts.op, `--exec ${opts.program.file}`, { detail: 'the program could not be started', exitCode: 1 });
-  if (failure) throw failure;
+  // What the spawn threw, re-thrown as it was (the CLI reports any thrown value).
+  if (failure) throw failure as Error;
 }

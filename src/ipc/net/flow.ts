@@ -9,13 +9,13 @@
 //            when the bytes must be seen, e.g. for --json data events)
 import { fstatSync } from 'node:fs';
 import { IpcError } from '../../errors.js';
-import { NativeMemory } from '../../native/memory.js';
+import { IoBuffer } from '../../native/io-buffer.js';
 import { POLLIN, POLLOUT, readyNow } from '../../native/poll.js';
 import { growPipe, isAppendOnly } from '../../native/fd.js';
 import * as sock from '../../native/net/socket.js';
 import * as fdio from '../../native/fd.js';
 import { AGAIN } from '../../native/net/socket.js';
-import type { Pollable, Reactor } from './reactor.js';
+import type { Reactor } from './reactor.js';
 
 export type FdKind = 'pipe' | 'file' | 'socket' | 'null' | 'other';
 
@@ -34,13 +34,13 @@ export function fdKind(fd: number): FdKind {
   }
 }
 
-/** A failure of one end of a flow: the source (read side) or the destination. */
 /** Grow pipe `fd` towards `bytes`: the capacity now in effect (64 KiB, the default, if unknown). */
 function pipeCapacity(fd: number, bytes: number): number {
   const size = growPipe(fd, bytes);
   return size > 0 ? size : 65536;
 }
 
+/** A failure of one end of a flow: the source (read side) or the destination. */
 export class FlowError extends Error {
   constructor(
     readonly side: 'src' | 'dst',
@@ -83,7 +83,7 @@ type Mode = 'direct' | 'staged' | 'sendfile' | 'copy';
 /** Per slice, a flow moves at most this much before letting the others run. */
 const BUDGET = 8 << 20;
 
-export class Flow implements Pollable {
+export class Flow {
   private mode: Mode;
   private readonly src: number;
   private readonly dst: number | null;
@@ -91,7 +91,7 @@ export class Flow implements Pollable {
   private readonly dstKind: FdKind;
   private pipeFds: [number, number] | null = null;
   private capacity: number;
-  private mem: NativeMemory | null = null;
+  private mem: IoBuffer | null = null;
   private offset = 0;
   private pending = 0;
   private srcEof = false;
@@ -113,8 +113,8 @@ export class Flow implements Pollable {
       this.dst = opts.dst;
       this.dstKind = opts.dst === null ? 'other' : fdKind(opts.dst);
       const bytes = opts.transform ? opts.transform(opts.src) : opts.src;
-      this.mem = new NativeMemory(bytes.length);
-      bytes.copy(this.mem.buf);
+      this.mem = new IoBuffer(bytes.length);
+      this.mem.load(bytes);
       this.pending = bytes.length;
       opts.observe?.(bytes);
       this.srcEof = true;
@@ -135,7 +135,7 @@ export class Flow implements Pollable {
       const p = this.srcKind === 'pipe' ? this.src : this.dst!;
       this.capacity = pipeCapacity(p, this.capacity);
     } else if (this.mode === 'copy') {
-      this.mem = new NativeMemory(this.capacity);
+      this.mem = new IoBuffer(this.capacity);
     }
   }
 
@@ -159,10 +159,6 @@ export class Flow implements Pollable {
     return this.done || !this.want ? [] : [this.want];
   }
 
-  ready(): void {
-    this.pump();
-  }
-
   /** Move what can be moved now; afterwards `want` says what to wait for. */
   pump(): void {
     if (this.done) return;
@@ -184,7 +180,7 @@ export class Flow implements Pollable {
         // This pair of files does not take splice/sendfile after all: copy.
         this.releasePipe();
         this.mode = 'copy';
-        this.mem = new NativeMemory(this.capacity);
+        this.mem = new IoBuffer(this.capacity);
         return this.pump();
       }
       throw e;
@@ -332,11 +328,11 @@ export class Flow implements Pollable {
         continue;
       }
       if (this.opts.transform) {
-        const out = this.opts.transform(Buffer.from(mem.buf.subarray(0, n)));
-        out.copy(mem.buf, 0, 0, Math.min(out.length, this.capacity));
+        const out = this.opts.transform(mem.copyOut(0, n));
+        mem.load(out.subarray(0, Math.min(out.length, this.capacity)));
         n = Math.min(out.length, this.capacity);
       }
-      this.opts.observe?.(mem.buf.subarray(0, n));
+      this.opts.observe?.(mem.view(0, n));
       this.offset = 0;
       this.pending = n;
     }

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NativeMemory } from '../../native/memory.js';
+import { IoBuffer } from '../../native/io-buffer.js';
 import { POLLIN, POLLOUT } from '../../native/poll.js';
 import { familyNumber, type SockAddr } from '../../native/net/sockaddr.js';
 import * as sock from '../../native/net/socket.js';
@@ -14,7 +14,7 @@ import { waitReady } from './reactor.js';
 
 const WAIT_MS = 2000;
 
-async function sendAll(fd: number, mem: NativeMemory, len: number): Promise<void> {
+async function sendAll(fd: number, mem: IoBuffer, len: number): Promise<void> {
   for (let done = 0; done < len;) {
     const n = sock.send(fd, mem, done, len - done);
     if (n === AGAIN) await waitReady(fd, POLLOUT, 'selftest send', WAIT_MS);
@@ -22,7 +22,7 @@ async function sendAll(fd: number, mem: NativeMemory, len: number): Promise<void
   }
 }
 
-async function recvExactly(fd: number, mem: NativeMemory, len: number): Promise<Buffer> {
+async function recvExactly(fd: number, mem: IoBuffer, len: number): Promise<Buffer> {
   let got = 0;
   while (got < len) {
     const n = sock.recv(fd, mem, got, len - got);
@@ -30,14 +30,14 @@ async function recvExactly(fd: number, mem: NativeMemory, len: number): Promise<
     else if (n === 0) break;
     else got += n;
   }
-  return Buffer.from(mem.buf.subarray(0, got));
+  return mem.copyOut(0, got);
 }
 
 /** Listen, connect, accept, send one way, echo back, compare. */
 async function streamRoundTrip(listenAt: SockAddr): Promise<string> {
   const payload = Buffer.from(`selftest ${process.pid} \u00e9\u0000\u00ff`.repeat(64));
   const fds: number[] = [];
-  const mem = new NativeMemory(payload.length);
+  const mem = new IoBuffer(payload.length);
   try {
     const lfd = sock.socket(familyNumber(listenAt), sock.SOCK_STREAM);
     fds.push(lfd);
@@ -57,13 +57,13 @@ async function streamRoundTrip(listenAt: SockAddr): Promise<string> {
     }
     if (!a) throw new Error('no connection to accept');
     fds.push(a.fd);
-    payload.copy(mem.buf);
+    mem.load(payload);
     await sendAll(cfd, mem, payload.length);
-    mem.buf.fill(0);
+    mem.view().fill(0);
     const there = await recvExactly(a.fd, mem, payload.length);
-    there.copy(mem.buf);
+    mem.load(there);
     await sendAll(a.fd, mem, there.length);
-    mem.buf.fill(0);
+    mem.view().fill(0);
     const back = await recvExactly(cfd, mem, payload.length);
     if (!back.equals(payload)) throw new Error('bytes came back different');
     return `${formatAddress(local)}: ${payload.length} bytes there and back`;
@@ -89,7 +89,7 @@ export async function unixRoundTrip(): Promise<string> {
 export async function udpRoundTrip(): Promise<string> {
   const fds: number[] = [];
   const sizes = [170, 230];
-  const mem = new NativeMemory(1024);
+  const mem = new IoBuffer(1024);
   try {
     const rfd = sock.socket(familyNumber({ family: 'inet', address: '', port: 0 }), sock.SOCK_DGRAM);
     fds.push(rfd);
@@ -98,7 +98,7 @@ export async function udpRoundTrip(): Promise<string> {
     const sfd = sock.socket(familyNumber(to), sock.SOCK_DGRAM);
     fds.push(sfd);
     for (const [i, size] of sizes.entries()) {
-      mem.buf.fill(65 + i, 0, size);
+      mem.view().fill(65 + i, 0, size);
       sock.sendTo(sfd, mem, 0, size, to);
     }
     // Boundaries kept: two sends are two receives of exactly those sizes.
@@ -108,7 +108,7 @@ export async function udpRoundTrip(): Promise<string> {
         await waitReady(rfd, POLLIN, 'selftest udp', WAIT_MS);
         r = sock.recvFrom(rfd, mem, 0, mem.size);
       }
-      if (!r || r.size !== size || mem.buf[0] !== 65 + i || mem.buf[size - 1] !== 65 + i) throw new Error(`datagram ${i + 1} came back different`);
+      if (!r || r.size !== size || mem.view()[0] !== 65 + i || mem.view()[size - 1] !== 65 + i) throw new Error(`datagram ${i + 1} came back different`);
     }
     return `${formatAddress(to)}: datagrams of ${sizes.join(' and ')} bytes kept apart`;
   } finally {

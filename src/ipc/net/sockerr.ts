@@ -66,7 +66,7 @@ function phrase(code: string, a: SockAddr | null): { detail?: string; hint?: str
 }
 
 /** Re-throw a native socket error as `<op> <endpoint>: ERRNO, meaning`. */
-export function relabel(err: unknown, op: string, endpoint: string, a: SockAddr | null): never {
+export function rethrowSocketError(err: unknown, op: string, endpoint: string, a: SockAddr | null): never {
   const e = err instanceof FlowError ? err.failure : err;
   if (e instanceof IpcError) throw new IpcError(e.errno, op, endpoint, phrase(e.code, a));
   throw err;

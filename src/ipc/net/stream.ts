@@ -9,7 +9,7 @@ import * as sock from '../../native/net/socket.js';
 import { formatAddress } from './address.js';
 import { Flow, FlowError } from './flow.js';
 import { type Pollable, Reactor, waitReady } from './reactor.js';
-import { relabel } from './sockerr.js';
+import { rethrowSocketError } from './sockerr.js';
 
 export interface ServeEvents {
   listening?(local: SockAddr): void;
@@ -44,7 +44,7 @@ export interface ServeOptions {
   meter?: (moved: () => number) => void;
 }
 
-/** A socket of the address's family, with its fd closed if setup throws. */
+/** A socket of the address's family. The caller closes it if its setup then fails (see listenOn). */
 export function openSocket(a: SockAddr, type: number): number {
   return sock.socket(familyNumber(a), type);
 }
@@ -63,19 +63,35 @@ export function listenOn(opts: Pick<ServeOptions, 'op' | 'address' | 'backlog' |
     return { fd, local };
   } catch (e) {
     if (fd >= 0) sock.close(fd);
-    return relabel(e, opts.op, where, opts.address);
+    return rethrowSocketError(e, opts.op, where, opts.address);
+  }
+}
+
+/**
+ * accept(2) one waiting client of listening socket `lfd`: null when none is
+ * waiting, or when this process is out of descriptors (EMFILE/ENFILE: the
+ * listener tries again when a connection closes).
+ */
+export function acceptClient(lfd: number, op: string, where: string, local: SockAddr): { fd: number; peer: SockAddr } | null {
+  try {
+    return sock.accept(lfd);
+  } catch (e) {
+    if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return null;
+    return rethrowSocketError(e, op, where, local);
   }
 }
 
 class Connection {
   readonly flow: Flow;
-  error: string | undefined;
+  /** What the reactor polls for this connection; each readiness steps it. */
+  readonly poller: Pollable;
   constructor(
     readonly id: number,
     readonly fd: number,
     readonly peer: SockAddr,
     reactor: Reactor,
     opts: ServeOptions,
+    step: (c: Connection) => void,
   ) {
     const data = opts.events.data;
     this.flow = new Flow(reactor, {
@@ -88,6 +104,7 @@ class Connection {
         if (opts.echo) sock.shutdown(fd, sock.SHUT_WR);
       },
     });
+    this.poller = { interests: () => this.flow.interests(), ready: () => step(this) };
   }
 }
 
@@ -111,26 +128,12 @@ export async function serve(opts: ServeOptions): Promise<void> {
   });
 
   const end = (c: Connection, error?: string) => {
-    const p = pollers.get(c);
-    if (p) reactor.remove(p);
-    pollers.delete(c);
+    reactor.remove(c.poller);
     conns.delete(c.id);
     movedByClosed += c.flow.bytes;
     c.flow.stop();
     sock.close(c.fd);
     opts.events.close?.(c.id, { received: c.flow.bytes, error });
-  };
-  const pollers = new Map<Connection, Pollable>();
-  const pollConn = (c: Connection): Pollable => {
-    let p = pollers.get(c);
-    if (!p) {
-      p = {
-        interests: () => c.flow.interests(),
-        ready: () => step(c),
-      };
-      pollers.set(c, p);
-    }
-    return p;
   };
   const step = (c: Connection) => {
     try {
@@ -152,18 +155,12 @@ export async function serve(opts: ServeOptions): Promise<void> {
     interests: () => (listening && conns.size < max ? [[lfd, POLLIN]] : []),
     ready: () => {
       while (listening && conns.size < max) {
-        let a: { fd: number; peer: SockAddr } | null;
-        try {
-          a = sock.accept(lfd);
-        } catch (e) {
-          if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return; // try again when one closes
-          return relabel(e, opts.op, where, local);
-        }
+        const a = acceptClient(lfd, opts.op, where, local);
         if (!a) return;
-        const c = new Connection(++served, a.fd, a.peer, reactor, opts);
+        const c = new Connection(++served, a.fd, a.peer, reactor, opts, step);
         if (opts.linger !== undefined) sock.setLinger(a.fd, opts.linger);
         conns.set(c.id, c);
-        reactor.add(pollConn(c));
+        reactor.add(c.poller);
         opts.events.accept?.(c.id, a.peer);
         if (!opts.keepOpen) {
           // One client: stop listening so that others are refused, as nc does.
@@ -185,7 +182,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     for (const c of [...conns.values()]) end(c, 'server stopped');
     if (listening) sock.close(lfd);
   }
-  if (failure) relabel(failure, opts.op, where, local);
+  if (failure) rethrowSocketError(failure, opts.op, where, local);
 }
 
 export interface ConnectOptions {
@@ -231,7 +228,7 @@ export async function connect(opts: ConnectOptions, onConnected?: (r: { local: S
         if (opts.source.family !== 'unix') sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_REUSEADDR, 1);
         sock.bindTo(fd, opts.source);
       } catch (e) {
-        return relabel(e, opts.op, `${where} from ${formatAddress(opts.source)}`, opts.source);
+        return rethrowSocketError(e, opts.op, `${where} from ${formatAddress(opts.source)}`, opts.source);
       }
     }
     try {
@@ -241,7 +238,7 @@ export async function connect(opts: ConnectOptions, onConnected?: (r: { local: S
       }
       local = sock.localAddress(fd);
     } catch (e) {
-      return relabel(e, opts.op, where, opts.address);
+      return rethrowSocketError(e, opts.op, where, opts.address);
     }
     const peer = opts.address;
     onConnected?.({ local, peer });
@@ -293,7 +290,7 @@ export async function connect(opts: ConnectOptions, onConnected?: (r: { local: S
     } catch (e) {
       up?.stop();
       down.stop();
-      if (e instanceof FlowError) relabel(e, opts.op, where, opts.address);
+      if (e instanceof FlowError) rethrowSocketError(e, opts.op, where, opts.address);
       throw e;
     }
     up?.stop();

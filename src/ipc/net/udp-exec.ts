@@ -3,20 +3,21 @@
 // datagram per 65507 bytes). Up to MAX_RUNNING children at once; beyond that
 // datagrams wait in the kernel's queue, taken only when a child is free,
 // so none is taken and then dropped.
-import { NativeMemory } from '../../native/memory.js';
+import { IoBuffer } from '../../native/io-buffer.js';
 import { POLLIN } from '../../native/poll.js';
-import { familyNumber, type SockAddr } from '../../native/net/sockaddr.js';
+import type { SockAddr } from '../../native/net/sockaddr.js';
 import * as sock from '../../native/net/socket.js';
 import * as fdio from '../../native/fd.js';
 import { AGAIN } from '../../native/net/socket.js';
 import { childPipe } from '../../native/spawn.js';
 import { formatAddress } from './address.js';
 import { type Pollable, Reactor } from './reactor.js';
-import { relabel } from './sockerr.js';
+import { rethrowSocketError } from './sockerr.js';
 import { Child, type ExitStatus, stopChildren } from './children.js';
 import { Launcher, peerOf } from './launcher.js';
 import type { Program } from './program.js';
-import { type Group, joinGroupOf, prepareGroup } from './multicast.js';
+import type { Group } from './multicast.js';
+import { bindDatagram } from './datagram.js';
 
 export interface UdpExecOptions {
   op: string;
@@ -46,7 +47,7 @@ class Job implements Pollable {
     readonly n: number,
     readonly peer: SockAddr,
     data: Buffer,
-    private readonly mem: NativeMemory,
+    private readonly mem: IoBuffer,
     opts: UdpExecOptions,
     private readonly onStarted: (j: Job) => void,
     private readonly onDone: (j: Job, reply: Buffer | null) => void,
@@ -57,7 +58,7 @@ class Job implements Pollable {
     this.outR = outR;
     try {
       // A datagram (<= 64 KiB) fits the pipe: written whole before the child starts.
-      data.copy(mem.buf, 0);
+      mem.load(data, 0);
       if (data.length > 0) fdio.write(inW, mem, 0, data.length);
     } finally {
       sock.close(inW);
@@ -103,7 +104,7 @@ class Job implements Pollable {
         this.outDone = true;
         return this.check();
       }
-      this.chunks.push(Buffer.from(this.mem.buf.subarray(0, n)));
+      this.chunks.push(this.mem.copyOut(0, n));
     }
   }
 
@@ -117,23 +118,11 @@ class Job implements Pollable {
 
 export async function listenExec(opts: UdpExecOptions): Promise<{ received: number }> {
   const where = formatAddress(opts.address);
-  let fd = -1;
-  let local: SockAddr;
-  try {
-    fd = sock.socket(familyNumber(opts.address), sock.SOCK_DGRAM);
-    if (opts.reuseaddr && opts.address.family !== 'unix') sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_REUSEADDR, 1);
-    if (opts.group) prepareGroup(fd);
-    sock.bindTo(fd, opts.address);
-    if (opts.group) joinGroupOf(fd, opts.group);
-    local = sock.localAddress(fd);
-  } catch (e) {
-    if (fd >= 0) sock.close(fd);
-    return relabel(e, opts.op, where, opts.address);
-  }
+  const { fd, local } = bindDatagram(opts);
   opts.onListening?.(local);
   const reactor = new Reactor();
   const launcher = new Launcher(reactor);
-  const mem = new NativeMemory(65536);
+  const mem = new IoBuffer(65536);
   const jobs = new Set<Job>();
   const limit = opts.count ?? Infinity;
   let received = 0;
@@ -147,7 +136,7 @@ export async function listenExec(opts: UdpExecOptions): Promise<{ received: numb
     if (data === null) return;
     for (let at = 0; at < data.length; at += MAX_REPLY) {
       const part = data.subarray(at, at + MAX_REPLY);
-      part.copy(mem.buf, 0);
+      mem.load(part, 0);
       // A reply the socket cannot take now is dropped, as a UDP server's would be.
       try {
         sock.sendTo(fd, mem, 0, part.length, j.peer);
@@ -165,7 +154,7 @@ export async function listenExec(opts: UdpExecOptions): Promise<{ received: numb
         if (!r) return;
         received++;
         reactor.touch();
-        const j = new Job(received, r.from, Buffer.from(mem.buf.subarray(0, r.size)), mem, opts, (started) => reactor.add(started.child!), reply, launcher);
+        const j = new Job(received, r.from, mem.copyOut(0, r.size), mem, opts, (started) => reactor.add(started.child!), reply, launcher);
         jobs.add(j);
         reactor.add(j);
       }
@@ -174,7 +163,7 @@ export async function listenExec(opts: UdpExecOptions): Promise<{ received: numb
   try {
     await reactor.run({ what: `${opts.op} ${where}`, idleMs: opts.idleMs, done: () => finished >= limit });
   } catch (e) {
-    relabel(e, opts.op, where, opts.address);
+    rethrowSocketError(e, opts.op, where, opts.address);
   } finally {
     await launcher.settle();
     await stopChildren([...jobs].flatMap((j) => (j.child ? [j.child] : [])));

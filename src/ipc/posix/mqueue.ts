@@ -198,13 +198,12 @@ export class PosixQueue {
   sendNow(data: Uint8Array, priority: number, op = 'pmq send'): boolean {
     if (data.length > this.msgsize) this.checkSize(data.length, op);
     const b = this.bufferFor();
-    b.mem.buf.set(data, 0);
+    b.load(data);
     for (;;) {
-      const errno = b.send(this.fd, data.length, priority);
-      if (errno === 0) return true;
-      const e = new IpcError(errno, op, this.name);
-      if (e.code === 'EAGAIN') return false;
-      if (e.code !== 'EINTR') return fail(e, op, this.name);
+      const error = b.send(this.fd, data.length, priority);
+      if (error === undefined) return true;
+      if (error === 'EAGAIN') return false;
+      if (error !== 'EINTR') return fail(IpcError.of(error, op, this.name), op, this.name);
     }
   }
 
@@ -222,10 +221,9 @@ export class PosixQueue {
     const b = this.bufferFor();
     for (;;) {
       const n = b.receive(this.fd);
-      if (n >= 0) return { priority: b.priority, data: Buffer.from(b.mem.buf.subarray(0, n)) };
-      const e = new IpcError(-n, op, this.name);
-      if (e.code === 'EAGAIN') return null;
-      if (e.code !== 'EINTR') return fail(e, op, this.name);
+      if (typeof n === 'number') return { priority: b.priority, data: b.copyOut(n) };
+      if (n === 'EAGAIN') return null;
+      if (n !== 'EINTR') return fail(IpcError.of(n, op, this.name), op, this.name);
     }
   }
 
@@ -236,8 +234,8 @@ export class PosixQueue {
    */
   sendBatchNow(records: RecordBatch, from: number, priority: number): { sent: number; full: boolean; error?: unknown } {
     const r = batch().mqSendBatch(this.fd, records.native, from, records.count, priority);
-    if (r.errno === 0) return { sent: r.done, full: false };
-    const e = new IpcError(r.errno, 'pmq send', this.name);
+    if (r.error === undefined) return { sent: r.done, full: false };
+    const e = IpcError.of(r.error, 'pmq send', this.name);
     if (e.code === 'EAGAIN') return { sent: r.done, full: true };
     if (e.code === 'EINTR') return { sent: r.done, full: false };
     try {
@@ -256,9 +254,8 @@ export class PosixQueue {
     const area = (this.area ??= new (batch().MqReceiveArea)(Math.max(1 << 20, 4 * (this.msgsize + 1)), this.msgsize));
     const r = area.receive(this.fd, max, sep);
     if (r.done === 0) {
-      const e = new IpcError(r.errno, 'pmq recv', this.name);
-      if (r.errno === 0 || e.code === 'EAGAIN' || e.code === 'EINTR') return null;
-      return fail(e, 'pmq recv', this.name);
+      if (r.error === undefined || r.error === 'EAGAIN' || r.error === 'EINTR') return null;
+      return fail(IpcError.of(r.error, 'pmq recv', this.name), 'pmq recv', this.name);
     }
     const n = r.done;
     const cut = sep === -1 ? 0 : 1;

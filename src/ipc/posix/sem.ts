@@ -87,11 +87,10 @@ export class PosixSemaphore {
   /** Take one unit if there is one, now. */
   tryWait(): boolean {
     for (;;) {
-      const r = this.sem.tryWait();
-      if (r.taken) return true;
-      const e = new IpcError(r.errno, 'psem wait', this.name);
-      if (e.code === 'EAGAIN') return false;
-      if (e.code !== 'EINTR') return fail(e, 'psem wait', this.name);
+      const error = this.sem.tryWait();
+      if (error === undefined) return true;
+      if (error === 'EAGAIN') return false;
+      if (error !== 'EINTR') return fail(IpcError.of(error, 'psem wait', this.name), 'psem wait', this.name);
     }
   }
 
@@ -107,24 +106,23 @@ export class PosixSemaphore {
       const left = deadline.remaining();
       // No deadline: a year at a time (a thread cannot be given "for ever" here).
       const until = Date.now() + (left ?? 365 * 86_400_000);
-      const errno = await waitFor(this.sem.timedWait(until), {
+      const error = await waitFor(this.sem.timedWait(until), {
         what,
         timeoutMs: left === undefined ? undefined : left + 50,
         totalMs: deadline.total,
-        onLateResult: (late: number) => {
-          if (late === 0) this.sem.post();
+        onLateResult: (late: string | undefined) => {
+          if (late === undefined) this.sem.post();
         },
       });
-      if (errno === 0) return;
-      const e = new IpcError(errno, 'psem wait', this.name);
-      if (e.code === 'ETIMEDOUT') {
+      if (error === undefined) return;
+      if (error === 'ETIMEDOUT') {
         if (deadline.remaining() === 0 || left !== undefined) {
           throw new TimeoutError(`${what}: timed out after ${formatMs(deadline.total!)}`);
         }
         continue;
       }
-      if (e.code === 'EINTR' && !isStopping()) continue;
-      fail(e, 'psem wait', this.name);
+      if (error === 'EINTR' && !isStopping()) continue;
+      fail(IpcError.of(error, 'psem wait', this.name), 'psem wait', this.name);
     }
   }
 

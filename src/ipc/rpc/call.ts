@@ -55,6 +55,19 @@ export interface CallOutcome {
   retransmits: number;
 }
 
+/** A client of the server at `address`, with the transport options of `spec`. */
+function clientFor(spec: Pick<CallSpec, 'op' | 'proto' | 'timeoutMs' | 'retryMs' | 'onIgnored' | 'onRetransmit'>, address: SockAddr): Promise<RpcClient> {
+  return RpcClient.open({
+    op: spec.op,
+    address,
+    proto: spec.proto,
+    timeoutMs: spec.timeoutMs,
+    retryMs: spec.retryMs,
+    onIgnored: spec.onIgnored,
+    onRetransmit: spec.onRetransmit,
+  });
+}
+
 /** A client for repeated calls to one program/version/procedure. */
 export class Caller {
   private constructor(
@@ -65,15 +78,7 @@ export class Caller {
 
   static async open(spec: CallSpec): Promise<Caller> {
     const address = await resolve(spec);
-    const client = await RpcClient.open({
-      op: spec.op,
-      address,
-      proto: spec.proto,
-      timeoutMs: spec.timeoutMs,
-      retryMs: spec.retryMs,
-      onIgnored: spec.onIgnored,
-      onRetransmit: spec.onRetransmit,
-    });
+    const client = await clientFor(spec, address);
     return new Caller(client, spec, address);
   }
 
@@ -105,15 +110,7 @@ export async function ping(spec: Omit<CallSpec, 'vers' | 'proc' | 'args'> & { ve
   const vers = spec.vers ?? 0;
   // GETPORT with version 0: rpcbind answers with the port of any version it has.
   const address = await resolve({ ...spec, vers }, spec.vers === undefined);
-  const client = await RpcClient.open({
-    op: spec.op,
-    address,
-    proto: spec.proto,
-    timeoutMs: spec.timeoutMs,
-    retryMs: spec.retryMs,
-    onIgnored: spec.onIgnored,
-    onRetransmit: spec.onRetransmit,
-  });
+  const client = await clientFor(spec, address);
   const one = async (v: number, probing: boolean): Promise<PingResult> => {
     const r = await client.call({ rpcvers: spec.rpcvers ?? RPC_VERSION, prog: spec.prog, vers: v, proc: 0, cred: spec.cred, verf: NO_AUTH }, Buffer.alloc(0));
     try {

@@ -6,14 +6,14 @@
 // one fragment, a reply may come in any number of fragments and is put back
 // together. One socket serves every call of a client (--count N).
 import { OperationError, TimeoutError } from '../../errors.js';
-import { NativeMemory } from '../../native/memory.js';
+import { IoBuffer } from '../../native/io-buffer.js';
 import { POLLIN, POLLOUT, PollSet } from '../../native/poll.js';
 import { familyNumber, type SockAddr } from '../../native/net/sockaddr.js';
 import * as sock from '../../native/net/socket.js';
 import { AGAIN } from '../../native/net/socket.js';
 import { formatAddress } from '../net/address.js';
 import { Reactor } from '../net/reactor.js';
-import { relabel } from '../net/sockerr.js';
+import { rethrowSocketError } from '../net/sockerr.js';
 import { formatMs } from '../wait.js';
 import { type CallHeader, decodeReply, encodeCall, peekXid, REPLY, type Reply } from './message.js';
 import { LAST_FRAGMENT, RecordReader } from './record.js';
@@ -55,8 +55,8 @@ export class RpcClient {
   private readonly what: string;
   private readonly reactor = new Reactor();
   private readonly quick = new PollSet(1);
-  private readonly rx = new NativeMemory(UDP_MAX);
-  private tx = new NativeMemory(4096);
+  private readonly rx = new IoBuffer(UDP_MAX);
+  private tx = new IoBuffer(4096);
   /** TCP: bytes received, cut into records. */
   private readonly records: RecordReader;
   private closed = false;
@@ -85,7 +85,7 @@ export class RpcClient {
     } catch (e) {
       c.close();
       if (e instanceof TimeoutError) throw e;
-      relabel(e, opts.op, c.where, opts.address);
+      rethrowSocketError(e, opts.op, c.where, opts.address);
     }
     return c;
   }
@@ -122,14 +122,14 @@ export class RpcClient {
     const len = msg.length + (header ? 4 : 0);
     if (this.tx.size < len) {
       this.tx.free();
-      this.tx = new NativeMemory(len);
+      this.tx = new IoBuffer(len);
     }
     let at = 0;
     if (header) {
-      this.tx.buf.writeUInt32BE((LAST_FRAGMENT | msg.length) >>> 0, 0);
+      this.tx.view().writeUInt32BE((LAST_FRAGMENT | msg.length) >>> 0, 0);
       at = 4;
     }
-    msg.copy(this.tx.buf, at);
+    this.tx.load(msg, at);
     return len;
   }
 
@@ -141,7 +141,7 @@ export class RpcClient {
       return this.opts.proto === 'udp' ? await this.callUdp(xid, msg) : await this.callTcp(xid, msg);
     } catch (e) {
       if (e instanceof TimeoutError || e instanceof OperationError || e instanceof XdrDecodeError) throw e;
-      return relabel(e, this.opts.op, this.where, this.opts.address);
+      return rethrowSocketError(e, this.opts.op, this.where, this.opts.address);
     }
   }
 
@@ -180,7 +180,7 @@ export class RpcClient {
     for (;;) {
       const n = sock.recv(this.fd, this.rx, 0, UDP_MAX);
       if (n !== AGAIN) {
-        const reply = Buffer.from(this.rx.buf.subarray(0, n));
+        const reply = this.rx.copyOut(0, n);
         if (this.ours(xid, reply)) return { reply: this.decode(reply), rttMs: performance.now() - sentAt, retransmits };
         continue;
       }
@@ -222,7 +222,7 @@ export class RpcClient {
         if (!(await this.wait(POLLIN, deadline))) throw timedOut();
         continue;
       }
-      this.records.push(this.rx.buf.subarray(0, n));
+      this.records.push(this.rx.view(0, n));
     }
   }
 }

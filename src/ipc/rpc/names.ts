@@ -14,7 +14,7 @@ let names: RpcNames | null = null;
 function load(): RpcNames {
   if (names) return names;
   names = { byName: new Map(), byNumber: new Map() };
-  let text = '';
+  let text: string;
   try {
     text = readFileSync('/etc/rpc', 'utf8');
   } catch {

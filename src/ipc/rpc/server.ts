@@ -3,14 +3,14 @@
 // local portmapper (after clearing a stale entry, as rpcgen's servers do)
 // and unregistered when it ends, also on SIGINT and SIGTERM.
 import { IpcError, OperationError } from '../../errors.js';
-import { NativeMemory } from '../../native/memory.js';
+import { IoBuffer } from '../../native/io-buffer.js';
 import { POLLIN, POLLOUT } from '../../native/poll.js';
 import type { SockAddr } from '../../native/net/sockaddr.js';
 import * as sock from '../../native/net/socket.js';
 import { AGAIN } from '../../native/net/socket.js';
 import { formatAddress } from '../net/address.js';
 import { type Pollable, Reactor } from '../net/reactor.js';
-import { relabel } from '../net/sockerr.js';
+import { rethrowSocketError } from '../net/sockerr.js';
 import { openSocket } from '../net/stream.js';
 import type { Proto } from './client.js';
 import { type Answer, type CallLog, dispatch, type DispatchOptions } from './dispatch.js';
@@ -90,7 +90,7 @@ class Connection implements Pollable {
           this.eof = true;
           break;
         }
-        this.records.push(this.server.rx.buf.subarray(0, n));
+        this.records.push(this.server.rx.view(0, n));
         for (let r = this.records.take(); r; r = this.records.take()) this.server.answer('tcp', r, this.peer, (reply) => this.send(reply));
       }
       if (this.eof && this.out.length === 0 && this.server.inFlight(this) === 0) this.server.drop(this);
@@ -125,8 +125,8 @@ class Connection implements Pollable {
 }
 
 class Server {
-  readonly rx = new NativeMemory(RX);
-  private tx = new NativeMemory(RX);
+  readonly rx = new IoBuffer(RX);
+  private tx = new IoBuffer(RX);
   readonly reactor = new Reactor();
   private readonly conns = new Set<Connection>();
   /** --exec calls still running, per connection (UDP: per peer and XID, so a retransmission is not run twice). */
@@ -139,9 +139,9 @@ class Server {
     const len = data.length - at;
     if (this.tx.size < len) {
       this.tx.free();
-      this.tx = new NativeMemory(len);
+      this.tx = new IoBuffer(len);
     }
-    data.copy(this.tx.buf, 0, at);
+    this.tx.load(data.subarray(at));
     return to ? sock.sendTo(fd, this.tx, 0, len, to) : sock.send(fd, this.tx, 0, len);
   }
 
@@ -206,7 +206,7 @@ function udpPollable(fd: number, server: Server): Pollable {
       for (let i = 0; i < 64; i++) {
         const d = sock.recvFrom(fd, server.rx, 0, RX);
         if (!d) return;
-        const msg = Buffer.from(server.rx.buf.subarray(0, Math.min(d.size, RX)));
+        const msg = server.rx.copyOut(0, Math.min(d.size, RX));
         const peer = formatAddress(d.from);
         const key = msg.length >= 4 ? `${peer}/${msg.readUInt32BE(0)}` : peer;
         if (server.isRunning(key)) continue; // a retransmission of a call still running
@@ -284,7 +284,7 @@ export async function serve(o: ServeOptions): Promise<void> {
         server.reactor.add(listenerPollable(fd, server));
       }
     } catch (e) {
-      return relabel(e, o.op, where, o.bind);
+      return rethrowSocketError(e, o.op, where, o.bind);
     }
     if (o.register) {
       for (const vers of o.versions) {

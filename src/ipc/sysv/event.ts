@@ -104,7 +104,7 @@ export class EventRef {
     this.set.checkIndex(this.num, op);
     let v: number;
     try {
-      v = native.getVal(this.set.id, this.num);
+      v = native.semField(this.set.id, this.num, 'val');
     } catch (e) {
       return relabel(e, op, this.name);
     }
@@ -188,7 +188,7 @@ export class EventRef {
     const { kind, set } = this.read('event stat');
     let waiting: number;
     try {
-      waiting = native.getNcnt(this.set.id, this.num);
+      waiting = native.semField(this.set.id, this.num, 'ncnt');
     } catch (e) {
       return relabel(e, 'event stat', this.name);
     }

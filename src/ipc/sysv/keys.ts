@@ -79,6 +79,43 @@ export function forgetId(kind: string, id: number): void {
   for (const [name, known] of idCache) if (known === id && name.startsWith(`${kind}:`)) idCache.delete(name);
 }
 
+/**
+ * The id of the object of `kind` that exists at `spec` (`open` is its *get
+ * with no flags), remembered for the batch; a failure re-described by the
+ * kind's `relabel` as `<kind> key 0x...`.
+ */
+export async function idOfKey(
+  kind: string,
+  spec: KeySpec,
+  open: (key: number) => number,
+  relabel: (err: unknown, op: string, object: string) => never,
+): Promise<number> {
+  const key = await resolveKey(spec);
+  try {
+    return idForKey(kind, key, () => open(key));
+  } catch (e) {
+    return relabel(e, kind, `key ${describeKey(key)}`);
+  }
+}
+
+/**
+ * Create, also saying whether this call made the object (a key without
+ * --exclusive may open an existing one): a command that cannot report the
+ * new id removes only what it made. IPC_EXCL first tells them apart.
+ */
+export async function createSayingWhether<O extends { key: KeySpec; exclusive: boolean }>(
+  opts: O,
+  create: (opts: O) => Promise<number>,
+): Promise<{ id: number; created: boolean }> {
+  if (opts.exclusive || (opts.key.kind === 'key' && opts.key.key === 0)) return { id: await create(opts), created: true };
+  try {
+    return { id: await create({ ...opts, exclusive: true }), created: true };
+  } catch (e) {
+    if (!(e instanceof IpcError && e.code === 'EEXIST')) throw e;
+  }
+  return { id: await create(opts), created: false };
+}
+
 export function describeKey(key: number): string {
   return key === IPC_PRIVATE ? 'private' : '0x' + (key >>> 0).toString(16).padStart(8, '0');
 }

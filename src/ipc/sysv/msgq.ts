@@ -7,7 +7,7 @@ import type * as Batch from '../../native/sysv/msg-batch.js';
 import type { RecordBatch } from './record-batch.js';
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT } from '../../native/sysv/ipc.js';
 import { relabeller } from './relabel.js';
-import { type KeySpec, describeKey, forgetId, idForKey, resolveKey } from './keys.js';
+import { type KeySpec, createSayingWhether, describeKey, forgetId, idOfKey, resolveKey } from './keys.js';
 import { kernelLimit } from './limits.js';
 import { Deadline, isStopping, waitFor } from '../wait.js';
 
@@ -55,7 +55,7 @@ export interface ReceiveOptions {
 // `msgq stat` and single messages never need them.
 const batch = (): typeof Batch => require('../../native/sysv/msg-batch.js') as typeof Batch;
 
-/** Outcome of sendManyNow: how many went, and the error that stopped it, if any. */
+/** Outcome of sendBatchNow/sendBatchWaiting: how many went, and the error that stopped it, if any. */
 export interface ManySent {
   sent: number;
   error?: unknown;
@@ -82,19 +82,9 @@ export class MessageQueue {
     }
   }
 
-  /**
-   * create(), also saying whether this call made the object (a key without
-   * --exclusive may open an existing one): a command that cannot report the
-   * new id removes only what it made. IPC_EXCL first tells them apart.
-   */
-  static async createNew(opts: CreateOptions): Promise<{ id: number; created: boolean }> {
-    if (opts.exclusive || (opts.key.kind === 'key' && opts.key.key === 0)) return { id: await this.create(opts), created: true };
-    try {
-      return { id: await this.create({ ...opts, exclusive: true }), created: true };
-    } catch (e) {
-      if (!(e instanceof IpcError && e.code === 'EEXIST')) throw e;
-    }
-    return { id: await this.create(opts), created: false };
+  /** create(), also saying whether this call made the object (see createSayingWhether). */
+  static createNew(opts: CreateOptions): Promise<{ id: number; created: boolean }> {
+    return createSayingWhether(opts, (o) => this.create(o));
   }
 
   static fromId(id: number): MessageQueue {
@@ -102,12 +92,7 @@ export class MessageQueue {
   }
 
   static async fromKey(spec: KeySpec): Promise<MessageQueue> {
-    const key = await resolveKey(spec);
-    try {
-      return new MessageQueue(idForKey('msgq', key, () => native.msgGet(key, 0)));
-    } catch (e) {
-      return relabel(e, 'msgq', `key ${describeKey(key)}`);
-    }
+    return new MessageQueue(await idOfKey('msgq', spec, (key) => native.msgGet(key, 0), relabel));
   }
 
   get name(): string {
@@ -140,6 +125,9 @@ export class MessageQueue {
         });
       }
       relabel(e, 'msgq set', this.name);
+    } finally {
+      // The byte limit may have changed: checkSize must not judge by the old one.
+      this.qbytesCache = null;
     }
     return this.stat('msgq set');
   }
@@ -319,10 +307,6 @@ export class MessageQueue {
     return (opts.except ? native.MSG_EXCEPT : 0) | (opts.truncate ? native.MSG_NOERROR : 0);
   }
 
-  /**
-   * Take one message. Returns null when nothing matches under --nowait.
-   * The returned data is a copy: safe to hold while receiving more.
-   */
   /** Take one message if one matches now; null otherwise. Synchronous. */
   receiveNow(capacity: number, opts: ReceiveOptions): Message | null {
     const mb = this.bufferFor(capacity);
@@ -387,6 +371,10 @@ export class MessageQueue {
     return relabel(e, 'msgq recv', this.name);
   }
 
+  /**
+   * Take one message. Returns null when nothing matches under --nowait.
+   * The returned data is a copy: safe to hold while receiving more.
+   */
   async receive(capacity: number, opts: ReceiveOptions): Promise<Message | null> {
     const now = this.receiveNow(capacity, opts);
     if (now || opts.nowait) return now;

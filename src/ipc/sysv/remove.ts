@@ -2,7 +2,8 @@
 // re-described for the kind of object the user named.
 import { IpcError } from '../../errors.js';
 import { msgRemove } from '../../native/sysv/msg.js';
-import { semRemove, shmRemove } from '../../native/sysv/rmid.js';
+import { semRemove } from '../../native/sysv/sem.js';
+import { shmRemove } from '../../native/sysv/shm.js';
 import type { Kind } from './procfs.js';
 import { forgetId } from './keys.js';
 import { detachKept } from './shm.js';

@@ -12,7 +12,7 @@ import { sleepSync } from '../../sleep.js';
 import * as native from '../../native/sysv/sem.js';
 import { IPC_CREAT, IPC_EXCL } from '../../native/sysv/ipc.js';
 import { relabeller } from './relabel.js';
-import { type KeySpec, describeKey, forgetId, idForKey, resolveKey } from './keys.js';
+import { type KeySpec, describeKey, forgetId, idOfKey, resolveKey } from './keys.js';
 import { readKernelNumbers } from './limits.js';
 import { type Deadline, formatMs, isStopping, waitFor } from '../wait.js';
 
@@ -179,12 +179,7 @@ export class SemaphoreSet {
   }
 
   static async fromKey(spec: KeySpec): Promise<SemaphoreSet> {
-    const key = await resolveKey(spec);
-    try {
-      return new SemaphoreSet(idForKey('sem', key, () => native.semGet(key, 0, 0)));
-    } catch (e) {
-      return relabel(e, 'sem', `key ${describeKey(key)}`);
-    }
+    return new SemaphoreSet(await idOfKey('sem', spec, (key) => native.semGet(key, 0, 0), relabel));
   }
 
   get name(): string {
@@ -207,10 +202,10 @@ export class SemaphoreSet {
     try {
       return Array.from({ length: n ?? 0 }, (_, num) => ({
         num,
-        value: native.getVal(this.id, num),
-        ncnt: native.getNcnt(this.id, num),
-        zcnt: native.getZcnt(this.id, num),
-        pid: native.getPid(this.id, num),
+        value: native.semField(this.id, num, 'val'),
+        ncnt: native.semField(this.id, num, 'ncnt'),
+        zcnt: native.semField(this.id, num, 'zcnt'),
+        pid: native.semField(this.id, num, 'pid'),
       }));
     } catch (e) {
       return relabel(e, op, this.name);
@@ -246,21 +241,23 @@ export class SemaphoreSet {
     }
   }
 
+  /** One of GETVAL, GETPID, GETNCNT, GETZCNT on semaphore `num`, as `sem ctl get<field>`. */
+  get(field: native.SemField, num: number): number {
+    const op = `sem ctl get${field}`;
+    this.checkIndex(num, op);
+    return this.ctl(op, () => native.semField(this.id, num, field));
+  }
   getVal(num: number): number {
-    this.checkIndex(num, 'sem ctl getval');
-    return this.ctl('sem ctl getval', () => native.getVal(this.id, num));
+    return this.get('val', num);
   }
   getPid(num: number): number {
-    this.checkIndex(num, 'sem ctl getpid');
-    return this.ctl('sem ctl getpid', () => native.getPid(this.id, num));
+    return this.get('pid', num);
   }
   getNcnt(num: number): number {
-    this.checkIndex(num, 'sem ctl getncnt');
-    return this.ctl('sem ctl getncnt', () => native.getNcnt(this.id, num));
+    return this.get('ncnt', num);
   }
   getZcnt(num: number): number {
-    this.checkIndex(num, 'sem ctl getzcnt');
-    return this.ctl('sem ctl getzcnt', () => native.getZcnt(this.id, num));
+    return this.get('zcnt', num);
   }
   getAll(): number[] {
     const n = this.nsems('sem ctl getall') ?? 0;

@@ -7,7 +7,7 @@ import { AnonymousMemory } from '../../native/memory.js';
 import * as native from '../../native/sysv/shm.js';
 import { IPC_CREAT, IPC_EXCL } from '../../native/sysv/ipc.js';
 import { relabeller } from './relabel.js';
-import { type KeySpec, describeKey, forgetId, idForKey, resolveKey } from './keys.js';
+import { type KeySpec, createSayingWhether, describeKey, forgetId, idOfKey, resolveKey } from './keys.js';
 import { kernelLimit, readKernelNumbers } from './limits.js';
 
 export type ShmStat = native.ShmidDs & { id: number; locked: boolean; removed: boolean };
@@ -26,7 +26,20 @@ export interface Staging {
 export function stagingMemory(size: number): Staging | null {
   return AnonymousMemory.map(size);
 }
-export type Attachment = native.Attachment;
+/**
+ * A segment attached to this process, as the domain and the commands see it
+ * (native.Attachment is one, its address kept inside): windows of its bytes,
+ * a prefault hint before a bulk copy, and shmdt.
+ */
+export interface Attachment {
+  readonly id: number;
+  readonly size: number;
+  readonly isAttached: boolean;
+  /** `length` bytes at `offset`, aliasing the segment; valid until detach(). */
+  view(offset: number, length: number): Buffer;
+  prefault(offset: number, length: number, forWrite: boolean): void;
+  detach(): void;
+}
 
 let batchAttachments: Map<string, Attachment> | null = null;
 
@@ -119,19 +132,9 @@ export class SharedMemory {
     }
   }
 
-  /**
-   * create(), also saying whether this call made the object (a key without
-   * --exclusive may open an existing one): a command that cannot report the
-   * new id removes only what it made. IPC_EXCL first tells them apart.
-   */
-  static async createNew(opts: CreateOptions): Promise<{ id: number; created: boolean }> {
-    if (opts.exclusive || (opts.key.kind === 'key' && opts.key.key === 0)) return { id: await this.create(opts), created: true };
-    try {
-      return { id: await this.create({ ...opts, exclusive: true }), created: true };
-    } catch (e) {
-      if (!(e instanceof IpcError && e.code === 'EEXIST')) throw e;
-    }
-    return { id: await this.create(opts), created: false };
+  /** create(), also saying whether this call made the object (see createSayingWhether). */
+  static createNew(opts: CreateOptions): Promise<{ id: number; created: boolean }> {
+    return createSayingWhether(opts, (o) => this.create(o));
   }
 
   static fromId(id: number): SharedMemory {
@@ -139,12 +142,7 @@ export class SharedMemory {
   }
 
   static async fromKey(spec: KeySpec): Promise<SharedMemory> {
-    const key = await resolveKey(spec);
-    try {
-      return new SharedMemory(idForKey('shm', key, () => native.shmGet(key, 0, 0)));
-    } catch (e) {
-      return relabel(e, 'shm', `key ${describeKey(key)}`);
-    }
+    return new SharedMemory(await idOfKey('shm', spec, (key) => native.shmGet(key, 0, 0), relabel));
   }
 
   get name(): string {

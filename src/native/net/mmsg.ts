@@ -21,7 +21,7 @@ const recvmmsg = bind('recvmmsg', C.int, [C.int, C.ptr, C.uint, C.int, C.ptr]);
 export const MAX_BATCH = 1024;
 
 export class DatagramBatch {
-  readonly mem: NativeMemory;
+  private readonly mem: NativeMemory;
   private readonly iovAt: number;
   private readonly nameAt: number;
   private readonly slotAt: number;

@@ -19,6 +19,7 @@ import { AGAIN, bytesMoved as moved } from '../fd.js';
 import { bind } from '../bind.js';
 import { C } from '../library.js';
 import { NativeMemory } from '../memory.js';
+import { addressOf, type IoBuffer } from '../io-buffer.js';
 import { linger } from '../layouts.js';
 import { decodeSockAddr, encodeSockAddr, familyNumber, type SockAddr } from './sockaddr.js';
 
@@ -186,23 +187,23 @@ export function peerAddress(fd: number): SockAddr {
 
 // Buffers are passed as (memory, offset, length): the address arithmetic
 // stays here, and nothing above this layer handles a pointer.
-export function send(fd: number, mem: NativeMemory, offset: number, len: number, flags = 0): number {
-  return moved(() => sendFn.call(fd, mem.addr + offset, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL), 'send');
+export function send(fd: number, mem: IoBuffer, offset: number, len: number, flags = 0): number {
+  return moved(() => sendFn.call(fd, addressOf(mem, offset), len, flags | MSG_DONTWAIT | MSG_NOSIGNAL), 'send');
 }
 
-export function recv(fd: number, mem: NativeMemory, offset: number, len: number, flags = 0): number {
-  return moved(() => recvFn.call(fd, mem.addr + offset, len, flags | MSG_DONTWAIT), 'recv');
+export function recv(fd: number, mem: IoBuffer, offset: number, len: number, flags = 0): number {
+  return moved(() => recvFn.call(fd, addressOf(mem, offset), len, flags | MSG_DONTWAIT), 'recv');
 }
 
-export function sendTo(fd: number, mem: NativeMemory, offset: number, len: number, to: SockAddr, flags = 0): number {
+export function sendTo(fd: number, mem: IoBuffer, offset: number, len: number, to: SockAddr, flags = 0): number {
   const alen = encodeSockAddr(to, scratch, ADDR);
-  return moved(() => sendtoFn.call(fd, mem.addr + offset, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL, scratch.addr + ADDR, alen), 'sendto');
+  return moved(() => sendtoFn.call(fd, addressOf(mem, offset), len, flags | MSG_DONTWAIT | MSG_NOSIGNAL, scratch.addr + ADDR, alen), 'sendto');
 }
 
 /** recvfrom: the datagram's size (its full size with MSG_TRUNC) and sender, or null. */
-export function recvFrom(fd: number, mem: NativeMemory, offset: number, len: number, flags = 0): { size: number; from: SockAddr } | null {
+export function recvFrom(fd: number, mem: IoBuffer, offset: number, len: number, flags = 0): { size: number; from: SockAddr } | null {
   scratch.buf.writeUInt32LE(128, ADDRLEN);
-  const n = moved(() => recvfromFn.call(fd, mem.addr + offset, len, flags | MSG_DONTWAIT, scratch.addr + ADDR, scratch.addr + ADDRLEN), 'recvfrom');
+  const n = moved(() => recvfromFn.call(fd, addressOf(mem, offset), len, flags | MSG_DONTWAIT, scratch.addr + ADDR, scratch.addr + ADDRLEN), 'recvfrom');
   if (n === AGAIN) return null;
   return { size: n, from: decodeSockAddr(scratch, ADDR, scratch.buf.readUInt32LE(ADDRLEN)) };
 }

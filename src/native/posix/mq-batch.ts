@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { bind } from '../bind.js';
+import { errnoName } from '../../errors.js';
 import { C, currentErrno, openLibrary } from '../library.js';
 import { NativeMemory } from '../memory.js';
 import type { SendBatch } from '../sysv/msg-batch.js';
@@ -22,23 +23,25 @@ const mqReceive = bind('mq_receive', C.ssize_t, [C.int, C.ptr, C.size_t, C.ptr])
 
 export interface BatchResult {
   done: number;
-  /** errno of the call that stopped the loop; 0 when it did not fail. */
-  errno: number;
+  /** errno name of the call that stopped the loop; undefined when it did not fail. */
+  error?: string;
 }
+
+const failed = (done: number, errno: number): BatchResult => (errno === 0 ? { done } : { done, error: errnoName(errno) });
 
 /** mq_send records [from, to) of `batch` with one priority, stopping at the first failure. */
 export function mqSendBatch(fd: number, batch: SendBatch, from: number, to: number, priority: number): BatchResult {
   if (sendSpans) {
     const r = sendSpans.call(fd, batch.dataAddr, batch.spansAddr + 8 * from, to - from, priority);
-    return { done: r.value, errno: r.value < to - from ? currentErrno() : 0 };
+    return failed(r.value, r.value < to - from ? currentErrno() : 0);
   }
   const data = batch.data;
   for (let i = from; i < to; i++) {
     const t = batch.text(i);
     const r = mqSend.call(fd, batch.dataAddr + (t.byteOffset - data.byteOffset), t.length, priority);
-    if (r.value === -1) return { done: i - from, errno: r.errno };
+    if (r.value === -1) return failed(i - from, r.errno);
   }
-  return { done: to - from, errno: 0 };
+  return { done: to - from };
 }
 
 /** Received messages back to back in native memory, with (priority, end) pairs. */
@@ -81,20 +84,20 @@ export class MqReceiveArea {
     const count = Math.min(max, this.room);
     if (receiveRun) {
       const r = receiveRun.call(fd, this.out.addr, this.out.size, this.msgsize, count, sep, this.indexMem.addr, this.stopped.addr);
-      return { done: r.value, errno: this.stopped.buf.readInt32LE(0) };
+      return failed(r.value, this.stopped.buf.readInt32LE(0));
     }
     let at = 0;
     let n = 0;
     while (n < count && at + this.msgsize + 1 <= this.out.size) {
       const r = mqReceive.call(fd, this.out.addr + at, this.msgsize, this.prio.addr);
-      if (r.value === -1) return { done: n, errno: r.errno };
+      if (r.value === -1) return failed(n, r.errno);
       at += r.value;
       if (sep !== -1) this.out.buf[at++] = sep;
       this.index[2 * n] = BigInt(this.prio.buf.readUInt32LE(0));
       this.index[2 * n + 1] = BigInt(at);
       n++;
     }
-    return { done: n, errno: 0 };
+    return { done: n };
   }
 
   free(): void {

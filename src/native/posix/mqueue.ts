@@ -7,7 +7,7 @@
 // mq_open is variadic (mode and attr only with O_CREAT). On x86_64 and
 // arm64 variadic integer and pointer arguments travel in the same registers
 // as fixed ones, so it is bound with all four.
-import { IpcError } from '../../errors.js';
+import { errnoName, IpcError } from '../../errors.js';
 import { bind } from '../bind.js';
 import { C } from '../library.js';
 import { NativeMemory } from '../memory.js';
@@ -77,7 +77,7 @@ export function unlinkQueue(name: string): void {
  * from it, mq_receive writes them (and the priority) into it.
  */
 export class MessageBuffer {
-  readonly mem: NativeMemory;
+  private readonly mem: NativeMemory;
   private readonly prio = new NativeMemory(4);
 
   constructor(readonly capacity: number) {
@@ -93,14 +93,25 @@ export class MessageBuffer {
     this.prio.free();
   }
 
-  /** mq_send of the first `length` bytes. Returns 0, or the errno (EAGAIN when full). */
-  send(fd: number, length: number, priority: number): number {
-    return mqSend.call(fd, this.mem.addr, length, priority).errno;
+  /** Copy a message in, to be sent. */
+  load(data: Uint8Array): void {
+    this.mem.buf.set(data, 0);
   }
 
-  /** mq_receive into the buffer. Returns the size (>= 0), or minus the errno. */
-  receive(fd: number): number {
+  /** A copy of the first `length` bytes (the message received). */
+  copyOut(length: number): Buffer {
+    return Buffer.from(this.mem.buf.subarray(0, length));
+  }
+
+  /** mq_send of the first `length` bytes. Undefined when it went, or the errno name (EAGAIN when full). */
+  send(fd: number, length: number, priority: number): string | undefined {
+    const r = mqSend.call(fd, this.mem.addr, length, priority);
+    return r.value === -1 ? errnoName(r.errno) : undefined;
+  }
+
+  /** mq_receive into the buffer. Returns the size (a number), or the errno name. */
+  receive(fd: number): number | string {
     const r = mqReceive.call(fd, this.mem.addr, this.capacity, this.prio.addr);
-    return r.value === -1 ? -r.errno : r.value;
+    return r.value === -1 ? errnoName(r.errno) : r.value;
   }
 }

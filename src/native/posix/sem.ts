@@ -3,7 +3,7 @@
 // on that pointer without a system call unless someone waits (futex).
 // sem_timedwait blocks, so it runs on a native thread (callBlocking) like
 // the blocking System V calls; its timeout is an absolute CLOCK_REALTIME time.
-import { IpcError } from '../../errors.js';
+import { errnoName, IpcError } from '../../errors.js';
 import { bind } from '../bind.js';
 import { C, currentErrno } from '../library.js';
 import { NativeMemory } from '../memory.js';
@@ -29,7 +29,7 @@ export class NamedSemaphore {
   private readonly valueMem = new NativeMemory(4);
 
   private constructor(
-    readonly addr: number,
+    private readonly addr: number,
     readonly name: string,
   ) {}
 
@@ -45,25 +45,25 @@ export class NamedSemaphore {
     if (r.value === -1) throw new IpcError(r.errno, 'sem_post', this.name);
   }
 
-  /** sem_trywait: true when a unit was taken, false when the value was 0. Other errnos (EINTR) as errors. */
-  tryWait(): { taken: boolean; errno: number } {
+  /** sem_trywait: undefined when a unit was taken, else the errno name (EAGAIN: the value was 0; EINTR). */
+  tryWait(): string | undefined {
     const r = semTrywait.call(this.addr);
-    return { taken: r.value === 0, errno: r.errno };
+    return r.value === 0 ? undefined : errnoName(r.errno);
   }
 
   /**
    * sem_timedwait on a native thread until `untilMs` (epoch milliseconds,
-   * CLOCK_REALTIME as the call wants). Resolves with 0 when a unit was taken
-   * or the errno (ETIMEDOUT, EINTR). Its timespec is its own: the thread
+   * CLOCK_REALTIME as the call wants). Resolves with undefined when a unit
+   * was taken, or the errno name (ETIMEDOUT, EINTR). Its timespec is its own: the thread
    * reads it while this thread goes on.
    */
-  async timedWait(untilMs: number): Promise<number> {
+  async timedWait(untilMs: number): Promise<string | undefined> {
     const ts = new NativeMemory(timespec.size);
     ts.buf.writeBigInt64LE(BigInt(Math.floor(untilMs / 1000)), timespec.fields.tv_sec);
     ts.buf.writeBigInt64LE(BigInt((untilMs % 1000) * 1_000_000), timespec.fields.tv_nsec);
     try {
       const r = await semTimedwait.callBlocking(this.addr, ts.addr);
-      return r.value === 0 ? 0 : r.errno;
+      return r.value === 0 ? undefined : errnoName(r.errno);
     } finally {
       ts.free();
     }

@@ -3,6 +3,7 @@
 import { IpcError } from '../../errors.js';
 import { bind } from '../bind.js';
 import { C } from '../library.js';
+import { NativeMemory } from '../memory.js';
 import { ipc_perm } from '../layouts.js';
 
 export const IPC_PRIVATE = 0;
@@ -43,6 +44,20 @@ export function writeIpcPermSet(buf: Buffer, perm: { uid: number; gid: number; m
   buf.writeUInt32LE(perm.uid, at + f.uid);
   buf.writeUInt32LE(perm.gid, at + f.gid);
   buf.writeUInt16LE(perm.mode & 0o777, at + f.mode);
+}
+
+// One block for every IPC_STAT/IPC_SET (msqid_ds, shmid_ds, semid_ds):
+// each call fills and reads it before returning, so one is enough, grown to
+// the largest struct asked for.
+let ctlMem: NativeMemory | null = null;
+
+/** Native memory for a *_ds structure of `size` bytes, valid until the next call. */
+export function ctlMemory(size: number): NativeMemory {
+  if (ctlMem && ctlMem.size < size) {
+    ctlMem.free();
+    ctlMem = null;
+  }
+  return (ctlMem ??= new NativeMemory(size));
 }
 
 const ftokFn = bind('ftok', C.int, [C.string, C.int]);

@@ -5,7 +5,7 @@ import { bind } from '../bind.js';
 import { C } from '../library.js';
 import { NativeMemory } from '../memory.js';
 import { msqid_ds } from '../layouts.js';
-import { IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull, writeIpcPermSet } from './ipc.js';
+import { ctlMemory, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull, writeIpcPermSet } from './ipc.js';
 
 export const MSG_NOERROR = 0o10000;
 export const MSG_EXCEPT = 0o20000;
@@ -118,10 +118,7 @@ export async function msgReceiveBlocking(id: number, mb: MsgBuffer, type: number
   }
 }
 
-const stat = { mem: null as NativeMemory | null };
-function statMemory(): NativeMemory {
-  return (stat.mem ??= new NativeMemory(msqid_ds.size));
-}
+const statMemory = () => ctlMemory(msqid_ds.size);
 
 export function msgStat(id: number): MsqidDs {
   const mem = statMemory();

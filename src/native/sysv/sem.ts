@@ -7,7 +7,7 @@ import { bind } from '../bind.js';
 import { C } from '../library.js';
 import { NativeMemory } from '../memory.js';
 import { sembuf, semid_ds, timespec } from '../layouts.js';
-import { IPC_NOWAIT, IPC_RMID, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull } from './ipc.js';
+import { ctlMemory, IPC_NOWAIT, IPC_RMID, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull } from './ipc.js';
 
 export const SEM_UNDO = 0x1000;
 export const GETPID = 11;
@@ -145,10 +145,13 @@ function ctl(id: number, num: number, cmd: number, arg: number, what: string): n
   return r.value;
 }
 
-export const getVal = (id: number, num: number) => ctl(id, num, GETVAL, 0, 'GETVAL');
-export const getPid = (id: number, num: number) => ctl(id, num, GETPID, 0, 'GETPID');
-export const getNcnt = (id: number, num: number) => ctl(id, num, GETNCNT, 0, 'GETNCNT');
-export const getZcnt = (id: number, num: number) => ctl(id, num, GETZCNT, 0, 'GETZCNT');
+/** What semctl reads about one semaphore: GETVAL, GETPID, GETNCNT, GETZCNT. */
+export type SemField = 'val' | 'pid' | 'ncnt' | 'zcnt';
+const getters: Record<SemField, number> = { val: GETVAL, pid: GETPID, ncnt: GETNCNT, zcnt: GETZCNT };
+
+export function semField(id: number, num: number, field: SemField): number {
+  return ctl(id, num, getters[field], 0, `GET${field.toUpperCase()}`);
+}
 
 export function setVal(id: number, num: number, value: number): void {
   ctl(id, num, SETVAL, value, 'SETVAL');
@@ -176,10 +179,7 @@ export function setAll(id: number, values: readonly number[]): void {
   }
 }
 
-let statMem: NativeMemory | null = null;
-function statMemory(): NativeMemory {
-  return (statMem ??= new NativeMemory(semid_ds.size));
-}
+const statMemory = () => ctlMemory(semid_ds.size);
 
 export function semStat(id: number): SemidDs {
   const mem = statMemory();

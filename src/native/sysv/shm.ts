@@ -6,10 +6,9 @@
 import { IpcError } from '../../errors.js';
 import { bind, bindPointer } from '../bind.js';
 import { C } from '../library.js';
-import { NativeMemory } from '../memory.js';
 import { shmid_ds } from '../layouts.js';
 import { prefault, viewAt } from '../memory.js';
-import { IPC_RMID, IPC_SET, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull, writeIpcPermSet } from './ipc.js';
+import { ctlMemory, IPC_RMID, IPC_SET, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull, writeIpcPermSet } from './ipc.js';
 
 export const SHM_RDONLY = 0o10000;
 export const SHM_LOCK = 11;
@@ -48,7 +47,7 @@ export class Attachment {
 
   private constructor(
     readonly id: number,
-    readonly addr: number,
+    private readonly addr: number,
     readonly size: number,
   ) {}
 
@@ -87,10 +86,7 @@ export class Attachment {
   }
 }
 
-let statMem: NativeMemory | null = null;
-function statMemory(): NativeMemory {
-  return (statMem ??= new NativeMemory(shmid_ds.size));
-}
+const statMemory = () => ctlMemory(shmid_ds.size);
 
 export function shmStat(id: number): ShmidDs {
   const mem = statMemory();
