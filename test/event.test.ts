@@ -127,7 +127,7 @@ describe('event', () => {
       const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
       const child = spawn('perl', ['-MIPC::SysV=IPC_NOWAIT', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d));
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       return new Promise<{ code: number | null; out: string }>((resolve) => child.on('close', (c) => resolve({ code: c, out })));
     };
     const perlWaiter = perl(`semop(${manual}, pack("s!3s!3", 0, -3, 0, 0, 3, 0)) or die "semop: $!"; print "passed\\n"`);

@@ -226,7 +226,7 @@ describe('nothing lost', () => {
       expect(curmsgs(q)).toBe(4);
     }
     const all = JSON.parse(peer('pmq_recv_all', q).stdout) as Array<[number, string]>;
-    expect(all.map(([p, h]) => `${p}:${Buffer.from(h, 'hex')}`).sort()).toEqual(['1:low', '5:a', '5:b', '5:c']);
+    expect(all.map(([p, h]) => `${p}:${Buffer.from(h, 'hex').toString()}`).sort()).toEqual(['1:low', '5:a', '5:b', '5:c']);
   });
 
   it('stdout on /dev/full: exit 1 naming ENOSPC, and every message back', () => {

@@ -44,7 +44,7 @@ async function valueBecomes(key: string, want: number): Promise<void> {
 }
 
 describe('sem lock', () => {
-  it('two concurrent holders never overlap, and each sees the other’s writes', async () => {
+  it('two concurrent holders never overlap, and each sees the other’s writes', () => {
     const key = uniqueKey();
     writeFileSync(join(dir, 'count'), '0\n');
     // A read-modify-write with a pause in the middle, and a marker that shows an overlap.
