@@ -24,3 +24,15 @@ export async function waitUntilInMsgrcv(pid: number): Promise<void> {
     { timeoutMs: 10_000 },
   );
 }
+
+/**
+ * Resolve once `pid` has `library` mapped and its main thread sleeps in
+ * epoll_wait: it has loaded what it needs and waits in its event loop (a
+ * command that polls sleeps there between two tries).
+ */
+export async function waitUntilIdleWith(pid: number, library: string): Promise<void> {
+  await waitFor(`process ${pid} to map ${library} and wait in its event loop`, () => {
+    if (!readFileSync(`/proc/${pid}/maps`, 'utf8').includes(library)) return false;
+    return readFileSync(`/proc/${pid}/wchan`, 'utf8') === 'do_epoll_wait';
+  });
+}
