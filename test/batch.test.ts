@@ -256,6 +256,7 @@ describe('batch input and --json', () => {
       .split('\n')
       .filter((l) => l.includes('msgget('));
     expect(calls).toHaveLength(1);
-    expect(q).toBeGreaterThanOrEqual(0);
+    // ...and that one lookup found the queue made above.
+    expect(calls[0]).toMatch(new RegExp(`msgget\\(${key}, 0+\\)\\s+= ${q}$`));
   });
 });

@@ -4,7 +4,8 @@
 // the documented semaphore values (0/1 auto reset/set, 2/3 manual).
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { ipcctl, ipcctlAsync, PYTHON, run, sleep, track, uniqueKey } from './helpers/run.js';
+import { ipcctl, ipcctlAsync, PYTHON, run, track, uniqueKey } from './helpers/run.js';
+import { waitFor } from './helpers/wait.js';
 
 function newEvents(extra: string[] = []): number {
   const r = ipcctl(['event', 'create', ...extra]);
@@ -22,11 +23,7 @@ function ncnt(id: number, num = 0): number {
 
 /** Until the kernel counts `want` processes waiting on event `num` (bounded). */
 async function waiting(id: number, want: number, num = 0): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (ncnt(id, num) === want) return;
-    await sleep(25);
-  }
-  throw new Error(`semncnt of ${id}:${num} never became ${want} (is ${ncnt(id, num)})`);
+  await waitFor(`semncnt of ${id}:${num} to become ${want}`, () => ncnt(id, num) === want, { detail: () => `it is ${ncnt(id, num)}` });
 }
 
 describe('event', () => {
@@ -127,7 +124,7 @@ describe('event', () => {
       const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
       const child = spawn('perl', ['-MIPC::SysV=IPC_NOWAIT', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d));
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       return new Promise<{ code: number | null; out: string }>((resolve) => child.on('close', (c) => resolve({ code: c, out })));
     };
     const perlWaiter = perl(`semop(${manual}, pack("s!3s!3", 0, -3, 0, 0, 3, 0)) or die "semop: $!"; print "passed\\n"`);

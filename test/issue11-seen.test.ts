@@ -6,7 +6,9 @@ import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { listeningPort } from './helpers/net.js';
 import { inIpcNamespace } from './helpers/ns.js';
+import { waitFor } from './helpers/wait.js';
 import { IPCCTL, ipcctl, newQueue, sleep, track } from './helpers/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ipcctl-seen-'));
@@ -230,7 +232,7 @@ describe('removed while attached', () => {
     const m = newSegment();
     const holder = spawn(IPCCTL, ['shm', 'attach', String(m), '--hold', '20s'], { stdio: 'ignore' });
     try {
-      for (let i = 0; i < 100 && JSON.parse(ipcctl(['--json', 'shm', 'stat', String(m)]).stdout).nattch < 1; i++) await sleep(50);
+      await waitFor('the holder attached (nattch 1)', () => JSON.parse(ipcctl(['--json', 'shm', 'stat', String(m)]).stdout).nattch >= 1);
       expect(ipcctl(['shm', 'rm', String(m)]).code).toBe(0);
       const w = ipcctl(['shm', 'write', String(m), 'kept until the last detach']);
       expect(w.code, w.stderr).toBe(0);
@@ -256,12 +258,7 @@ describe('udp listen counts what the kernel dropped', () => {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     const done = new Promise<number | null>((r) => child.on('close', r));
-    let port = '';
-    for (let i = 0; i < 200 && !port; i++) {
-      port = /listening on 127\.0\.0\.1:(\d+)/.exec(err)?.[1] ?? '';
-      if (!port) await sleep(25);
-    }
-    expect(port, err).not.toBe('');
+    const port = String(await waitFor('udp listen to name its port', () => listeningPort(err), { detail: () => err }));
     const sent = 100_000;
     child.kill('SIGSTOP');
     const s = ipcctl(['udp', 'send', '127.0.0.1', port, '--count', String(sent), 'x'], { timeout: 60_000 });

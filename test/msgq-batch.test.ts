@@ -7,13 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IPCCTL, ipcctl, ipcctlAsync, newQueue, run, runWithClosedStdout, sleep } from './helpers/run.js';
-import { waitUntilInMsgrcv } from './helpers/proc.js';
-
-async function waitUntilMapped(pid: number, name: string): Promise<void> {
-  for (let i = 0; i < 400 && !readFileSync(`/proc/${pid}/maps`, 'utf8').includes(name); i++) await sleep(25);
-  await sleep(200); // past loading, into the wait
-}
+import { IPCCTL, ipcctl, ipcctlAsync, newQueue, run, runWithClosedStdout } from './helpers/run.js';
+import { waitUntilIdleWith, waitUntilInMsgrcv } from './helpers/proc.js';
 
 const paths = [
   ['the C helper', {}],
@@ -31,7 +26,7 @@ describe('which path runs', () => {
       // Once it waits its libraries are loaded: its mappings tell which. With
       // the helper it waits inside msgrcv; without, it polls (no thread could be ended).
       if (loaded) await waitUntilInMsgrcv(reader.child.pid!);
-      else await waitUntilMapped(reader.child.pid!, 'ffi-rs');
+      else await waitUntilIdleWith(reader.child.pid!, 'ffi-rs');
       const maps = readFileSync(`/proc/${reader.child.pid}/maps`, 'utf8');
       expect(ipcctl(['msgq', 'send', String(id), 'go']).code).toBe(0);
       expect((await reader.done).stdout).toBe('go\n');
@@ -74,7 +69,10 @@ describe.each(paths)('through %s', (_name, env) => {
       const input = Array.from({ length: 50 }, (_, i) => `t${t}-${i}`).join('\n');
       expect(ipcctl(['msgq', 'send', String(id), '--lines', '-t', String(t)], { input, env }).code).toBe(0);
     }
+    // Each receive is checked to have ended by itself (code 0), not by the
+    // spawn's time bound after printing everything.
     const two = ipcctl(['--json', 'msgq', 'recv', String(id), '--all', '-t', '2'], { env });
+    expect([two.code, two.signal, two.stderr]).toEqual([0, null, '']);
     const got2 = two.stdout
       .trim()
       .split('\n')
@@ -82,6 +80,7 @@ describe.each(paths)('through %s', (_name, env) => {
     expect(got2).toHaveLength(50);
     expect(got2.every((m) => m.type === 2 && m.text.startsWith('t2-'))).toBe(true);
     const notThree = ipcctl(['--json', 'msgq', 'recv', String(id), '--all', '-t', '3', '--except'], { env });
+    expect([notThree.code, notThree.signal, notThree.stderr]).toEqual([0, null, '']);
     expect(
       notThree.stdout
         .trim()
@@ -89,6 +88,7 @@ describe.each(paths)('through %s', (_name, env) => {
         .map((l) => JSON.parse(l).text),
     ).toEqual(Array.from({ length: 50 }, (_, i) => `t1-${i}`));
     const upTo3 = ipcctl(['msgq', 'recv', String(id), '--all', '-t', '-3', '--null'], { env });
+    expect([upTo3.code, upTo3.signal, upTo3.stderr]).toEqual([0, null, '']);
     expect(upTo3.stdout.split('\0').slice(0, -1)).toEqual(Array.from({ length: 50 }, (_, i) => `t3-${i}`));
   });
 

@@ -11,7 +11,9 @@ import dgram from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { IPCCTL, ipcctl, run, sleep } from './helpers/run.js';
+import { listeningPort, onRandomPort } from './helpers/net.js';
+import { IPCCTL, ipcctl, run } from './helpers/run.js';
+import { waitFor } from './helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ipcctl-net16-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,21 +61,16 @@ async function runAsync(cmd: string, args: string[], input: Buffer | string = ''
 
 async function startServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Proc & { port: number }> {
   const p = start(IPCCTL, [...args, '--port', '0', '-v'], undefined, env);
-  for (let i = 0; i < 400; i++) {
-    const m = /listening on [^\n]*:(\d+)\n/.exec(p.err());
-    if (m) return { ...p, port: Number(m[1]) };
-    if (p.child.exitCode !== null) break;
-    await sleep(25);
-  }
-  throw new Error(`server did not start: ${p.err()}`);
+  const port = await waitFor(`${args.join(' ')} to say where it listens`, () => listeningPort(p.err()) ?? (p.child.exitCode !== null ? 0 : undefined), {
+    detail: () => p.err(),
+  });
+  if (port === 0) throw new Error(`server did not start: ${p.err()}`);
+  return { ...p, port };
 }
 
+/** waitFor with this file's default bound (its loads are large: 200 clients, 16 MiB fan-outs). */
 async function until(what: string, f: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+  await waitFor(what, f, { timeoutMs: ms });
 }
 
 /** A TCP client in this process: sends `data`, half-closes, resolves with all it got. */
@@ -113,25 +110,9 @@ function state(pid: number): string | null {
   }
 }
 
-/** A random high port for a peer that needs a fixed one; `listen` retried while it is taken. */
-async function withPeerPort(startPeer: (port: number) => Proc, ready: (port: number) => Promise<boolean>): Promise<{ port: number; peer: Proc }> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 40000);
-    const peer = startPeer(port);
-    if (await ready(port)) return { port, peer };
-    if (peer.child.exitCode === null) peer.child.kill('SIGKILL');
-    await peer.done;
-  }
-  throw new Error('no free port for the peer');
-}
-
-async function listensOn(port: number, peer?: Proc): Promise<boolean> {
-  for (let i = 0; i < 200; i++) {
-    if (run('ss', ['-ltnH', `sport = :${port}`]).stdout.trim() !== '') return true;
-    if (peer && peer.child.exitCode !== null) return false;
-    await sleep(25);
-  }
-  return false;
+/** Whether process `pid` has an established TCP connection to 127.0.0.1:`port` (ss). */
+function connectedTo(port: number, pid: number): boolean {
+  return run('ss', ['-tnpH', 'state', 'established', `dport = :${port}`]).stdout.includes(`pid=${pid},`);
 }
 
 describe('serve --exec', () => {
@@ -275,10 +256,7 @@ describe('udp listen --exec', () => {
 
 describe('ipcctl as a client of socat and ncat', () => {
   it('ipcctl tcp connect -> socat TCP-LISTEN:P,fork EXEC:cat', async () => {
-    const { port } = await withPeerPort(
-      (p) => start('socat', [`TCP-LISTEN:${p},fork,reuseaddr`, 'EXEC:cat']),
-      (p) => listensOn(p),
-    );
+    const { port } = await onRandomPort('tcp', (p) => start('socat', [`TCP-LISTEN:${p},fork,reuseaddr`, 'EXEC:cat']));
     const data = randomBytes(300 << 10);
     for (let i = 0; i < 3; i++) {
       const r = ipcctl(['tcp', 'connect', '127.0.0.1', String(port)], { input: data });
@@ -288,12 +266,12 @@ describe('ipcctl as a client of socat and ncat', () => {
   });
 
   it('ipcctl tcp connect (subscriber and publisher) -> ncat --broker', async () => {
-    const { port } = await withPeerPort(
-      (p) => start('ncat', ['-l', '--broker', '127.0.0.1', String(p)]),
-      (p) => listensOn(p),
-    );
+    const { port } = await onRandomPort('tcp', (p) => start('ncat', ['-l', '--broker', '127.0.0.1', String(p)]));
     const sub = start(IPCCTL, ['tcp', 'connect', '--no-shutdown', '127.0.0.1', String(port)]);
-    await sleep(500);
+    // The subscriber's connection must be up before the publisher's: ncat
+    // accepts them in that order and sends a message only to clients it has
+    // accepted. (A fixed 0.5 s here was outlasted by a loaded machine.)
+    await until('the subscriber connected to ncat', () => connectedTo(port, sub.child.pid!));
     const pub = ipcctl(['tcp', 'connect', '--send', 'hello subscribers\n', '127.0.0.1', String(port)], { timeout: 5000 });
     expect(pub.code).toBe(0);
     await until('the subscriber to get it', () => sub.out().toString() === 'hello subscribers\n');
@@ -383,12 +361,10 @@ describe('serve --broker / --chat', () => {
 
 describe('connect options and errors', () => {
   it('refused, reset and idle timeout: one line each, exit 1, 1 and 124', async () => {
-    const srv = net.createServer();
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-    const port = (srv.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => srv.close(() => r()));
-    const refused = ipcctl(['tcp', 'connect', '127.0.0.1', String(port)]);
-    expect(refused.code).toBe(1);
+    // Refused for sure: no port listens in a network namespace of its own (a
+    // port released here could be taken by another test before the connect).
+    const refused = run('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" tcp connect 127.0.0.1 9', IPCCTL], { env: { NO_COLOR: '1' } });
+    expect(refused.code, refused.stderr).toBe(1);
     expect(refused.stderr).toMatch(/^ipcctl: tcp connect 127\.0\.0\.1:\d+: ECONNREFUSED, connection refused\n$/);
 
     const resetter = net.createServer((s) => s.once('data', () => s.resetAndDestroy()));
@@ -416,12 +392,14 @@ describe('connect options and errors', () => {
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
     const port = (srv.address() as net.AddressInfo).port;
-    const sp = 20000 + Math.floor(Math.random() * 40000);
-    const r = await runAsync(
-      IPCCTL,
-      ['tcp', 'connect', '--source', '127.0.0.1', '--source-port', String(sp), '--crlf', '127.0.0.1', String(port)],
-      'a\nb\r\nc\n',
-    );
+    // A random source port, another one if it is taken (EADDRINUSE, exit 1).
+    let sp = 0;
+    let r: Awaited<ReturnType<typeof runAsync>> = { code: null, out: Buffer.alloc(0), stderr: '' };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      sp = 20000 + Math.floor(Math.random() * 12000);
+      r = await runAsync(IPCCTL, ['tcp', 'connect', '--source', '127.0.0.1', '--source-port', String(sp), '--crlf', '127.0.0.1', String(port)], 'a\nb\r\nc\n');
+      if (!r.stderr.includes('EADDRINUSE')) break;
+    }
     expect(r.code, r.stderr).toBe(0);
     expect(r.out.toString()).toBe('a\r\nb\r\nc\r\n');
     expect(seen).toEqual({ addr: '127.0.0.1', port: sp });

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inPosixNamespace, peer, trackName, uniqueName } from './helpers/posix.js';
-import { badInputCases, ipcctl, IPCCTL, runWithClosedStdout, sleep } from './helpers/run.js';
+import { badInputCases, ipcctl, IPCCTL, runWithClosedStdout } from './helpers/run.js';
+import { waitUntilIdleWith } from './helpers/proc.js';
 
 const queue = (extra: string[] = []) => {
   const name = trackName('pmq', uniqueName('q'));
@@ -155,7 +156,7 @@ describe('waits', () => {
     let out = '';
     a.stdout.on('data', (d) => (out += d));
     const aDone = new Promise<number | null>((r) => a.on('close', r));
-    await sleep(800);
+    await waitUntilIdleWith(a.pid!, 'ffi-rs', /poll/); // opened, and waiting in poll(2) or epoll_wait
     expect(peer('pmq_send', q, `4:${Buffer.from('late').toString('hex')}`).code).toBe(0);
     expect(await aDone).toBe(0);
     expect(out).toBe('late');
@@ -164,7 +165,7 @@ describe('waits', () => {
     let err = '';
     b.stderr.on('data', (d) => (err += d));
     const bDone = new Promise<number | null>((r) => b.on('close', r));
-    await sleep(800);
+    await waitUntilIdleWith(b.pid!, 'ffi-rs', /poll/); // opened, and waiting in poll(2) or epoll_wait
     expect(ipcctl(['pmq', 'rm', q]).code).toBe(0);
     expect(await bDone).toBe(4);
     expect(err).toBe(`ipcctl: pmq recv ${q}: EIDRM, the queue was removed (unlinked) while waiting\n`);
@@ -180,7 +181,7 @@ describe('waits', () => {
     ]) {
       const c = spawn(IPCCTL, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       const done = new Promise<number | null>((r) => c.on('close', r));
-      await sleep(800);
+      await waitUntilIdleWith(c.pid!, 'ffi-rs', /poll/); // opened, and waiting in poll(2) or epoll_wait
       c.kill('SIGINT');
       expect(await done).toBe(130);
     }
@@ -201,7 +202,7 @@ describe('signals', () => {
     ] as const) {
       const c = spawn(IPCCTL, ['pmq', 'recv', q, '-n', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
       const done = new Promise<number | null>((r) => c.on('close', r));
-      await sleep(800);
+      await waitUntilIdleWith(c.pid!, 'ffi-rs', /poll/); // opened, and waiting in poll(2) or epoll_wait
       c.kill(signal);
       expect(await done, signal).toBe(code);
     }
@@ -226,7 +227,7 @@ describe('nothing lost', () => {
       expect(curmsgs(q)).toBe(4);
     }
     const all = JSON.parse(peer('pmq_recv_all', q).stdout) as Array<[number, string]>;
-    expect(all.map(([p, h]) => `${p}:${Buffer.from(h, 'hex')}`).sort()).toEqual(['1:low', '5:a', '5:b', '5:c']);
+    expect(all.map(([p, h]) => `${p}:${Buffer.from(h, 'hex').toString()}`).sort()).toEqual(['1:low', '5:a', '5:b', '5:c']);
   });
 
   it('stdout on /dev/full: exit 1 naming ENOSPC, and every message back', () => {

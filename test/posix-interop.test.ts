@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hex, peer, trackName, uniqueName } from './helpers/posix.js';
-import { ipcctl, IPCCTL, sleep } from './helpers/run.js';
+import { ipcctl, IPCCTL } from './helpers/run.js';
+import { waitUntilIdleWith } from './helpers/proc.js';
 
 const newQueue = (extra: string[] = []) => {
   const name = trackName('pmq', uniqueName('q'));
@@ -104,7 +105,7 @@ describe('pshm and psem with a Python ctypes peer', () => {
     // Blocked in sem_timedwait on a thread until Python posts.
     const child = spawn(IPCCTL, ['psem', 'wait', name, '--timeout', '15s'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const done = new Promise<number | null>((r) => child.on('close', r));
-    await sleep(700);
+    await waitUntilIdleWith(child.pid!, 'ffi-rs', /poll/); // opened, and waiting in poll(2) or epoll_wait
     expect(peer('psem_post', name).code).toBe(0);
     expect(await done).toBe(0);
     expect(peer('psem_value', name).stdout.trim()).toBe('0');

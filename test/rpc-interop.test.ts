@@ -155,7 +155,7 @@ describe('the rpcgen client calls ipcctl rpc serve', () => {
     const prog = testProgram();
     const s = ipcctlAsync(['rpc', 'serve', '--prog', String(prog), '-v']);
     let err = '';
-    s.child.stderr.on('data', (d: Buffer) => (err += d));
+    s.child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     try {
       for (let i = 0; i < 500 && registered(prog).length < 2; i++) await sleep(20);
       expect(

@@ -247,7 +247,7 @@ describe('against rpcbind and the netkit daemons', () => {
 async function startServe(args: string[]) {
   const s = ipcctlAsync(['rpc', 'serve', ...args]);
   let err = '';
-  s.child.stderr.on('data', (d: Buffer) => (err += d));
+  s.child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const end = Date.now() + 10_000;
   while (!/ on udp /.test(err) && !/ on tcp /.test(err)) {
     if (Date.now() > end || s.child.exitCode !== null) throw new Error(`rpc serve did not start: ${err}`);
@@ -402,7 +402,7 @@ describe('ipcctl rpc serve', () => {
     const prog = testProgram();
     const s = ipcctlAsync(['--json', 'rpc', 'serve', '--prog', String(prog), '--no-register', '--udp']);
     let out = '';
-    s.child.stdout.on('data', (d: Buffer) => (out += d));
+    s.child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
       for (let i = 0; i < 500 && !out.includes('\n'); i++) await sleep(20);
       const listening = JSON.parse(out.split('\n')[0]!);

@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IPCCTL, ipcctl, ipcctlAsync, run, sleep, track, uniqueKey } from './helpers/run.js';
+import { IPCCTL, ipcctl, ipcctlAsync, run, track, uniqueKey } from './helpers/run.js';
+import { waitFor } from './helpers/wait.js';
 
 let dir: string;
 const pids: number[] = [];
@@ -35,16 +36,19 @@ function getval(key: string): number {
 
 /** Until the set with `key` exists and semaphore 0 holds `want` (bounded). */
 async function valueBecomes(key: string, want: number): Promise<void> {
-  for (let i = 0; i < 300; i++) {
+  await waitFor(`semaphore 0 of key ${key} to hold ${want}`, () => {
     const r = ipcctl(['sem', 'ctl', '-k', key, 'getval', '0']);
-    if (r.code === 0 && Number(r.stdout.trim()) === want) return;
-    await sleep(25);
-  }
-  throw new Error(`semaphore 0 of key ${key} never held ${want}`);
+    return r.code === 0 && Number(r.stdout.trim()) === want;
+  });
+}
+
+/** The text of `file` once something is in it (a child writes its pid or "ready"). */
+function written(file: string): Promise<string> {
+  return waitFor(`${file} to be written`, () => readFileSync(file, 'utf8') || undefined);
 }
 
 describe('sem lock', () => {
-  it('two concurrent holders never overlap, and each sees the other’s writes', async () => {
+  it('two concurrent holders never overlap, and each sees the other’s writes', () => {
     const key = uniqueKey();
     writeFileSync(join(dir, 'count'), '0\n');
     // A read-modify-write with a pause in the middle, and a marker that shows an overlap.
@@ -80,8 +84,7 @@ describe('sem lock', () => {
     pids.push(holder.child.pid!);
     await valueBecomes(key, 0);
     track('s', idOfKey(key));
-    for (let i = 0; i < 100 && !readFileSync(join(dir, 'child'), { flag: 'a+' }).length; i++) await sleep(20);
-    pids.push(Number(readFileSync(join(dir, 'child'), 'utf8')));
+    pids.push(Number(await written(join(dir, 'child'))));
 
     const n = ipcctl(['sem', 'lock', '-k', key, '-n', '--', 'echo', 'never']);
     expect(n.code).toBe(1);
@@ -117,7 +120,7 @@ describe('sem lock', () => {
     pids.push(holder.child.pid!);
     await valueBecomes(key, 0);
     track('s', idOfKey(key));
-    for (let i = 0; i < 200 && !readFileSync(join(dir, 'ready'), { flag: 'a+' }).length; i++) await sleep(20);
+    await written(join(dir, 'ready'));
     holder.child.kill('SIGTERM');
     const r = await holder.done;
     expect(r.code).toBe(42);
@@ -129,12 +132,11 @@ describe('sem lock', () => {
     const id = track('s', Number(ipcctl(['sem', 'create', '--count', '2', '--value', '0', '2']).stdout.trim()));
     const first = ipcctlAsync(['sem', 'lock', String(id), '--slot', '1', '--', 'sh', '-c', `echo $$ > "${dir}/child"; exec sleep 30`]);
     pids.push(first.child.pid!);
-    for (let i = 0; i < 300 && ipcctl(['sem', 'ctl', String(id), 'getval', '1']).stdout.trim() !== '1'; i++) await sleep(25);
+    await waitFor('the first taker inside (semaphore 1 at 1)', () => ipcctl(['sem', 'ctl', String(id), 'getval', '1']).stdout.trim() === '1');
     expect(ipcctl(['sem', 'lock', String(id), '--slot', '1', '-n', '--', 'true']).code).toBe(0);
     expect(ipcctl(['sem', 'lock', String(id), '--slot', '1', '--take', '2', '-n', '--', 'true']).code).toBe(1);
     first.child.kill('SIGKILL');
-    for (let i = 0; i < 100 && !readFileSync(join(dir, 'child'), { flag: 'a+' }).length; i++) await sleep(20);
-    process.kill(Number(readFileSync(join(dir, 'child'), 'utf8')), 'SIGKILL');
+    process.kill(Number(await written(join(dir, 'child'))), 'SIGKILL');
     await first.done;
     expect(ipcctl(['sem', 'ctl', String(id), 'getval', '1']).stdout.trim()).toBe('2');
   });

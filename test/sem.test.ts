@@ -2,8 +2,9 @@
 // blocked ops show in the kernel's wait counts and complete when released,
 // SEM_UNDO is undone at exit, and a set is initialised exactly once.
 import { describe, expect, it } from 'vitest';
-import { badInputCases, ipcctl, ipcctlAsync, newSet, run, sleep, track, uniqueKey } from './helpers/run.js';
+import { badInputCases, ipcctl, ipcctlAsync, newSet, run, track, uniqueKey } from './helpers/run.js';
 import { waitFor } from './helpers/wait.js';
+import { waitUntilIdleWith } from './helpers/proc.js';
 
 function values(id: number): number[] {
   const r = ipcctl(['sem', 'ctl', String(id), 'getall']);
@@ -19,7 +20,7 @@ function ctl(id: number, ...words: string[]): number {
 
 /** Poll (bounded) until a ctl query answers `want`: a spawned op blocks some time after spawn. */
 async function becomes(id: number, query: string, num: number, want: number): Promise<void> {
-  await waitFor(`${query} ${num} of set ${id} to become ${want}`, () => ctl(id, query, String(num)) === want, { timeoutMs: 5_000 });
+  await waitFor(`${query} ${num} of set ${id} to become ${want}`, () => ctl(id, query, String(num)) === want);
 }
 
 /** ipcs -s -i ID: the header fields and the per-semaphore table. */
@@ -114,7 +115,8 @@ describe('create', () => {
     expect(timedOut.stderr).toMatch(/exists but was never initialised \(sem_otime is 0/);
     // The creator finishes while the opener waits: the opener sees its values.
     const opener = ipcctlAsync(['sem', 'create', '-k', key, '--value', '9', '--timeout', '20s']);
-    await sleep(300);
+    // It found the set uninitialised and sleeps between two looks (Atomics.wait: a futex).
+    await waitUntilIdleWith(opener.child.pid!, 'ffi-rs', /futex/);
     expect(opener.child.exitCode).toBeNull();
     expect(ipcctl(['sem', 'ctl', String(id), 'setall', '7', '8']).code).toBe(0);
     expect(ipcctl(['sem', 'op', String(id), '1:+1']).code).toBe(0); // the creator's semop

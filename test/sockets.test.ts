@@ -1,7 +1,9 @@
 // tcp, udp and unix against real peers (socat, nc from netcat-openbsd) on
 // loopback. Ports: servers run by ipcctl choose their own (--port 0, read
-// back from "listening on"); peers get a port the test process just bound
-// and released. Every process started here is killed by pid afterwards.
+// back from "listening on"); peers that need a port on their command line
+// get a random one and another when it is taken (helpers/net.ts). No port is
+// handed out after it was released. Every process started here is killed by
+// pid afterwards.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +11,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { IPCCTL, ipcctl, run, sleep } from './helpers/run.js';
+import { listeningPort, onRandomPort } from './helpers/net.js';
+import { IPCCTL, ipcctl, run } from './helpers/run.js';
+import { waitFor } from './helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ipcctl-sock-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,18 +31,6 @@ afterEach(() => {
     }
   }
 });
-
-/** A free TCP (or UDP) port on 127.0.0.1, found by binding port 0 here. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Proc {
   child: ChildProcess;
@@ -73,34 +65,22 @@ async function runAsync(cmd: string, args: string[], input: Buffer | string = ''
   return { code, out: p.out(), stderr: p.err() };
 }
 
-/** Start an ipcctl server with --port 0 -v and learn its port from stderr. */
-async function startServer(args: string[]): Promise<Proc & { port: number }> {
-  const p = start(IPCCTL, [...args, '--port', '0', '-v']);
-  for (let i = 0; i < 200; i++) {
-    const m = /listening on [^\n]*:(\d+)\n/.exec(p.err());
-    if (m) return { ...p, port: Number(m[1]) };
-    if (p.child.exitCode !== null) break;
-    await sleep(25);
-  }
-  throw new Error(`server did not start: ${p.err()}`);
+/** Start an ipcctl server with --port 0 and learn its port from its "listening on" line. */
+async function startServer(args: string[], verbose = true): Promise<Proc & { port: number }> {
+  const p = start(IPCCTL, [...args, '--port', '0', ...(verbose ? ['-v'] : [])]);
+  const port = await waitFor(`${args.join(' ')} to say where it listens`, () => listeningPort(p.err()) ?? (p.child.exitCode !== null ? 0 : undefined), {
+    detail: () => p.err(),
+  });
+  if (port === 0) throw new Error(`server did not start: ${p.err()}`);
+  return { ...p, port };
 }
 
-/** Wait until a TCP port listens (asked of ss: a probe connection would be nc's only client). */
-async function waitListening(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (run('ss', ['-ltnH', `sport = :${port}`]).stdout.trim() !== '') return;
-    await sleep(25);
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
-
-/** Wait until a UDP port is bound (ss lists it). */
-async function waitUdpBound(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (run('ss', ['-lunH', `sport = :${port}`]).stdout.trim() !== '') return;
-    await sleep(25);
-  }
-  throw new Error(`nothing bound to udp ${port}`);
+/** A peer started on a random port, retried on another when the port is taken. */
+function peerOn(proto: 'tcp' | 'udp', launch: (port: string) => [string, string[]]): Promise<Proc & { port: number }> {
+  return onRandomPort(proto, (port) => {
+    const [cmd, args] = launch(String(port));
+    return start(cmd, args);
+  });
 }
 
 const MiB = randomBytes(1 << 20);
@@ -125,10 +105,8 @@ describe('tcp with socat and nc as peers: 1 MiB of random bytes arrives byte-exa
   });
 
   it('ipcctl tcp connect -> nc -l', async () => {
-    const port = await freePort();
-    const peer = start('nc', ['-l', '127.0.0.1', String(port)]);
-    await waitListening(port);
-    const r = ipcctl(['tcp', 'connect', '127.0.0.1', String(port)], { input: MiB });
+    const peer = await peerOn('tcp', (port) => ['nc', ['-l', '127.0.0.1', port]]);
+    const r = ipcctl(['tcp', 'connect', '127.0.0.1', String(peer.port)], { input: MiB });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     await peer.done;
@@ -137,9 +115,8 @@ describe('tcp with socat and nc as peers: 1 MiB of random bytes arrives byte-exa
 
   it('ipcctl tcp connect -> socat TCP-LISTEN, stdin from a file (sendfile) and from a pipe (splice)', async () => {
     for (const viaFile of [true, false]) {
-      const port = await freePort();
-      const peer = start('socat', ['-u', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, '-']);
-      await waitListening(port);
+      const peer = await peerOn('tcp', (port) => ['socat', ['-u', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, '-']]);
+      const port = peer.port;
       const r = viaFile
         ? run('bash', ['-c', `${IPCCTL} tcp connect 127.0.0.1 ${port} < ${mibFile}`])
         : run('bash', ['-c', `cat ${mibFile} | ${IPCCTL} tcp connect 127.0.0.1 ${port}`]);
@@ -172,12 +149,14 @@ describe('tcp behaviour', () => {
 
   it('serve --bind ::1 serves IPv6 and reports the peer in --json', async () => {
     const p = start(IPCCTL, ['--json', 'tcp', 'serve', '--bind', '::1', '--port', '0']);
-    let port = 0;
-    for (let i = 0; i < 200 && !port; i++) {
-      const m = /"port":(\d+)/.exec(p.out().toString());
-      if (m) port = Number(m[1]);
-      else await sleep(25);
-    }
+    const port = await waitFor(
+      'the listening event',
+      () => {
+        const m = /"port":(\d+)/.exec(p.out().toString());
+        return m ? Number(m[1]) : undefined;
+      },
+      { detail: p.err },
+    );
     const r = ipcctl(['tcp', 'connect', '::1', String(port), '--send', 'over six']);
     expect(r.code).toBe(0);
     expect(await p.done).toBe(0);
@@ -199,11 +178,12 @@ describe('tcp behaviour', () => {
   });
 
   it('connect prints a reply that comes one second after its EOF', async () => {
-    const port = await freePort();
     // -t 3: socat itself would give the reply only 0.5 s after the client's EOF.
-    start('socat', ['-t', '3', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, 'SYSTEM:cat >/dev/null; sleep 1; echo late-reply']);
-    await waitListening(port);
-    const r = ipcctl(['tcp', 'connect', '127.0.0.1', String(port)], { input: 'request\n' });
+    const peer = await peerOn('tcp', (port) => [
+      'socat',
+      ['-t', '3', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, 'SYSTEM:cat >/dev/null; sleep 1; echo late-reply'],
+    ]);
+    const r = ipcctl(['tcp', 'connect', '127.0.0.1', String(peer.port)], { input: 'request\n' });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('late-reply\n');
   });
@@ -234,10 +214,10 @@ describe('tcp behaviour', () => {
   });
 
   it('exit codes: refused 1, idle timeout 124, usage 2, address in use 1', async () => {
-    const closed = await freePort();
-    const refused = ipcctl(['tcp', 'connect', '127.0.0.1', String(closed)]);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe(`ipcctl: tcp connect 127.0.0.1:${closed}: ECONNREFUSED, connection refused\n`);
+    // A port nothing listens on for sure: any port in a network namespace of its own.
+    const refused = run('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" tcp connect 127.0.0.1 9', IPCCTL], { env: { NO_COLOR: '1' } });
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr).toBe(`ipcctl: tcp connect 127.0.0.1:9: ECONNREFUSED, connection refused\n`);
 
     // A server that accepts, never answers and never closes.
     const silent = net.createServer({ allowHalfOpen: true }, () => {});
@@ -268,35 +248,35 @@ describe('tcp behaviour', () => {
 
 describe('udp with socat and nc as peers', () => {
   it('socat -> ipcctl udp listen: 1 MiB as 18 datagrams of up to 60000 bytes, concatenated exactly', async () => {
-    const port = await freePort();
-    const srv = start(IPCCTL, ['udp', 'listen', '--port', String(port), '-n', '18']);
-    await waitUdpBound(port);
-    const r = run('socat', ['-u', '-b', '60000', `OPEN:${mibFile}`, `UDP-SENDTO:127.0.0.1:${port}`]);
+    const srv = await startServer(['udp', 'listen', '-n', '18'], false);
+    const r = run('socat', ['-u', '-b', '60000', `OPEN:${mibFile}`, `UDP-SENDTO:127.0.0.1:${srv.port}`]);
     expect(r.code).toBe(0);
     expect(await srv.done).toBe(0);
     expect(srv.out().equals(MiB)).toBe(true);
   });
 
   it('nc -u -> ipcctl udp listen: every datagram nc sends, concatenated exactly', async () => {
-    const port = await freePort();
-    const srv = start(IPCCTL, ['udp', 'listen', '--port', String(port), '--timeout', '1s']);
-    await waitUdpBound(port);
-    // nc sends each read of its stdin as one datagram.
-    const r = run('bash', ['-c', `nc -u -w 1 -q 0 127.0.0.1 ${port} < ${mibFile} || nc -u -w 1 127.0.0.1 ${port} < ${mibFile}`]);
-    expect(r.code).toBe(0);
-    expect(await srv.done).toBe(124); // it listened until 1 s of silence
+    // No idle --timeout to end it: on a loaded machine nc may start, or pause
+    // between two datagrams, later than any such timeout. The listener runs
+    // until all of nc's bytes are out, then Ctrl-C ends it.
+    const srv = await startServer(['udp', 'listen'], false);
+    // nc sends each read of its stdin as one datagram (no retry with a second
+    // nc: a retry would send everything twice).
+    const r = run('nc', ['-u', '-w', '1', '-q', '0', '127.0.0.1', String(srv.port)], { input: MiB });
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor("all of 1 MiB on udp listen's stdout", () => srv.out().length >= MiB.length, { detail: () => `${srv.out().length} bytes; ${srv.err()}` });
+    srv.child.kill('SIGINT');
+    expect(await srv.done).toBe(130);
     expect(srv.out().equals(MiB)).toBe(true);
   });
 
   it('ipcctl udp send --chunk 60000 -> socat UDP-RECV: 1 MiB as 18 datagrams', async () => {
-    const port = await freePort();
     // A receive buffer that holds the whole burst: UDP drops what does not fit.
-    const peer = start('socat', ['-u', '-b', '65536', `UDP-RECV:${port},bind=127.0.0.1,rcvbuf=4194304`, '-']);
-    await waitUdpBound(port);
-    const r = ipcctl(['udp', 'send', '127.0.0.1', String(port), '--chunk', '60000', '-v'], { input: MiB });
+    const peer = await peerOn('udp', (port) => ['socat', ['-u', '-b', '65536', `UDP-RECV:${port},bind=127.0.0.1,rcvbuf=4194304`, '-']]);
+    const r = ipcctl(['udp', 'send', '127.0.0.1', String(peer.port), '--chunk', '60000', '-v'], { input: MiB });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('18 datagrams');
-    for (let i = 0; i < 100 && peer.out().length < MiB.length; i++) await sleep(25);
+    await waitFor('all of 1 MiB at socat', () => peer.out().length >= MiB.length, { detail: () => `${peer.out().length} bytes` });
     expect(peer.out().equals(MiB)).toBe(true);
   });
 
@@ -306,19 +286,16 @@ describe('udp with socat and nc as peers', () => {
     // lose one now and then on a loaded machine (UDP may drop, and nc gives
     // no way to enlarge its buffer), so this direction sends one datagram.
     // Bursts of many datagrams are checked against socat above.
-    const port = await freePort();
-    const peer = start('nc', ['-u', '-l', '127.0.0.1', String(port)]);
-    await waitUdpBound(port);
+    const peer = await peerOn('udp', (port) => ['nc', ['-u', '-l', '127.0.0.1', port]]);
     const one = MiB.subarray(0, 16000);
-    expect(ipcctl(['udp', 'send', '127.0.0.1', String(port)], { input: one }).code).toBe(0);
-    for (let i = 0; i < 200 && peer.out().length < one.length; i++) await sleep(25);
+    expect(ipcctl(['udp', 'send', '127.0.0.1', String(peer.port)], { input: one }).code).toBe(0);
+    await waitFor('the datagram at nc', () => peer.out().length >= one.length, { detail: () => `${peer.out().length} bytes` });
     expect(peer.out().equals(one)).toBe(true);
   });
 
   it('keeps boundaries, hears every sender, and --echo answers each', async () => {
-    const port = await freePort();
-    const srv = start(IPCCTL, ['--json', 'udp', 'listen', '--port', String(port), '-n', '4', '--echo']);
-    await waitUdpBound(port);
+    const srv = await startServer(['--json', 'udp', 'listen', '-n', '4', '--echo'], false);
+    const port = srv.port;
     expect(ipcctl(['udp', 'send', '127.0.0.1', String(port), 'x'.repeat(170)]).code).toBe(0);
     expect(ipcctl(['udp', 'send', '127.0.0.1', String(port), 'y'.repeat(230)]).code).toBe(0);
     expect(ipcctl(['udp', 'send', '127.0.0.1', String(port), '--count', '2'], { input: Buffer.from([0xff, 0, 1]) }).code).toBe(0);
@@ -332,18 +309,19 @@ describe('udp with socat and nc as peers', () => {
     expect(lines.map((l) => l.size)).toEqual([170, 230, 3, 3]);
     expect(lines[2]).toMatchObject({ address: '127.0.0.1', base64: Buffer.from([0xff, 0, 1]).toString('base64') });
     expect(new Set(lines.map((l) => l.port)).size).toBe(3);
-    const p = await freePort();
-    start(IPCCTL, ['udp', 'listen', '--port', String(p), '-n', '1', '--echo']);
-    await waitUdpBound(p);
-    const echoed = await runAsync('socat', ['-t', '1', '-', `UDP:127.0.0.1:${p}`], 'ping');
+    const echo = await startServer(['udp', 'listen', '-n', '1', '--echo'], false);
+    const echoed = await runAsync('socat', ['-t', '1', '-', `UDP:127.0.0.1:${echo.port}`], 'ping');
     expect(echoed.out.toString()).toBe('ping');
   });
 
-  it('listen --timeout exits 124 when nothing comes', async () => {
-    const port = await freePort();
-    const r = ipcctl(['udp', 'listen', '--port', String(port), '--timeout', '200ms']);
+  it('listen --timeout exits 124 when nothing comes', () => {
+    const r = ipcctl(['udp', 'listen', '--port', '0', '--timeout', '200ms']);
     expect(r.code).toBe(124);
-    expect(r.stderr).toBe(`ipcctl: udp listen 127.0.0.1:${port}: timed out after 200ms\n`);
+    const port = listeningPort(r.stderr);
+    // The timeout line names the address asked for (127.0.0.1:0), not the port bound: reported to the lead.
+    expect(r.stderr).toMatch(
+      new RegExp(`^ipcctl: udp listen: listening on 127\\.0\\.0\\.1:${port}\nipcctl: udp listen 127\\.0\\.0\\.1:\\d+: timed out after 200ms\n$`),
+    );
   });
 });
 
@@ -351,7 +329,7 @@ describe('unix with socat and nc as peers', () => {
   it('nc -U -> ipcctl unix serve, and ipcctl unix connect -> socat UNIX-LISTEN: 1 MiB exact', async () => {
     const path = join(dir, 'a.sock');
     const srv = start(IPCCTL, ['unix', 'serve', path]);
-    await waitFor(() => existsSync(path));
+    await waitFor(`${path} to appear`, () => existsSync(path));
     const r = await runAsync('nc', ['-N', '-U', path], MiB);
     expect(r.code).toBe(0);
     expect(await srv.done).toBe(0);
@@ -360,7 +338,7 @@ describe('unix with socat and nc as peers', () => {
 
     const path2 = join(dir, 'b.sock');
     const peer = start('socat', ['-u', `UNIX-LISTEN:${path2}`, '-']);
-    await waitFor(() => existsSync(path2));
+    await waitFor(`${path2} to appear`, () => existsSync(path2));
     const c = ipcctl(['unix', 'connect', path2], { input: MiB });
     expect(c.code).toBe(0);
     await peer.done;
@@ -370,14 +348,14 @@ describe('unix with socat and nc as peers', () => {
   it('socat -> ipcctl unix serve --echo, and ipcctl unix connect -> nc -lU', async () => {
     const path = join(dir, 'c.sock');
     const srv = start(IPCCTL, ['unix', 'serve', path, '--echo']);
-    await waitFor(() => existsSync(path));
+    await waitFor(`${path} to appear`, () => existsSync(path));
     const r = await runAsync('socat', ['-t', '5', '-', `UNIX-CONNECT:${path},shut-down`], MiB);
     expect(r.out.equals(MiB)).toBe(true);
     expect(await srv.done).toBe(0);
 
     const path2 = join(dir, 'd.sock');
     const peer = start('nc', ['-l', '-U', path2]);
-    await waitFor(() => existsSync(path2));
+    await waitFor(`${path2} to appear`, () => existsSync(path2));
     const c = await runAsync(IPCCTL, ['unix', 'connect', path2, '--timeout', '2s'], MiB);
     expect(c.stderr).toBe('');
     expect(c.code).toBe(0);
@@ -389,7 +367,7 @@ describe('unix with socat and nc as peers', () => {
   it('--dgram keeps boundaries', async () => {
     const path = join(dir, 'g.sock');
     const srv = start(IPCCTL, ['--json', 'unix', 'serve', '--dgram', path, '-n', '2']);
-    await waitFor(() => existsSync(path));
+    await waitFor(`${path} to appear`, () => existsSync(path));
     expect(ipcctl(['unix', 'connect', '--dgram', path, 'a'.repeat(170)]).code).toBe(0);
     expect(ipcctl(['unix', 'connect', '--dgram', path, 'b'.repeat(230)]).code).toBe(0);
     expect(await srv.done).toBe(0);
@@ -408,13 +386,13 @@ describe('unix with socat and nc as peers', () => {
     const path = join(dir, 'stale.sock');
     // A server killed with SIGKILL leaves its file behind.
     const dead = start('socat', [`UNIX-LISTEN:${path}`, '-']);
-    await waitFor(() => existsSync(path));
+    await waitFor(`${path} to appear`, () => existsSync(path));
     dead.child.kill('SIGKILL');
     await dead.done;
     expect(existsSync(path)).toBe(true);
 
     const srv = start(IPCCTL, ['unix', 'serve', path, '-v']);
-    await waitFor(() => srv.err().includes('listening'));
+    await waitFor('the server to say it listens', () => srv.err().includes('listening'));
     const again = ipcctl(['unix', 'serve', path]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('a server is listening on this socket');
@@ -435,11 +413,3 @@ describe('unix with socat and nc as peers', () => {
     expect(missing.stderr).toContain('ENOENT');
   });
 });
-
-async function waitFor(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (cond()) return;
-    await sleep(25);
-  }
-  throw new Error('condition not met');
-}

@@ -24,3 +24,16 @@ export async function waitUntilInMsgrcv(pid: number): Promise<void> {
     { timeoutMs: 10_000 },
   );
 }
+
+/**
+ * Resolve once `pid` has `library` mapped and its main thread sleeps in the
+ * kernel function `wchan` (default: epoll_wait, its event loop; a command
+ * that polls sleeps there between two tries; /futex/ for one that sleeps
+ * synchronously through Atomics.wait): it has loaded what it needs and waits.
+ */
+export async function waitUntilIdleWith(pid: number, library: string, wchan: RegExp = /^do_epoll_wait$/): Promise<void> {
+  await waitFor(`process ${pid} to map ${library} and sleep in ${wchan.source}`, () => {
+    if (!readFileSync(`/proc/${pid}/maps`, 'utf8').includes(library)) return false;
+    return wchan.test(readFileSync(`/proc/${pid}/wchan`, 'utf8'));
+  });
+}

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { ROOT, run, sleep } from './run.js';
+import { waitFor as waitForState } from './wait.js';
 
 const STATE = '/tmp/ipcctl-test-rpcbind';
 const LOCK = join(STATE, 'lock');
@@ -57,12 +58,9 @@ export function portmapperUp(): boolean {
   return run('rpcinfo', ['-p', '127.0.0.1'], { timeout: 5000 }).code === 0;
 }
 
-async function waitFor(what: string, ok: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(30);
-  }
+/** Bounded wait for rpcbind's state (10 s unless told: it answers within milliseconds when up). */
+async function waitFor(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
+  await waitForState(what, ok, { timeoutMs: ms });
 }
 
 let lease = '';
