@@ -92,6 +92,8 @@ function goodArgument(path: string[], name: string): string[] {
       return ['{DIR}/s.sock'];
     case 'shell':
       return ['bash'];
+    case 'cmd':
+      return ['true'];
     case 'text':
     case 'data':
       return ['hello'];

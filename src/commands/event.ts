@@ -51,8 +51,15 @@ async function create(opts: KeyOpts & { count: number; auto?: boolean; manual?: 
     exclusive: Boolean(opts.exclusive),
     initWaitMs: 3000,
   });
-  if (settings.json) printJson({ id: made.id, count: opts.count, kind, set: Boolean(opts.set), created: made.created });
-  else writeStdout(`${made.id}\n`);
+  const { reportCreated } = await import('./common/created.js');
+  reportCreated(
+    'event create',
+    'set',
+    made,
+    () => (settings.json ? printJson({ id: made.id, count: opts.count, kind, set: Boolean(opts.set), created: made.created }) : writeStdout(`${made.id}\n`)),
+    () => SemaphoreSet.fromId(made.id).remove(),
+    'sem',
+  );
 }
 
 function report(ev: EventRef, changed: boolean | undefined) {

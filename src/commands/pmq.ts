@@ -3,7 +3,7 @@
 // imported inside each action so that `ipcctl pmq --help` does not load ffi-rs.
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
-import { EXIT, IpcError, UsageError } from '../errors.js';
+import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
 import type { PosixMessage } from '../ipc/posix/mqueue.js';
 import { parsePosixName } from '../ipc/posix/names.js';
 import { formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
@@ -23,10 +23,17 @@ async function create(nameArg: string, opts: { mode: number; exclusive?: boolean
   const n = name(nameArg, 'pmq create');
   const { PosixQueue } = await domain();
   const { queue, created } = PosixQueue.create(n, { mode: opts.mode, exclusive: Boolean(opts.exclusive), maxmsg: opts.maxMsgs, msgsize: opts.msgSize });
+  const { reportCreated } = await import('./common/created.js');
   try {
     const a = queue.attr('pmq create');
-    if (settings.json) printJson({ name: n, created, maxmsg: a.maxmsg, msgsize: a.msgsize, mode: formatMode(queue.stat().mode) });
-    else writeStdout(`${n}\n`);
+    const mode = formatMode(queue.stat().mode);
+    reportCreated(
+      'pmq create',
+      'queue',
+      { id: n, created },
+      () => (settings.json ? printJson({ name: n, created, maxmsg: a.maxmsg, msgsize: a.msgsize, mode }) : writeStdout(`${n}\n`)),
+      () => PosixQueue.remove(n, 'pmq create'),
+    );
   } finally {
     queue.close();
   }
@@ -156,15 +163,17 @@ async function recv(nameArg: string, opts: RecvOpts) {
     }
     const back = [...(closed ? out.unwritten : []), ...notEmitted];
     const lost = await putBackAll(q, back);
-    if (back.length > 0) {
-      const why = failure instanceof OutputFailedError ? `output failed (${failure.code})` : 'output closed';
-      writeStderr(
-        `ipcctl: pmq recv ${n}: ${why}; put ${plural(back.length - lost, 'message')} back on the queue (behind those of the same priority)` +
-          (lost > 0 ? `; ${lost} could not go back (the queue stayed full, or no write permission)` : '') +
-          '\n',
-      );
+    const putBack =
+      back.length === 0
+        ? ''
+        : `; put ${plural(back.length - lost, 'message')} back on the queue (behind those of the same priority)` +
+          (lost > 0 ? `; ${lost} could not go back (the queue stayed full, or no write permission)` : '');
+    // One line either way: a failed output is the error itself, a reader gone only a note.
+    if (failure instanceof OutputFailedError) throw new OperationError(`pmq recv ${n}: ${failure.message}${putBack}`, EXIT.FAILED);
+    if (failure instanceof OutputClosedError) {
+      if (putBack) writeStderr(`ipcctl: pmq recv ${n}: output closed${putBack}\n`);
+      return; // a reader that went away is not an error
     }
-    if (failure instanceof OutputClosedError) return; // a reader that went away is not an error
     throw failure;
   } finally {
     process.off('SIGTERM', onTerm);

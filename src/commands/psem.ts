@@ -21,9 +21,16 @@ async function create(nameArg: string, opts: { value: number; mode: number; excl
   const n = name(nameArg, 'psem create');
   const { PosixSemaphore } = await domain();
   const { semaphore, created } = PosixSemaphore.create(n, opts.value, opts.mode, Boolean(opts.exclusive));
+  const { reportCreated } = await import('./common/created.js');
   try {
-    if (settings.json) printJson({ name: n, created, value: semaphore.value('psem create') });
-    else writeStdout(`${n}\n`);
+    const value = semaphore.value('psem create');
+    reportCreated(
+      'psem create',
+      'semaphore',
+      { id: n, created },
+      () => (settings.json ? printJson({ name: n, created, value }) : writeStdout(`${n}\n`)),
+      () => PosixSemaphore.remove(n, 'psem create'),
+    );
   } finally {
     semaphore.close();
   }

@@ -24,10 +24,16 @@ async function create(nameArg: string, opts: { size: number; mode: number; exclu
   const n = name(nameArg, 'pshm create');
   const { PosixSegment } = await domain();
   const { segment, created } = PosixSegment.create(n, opts.size, opts.mode, Boolean(opts.exclusive));
+  const { reportCreated } = await import('./common/created.js');
   try {
     const st = segment.stat();
-    if (settings.json) printJson({ name: n, created, size: st.size, mode: formatMode(st.mode) });
-    else writeStdout(`${n}\n`);
+    reportCreated(
+      'pshm create',
+      'segment',
+      { id: n, created },
+      () => (settings.json ? printJson({ name: n, created, size: st.size, mode: formatMode(st.mode) }) : writeStdout(`${n}\n`)),
+      () => PosixSegment.remove(n, 'pshm create'),
+    );
   } finally {
     segment.close();
   }

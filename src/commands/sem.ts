@@ -146,6 +146,7 @@ async function lock(idArg: string | undefined, words: string[], opts: LockCliOpt
   if (opts.nowait && opts.timeout !== undefined) throw new UsageError('sem lock: give --nowait or --timeout, not both');
   if (opts.command !== undefined && words.length > 0) throw new UsageError(`sem lock: give -c 'COMMAND' or -- CMD ARGS..., not both`);
   if (opts.command === undefined && words.length === 0) throw new UsageError('sem lock: missing the command to run (-- CMD [ARGS...] or -c COMMAND)');
+  if (opts.command === '' || (opts.command === undefined && words[0] === '')) throw new UsageError('sem lock: the command to run is empty');
   if (opts.take > opts.value && idArg === undefined) {
     throw new UsageError(`sem lock: --take ${opts.take} is more than the value ${opts.value} a new set starts with (raise --value)`);
   }

@@ -5,12 +5,18 @@ import { EXIT, OperationError } from '../../errors.js';
 import { OutputClosedError } from '../../output/sink.js';
 
 export interface Made {
-  id: number;
+  /** The kernel id, or the name of a POSIX object. */
+  id: number | string;
   /** False when an existing object with the key was opened: never removed here. */
   created: boolean;
 }
 
-export function reportCreated(op: string, noun: string, made: Made, print: () => void, remove: () => void): void {
+/**
+ * Run `print`; if the new id could not be written, remove the object again
+ * (when this call made it) and fail. `rmKind` is the kind word of `ipcctl rm`
+ * for the hint (default: the command group).
+ */
+export function reportCreated(op: string, noun: string, made: Made, print: () => void, remove: () => void, rmKind = op.split(' ')[0]): void {
   try {
     print();
   } catch (e) {
@@ -22,9 +28,12 @@ export function reportCreated(op: string, noun: string, made: Made, print: () =>
         remove();
         after = `removed the new ${noun} again`;
       } catch {
-        after = `and could not remove it: run ipcctl rm ${op.split(' ')[0]} ${made.id}`;
+        after = `and could not remove it: run ipcctl rm ${rmKind} ${made.id}`;
       }
     }
-    throw new OperationError(`${op}: could not write the new id ${made.id} to stdout (${why}); ${after}`, EXIT.FAILED);
+    throw new OperationError(
+      `${op}: could not write the new ${typeof made.id === 'string' ? 'name' : 'id'} ${made.id} to stdout (${why}); ${after}`,
+      EXIT.FAILED,
+    );
   }
 }

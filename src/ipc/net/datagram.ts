@@ -96,7 +96,8 @@ export function bindDatagram(
 export async function listen(opts: ListenOptions): Promise<{ received: number; local: SockAddr }> {
   // A deeper receive queue rides out bursts; the kernel caps it at rmem_max.
   const { fd, local } = bindDatagram(opts, 4 << 20);
-  const where = formatAddress(opts.address);
+  // The bound address: with port 0 the kernel chose the port, and a timeout names it.
+  const where = formatAddress(local);
   opts.onListening?.(local);
   const unix = opts.address.family === 'unix';
   const batch = new DatagramBatch(unix ? 16 : 64, unix ? UNIX_SLOT : UDP_SLOT);
