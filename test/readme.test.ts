@@ -12,7 +12,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IPCCTL, ROOT } from './helpers/run.js';
+import { ROOT } from './helpers/run.js';
 
 export interface Block {
   /** README line of the first command in the block (1-based). */
@@ -100,12 +100,14 @@ describe('README.md', () => {
       // The script goes in on fd 3, opened before /tmp is replaced.
       const fd = openSync(file, 'r');
       // `ipcctl` on PATH is this tree's launcher, linked from the private /tmp.
+      // The tree may itself live under /tmp (a CI clone): it is bound to /mnt
+      // first, so the private /tmp does not hide it.
       const setup =
-        'ip link set lo up && mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /dev/shm && mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue && mkdir /tmp/bin && ln -s "$IPCCTL_BIN" /tmp/bin/ipcctl && ' +
+        'ip link set lo up && mkdir -p /mnt && mount --bind "$IPCCTL_ROOT" /mnt && IPCCTL_BIN=/mnt/bin/ipcctl && mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /dev/shm && mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue && mkdir /tmp/bin && ln -s "$IPCCTL_BIN" /tmp/bin/ipcctl && ' +
         'export PATH="/tmp/bin:$PATH" && cd "$(mktemp -d)" && exec bash /dev/fd/3';
       const r = spawnSync('unshare', ['--ipc', '--mount', '--net', '--pid', '--fork', '--kill-child', '--propagation', 'private', 'bash', '-c', setup], {
         stdio: ['ignore', 'pipe', 'pipe', fd],
-        env: { ...process.env, NO_COLOR: '1', IPCCTL_BIN: IPCCTL, IPCCTL_DEBUG: '' },
+        env: { ...process.env, NO_COLOR: '1', IPCCTL_ROOT: ROOT, IPCCTL_DEBUG: '' },
         timeout: 240_000,
         maxBuffer: 1 << 26,
       });
