@@ -9,7 +9,6 @@ import { HexDumper } from '../output/hexdump.js';
 import { formatMode, payloadFields, printJson } from '../output/json.js';
 import { OutputClosedError, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
-import { formatTime, humanBytes, renderFields } from '../output/table.js';
 import { asMode, parseSize } from './common/args.js';
 import { readerOf } from './common/input.js';
 import { stdinFileSize } from './common/std-fds.js';
@@ -93,22 +92,8 @@ async function stat(nameArg: string) {
   } finally {
     seg.close();
   }
-  const { userName, groupName } = await import('../ipc/users.js');
-  if (settings.json) {
-    printJson({ name: st.name, mode: formatMode(st.mode), uid: st.uid, gid: st.gid, size: st.size, atime: st.atime, mtime: st.mtime, ctime: st.ctime });
-    return;
-  }
-  writeStdout(
-    renderFields([
-      ['name', st.name],
-      ['owner', `${userName(st.uid)} (uid ${st.uid})`],
-      ['group', `${groupName(st.gid)} (gid ${st.gid})`],
-      ['mode', formatMode(st.mode)],
-      ['size', `${st.size} (${humanBytes(st.size)})`],
-      ['last access', formatTime(st.atime)],
-      ['last change', formatTime(st.mtime)],
-    ]),
-  );
+  const { printPosixSegmentStat } = await import('./common/posix-stat-print.js');
+  printPosixSegmentStat(st);
 }
 
 async function rm(names: string[]) {
