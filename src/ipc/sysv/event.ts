@@ -83,7 +83,7 @@ const phrases: Record<string, string> = {
   EPERM: 'not permitted: only the owner, the creator or root may do this',
   EFBIG: 'event number outside the set',
 };
-const relabel = relabeller('sem', phrases);
+const relabel = relabeller('sem', () => phrases);
 
 export class EventRef {
   constructor(

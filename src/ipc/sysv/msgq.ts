@@ -6,30 +6,21 @@ import * as native from '../../native/sysv/msg.js';
 import type * as Batch from '../../native/sysv/msg-batch.js';
 import type { RecordBatch } from './record-batch.js';
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT } from '../../native/sysv/ipc.js';
-import { relabeller } from './relabel.js';
-import { type KeySpec, createSayingWhether, describeKey, forgetId, idOfKey, resolveKey } from './keys.js';
+import { relabelFor } from './relabel.js';
+import { type KeySpec, describeKey, resolveKey } from './keys.js';
+import { type MsqChanges, type MsqStat, SYSV_KINDS } from './kinds.js';
 import { kernelLimit } from './limits.js';
+import { SysvObject } from './object.js';
 import { Deadline, isStopping, waitFor } from '../wait.js';
 
-export type MsqStat = native.MsqidDs & { id: number };
+export type { MsqStat };
 
 export interface Message {
   type: number;
   data: Buffer;
 }
 
-const phrases: Record<string, string> = {
-  EIDRM: 'the queue was removed',
-  EINVAL: 'no such queue',
-  ENOENT: 'no queue has that key',
-  EEXIST: 'a queue with that key already exists',
-  EACCES: 'permission denied',
-  EPERM: 'not permitted: only the owner, the creator or root may do this',
-  ENOSPC: 'too many queues',
-  E2BIG: 'the message is larger than the receive buffer',
-};
-
-const relabel = relabeller('msgq', phrases);
+const relabel = relabelFor('msgq');
 
 export interface CreateOptions {
   key: KeySpec;
@@ -64,88 +55,33 @@ export interface ManySent {
 /** Bytes of one receive batch (the bound on what is in hand at once, with RUN_COUNT). */
 export const RUN_BYTES = 1 << 20;
 
-export class MessageQueue {
+export class MessageQueue extends SysvObject<MsqStat, MsqChanges> {
+  static readonly kind = SYSV_KINDS.msgq;
   private buffer: native.MsgBuffer | null = null;
   private receiveArea: Batch.ReceiveArea | null = null;
   private qbytesCache: number | null = null;
   private msgmaxCache: number | null = null;
 
-  private constructor(readonly id: number) {}
-
   static async create(opts: CreateOptions): Promise<number> {
     const key = await resolveKey(opts.key);
     const flags = IPC_CREAT | (opts.exclusive ? IPC_EXCL : 0) | opts.mode;
     try {
-      return native.msgGet(key, flags);
+      return native.msgCalls.get(key, flags);
     } catch (e) {
       return relabel(e, 'msgq create', `key ${describeKey(key)}`);
     }
   }
 
-  /** create(), also saying whether this call made the object (see createSayingWhether). */
-  static createNew(opts: CreateOptions): Promise<{ id: number; created: boolean }> {
-    return createSayingWhether(opts, (o) => this.create(o));
-  }
-
-  static fromId(id: number): MessageQueue {
-    return new MessageQueue(id);
-  }
-
-  static async fromKey(spec: KeySpec): Promise<MessageQueue> {
-    return new MessageQueue(await idOfKey('msgq', spec, (key) => native.msgGet(key, 0), relabel));
-  }
-
-  get name(): string {
-    return String(this.id);
-  }
-
-  stat(op = 'msgq stat'): MsqStat {
-    try {
-      return { id: this.id, ...native.msgStat(this.id) };
-    } catch (e) {
-      return relabel(e, op, this.name);
-    }
-  }
-
-  /** Change mode, owner or byte limit; unspecified values stay as they are. */
-  set(changes: { mode?: number; uid?: number; gid?: number; qbytes?: number }): MsqStat {
-    const cur = this.stat('msgq set');
-    try {
-      native.msgSet(this.id, {
-        uid: changes.uid ?? cur.uid,
-        gid: changes.gid ?? cur.gid,
-        mode: changes.mode ?? cur.mode,
-        qbytes: changes.qbytes ?? cur.qbytes,
-      });
-    } catch (e) {
-      if (e instanceof IpcError && e.code === 'EPERM' && changes.qbytes !== undefined && changes.qbytes > cur.qbytes) {
-        throw new IpcError(e.errno, 'msgq set', this.name, {
-          detail: `raising --max-bytes above kernel.msgmnb needs CAP_SYS_RESOURCE`,
-          hint: `kernel.msgmnb is ${kernelLimit('msgmnb', 16384)}; raise it with sysctl`,
-        });
-      }
-      relabel(e, 'msgq set', this.name);
-    } finally {
-      // The byte limit may have changed: checkSize must not judge by the old one.
-      this.qbytesCache = null;
-    }
-    return this.stat('msgq set');
-  }
-
-  remove(): void {
-    forgetId('msgq', this.id);
-    try {
-      native.msgRemove(this.id);
-    } catch (e) {
-      relabel(e, 'msgq rm', this.name);
-    }
+  // The byte limit may have changed: checkSize must not judge by the old one.
+  protected override changed(): void {
+    this.qbytesCache = null;
   }
 
   /** The largest message this queue can ever hold (its byte limit). */
   private qbytes(): number | null {
     if (this.qbytesCache === null) {
       try {
-        this.qbytesCache = native.msgStat(this.id).qbytes;
+        this.qbytesCache = native.msgCalls.stat(this.id).qbytes;
       } catch {
         return null; // no read permission: the kernel will judge
       }

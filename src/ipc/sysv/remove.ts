@@ -1,19 +1,13 @@
-// Removing System V objects by kind and id (IPC_RMID), with each errno
-// re-described for the kind of object the user named.
+// Removing System V objects by kind and id (IPC_RMID, through the kind's row
+// in kinds.ts), with each errno re-described for the kind of object the user
+// named, as `rm <kind> <id>`.
 import { IpcError } from '../../errors.js';
-import { msgRemove } from '../../native/sysv/msg.js';
-import { semRemove } from '../../native/sysv/sem.js';
-import { shmRemove } from '../../native/sysv/shm.js';
 import type { Kind } from './procfs.js';
-import { forgetId } from './keys.js';
-import { detachKept } from './shm.js';
-
-const nouns: Record<Kind, string> = { msgq: 'queue', shm: 'segment', sem: 'semaphore set' };
-
-const removers: Record<Kind, (id: number) => void> = { msgq: msgRemove, shm: shmRemove, sem: semRemove };
+import { SYSV_KINDS } from './kinds.js';
+import { removeById } from './object.js';
 
 function phrase(kind: Kind, code: string): string | undefined {
-  const noun = nouns[kind];
+  const noun = SYSV_KINDS[kind].noun;
   switch (code) {
     case 'EINVAL':
       return `no such ${noun}`;
@@ -30,10 +24,8 @@ function phrase(kind: Kind, code: string): string | undefined {
 
 /** IPC_RMID on one object. Throws IpcError named `rm <kind> <id>`. */
 export function removeObject(kind: Kind, id: number): void {
-  forgetId(kind, id);
-  if (kind === 'shm') detachKept(id);
   try {
-    removers[kind](id);
+    removeById(kind, id);
   } catch (e) {
     if (e instanceof IpcError) throw new IpcError(e.errno, `rm ${kind}`, String(id), { detail: phrase(kind, e.code) });
     throw e;

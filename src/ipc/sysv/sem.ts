@@ -11,15 +11,17 @@ import { EXIT, IpcError, OperationError, TimeoutError, UsageError } from '../../
 import { sleepSync } from '../../sleep.js';
 import * as native from '../../native/sysv/sem.js';
 import { IPC_CREAT, IPC_EXCL } from '../../native/sysv/ipc.js';
-import { relabeller } from './relabel.js';
-import { type KeySpec, describeKey, forgetId, idOfKey, resolveKey } from './keys.js';
+import { relabelFor } from './relabel.js';
+import { type KeySpec, describeKey, resolveKey } from './keys.js';
+import { type PermChanges, type SemStat, SYSV_KINDS } from './kinds.js';
 import { readKernelNumbers } from './limits.js';
+import { SysvObject } from './object.js';
 import { type Deadline, formatMs, isStopping, waitFor } from '../wait.js';
 
 export const SEMVMX = native.SEMVMX;
 export type SemOp = native.SemOp;
 
-export type SemStat = native.SemidDs & { id: number; values: number[] };
+export type { SemStat };
 
 export interface SemDetail {
   num: number;
@@ -29,20 +31,7 @@ export interface SemDetail {
   pid: number;
 }
 
-const phrases: Record<string, string> = {
-  EIDRM: 'the semaphore set was removed',
-  EINVAL: 'no such semaphore set',
-  ENOENT: 'no semaphore set has that key',
-  EEXIST: 'a semaphore set with that key already exists',
-  EACCES: 'permission denied',
-  EPERM: 'not permitted: only the owner, the creator or root may do this',
-  ENOSPC: 'too many semaphore sets or semaphores (kernel.sem limits)',
-  EFBIG: 'semaphore index outside the set',
-  E2BIG: 'too many operations in one call (SEMOPM)',
-  ERANGE: `a semaphore would go above SEMVMX (${native.SEMVMX})`,
-};
-
-const relabel = relabeller('sem', phrases);
+const relabel = relabelFor('sem');
 
 /** /proc/sys/kernel/sem: SEMMSL SEMMNS SEMOPM SEMMNI. */
 export function semLimits(): { semmsl: number; semopm: number } {
@@ -74,10 +63,9 @@ export interface OpOptions {
   deadline: Deadline;
 }
 
-export class SemaphoreSet {
+export class SemaphoreSet extends SysvObject<SemStat, PermChanges> {
+  static readonly kind = SYSV_KINDS.sem;
   private nsemsCache: number | null = null;
-
-  private constructor(readonly id: number) {}
 
   /** The per-semaphore values a create asks for, checked. */
   static initialValues(count: number | undefined, values: number[]): number[] {
@@ -130,7 +118,7 @@ export class SemaphoreSet {
     } catch (e) {
       // Nothing half-done: a set nobody could trust is removed again.
       try {
-        native.semRemove(id);
+        native.semCalls.remove(id);
       } catch {
         /* already gone */
       }
@@ -145,7 +133,7 @@ export class SemaphoreSet {
     const where = `key ${describeKey(key)}`;
     let id: number;
     try {
-      id = native.semGet(key, 0, 0);
+      id = native.semCalls.get(key, 0);
     } catch (e) {
       return relabel(e, 'sem create', where);
     }
@@ -153,7 +141,7 @@ export class SemaphoreSet {
     for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
       let st: native.SemidDs;
       try {
-        st = native.semStat(id);
+        st = native.semCalls.stat(id);
       } catch (e) {
         return relabel(e, 'sem create', where);
       }
@@ -174,26 +162,10 @@ export class SemaphoreSet {
     }
   }
 
-  static fromId(id: number): SemaphoreSet {
-    return new SemaphoreSet(id);
-  }
-
-  static async fromKey(spec: KeySpec): Promise<SemaphoreSet> {
-    return new SemaphoreSet(await idOfKey('sem', spec, (key) => native.semGet(key, 0, 0), relabel));
-  }
-
-  get name(): string {
-    return String(this.id);
-  }
-
-  stat(op = 'sem stat'): SemStat {
-    try {
-      const st = native.semStat(this.id);
-      this.nsemsCache = st.nsems;
-      return { id: this.id, ...st, values: native.getAll(this.id, st.nsems) };
-    } catch (e) {
-      return relabel(e, op, this.name);
-    }
+  override stat(op = 'sem stat'): SemStat {
+    const st = super.stat(op);
+    this.nsemsCache = st.nsems;
+    return st;
   }
 
   /** Value, waiters and last pid of every semaphore (what ipcs -s -i shows). */
@@ -216,7 +188,7 @@ export class SemaphoreSet {
   nsems(op: string): number | null {
     if (this.nsemsCache === null) {
       try {
-        this.nsemsCache = native.semStat(this.id).nsems;
+        this.nsemsCache = native.semCalls.stat(this.id).nsems;
       } catch (e) {
         if (e instanceof IpcError && e.code === 'EACCES') return null;
         relabel(e, op, this.name);
@@ -275,11 +247,6 @@ export class SemaphoreSet {
       throw new OperationError(`sem ctl setall ${this.name}: ${values.length} value${values.length === 1 ? '' : 's'} for a set of ${n}`, EXIT.USAGE);
     }
     this.ctl('sem ctl setall', () => native.setAll(this.id, values));
-  }
-
-  remove(): void {
-    forgetId('sem', this.id);
-    this.ctl('sem rm', () => native.semRemove(this.id));
   }
 
   /**

@@ -6,11 +6,16 @@ import { EXIT, IpcError, OperationError, UsageError } from '../../errors.js';
 import { AnonymousMemory } from '../../native/memory.js';
 import * as native from '../../native/sysv/shm.js';
 import { IPC_CREAT, IPC_EXCL } from '../../native/sysv/ipc.js';
-import { relabeller } from './relabel.js';
-import { type KeySpec, createSayingWhether, describeKey, forgetId, idOfKey, resolveKey } from './keys.js';
+import { relabelFor } from './relabel.js';
+import { type KeySpec, describeKey, resolveKey } from './keys.js';
+import { type PermChanges, type ShmStat, SYSV_KINDS } from './kinds.js';
 import { kernelLimit, readKernelNumbers } from './limits.js';
+import { SysvObject } from './object.js';
+import { type Attachment, detachKept, keepSegmentsAttached, keptAttachments } from './shm-kept.js';
 
-export type ShmStat = native.ShmidDs & { id: number; locked: boolean; removed: boolean };
+export type { Attachment, ShmStat };
+// For batch (ipc/batch/engine.ts): segments stay attached between its commands.
+export { detachKept, keepSegmentsAttached };
 
 /** Private memory to gather input in before it may go into a segment. */
 export interface Staging {
@@ -26,58 +31,10 @@ export interface Staging {
 export function stagingMemory(size: number): Staging | null {
   return AnonymousMemory.map(size);
 }
-/**
- * A segment attached to this process, as the domain and the commands see it
- * (native.Attachment is one, its address kept inside): windows of its bytes,
- * a prefault hint before a bulk copy, and shmdt.
- */
-export interface Attachment {
-  readonly id: number;
-  readonly size: number;
-  readonly isAttached: boolean;
-  /** `length` bytes at `offset`, aliasing the segment; valid until detach(). */
-  view(offset: number, length: number): Buffer;
-  prefault(offset: number, length: number, forWrite: boolean): void;
-  detach(): void;
-}
-
-let batchAttachments: Map<string, Attachment> | null = null;
-
-/** For batch: keep segments attached between commands (see withBatchAttachment). */
-export function keepSegmentsAttached(): void {
-  batchAttachments ??= new Map();
-}
-
-/** Detach what a batch keeps of segment `id` (it is being removed, or changed). */
-export function detachKept(id: number): void {
-  if (!batchAttachments) return;
-  for (const mode of ['r', 'w']) {
-    const a = batchAttachments.get(`${id}:${mode}`);
-    if (!a) continue;
-    batchAttachments.delete(`${id}:${mode}`);
-    try {
-      a.detach();
-    } catch {
-      /* already unmapped */
-    }
-  }
-}
-
 /** Bytes per window when streaming a segment: big enough for few syscalls. */
 export const CHUNK = 8 << 20;
 
-const phrases: Record<string, string> = {
-  EIDRM: 'the segment was removed',
-  EINVAL: 'no such segment',
-  ENOENT: 'no segment has that key',
-  EEXIST: 'a segment with that key already exists',
-  EACCES: 'permission denied',
-  EPERM: 'not permitted: only the owner, the creator or root may do this',
-  ENOSPC: 'too many segments, or the system-wide shared memory limit is reached',
-  ENOMEM: 'out of memory',
-};
-
-const relabel = relabeller('shm', phrases);
+const relabel = relabelFor('shm');
 
 export interface CreateOptions {
   key: KeySpec;
@@ -92,8 +49,8 @@ export function shmmax(): number {
   return n === undefined || Number.isNaN(n) ? Number.MAX_SAFE_INTEGER : Math.min(n, Number.MAX_SAFE_INTEGER);
 }
 
-export class SharedMemory {
-  private constructor(readonly id: number) {}
+export class SharedMemory extends SysvObject<ShmStat, PermChanges> {
+  static readonly kind = SYSV_KINDS.shm;
 
   /** Create a segment (or open the one with the key) and return its id. */
   static async create(opts: CreateOptions): Promise<number> {
@@ -111,7 +68,7 @@ export class SharedMemory {
       if (e instanceof IpcError && e.code === 'EINVAL' && key !== 0) {
         let existing: number | null = null;
         try {
-          existing = native.shmStat(native.shmGet(key, 0, 0)).size;
+          existing = native.shmCalls.stat(native.shmCalls.get(key, 0)).size;
         } catch {
           /* fall through to the plain message */
         }
@@ -132,42 +89,6 @@ export class SharedMemory {
     }
   }
 
-  /** create(), also saying whether this call made the object (see createSayingWhether). */
-  static createNew(opts: CreateOptions): Promise<{ id: number; created: boolean }> {
-    return createSayingWhether(opts, (o) => this.create(o));
-  }
-
-  static fromId(id: number): SharedMemory {
-    return new SharedMemory(id);
-  }
-
-  static async fromKey(spec: KeySpec): Promise<SharedMemory> {
-    return new SharedMemory(await idOfKey('shm', spec, (key) => native.shmGet(key, 0, 0), relabel));
-  }
-
-  get name(): string {
-    return String(this.id);
-  }
-
-  stat(op = 'shm stat'): ShmStat {
-    try {
-      const st = native.shmStat(this.id);
-      return { id: this.id, ...st, locked: (st.mode & native.SHM_LOCKED) !== 0, removed: (st.mode & native.SHM_DEST) !== 0 };
-    } catch (e) {
-      return relabel(e, op, this.name);
-    }
-  }
-
-  set(changes: { mode?: number; uid?: number; gid?: number }): ShmStat {
-    const cur = this.stat('shm set');
-    try {
-      native.shmSet(this.id, { uid: changes.uid ?? cur.uid, gid: changes.gid ?? cur.gid, mode: changes.mode ?? cur.mode });
-    } catch (e) {
-      relabel(e, 'shm set', this.name);
-    }
-    return this.stat('shm set');
-  }
-
   lock(lock: boolean): void {
     const op = lock ? 'shm lock' : 'shm unlock';
     try {
@@ -186,16 +107,6 @@ export class SharedMemory {
         });
       }
       relabel(e, op, this.name);
-    }
-  }
-
-  remove(): void {
-    forgetId('shm', this.id);
-    detachKept(this.id);
-    try {
-      native.shmRemove(this.id);
-    } catch (e) {
-      relabel(e, 'shm rm', this.name);
     }
   }
 
@@ -237,7 +148,8 @@ export class SharedMemory {
 
   /** Run `fn` with the segment attached; detach whatever happens (in a batch: at its end). */
   withAttached<T>(readOnly: boolean, op: string, fn: (a: Attachment, st: ShmStat) => T): T {
-    if (batchAttachments) return this.withBatchAttachment(readOnly, op, fn);
+    const kept = keptAttachments();
+    if (kept) return this.withBatchAttachment(kept, readOnly, op, fn);
     const { attachment, stat } = this.attach(readOnly, op);
     let ok = false;
     try {
@@ -264,10 +176,10 @@ export class SharedMemory {
   // end of the batch (shmat and shmdt map and unmap pages: they cost more
   // than a small read). Each use still makes the IPC_STAT a fresh attach
   // makes, so a segment removed meanwhile is refused the same way.
-  private withBatchAttachment<T>(readOnly: boolean, op: string, fn: (a: Attachment, st: ShmStat) => T): T {
+  private withBatchAttachment<T>(batchAttachments: Map<string, Attachment>, readOnly: boolean, op: string, fn: (a: Attachment, st: ShmStat) => T): T {
     const name = `${this.id}:${readOnly ? 'r' : 'w'}`;
     // A writable attachment serves reads too.
-    const kept = (readOnly ? batchAttachments!.get(`${this.id}:w`) : undefined) ?? batchAttachments!.get(name);
+    const kept = (readOnly ? batchAttachments.get(`${this.id}:w`) : undefined) ?? batchAttachments.get(name);
     if (kept) {
       let st: ShmStat;
       try {
@@ -280,7 +192,7 @@ export class SharedMemory {
       detachKept(this.id);
     }
     const { attachment, stat } = this.attach(readOnly, op);
-    batchAttachments!.set(name, attachment);
+    batchAttachments.set(name, attachment);
     return fn(attachment, stat);
   }
 

@@ -5,7 +5,8 @@ import { bind } from '../bind.js';
 import { C } from '../library.js';
 import { NativeMemory } from '../memory.js';
 import { msqid_ds } from '../layouts.js';
-import { ctlMemory, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull, writeIpcPermSet } from './ipc.js';
+import { objectCalls } from './ctl.js';
+import { IPC_NOWAIT, type IpcPerm, timeOrNull } from './ipc.js';
 
 export const MSG_NOERROR = 0o10000;
 export const MSG_EXCEPT = 0o20000;
@@ -31,12 +32,6 @@ export interface MsqidDs extends IpcPerm {
   qbytes: number;
   lspid: number;
   lrpid: number;
-}
-
-export function msgGet(key: number, flags: number): number {
-  const r = msgget.call(key, flags);
-  if (r.value === -1) throw new IpcError(r.errno, 'msgget', `key 0x${(key >>> 0).toString(16).padStart(8, '0')}`);
-  return r.value;
 }
 
 /** A message buffer in native memory: mtype then up to `capacity` bytes of text. */
@@ -118,40 +113,28 @@ export async function msgReceiveBlocking(id: number, mb: MsgBuffer, type: number
   }
 }
 
-const statMemory = () => ctlMemory(msqid_ds.size);
-
-export function msgStat(id: number): MsqidDs {
-  const mem = statMemory();
-  const r = msgctl.call(id, IPC_STAT, mem.addr);
-  if (r.value === -1) throw new IpcError(r.errno, 'msgctl IPC_STAT', String(id));
-  const b = mem.buf;
-  const f = msqid_ds.fields;
-  return {
-    ...readIpcPerm(b, f.msg_perm),
-    stime: timeOrNull(b.readBigInt64LE(f.msg_stime)),
-    rtime: timeOrNull(b.readBigInt64LE(f.msg_rtime)),
-    ctime: timeOrNull(b.readBigInt64LE(f.msg_ctime)),
-    cbytes: Number(b.readBigUInt64LE(f.__msg_cbytes)),
-    qnum: Number(b.readBigUInt64LE(f.msg_qnum)),
-    qbytes: Number(b.readBigUInt64LE(f.msg_qbytes)),
-    lspid: b.readInt32LE(f.msg_lspid),
-    lrpid: b.readInt32LE(f.msg_lrpid),
-  };
-}
-
-/** IPC_SET: the kernel reads uid, gid, mode and msg_qbytes from the struct. */
-export function msgSet(id: number, values: { uid: number; gid: number; mode: number; qbytes: number }): void {
-  const mem = statMemory();
-  mem.buf.fill(0);
-  writeIpcPermSet(mem.buf, values, msqid_ds.fields.msg_perm);
-  mem.buf.writeBigUInt64LE(BigInt(values.qbytes), msqid_ds.fields.msg_qbytes);
-  const r = msgctl.call(id, IPC_SET, mem.addr);
-  if (r.value === -1) throw new IpcError(r.errno, 'msgctl IPC_SET', String(id));
-}
-
-export function msgRemove(id: number): void {
-  const r = msgctl.call(id, IPC_RMID, 0);
-  if (r.value === -1) throw new IpcError(r.errno, 'msgctl IPC_RMID', String(id));
-}
+/** msgget and msgctl on struct msqid_ds: what IPC_STAT reads, and the msg_qbytes IPC_SET takes. */
+export const msgCalls = objectCalls<MsqidDs, { qbytes: number }>({
+  getName: 'msgget',
+  ctlName: 'msgctl',
+  get: (key, flags) => msgget.call(key, flags),
+  ctl: (id, cmd, addr) => msgctl.call(id, cmd, addr),
+  size: msqid_ds.size,
+  permAt: msqid_ds.fields.msg_perm,
+  read(b) {
+    const f = msqid_ds.fields;
+    return {
+      stime: timeOrNull(b.readBigInt64LE(f.msg_stime)),
+      rtime: timeOrNull(b.readBigInt64LE(f.msg_rtime)),
+      ctime: timeOrNull(b.readBigInt64LE(f.msg_ctime)),
+      cbytes: Number(b.readBigUInt64LE(f.__msg_cbytes)),
+      qnum: Number(b.readBigUInt64LE(f.msg_qnum)),
+      qbytes: Number(b.readBigUInt64LE(f.msg_qbytes)),
+      lspid: b.readInt32LE(f.msg_lspid),
+      lrpid: b.readInt32LE(f.msg_lrpid),
+    };
+  },
+  writeSet: (b, values) => b.writeBigUInt64LE(BigInt(values.qbytes), msqid_ds.fields.msg_qbytes),
+});
 
 export { IPC_NOWAIT };

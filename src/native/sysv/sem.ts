@@ -7,7 +7,8 @@ import { bind } from '../bind.js';
 import { C } from '../library.js';
 import { NativeMemory } from '../memory.js';
 import { sembuf, semid_ds, timespec } from '../layouts.js';
-import { ctlMemory, IPC_NOWAIT, IPC_RMID, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull } from './ipc.js';
+import { keyName, objectCalls } from './ctl.js';
+import { IPC_NOWAIT, type IpcPerm, timeOrNull } from './ipc.js';
 
 export const SEM_UNDO = 0x1000;
 export const GETPID = 11;
@@ -41,7 +42,7 @@ export interface SemOp {
 
 export function semGet(key: number, nsems: number, flags: number): number {
   const r = semget.call(key, nsems, flags);
-  if (r.value === -1) throw new IpcError(r.errno, 'semget', `key 0x${(key >>> 0).toString(16).padStart(8, '0')}`);
+  if (r.value === -1) throw new IpcError(r.errno, 'semget', keyName(key));
   return r.value;
 }
 
@@ -179,23 +180,22 @@ export function setAll(id: number, values: readonly number[]): void {
   }
 }
 
-const statMemory = () => ctlMemory(semid_ds.size);
-
-export function semStat(id: number): SemidDs {
-  const mem = statMemory();
-  ctl(id, 0, IPC_STAT, mem.addr, 'IPC_STAT');
-  const b = mem.buf;
-  const f = semid_ds.fields;
-  return {
-    ...readIpcPerm(b, f.sem_perm),
-    nsems: Number(b.readBigUInt64LE(f.sem_nsems)),
-    otime: timeOrNull(b.readBigInt64LE(f.sem_otime)),
-    ctime: timeOrNull(b.readBigInt64LE(f.sem_ctime)),
-  };
-}
-
-export function semRemove(id: number): void {
-  ctl(id, 0, IPC_RMID, 0, 'IPC_RMID');
-}
+/** semget (nsems 0: open an existing one) and semctl on struct semid_ds (the union semun carries the pointer). */
+export const semCalls = objectCalls<SemidDs>({
+  getName: 'semget',
+  ctlName: 'semctl',
+  get: (key, flags) => semget.call(key, 0, flags),
+  ctl: (id, cmd, addr) => semctl.call(id, 0, cmd, addr),
+  size: semid_ds.size,
+  permAt: semid_ds.fields.sem_perm,
+  read(b) {
+    const f = semid_ds.fields;
+    return {
+      nsems: Number(b.readBigUInt64LE(f.sem_nsems)),
+      otime: timeOrNull(b.readBigInt64LE(f.sem_otime)),
+      ctime: timeOrNull(b.readBigInt64LE(f.sem_ctime)),
+    };
+  },
+});
 
 export { IPC_NOWAIT };

@@ -8,7 +8,8 @@ import { bind, bindPointer } from '../bind.js';
 import { C } from '../library.js';
 import { shmid_ds } from '../layouts.js';
 import { prefault, viewAt } from '../memory.js';
-import { ctlMemory, IPC_RMID, IPC_SET, IPC_STAT, type IpcPerm, readIpcPerm, timeOrNull, writeIpcPermSet } from './ipc.js';
+import { keyName, objectCalls } from './ctl.js';
+import { type IpcPerm, timeOrNull } from './ipc.js';
 
 export const SHM_RDONLY = 0o10000;
 export const SHM_LOCK = 11;
@@ -34,7 +35,7 @@ export interface ShmidDs extends IpcPerm {
 
 export function shmGet(key: number, size: number, flags: number): number {
   const r = shmget.call(key, size, flags);
-  if (r.value === -1) throw new IpcError(r.errno, 'shmget', `key 0x${(key >>> 0).toString(16).padStart(8, '0')}`);
+  if (r.value === -1) throw new IpcError(r.errno, 'shmget', keyName(key));
   return r.value;
 }
 
@@ -86,42 +87,30 @@ export class Attachment {
   }
 }
 
-const statMemory = () => ctlMemory(shmid_ds.size);
-
-export function shmStat(id: number): ShmidDs {
-  const mem = statMemory();
-  const r = shmctl.call(id, IPC_STAT, mem.addr);
-  if (r.value === -1) throw new IpcError(r.errno, 'shmctl IPC_STAT', String(id));
-  const b = mem.buf;
-  const f = shmid_ds.fields;
-  return {
-    ...readIpcPerm(b, f.shm_perm),
-    size: Number(b.readBigUInt64LE(f.shm_segsz)),
-    atime: timeOrNull(b.readBigInt64LE(f.shm_atime)),
-    dtime: timeOrNull(b.readBigInt64LE(f.shm_dtime)),
-    ctime: timeOrNull(b.readBigInt64LE(f.shm_ctime)),
-    cpid: b.readInt32LE(f.shm_cpid),
-    lpid: b.readInt32LE(f.shm_lpid),
-    nattch: Number(b.readBigUInt64LE(f.shm_nattch)),
-  };
-}
-
-/** IPC_SET: the kernel reads uid, gid and the permission bits of mode. */
-export function shmSet(id: number, values: { uid: number; gid: number; mode: number }): void {
-  const mem = statMemory();
-  mem.buf.fill(0);
-  writeIpcPermSet(mem.buf, values, shmid_ds.fields.shm_perm);
-  const r = shmctl.call(id, IPC_SET, mem.addr);
-  if (r.value === -1) throw new IpcError(r.errno, 'shmctl IPC_SET', String(id));
-}
+/** shmget (size 0: open an existing one) and shmctl on struct shmid_ds. */
+export const shmCalls = objectCalls<ShmidDs>({
+  getName: 'shmget',
+  ctlName: 'shmctl',
+  get: (key, flags) => shmget.call(key, 0, flags),
+  ctl: (id, cmd, addr) => shmctl.call(id, cmd, addr),
+  size: shmid_ds.size,
+  permAt: shmid_ds.fields.shm_perm,
+  read(b) {
+    const f = shmid_ds.fields;
+    return {
+      size: Number(b.readBigUInt64LE(f.shm_segsz)),
+      atime: timeOrNull(b.readBigInt64LE(f.shm_atime)),
+      dtime: timeOrNull(b.readBigInt64LE(f.shm_dtime)),
+      ctime: timeOrNull(b.readBigInt64LE(f.shm_ctime)),
+      cpid: b.readInt32LE(f.shm_cpid),
+      lpid: b.readInt32LE(f.shm_lpid),
+      nattch: Number(b.readBigUInt64LE(f.shm_nattch)),
+    };
+  },
+});
 
 /** SHM_LOCK / SHM_UNLOCK: keep the pages in RAM, or let them be swapped again. */
 export function shmLock(id: number, lock: boolean): void {
   const r = shmctl.call(id, lock ? SHM_LOCK : SHM_UNLOCK, 0);
   if (r.value === -1) throw new IpcError(r.errno, lock ? 'shmctl SHM_LOCK' : 'shmctl SHM_UNLOCK', String(id));
-}
-
-export function shmRemove(id: number): void {
-  const r = shmctl.call(id, IPC_RMID, 0);
-  if (r.value === -1) throw new IpcError(r.errno, 'shmctl IPC_RMID', String(id));
 }
