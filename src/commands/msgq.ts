@@ -3,45 +3,23 @@
 // each action so that `ipcctl msgq --help` does not load ffi-rs.
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
-import type { Message, MessageQueue } from '../ipc/sysv/msgq.js';
-import { formatKey, formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
+import type { MessageQueue } from '../ipc/sysv/msgq.js';
+import { formatKey, formatMode, printJson } from '../output/json.js';
 import { writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
-import {
-  addKeyOptions,
-  asCount,
-  asDuration,
-  asMode,
-  asSize,
-  idAndWords,
-  keySpecFrom,
-  parseInteger,
-  parseSizeUpTo,
-  targetFrom,
-  type Target,
-} from './common/args.js';
+import { addKeyOptions, asCount, asDuration, asMode, asSize, idAndWords, keySpecFrom, parseSizeUpTo, targetFrom, type Target } from './common/args.js';
 import { printQueueStat } from './common/sysv-stat-print.js';
-import { ownerIds } from './common/perm-view.js';
+import { permChanges, requireChange } from './common/perm-view.js';
 import { spinnerWhileWaiting } from './common/feedback.js';
 import { transferStdout } from './common/transfer-stdout.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { readerOf, readerOfBuffer } from './common/input.js';
 import { reportCreated } from './common/created.js';
-
-const MAX_TYPE = Number.MAX_SAFE_INTEGER;
+import { checkRecvOptions, checkSendOptions, recvType, sendType } from './common/msgq-args.js';
+import { messageJson, peekEncoding } from './common/message-encoding.js';
 
 async function openQueue(target: Target): Promise<MessageQueue> {
-  const { MessageQueue } = await import('../ipc/sysv/msgq.js');
-  return target.kind === 'id' ? MessageQueue.fromId(target.id) : MessageQueue.fromKey(target);
-}
-
-function sendType(v: string): number {
-  return parseInteger(v, 'message type', 1, MAX_TYPE);
-}
-
-function recvType(v: string): number {
-  return parseInteger(v, 'message type', -MAX_TYPE, MAX_TYPE);
+  return (await import('../ipc/sysv/msgq.js')).MessageQueue.open(target);
 }
 
 async function create(opts: { key?: string; path?: string; proj?: string; mode: number; exclusive?: boolean }) {
@@ -76,7 +54,7 @@ interface SendOpts {
 
 async function send(idArg: string | undefined, text: string[], opts: SendOpts) {
   ({ id: idArg, words: text } = idAndWords(idArg, text, opts));
-  if (opts.lines && opts.null) throw new UsageError('msgq send: give --lines or --null, not both');
+  checkSendOptions(opts);
   const q = await openQueue(targetFrom(idArg, opts, 'msgq send'));
   const transfer = await import('../ipc/sysv/msgq-transfer.js');
   const input = text.length === 0 ? { read: readerOf(0), fd: 0 } : { read: readerOfBuffer(Buffer.from(text.join(' '))) };
@@ -116,11 +94,8 @@ interface RecvOpts {
   null?: boolean;
 }
 
-const jsonOf = (m: Message) => Buffer.from(jsonLine({ type: m.type, size: m.data.length, ...payloadFields(m.data) }));
-
 async function recv(idArg: string | undefined, opts: RecvOpts) {
-  if (opts.all && opts.count !== undefined) throw new UsageError('msgq recv: give --count or --all, not both');
-  if (opts.except && opts.type <= 0) throw new UsageError('msgq recv: --except needs a --type above 0');
+  checkRecvOptions(opts);
   const q = await openQueue(targetFrom(idArg, opts, 'msgq recv'));
   try {
     const capacity = q.receiveCapacity(opts.maxSize);
@@ -129,8 +104,7 @@ async function recv(idArg: string | undefined, opts: RecvOpts) {
     const transfer = await import('../ipc/sysv/msgq-transfer.js');
     const output = transferStdout(transfer.OutputFailure);
     if (opts.peek) {
-      const sep = Buffer.from(opts.null ? '\0' : '\n');
-      const encode = settings.json ? jsonOf : several ? (m: Message) => Buffer.concat([m.data, sep]) : (m: Message) => m.data;
+      const encode = peekEncoding(settings.json, several, Boolean(opts.null));
       transfer.peekStream(q, output, { type: opts.type, except: Boolean(opts.except), truncate: Boolean(opts.truncate), capacity, count, encode });
       return;
     }
@@ -145,7 +119,7 @@ async function recv(idArg: string | undefined, opts: RecvOpts) {
       all: Boolean(opts.all),
       several,
       separator: several ? (opts.null ? 0 : 10) : -1,
-      encode: settings.json ? jsonOf : undefined,
+      encode: settings.json ? messageJson : undefined,
       onWait: spinnerWhileWaiting(`waiting for a message on queue ${q.name}`),
     });
     if (report.notice) writeStderr(report.notice);
@@ -159,15 +133,9 @@ async function stat(idArg: string | undefined, opts: KeyOpts) {
 }
 
 async function set(idArg: string | undefined, opts: { key?: string; path?: string; proj?: string; mode?: number; owner?: string; maxBytes?: number }) {
-  if (opts.mode === undefined && opts.owner === undefined && opts.maxBytes === undefined) {
-    throw new UsageError('msgq set: nothing to change: give --mode, --owner or --max-bytes');
-  }
+  requireChange('msgq set', opts, { '--max-bytes': opts.maxBytes !== undefined });
   const q = await openQueue(targetFrom(idArg, opts, 'msgq set'));
-  const st = q.set({
-    mode: opts.mode,
-    ...ownerIds(opts.owner),
-    qbytes: opts.maxBytes,
-  });
+  const st = q.set({ ...permChanges(opts), qbytes: opts.maxBytes });
   if (settings.json) printJson({ id: st.id, mode: formatMode(st.mode), uid: st.uid, gid: st.gid, qbytes: st.qbytes });
 }
 

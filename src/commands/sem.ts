@@ -3,21 +3,32 @@
 // that `ipcctl sem --help` does not load ffi-rs.
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
-import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
+import { EXIT, IpcError, UsageError } from '../errors.js';
 import type { SemaphoreSet } from '../ipc/sysv/sem.js';
 import { formatKey, formatMode, printJson } from '../output/json.js';
 import { writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
-import { startSpinner } from '../output/spinner.js';
 import { addKeyOptions, asDuration, asMode, idAndWords, keySpecFrom, parseInteger, targetFrom, type Target } from './common/args.js';
 import { printSetStat } from './common/sysv-stat-print.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
-import { collectValues, CTL_USAGE, ctlWords, expectArgs, parseIndex, parseOp, parseValue, SEMVMX } from './common/sem-args.js';
+import { spinnerWhileWaiting } from './common/feedback.js';
+import {
+  collectValues,
+  CTL_GETTERS,
+  CTL_USAGE,
+  ctlWords,
+  expectArgs,
+  lockCommand,
+  parseIndex,
+  parseOp,
+  parseValue,
+  parseValues,
+  SEMVMX,
+} from './common/sem-args.js';
 import { reportCreated } from './common/created.js';
 
 async function openSet(target: Target): Promise<SemaphoreSet> {
-  const { SemaphoreSet } = await import('../ipc/sysv/sem.js');
-  return target.kind === 'id' ? SemaphoreSet.fromId(target.id) : SemaphoreSet.fromKey(target);
+  return (await import('../ipc/sysv/sem.js')).SemaphoreSet.open(target);
 }
 
 async function create(opts: KeyOpts & { count?: number; value?: number[]; mode: number; exclusive?: boolean; timeout?: number }) {
@@ -58,46 +69,27 @@ async function op(idArg: string | undefined, words: string[], opts: KeyOpts & { 
   const ops = words.map(parseOp);
   const set = await openSet(target);
   const { Deadline } = await import('../ipc/wait.js');
-  const run = (nowait: boolean) => set.op(ops, { undo: Boolean(opts.undo), nowait, deadline: new Deadline(opts.timeout) });
-  let done = await run(true);
-  if (!done && !opts.nowait) {
-    const spinner = startSpinner(`waiting on semaphore set ${set.name}`);
-    try {
-      done = await run(false);
-    } finally {
-      spinner.stop();
-    }
-  }
+  const onWait = spinnerWhileWaiting(`waiting on semaphore set ${set.name}`);
+  const done = await set.op(ops, { undo: Boolean(opts.undo), nowait: Boolean(opts.nowait), deadline: new Deadline(opts.timeout), onWait });
   if (!done) {
     throw IpcError.of('EAGAIN', 'sem op', set.name, { detail: 'would block; nothing applied', exitCode: EXIT.EMPTY });
   }
   if (settings.json) printJson({ id: set.id, ops: ops.map((o) => ({ num: o.num, op: o.op })), undo: Boolean(opts.undo) });
 }
 
-/** The one-semaphore getters of `sem ctl`: the JSON field each prints and its read. */
-const GETTERS = {
-  getval: ['value', (s: SemaphoreSet, n: number) => s.getVal(n)],
-  getpid: ['pid', (s: SemaphoreSet, n: number) => s.getPid(n)],
-  getncnt: ['ncnt', (s: SemaphoreSet, n: number) => s.getNcnt(n)],
-  getzcnt: ['zcnt', (s: SemaphoreSet, n: number) => s.getZcnt(n)],
-} as const;
-
 async function ctl(words: string[], opts: KeyOpts) {
   const { idArg, cmd, cmdRaw, args } = ctlWords(words, opts.key !== undefined || opts.path !== undefined);
   const expect = (n: number) => expectArgs(cmd, args, n);
   const opName = `sem ctl ${cmd}`;
   const set = await openSet(targetFrom(idArg, opts, opName));
-  const one = (field: string, num: number, value: number) => (settings.json ? printJson({ id: set.id, num, [field]: value }) : writeStdout(`${value}\n`));
+  const getter = CTL_GETTERS.get(cmd);
+  if (getter) {
+    expect(1);
+    const num = parseIndex(args[0], opName);
+    const value = set.get(getter.field, num);
+    return settings.json ? printJson({ id: set.id, num, [getter.json]: value }) : writeStdout(`${value}\n`);
+  }
   switch (cmd) {
-    case 'getval':
-    case 'getpid':
-    case 'getncnt':
-    case 'getzcnt': {
-      expect(1);
-      const num = parseIndex(args[0], opName);
-      const [field, get] = GETTERS[cmd];
-      return one(field, num, get(set, num));
-    }
     case 'getall': {
       expect(0);
       const values = set.getAll();
@@ -109,16 +101,9 @@ async function ctl(words: string[], opts: KeyOpts) {
       set.setVal(num, parseValue(args[1]!));
       return settings.json ? printJson({ id: set.id, num, value: set.getVal(num) }) : undefined;
     }
-    case 'setall': {
-      if (args.length === 0) throw new UsageError(`sem ctl setall: missing values (one per semaphore)`);
-      set.setAll(
-        args
-          .flatMap((a) => a.split(','))
-          .filter((a) => a !== '')
-          .map(parseValue),
-      );
+    case 'setall':
+      set.setAll(parseValues(args));
       return settings.json ? printJson({ id: set.id, values: set.getAll() }) : undefined;
-    }
     default:
       throw new UsageError(`sem ctl: unknown command '${cmdRaw}': ${CTL_USAGE}`);
   }
@@ -141,35 +126,11 @@ interface LockCliOptions extends KeyOpts {
 }
 
 async function lock(idArg: string | undefined, words: string[], opts: LockCliOptions) {
-  // With -k/-f every positional word belongs to the command.
-  ({ id: idArg, words } = idAndWords(idArg, words, opts));
-  if (opts.nowait && opts.timeout !== undefined) throw new UsageError('sem lock: give --nowait or --timeout, not both');
-  if (opts.command !== undefined && words.length > 0) throw new UsageError(`sem lock: give -c 'COMMAND' or -- CMD ARGS..., not both`);
-  if (opts.command === undefined && words.length === 0) throw new UsageError('sem lock: missing the command to run (-- CMD [ARGS...] or -c COMMAND)');
-  if (opts.command === '' || (opts.command === undefined && words[0] === '')) throw new UsageError('sem lock: the command to run is empty');
-  if (opts.take > opts.value && idArg === undefined) {
-    throw new UsageError(`sem lock: --take ${opts.take} is more than the value ${opts.value} a new set starts with (raise --value)`);
-  }
-  const target = targetFrom(idArg, opts, 'sem lock');
-  const argv = opts.command !== undefined ? ['/bin/sh', '-c', opts.command] : words;
-  const { lockSet, take, release } = await import('../ipc/sysv/sem-lock.js');
-  const { runChild } = await import('../ipc/child.js');
-  const lopts = { slot: opts.slot, take: opts.take, initial: opts.value, mode: opts.mode, nowait: Boolean(opts.nowait), timeoutMs: opts.timeout };
-  const set = await lockSet(target, lopts);
-  set.checkIndex(opts.slot, 'sem lock');
-  const got = await take(set, lopts);
-  if (got !== 'taken') {
-    const code = opts.conflictExitCode ?? (got === 'busy' ? EXIT.FAILED : EXIT.TIMEOUT);
-    const why = got === 'busy' ? 'held by another process (--nowait)' : `still held after ${opts.timeout}ms (--timeout)`;
-    throw new OperationError(`sem lock ${set.name}: semaphore ${opts.slot} is ${why}`, code);
-  }
-  let status: number;
-  try {
-    status = await runChild(argv, `sem lock ${set.name}`);
-  } finally {
-    await release(set, lopts);
-  }
-  process.exitCode = status;
+  const { id, argv } = lockCommand(idArg, words, opts);
+  const target = targetFrom(id, opts, 'sem lock');
+  const { runLocked } = await import('../ipc/sysv/sem-lock.js');
+  const { slot, take, value: initial, mode, timeout: timeoutMs, conflictExitCode } = opts;
+  process.exitCode = await runLocked(target, { slot, take, initial, mode, nowait: Boolean(opts.nowait), timeoutMs, conflictExitCode }, argv);
 }
 
 async function rm(ids: string[], opts: KeyOpts) {

@@ -10,20 +10,18 @@ import { HexDumper } from '../output/hexdump.js';
 import { OutputClosedError, writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { progressWanted, threadProgress } from '../output/progress.js';
-import { startSpinner } from '../output/spinner.js';
 import { humanBytes } from '../output/table.js';
-import { type LongTimer, setLongTimeout } from '../timer.js';
 import { addKeyOptions, asDuration, asMode, idAndWords, keySpecFrom, parseSize, targetFrom, type Target } from './common/args.js';
 import { printSegmentStat } from './common/sysv-stat-print.js';
-import { ownerIds } from './common/perm-view.js';
+import { permChanges, requireChange } from './common/perm-view.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { stdinFileSize, stdoutIsCharDevice } from './common/std-fds.js';
 import { readerOf } from './common/input.js';
 import { reportCreated } from './common/created.js';
+import { hold } from './common/hold.js';
 
 async function openSegment(target: Target): Promise<SharedMemory> {
-  const { SharedMemory } = await import('../ipc/sysv/shm.js');
-  return target.kind === 'id' ? SharedMemory.fromId(target.id) : SharedMemory.fromKey(target);
+  return (await import('../ipc/sysv/shm.js')).SharedMemory.open(target);
 }
 
 const asBytes = (what: string) => (v: string) => parseSize(v, what);
@@ -49,33 +47,13 @@ async function create(opts: KeyOpts & { size: number; mode: number; exclusive?: 
 
 async function attach(idArg: string | undefined, opts: KeyOpts & { readOnly?: boolean; hold?: number }) {
   const seg = await openSegment(targetFrom(idArg, opts, 'shm attach'));
-  const { waitFor } = await import('../ipc/wait.js');
   const readOnly = Boolean(opts.readOnly);
   const { attachment, stat } = seg.attach(readOnly, 'shm attach');
   noteRemoved(seg, 'shm attach');
   try {
     if (settings.json) printJson({ id: seg.id, size: stat.size, readOnly, holdMs: opts.hold ?? null });
     // On a terminal, a spinner says what we hold and how it ends (nothing under --json).
-    const holding = `holding segment ${seg.id} attached (${humanBytes(stat.size)}, ${readOnly ? 'read-only' : 'read-write'})`;
-    const end = Date.now() + (opts.hold ?? 0);
-    const until = () => (opts.hold === undefined ? '' : `, ${Math.max(1, Math.ceil((end - Date.now()) / 1000))}s left`);
-    const spinner = startSpinner(`${holding}${until()}; Ctrl-C to detach`, 0);
-    const countdown = opts.hold === undefined ? undefined : setInterval(() => spinner.update(`${holding}${until()}; Ctrl-C to detach`), 250);
-    // Held by a timer: without one Node would see nothing to wait for and exit.
-    // (setLongTimeout: a --hold beyond setTimeout's 24.8 days is honoured.)
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    let timer: LongTimer | undefined;
-    const held = new Promise<void>((resolve) => {
-      if (opts.hold !== undefined) timer = setLongTimeout(resolve, opts.hold);
-    });
-    try {
-      await waitFor(held, { what: `shm attach ${seg.id}` });
-    } finally {
-      spinner.stop();
-      clearInterval(countdown);
-      timer?.clear();
-      clearInterval(keepAlive);
-    }
+    await hold(`shm attach ${seg.id}`, `holding segment ${seg.id} attached (${humanBytes(stat.size)}, ${readOnly ? 'read-only' : 'read-write'})`, opts.hold);
   } finally {
     attachment.detach();
   }
@@ -88,34 +66,13 @@ function noteRemoved(seg: SharedMemory, op: string): void {
 }
 
 /** Offsets and lengths take the size suffixes too: --offset 1M. */
-async function read(idArg: string | undefined, opts: KeyOpts & { offset: number; length?: number; hex?: boolean; progress?: boolean }) {
+async function read(idArg: string | undefined, opts: ReadOpts) {
   const seg = await openSegment(targetFrom(idArg, opts, 'shm read'));
-  const { readSegment, copySegment, BULK } = await import('../ipc/sysv/shm-transfer.js');
-  const { preferBulkPipe } = await import('../ipc/pipes.js');
   if (settings.json && opts.hex) throw new UsageError('shm read: give --json or --hex, not both');
   const progress = threadProgress(`shm read ${seg.id}`, progressWanted(opts.progress));
-  const hex = opts.hex ? new HexDumper() : null;
-  let end = 0;
   try {
-    if (settings.json) {
-      const data = copySegment(seg, opts.offset, opts.length, (length) => {
-        if (length > 64 << 20) throw new OperationError(`shm read ${seg.id}: --json is for up to 64M; read ${length} bytes raw instead`, EXIT.USAGE);
-      });
-      printJson({ id: seg.id, offset: opts.offset, size: data.length, ...payloadFields(data) });
-    } else {
-      readSegment(
-        seg,
-        // Touching the pages ahead pays when write(2) will read them; /dev/null never does.
-        { offset: opts.offset, length: opts.length, prefault: hex !== null || !stdoutIsCharDevice(), counter: progress.counter },
-        (window, at) => writeStdout(hex ? hex.push(window, at) : window),
-        (length) => {
-          end = opts.offset + length;
-          if (!hex && length >= BULK) preferBulkPipe(1);
-          return true;
-        },
-      );
-      if (hex) writeStdout(hex.end(end));
-    }
+    if (settings.json) await readJson(seg, opts);
+    else await readRaw(seg, opts, progress.counter);
   } catch (e) {
     await progress.abandon();
     if (e instanceof OutputClosedError) return; // a reader that went away is not an error
@@ -123,6 +80,32 @@ async function read(idArg: string | undefined, opts: KeyOpts & { offset: number;
   }
   await progress.finish();
   noteRemoved(seg, 'shm read');
+}
+
+type ReadOpts = KeyOpts & { offset: number; length?: number; hex?: boolean; progress?: boolean };
+
+async function readJson(seg: SharedMemory, opts: ReadOpts) {
+  const { copySegment } = await import('../ipc/sysv/shm-transfer.js');
+  const data = copySegment(seg, opts.offset, opts.length, (length) => {
+    if (length > 64 << 20) throw new OperationError(`shm read ${seg.id}: --json is for up to 64M; read ${length} bytes raw instead`, EXIT.USAGE);
+  });
+  printJson({ id: seg.id, offset: opts.offset, size: data.length, ...payloadFields(data) });
+}
+
+async function readRaw(seg: SharedMemory, opts: ReadOpts, counter: Float64Array) {
+  const { readSegment, BULK } = await import('../ipc/sysv/shm-transfer.js');
+  const { preferBulkPipe } = await import('../ipc/pipes.js');
+  const hex = opts.hex ? new HexDumper() : null;
+  let end = 0;
+  const sized = (length: number) => {
+    end = opts.offset + length;
+    if (!hex && length >= BULK) preferBulkPipe(1);
+    return true;
+  };
+  // Touching the pages ahead pays when write(2) will read them; /dev/null never does.
+  const how = { offset: opts.offset, length: opts.length, prefault: hex !== null || !stdoutIsCharDevice(), counter };
+  readSegment(seg, how, (window, at) => writeStdout(hex ? hex.push(window, at) : window), sized);
+  if (hex) writeStdout(hex.end(end));
 }
 
 async function write(idArg: string | undefined, text: string[], opts: KeyOpts & { offset: number; progress?: boolean }) {
@@ -149,12 +132,9 @@ async function stat(idArg: string | undefined, opts: KeyOpts) {
 }
 
 async function set(idArg: string | undefined, opts: KeyOpts & { mode?: number; owner?: string }) {
-  if (opts.mode === undefined && opts.owner === undefined) throw new UsageError('shm set: nothing to change: give --mode or --owner');
+  requireChange('shm set', opts);
   const seg = await openSegment(targetFrom(idArg, opts, 'shm set'));
-  const st = seg.set({
-    mode: opts.mode,
-    ...ownerIds(opts.owner),
-  });
+  const st = seg.set(permChanges(opts));
   if (settings.json) printJson({ id: st.id, mode: formatMode(st.mode), uid: st.uid, gid: st.gid });
 }
 

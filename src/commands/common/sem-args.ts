@@ -1,8 +1,8 @@
 // The words of `sem` commands: semaphore values, numbers and OPs. Parsing
 // only: nothing here loads the native layer.
 import { UsageError } from '../../errors.js';
-import type { SemOp } from '../../ipc/sysv/sem.js';
-import { parseId, parseInteger } from './args.js';
+import type { SemField, SemOp } from '../../ipc/sysv/sem.js';
+import { idAndWords, parseId, parseInteger } from './args.js';
 
 /** SEMVMX, repeated here so that parsing does not load the native layer. */
 export const SEMVMX = 32767;
@@ -58,4 +58,45 @@ export function ctlWords(words: string[], byKey: boolean): { idArg: string | und
 export function expectArgs(cmd: string, args: string[], n: number): void {
   if (args.length !== n)
     throw new UsageError(`sem ctl ${cmd}: expected ${n === 0 ? 'no arguments' : n === 1 ? 'N' : 'N V'}, got ${args.length === 0 ? 'none' : args.join(' ')}`);
+}
+
+/** The one-semaphore reads of `sem ctl`: what each reads, and the JSON field it prints as. */
+export const CTL_GETTERS: ReadonlyMap<string, { field: SemField; json: string }> = new Map([
+  ['getval', { field: 'val', json: 'value' }],
+  ['getpid', { field: 'pid', json: 'pid' }],
+  ['getncnt', { field: 'ncnt', json: 'ncnt' }],
+  ['getzcnt', { field: 'zcnt', json: 'zcnt' }],
+]);
+
+/** `sem ctl setall V...`: values as words, or comma-separated, or both. */
+export function parseValues(args: string[]): number[] {
+  if (args.length === 0) throw new UsageError(`sem ctl setall: missing values (one per semaphore)`);
+  return args
+    .flatMap((a) => a.split(','))
+    .filter((a) => a !== '')
+    .map(parseValue);
+}
+
+export interface LockWords {
+  key?: string;
+  path?: string;
+  command?: string;
+  nowait?: boolean;
+  timeout?: number;
+  take: number;
+  value: number;
+}
+
+/** `sem lock [ID] [-- CMD ARGS...] | -c COMMAND`, checked: the id (if any) and the argv to run. */
+export function lockCommand(idArg: string | undefined, words: string[], opts: LockWords): { id: string | undefined; argv: string[] } {
+  // With -k/-f every positional word belongs to the command.
+  const { id, words: cmd } = idAndWords(idArg, words, opts);
+  if (opts.nowait && opts.timeout !== undefined) throw new UsageError('sem lock: give --nowait or --timeout, not both');
+  if (opts.command !== undefined && cmd.length > 0) throw new UsageError(`sem lock: give -c 'COMMAND' or -- CMD ARGS..., not both`);
+  if (opts.command === undefined && cmd.length === 0) throw new UsageError('sem lock: missing the command to run (-- CMD [ARGS...] or -c COMMAND)');
+  if (opts.command === '' || (opts.command === undefined && cmd[0] === '')) throw new UsageError('sem lock: the command to run is empty');
+  if (opts.take > opts.value && id === undefined) {
+    throw new UsageError(`sem lock: --take ${opts.take} is more than the value ${opts.value} a new set starts with (raise --value)`);
+  }
+  return { id, argv: opts.command !== undefined ? ['/bin/sh', '-c', opts.command] : cmd };
 }

@@ -8,6 +8,9 @@ import { type PermChanges, SYSV_KINDS, type SysvKind } from './kinds.js';
 import type { Kind } from './procfs.js';
 import { relabelFor } from './relabel.js';
 
+/** What names an object: its id, or a key (a number or ftok's path). */
+export type ObjectTarget = { kind: 'id'; id: number } | KeySpec;
+
 /** A subclass: constructed from an id, described by its row. */
 interface Described<T> {
   new (id: number): T;
@@ -22,6 +25,10 @@ export function removeById(kind: Kind, id: number): void {
   row.remove(id);
 }
 
+function idOfKind(row: SysvKind<unknown, PermChanges>, spec: KeySpec): Promise<number> {
+  return idOfKey(row.kind, spec, (key) => row.open(key), relabelFor(row.kind));
+}
+
 export abstract class SysvObject<S, C extends PermChanges> {
   constructor(readonly id: number) {}
 
@@ -31,8 +38,12 @@ export abstract class SysvObject<S, C extends PermChanges> {
 
   /** The object that exists with the key (its *get with no flags), remembered for a batch. */
   static async fromKey<T>(this: Described<T>, spec: KeySpec): Promise<T> {
-    const row = this.kind;
-    return new this(await idOfKey(row.kind, spec, (key) => row.open(key), relabelFor(row.kind)));
+    return new this(await idOfKind(this.kind, spec));
+  }
+
+  /** By id (not checked until used) or by key. */
+  static async open<T>(this: Described<T>, target: ObjectTarget): Promise<T> {
+    return new this(target.kind === 'id' ? target.id : await idOfKind(this.kind, target));
   }
 
   /** create(), also saying whether this call made the object (see createSayingWhether). */

@@ -20,6 +20,8 @@ import { type Deadline, formatMs, isStopping, waitFor } from '../wait.js';
 
 export const SEMVMX = native.SEMVMX;
 export type SemOp = native.SemOp;
+/** What `get` reads of one semaphore: GETVAL, GETPID, GETNCNT, GETZCNT. */
+export type SemField = native.SemField;
 
 export type { SemStat };
 
@@ -61,6 +63,8 @@ export interface OpOptions {
   undo: boolean;
   nowait: boolean;
   deadline: Deadline;
+  /** Told true when the ops must wait (they did not apply at once), false when the wait ends. */
+  onWait?: (waiting: boolean) => void;
 }
 
 export class SemaphoreSet extends SysvObject<SemStat, PermChanges> {
@@ -214,7 +218,7 @@ export class SemaphoreSet extends SysvObject<SemStat, PermChanges> {
   }
 
   /** One of GETVAL, GETPID, GETNCNT, GETZCNT on semaphore `num`, as `sem ctl get<field>`. */
-  get(field: native.SemField, num: number): number {
+  get(field: SemField, num: number): number {
     const op = `sem ctl get${field}`;
     this.checkIndex(num, op);
     return this.ctl(op, () => native.semField(this.id, num, field));
@@ -265,11 +269,14 @@ export class SemaphoreSet extends SysvObject<SemStat, PermChanges> {
     // A call abandoned on Ctrl-C may still be starting on its thread: its
     // buffer must outlive it (the process exits right after, anyway).
     let abandoned = false;
+    let waiting = false;
     try {
       buf.setNowait(true);
       if (native.semOp(this.id, buf) === 0) return true;
       if (opts.nowait) return false;
       buf.setNowait(false);
+      waiting = opts.onWait !== undefined;
+      opts.onWait?.(true);
       const r = await waitFor(
         native.semOpBlocking(this.id, buf, () => opts.deadline.remaining(), isStopping),
         {
@@ -298,6 +305,7 @@ export class SemaphoreSet extends SysvObject<SemStat, PermChanges> {
       }
       return relabel(e, 'sem op', this.name);
     } finally {
+      if (waiting) opts.onWait?.(false);
       if (!abandoned) buf.free();
     }
   }
