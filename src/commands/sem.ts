@@ -99,7 +99,7 @@ async function ctl(words: string[], opts: KeyOpts) {
       expect(2);
       const num = parseIndex(args[0], opName);
       set.setVal(num, parseValue(args[1]!));
-      return settings.json ? printJson({ id: set.id, num, value: set.getVal(num) }) : undefined;
+      return settings.json ? printJson({ id: set.id, num, value: set.get('val', num) }) : undefined;
     }
     case 'setall':
       set.setAll(parseValues(args));

@@ -100,8 +100,8 @@ export async function run(lab: LabRun, opts: DeadlockOptions): Promise<LabResult
     const resolved = await lab.until(() => finished === 2 || !bothBlocked(), { timeoutMs, everyMs: 10 });
     if (!resolved) {
       deadlocked = true;
-      const holder0 = sem.getPid(0) === a.pid ? 'A' : 'B';
-      const holder1 = sem.getPid(1) === a.pid ? 'A' : 'B';
+      const holder0 = sem.get('pid', 0) === a.pid ? 'A' : 'B';
+      const holder1 = sem.get('pid', 1) === a.pid ? 'A' : 'B';
       lab.say(
         `DEADLOCK after ${Date.now() - since} ms blocked: ${holder0} (pid ${holder0 === 'A' ? a.pid : b.pid}) holds #0 and waits for #1; ${holder1} (pid ${holder1 === 'A' ? a.pid : b.pid}) holds #1 and waits for #0`,
         'bad',

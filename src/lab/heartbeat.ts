@@ -58,7 +58,7 @@ export async function run(lab: LabRun, opts: HeartbeatOptions): Promise<LabResul
   );
   await lab.wait(Promise.all(kids.map((k) => k.ready)));
   const firstRound = kids.map((_, i) => i).filter((i) => !(stall === i + 1 && stallAfter === 0));
-  await lab.expect(() => firstRound.every((i) => sem.getNcnt(event(i)) === 1), `all workers waiting on their event semaphore`, 30_000);
+  await lab.expect(() => firstRound.every((i) => sem.get('ncnt', event(i)) === 1), `all workers waiting on their event semaphore`, 30_000);
   lab.say(`all workers wait on their event semaphore (semncnt 1 each): pids ${kids.map((k) => k.pid).join(', ')}`);
   const start = Date.now();
   const raise = kids.map((_, i) => new RepeatedOps(sem.id, [{ num: event(i), op: 1 }], { undo: false }));
@@ -80,7 +80,7 @@ export async function run(lab: LabRun, opts: HeartbeatOptions): Promise<LabResul
       const answered = workers - pending.size;
       lab.say(`round ${round}: ${answered} of ${workers} answered in ${Date.now() - asked} ms`, pending.size === 0 ? 'info' : 'step');
       for (const i of pending) {
-        const backlog = sem.getVal(event(i));
+        const backlog = sem.get('val', event(i));
         if (!unhealthy.has(i + 1))
           lab.say(
             `worker ${i + 1} (pid ${kids[i]!.pid}) did not answer within ${formatMs(responseMs)}: UNHEALTHY (its event semaphore is at ${backlog}: nobody takes it)`,

@@ -132,12 +132,12 @@ export async function run(lab: LabRun, opts: MsgqServerOptions): Promise<LabResu
   );
   const rogue = withThief ? lab.spawn('thief', { q: q.id, sem: sem.id, victim: cl[0]!.pid }, 'thief') : null;
   await lab.wait(srv.ready);
-  await lab.expect(() => sem.getNcnt(GATE) === clients, `all ${clients} clients waiting at the start gate`, 30_000);
+  await lab.expect(() => sem.get('ncnt', GATE) === clients, `all ${clients} clients waiting at the start gate`, 30_000);
   lab.say(`server pid ${srv.pid}; clients pid ${cl.map((c) => c.pid).join(', ')}${rogue ? `; thief pid ${rogue.pid}` : ''}`);
   const start = Date.now();
   sem.setVal(GATE, clients);
   lab.say(`clients send ${requests} request${requests === 1 ? '' : 's'} each`, 'step');
-  await lab.until(() => sem.getVal(SERVED) >= total, { everyMs: 5 });
+  await lab.until(() => sem.get('val', SERVED) >= total, { everyMs: 5 });
   lab.say(`the server sent all ${total} replies`);
 
   let stolen: { stolen: number; meantFor: number[] } | null = null;

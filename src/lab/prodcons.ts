@@ -182,7 +182,7 @@ export async function run(lab: LabRun, opts: ProdconsOptions): Promise<LabResult
   const prod = Array.from({ length: producers }, (_, i) => lab.spawn('producer', { ...base, producer: i + 1, items } satisfies Args, `producer ${i + 1}`));
   const cons = Array.from({ length: consumers }, (_, i) => lab.spawn('consumer', base satisfies Args, `consumer ${i + 1}`));
   const all = producers + consumers;
-  await lab.expect(() => sem.getNcnt(GATE) === all, `all ${all} processes waiting at the start gate`, 30_000);
+  await lab.expect(() => sem.get('ncnt', GATE) === all, `all ${all} processes waiting at the start gate`, 30_000);
   lab.say('all wait at the start gate; opening it', 'step');
   const start = Date.now();
   sem.setVal(GATE, all);

@@ -95,7 +95,7 @@ export async function run(lab: LabRun, opts: RaceOptions): Promise<LabResult> {
   const children = Array.from({ length: processes }, (_, i) =>
     lab.spawn('adder', { shm: shm.id, sem: sem.id, iterations, lock } satisfies AdderArgs, `process ${i + 1}`),
   );
-  await lab.expect(() => sem.getNcnt(GATE) === processes, `all ${processes} processes waiting at the start gate`, 30_000);
+  await lab.expect(() => sem.get('ncnt', GATE) === processes, `all ${processes} processes waiting at the start gate`, 30_000);
   lab.say(`all ${processes} wait at the gate (semncnt ${processes}); opening it so they run at the same time`, 'step');
   const start = Date.now();
   sem.setVal(GATE, processes);

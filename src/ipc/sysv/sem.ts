@@ -223,18 +223,7 @@ export class SemaphoreSet extends SysvObject<SemStat, PermChanges> {
     this.checkIndex(num, op);
     return this.ctl(op, () => native.semField(this.id, num, field));
   }
-  getVal(num: number): number {
-    return this.get('val', num);
-  }
-  getPid(num: number): number {
-    return this.get('pid', num);
-  }
-  getNcnt(num: number): number {
-    return this.get('ncnt', num);
-  }
-  getZcnt(num: number): number {
-    return this.get('zcnt', num);
-  }
+
   getAll(): number[] {
     const n = this.nsems('sem ctl getall') ?? 0;
     return this.ctl('sem ctl getall', () => native.getAll(this.id, n));
