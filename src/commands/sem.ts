@@ -14,6 +14,9 @@ import { printSetStat } from './common/sysv-stat-print.js';
 import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { collectValues, CTL_USAGE, ctlWords, expectArgs, parseIndex, parseOp, parseValue, SEMVMX } from './common/sem-args.js';
 import { reportCreated } from './common/created.js';
+import { once } from './common/once.js';
+
+const waits = once(() => import('../ipc/wait.js'));
 
 async function openSet(target: Target): Promise<SemaphoreSet> {
   const { SemaphoreSet } = await import('../ipc/sysv/sem.js');
@@ -57,7 +60,7 @@ async function op(idArg: string | undefined, words: string[], opts: KeyOpts & { 
   if (words.length === 0) throw new UsageError('sem op: missing OP: NUM:+N, NUM:-N or NUM:0');
   const ops = words.map(parseOp);
   const set = await openSet(target);
-  const { Deadline } = await import('../ipc/wait.js');
+  const { Deadline } = await waits();
   const run = (nowait: boolean) => set.op(ops, { undo: Boolean(opts.undo), nowait, deadline: new Deadline(opts.timeout) });
   let done = await run(true);
   if (!done && !opts.nowait) {

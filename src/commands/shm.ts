@@ -20,16 +20,20 @@ import { removeEach, type KeyOpts } from './common/remove-each.js';
 import { stdinFileSize, stdoutIsCharDevice } from './common/std-fds.js';
 import { readerOf } from './common/input.js';
 import { reportCreated } from './common/created.js';
+import { once } from './common/once.js';
+
+const segments = once(() => import('../ipc/sysv/shm.js'));
+const pipes = once(() => import('../ipc/pipes.js'));
 
 async function openSegment(target: Target): Promise<SharedMemory> {
-  const { SharedMemory } = await import('../ipc/sysv/shm.js');
+  const { SharedMemory } = await segments();
   return target.kind === 'id' ? SharedMemory.fromId(target.id) : SharedMemory.fromKey(target);
 }
 
 const asBytes = (what: string) => (v: string) => parseSize(v, what);
 
 async function create(opts: KeyOpts & { size: number; mode: number; exclusive?: boolean }) {
-  const { SharedMemory } = await import('../ipc/sysv/shm.js');
+  const { SharedMemory } = await segments();
   const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
   const made = await SharedMemory.createNew({ key, size: opts.size, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
   const id = made.id;
@@ -91,7 +95,7 @@ function noteRemoved(seg: SharedMemory, op: string): void {
 async function read(idArg: string | undefined, opts: KeyOpts & { offset: number; length?: number; hex?: boolean; progress?: boolean }) {
   const seg = await openSegment(targetFrom(idArg, opts, 'shm read'));
   const { readSegment, copySegment, BULK } = await import('../ipc/sysv/shm-transfer.js');
-  const { preferBulkPipe } = await import('../ipc/pipes.js');
+  const { preferBulkPipe } = await pipes();
   if (settings.json && opts.hex) throw new UsageError('shm read: give --json or --hex, not both');
   const progress = threadProgress(`shm read ${seg.id}`, progressWanted(opts.progress));
   const hex = opts.hex ? new HexDumper() : null;
