@@ -202,6 +202,11 @@ function report(err: unknown): number {
 // the first parse at each parseAsync (saveStateBeforeParse), so a reused
 // program parses as a fresh one does, at a fraction of the cost of building
 // the group's options again (~0.1 ms a command). Off for a single command.
+/** The quick parser of a program buildProgram made; build it before the program's first parse. */
+export function quickParserFor(program: Command): QuickParser {
+  return new QuickParser(program as IpcctlCommand, OWN_HOOKS);
+}
+
 // Each reused program also has a quick parser (commands/common/quick-argv):
 // the plain lines a script sends skip commander's parse; any other line
 // goes to commander, which answers it as it always did.
@@ -222,7 +227,7 @@ async function programFor(argv: string[]): Promise<Reused | { program: Command; 
   const program = buildProgram();
   await registerFor(program, argv);
   if (!programs) return { program, quick: null };
-  const reused = { program, quick: new QuickParser(program as IpcctlCommand, OWN_HOOKS) };
+  const reused = { program, quick: quickParserFor(program) };
   programs.set(group, reused);
   return reused;
 }
