@@ -13,7 +13,6 @@ const lseek = bind('lseek', C.long, [C.int, C.long, C.int]);
 
 const MFD_CLOEXEC = 1;
 const SEEK_SET = 0;
-const SEEK_END = 2;
 
 /**
  * A new descriptor for what `fd` refers to, closed on exec: the batch's own
@@ -39,14 +38,4 @@ export function memoryFile(name: string): number {
 export function rewind(fd: number): void {
   const r = lseek.call(fd, 0, SEEK_SET);
   if (r.value === -1) throw new IpcError(r.errno, 'lseek', String(fd));
-}
-
-/**
- * The size of the file `fd` refers to, in one call (fstat builds a Stats
- * object, dates and all); the file offset moves to its end.
- */
-export function seekEnd(fd: number): number {
-  const r = lseek.call(fd, 0, SEEK_END);
-  if (r.value === -1) throw new IpcError(r.errno, 'lseek', String(fd));
-  return r.value;
 }

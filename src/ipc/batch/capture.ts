@@ -6,7 +6,7 @@
 // replies on duplicates of the descriptors it was started with.
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import { EXIT, IpcError } from '../../errors.js';
-import { duplicate, memoryFile, redirect, rewind, seekEnd } from '../../native/stdio.js';
+import { duplicate, memoryFile, redirect, rewind } from '../../native/stdio.js';
 
 export interface Captured {
   stdout: Buffer;
@@ -59,8 +59,7 @@ export class StdioCapture {
 }
 
 function drain(fd: number): Buffer {
-  // Most commands write nothing to one of the two: one lseek tells.
-  const size = seekEnd(fd);
+  const size = fstatSync(fd).size;
   if (size === 0) return EMPTY;
   const buf = Buffer.allocUnsafe(size);
   let got = 0;
