@@ -10,12 +10,22 @@
 // 270K a line with the default budget and 294K with this one. The flag (--interrupt-budget, the bytecode executed between
 // tiering checks) has been in V8 under that name from Node 20 to 24; it is
 // read whenever a function's budget is renewed, so setting it at run time
-// takes effect for the code that follows.
+// takes effect for the code that follows. Not where Node's compile cache is
+// on (bin/ipcctl turns it on from Node 22.1): V8 checks cached code against
+// a hash of the flags that differ from their defaults, so code compiled
+// after the change would not match the cache of every other ipcctl start.
+import * as nodeModule from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 
 /** Fifteen times V8's default (66 KiB of bytecode on Node 20). */
 const BUDGET = 1_000_000;
 
 export function optimizeLater(): void {
-  setFlagsFromString(`--interrupt-budget=${BUDGET}`);
+  if (!compileCacheMayBeOn()) setFlagsFromString(`--interrupt-budget=${BUDGET}`);
+}
+
+/** Node 22.8+ says whether the cache is on; 22.1-22.7 only that it could be. */
+function compileCacheMayBeOn(): boolean {
+  const m = nodeModule as { getCompileCacheDir?: () => string | undefined; enableCompileCache?: unknown };
+  return m.getCompileCacheDir ? m.getCompileCacheDir() !== undefined : typeof m.enableCompileCache === 'function';
 }
