@@ -10,6 +10,7 @@ import { OutputClosedError, OutputFailedError, writeStderr, writeStdout } from '
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitProcess } from './exit.js';
+import { QuickParser, type Recorded } from './commands/common/quick-argv.js';
 
 /** What a command module may ask of the program (batch runs other commands). */
 export interface Host {
@@ -69,8 +70,35 @@ function version(): string {
 // through commands/common/full-program.ts, without importing cli.ts.
 provideFullProgram(buildFullProgram);
 
+/**
+ * commander's Command, remembering the action each command registers and
+ * counting hooks, so that a batch's quick parser (commands/common/quick-argv)
+ * can call the action itself. Every subcommand is one too (createCommand).
+ */
+class IpcctlCommand extends Command implements Recorded {
+  recordedAction?: Recorded['recordedAction'];
+  hookCount = 0;
+
+  override createCommand(name?: string): Command {
+    return new IpcctlCommand(name);
+  }
+
+  override action(fn: Parameters<Command['action']>[0]): this {
+    this.recordedAction = fn as Recorded['recordedAction'];
+    return super.action(fn);
+  }
+
+  override hook(...args: Parameters<Command['hook']>): this {
+    this.hookCount++;
+    return super.hook(...args);
+  }
+}
+
+/** Hooks buildProgram adds itself (the quick parser does their work). */
+const OWN_HOOKS = 1;
+
 export function buildProgram(): Command {
-  const program = new Command('ipcctl');
+  const program = new IpcctlCommand('ipcctl');
   program
     .description('Linux inter-process communication from the shell: System V queues, shared memory, semaphores, and sockets')
     .option('--json', 'machine-readable output (JSON, or JSON Lines for streams)')
@@ -174,20 +202,34 @@ function report(err: unknown): number {
 // the first parse at each parseAsync (saveStateBeforeParse), so a reused
 // program parses as a fresh one does, at a fraction of the cost of building
 // the group's options again (~0.1 ms a command). Off for a single command.
-let programs: Map<string, Command> | null = null;
+/** The quick parser of a program buildProgram made; build it before the program's first parse. */
+export function quickParserFor(program: Command): QuickParser {
+  return new QuickParser(program as IpcctlCommand, OWN_HOOKS);
+}
+
+// Each reused program also has a quick parser (commands/common/quick-argv):
+// the plain lines a script sends skip commander's parse; any other line
+// goes to commander, which answers it as it always did.
+interface Reused {
+  program: Command;
+  quick: QuickParser;
+}
+let programs: Map<string, Reused> | null = null;
 
 function reusePrograms(): void {
   programs ??= new Map();
 }
 
-async function programFor(argv: string[]): Promise<Command> {
+async function programFor(argv: string[]): Promise<Reused | { program: Command; quick: null }> {
   const group = groupOf(argv) ?? '';
   const known = programs?.get(group);
   if (known) return known;
   const program = buildProgram();
   await registerFor(program, argv);
-  programs?.set(group, program);
-  return program;
+  if (!programs) return { program, quick: null };
+  const reused = { program, quick: quickParserFor(program) };
+  programs.set(group, reused);
+  return reused;
 }
 
 /**
@@ -202,8 +244,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   let code: number;
   try {
     refuseUnknownHelpTopic(argv);
-    const program = await programFor(argv);
-    await program.parseAsync(argv, { from: 'user' });
+    const { program, quick } = await programFor(argv);
+    const call = quick?.parse(argv);
+    if (call) {
+      settings.json = call.json;
+      settings.color = call.color;
+      await call.run();
+    } else await program.parseAsync(argv, { from: 'user' });
     code = typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
   } catch (err) {
     code = report(err);

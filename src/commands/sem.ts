@@ -26,6 +26,9 @@ import {
   SEMVMX,
 } from './common/sem-args.js';
 import { reportCreated } from './common/created.js';
+import { once } from './common/once.js';
+
+const waits = once(() => import('../ipc/wait.js'));
 
 async function openSet(target: Target): Promise<SemaphoreSet> {
   return (await import('../ipc/sysv/sem.js')).SemaphoreSet.open(target);
@@ -68,7 +71,7 @@ async function op(idArg: string | undefined, words: string[], opts: KeyOpts & { 
   if (words.length === 0) throw new UsageError('sem op: missing OP: NUM:+N, NUM:-N or NUM:0');
   const ops = words.map(parseOp);
   const set = await openSet(target);
-  const { Deadline } = await import('../ipc/wait.js');
+  const { Deadline } = await waits();
   const onWait = spinnerWhileWaiting(`waiting on semaphore set ${set.name}`);
   const done = await set.op(ops, { undo: Boolean(opts.undo), nowait: Boolean(opts.nowait), deadline: new Deadline(opts.timeout), onWait });
   if (!done) {

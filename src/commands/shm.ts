@@ -19,15 +19,19 @@ import { stdinFileSize, stdoutIsCharDevice } from './common/std-fds.js';
 import { readerOf } from './common/input.js';
 import { reportCreated } from './common/created.js';
 import { hold } from './common/hold.js';
+import { once } from './common/once.js';
+
+const segments = once(() => import('../ipc/sysv/shm.js'));
+const pipes = once(() => import('../ipc/pipes.js'));
 
 async function openSegment(target: Target): Promise<SharedMemory> {
-  return (await import('../ipc/sysv/shm.js')).SharedMemory.open(target);
+  return (await segments()).SharedMemory.open(target);
 }
 
 const asBytes = (what: string) => (v: string) => parseSize(v, what);
 
 async function create(opts: KeyOpts & { size: number; mode: number; exclusive?: boolean }) {
-  const { SharedMemory } = await import('../ipc/sysv/shm.js');
+  const { SharedMemory } = await segments();
   const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
   const made = await SharedMemory.createNew({ key, size: opts.size, mode: opts.mode, exclusive: Boolean(opts.exclusive) });
   const id = made.id;
@@ -94,7 +98,7 @@ async function readJson(seg: SharedMemory, opts: ReadOpts) {
 
 async function readRaw(seg: SharedMemory, opts: ReadOpts, counter: Float64Array) {
   const { readSegment, BULK } = await import('../ipc/sysv/shm-transfer.js');
-  const { preferBulkPipe } = await import('../ipc/pipes.js');
+  const { preferBulkPipe } = await pipes();
   const hex = opts.hex ? new HexDumper() : null;
   let end = 0;
   const sized = (length: number) => {

@@ -66,8 +66,15 @@ export class Attachment {
     if (!this.attached) throw new Error(`segment ${this.id} is detached`);
     if (offset < 0 || length < 0 || offset + length > this.size) throw new RangeError(`window ${offset}+${length} outside ${this.size} bytes`);
     if (length > MAX_VIEW) throw new RangeError(`window of ${length} bytes is larger than one view`);
-    return viewAt(this.addr + offset, length);
+    if (this.size > MAX_VIEW) return viewAt(this.addr + offset, length);
+    // One view of the whole segment, made at the first window: later windows
+    // (a batch's every read and write of a kept attachment) are slices of it,
+    // without the two native calls a view costs. Dropped at detach.
+    this.whole ??= viewAt(this.addr, this.size);
+    return this.whole.subarray(offset, offset + length);
   }
+
+  private whole: Buffer | null = null;
 
   /** Map the window's pages in one call before a bulk copy (a hint; see memory.ts). */
   prefault(offset: number, length: number, forWrite: boolean): void {
@@ -82,6 +89,7 @@ export class Attachment {
   detach(): void {
     if (!this.attached) return;
     this.attached = false;
+    this.whole = null;
     const r = shmdt.call(this.addr);
     if (r.value === -1) throw new IpcError(r.errno, 'shmdt', String(this.id));
   }
