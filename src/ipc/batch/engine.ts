@@ -14,7 +14,6 @@ import { rememberKeys } from '../sysv/keys.js';
 import { keepSegmentsAttached } from '../sysv/shm.js';
 import { clearStopping, interruptWaits, keepProcessOnSigint } from '../wait.js';
 import type { StdioCapture } from './capture.js';
-import { optimizeLater } from './tiering.js';
 import { splitWords } from './words.js';
 
 export interface Reply {
@@ -136,7 +135,6 @@ class LineReader {
 }
 
 export async function runBatch(opts: BatchOptions): Promise<number> {
-  optimizeLater();
   rememberKeys();
   keepSegmentsAttached();
   keepProcessOnSigint();
