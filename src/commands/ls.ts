@@ -5,7 +5,6 @@
 // ipc/posix/listing.ts; the views (tables, JSON, limits, summary, watch,
 // lsipc's -o/--raw/-n/-b) are built here from the column tables in
 // ipc-columns.ts and posix-columns.ts.
-import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { PosixObject, PosixQueueInfo } from '../ipc/posix/listing.js';
@@ -184,7 +183,7 @@ async function ls(kindArg: string | undefined, opts: LsOpts): Promise<void> {
   const intervalMs = typeof opts.watch === 'string' ? parseAge(opts.watch, '--watch interval') : 1000;
   if (intervalMs < 100) throw new UsageError(`ls: --watch interval '${opts.watch}' is too short: at least 100ms`);
   const repeat = { intervalMs, count: opts.count };
-  if (isatty(1) && !settings.json) {
+  if ((require('node:tty') as typeof import('node:tty')).isatty(1) && !settings.json) {
     const every = intervalMs % 1000 === 0 ? `${intervalMs / 1000}s` : `${intervalMs}ms`;
     const args = process.argv.slice(2).join(' ');
     const { liveScreen } = await import('../output/live.js');
