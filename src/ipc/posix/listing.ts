@@ -88,7 +88,7 @@ function entries(dir: string): string[] {
  * lsipc shows it; null when the queue went away meanwhile.
  */
 function readQueueFile(path: string, buf: Buffer): { st: Stats; used: number } | null {
-  let fd = -1;
+  let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch {
@@ -164,7 +164,7 @@ const SEM_T_SIZE = 32;
  * a semaphore's (not a regular file of 32 bytes) or went away meanwhile.
  */
 function readSemFile(path: string, buf: Buffer): { st: Stats; value: number | null } | null {
-  let fd = -1;
+  let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch {
