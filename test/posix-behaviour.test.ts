@@ -270,6 +270,48 @@ describe('nothing lost', () => {
     }
   });
 
+  it('pshm from a pipe: a refused write restores data and zeros alike; SIGTERM mid-stream leaves the segment as it was (143)', async () => {
+    const m = trackName('pshm', uniqueName('stream'));
+    expect(ipcctl(['pshm', 'create', m, '--size', '4M']).code).toBe(0);
+    // Data in the first and third MiB, zeros (never written) in the second and fourth.
+    const data = Buffer.alloc(4 << 20);
+    for (let i = 0; i < 1 << 20; i++) {
+      data[i] = (i * 7 + 3) & 0xff;
+      data[(2 << 20) + i] = (i * 13 + 1) & 0xff;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'ipcctl-pshm-'));
+    try {
+      const file = join(dir, 'data');
+      writeFileSync(file, data.subarray(0, 1 << 20));
+      expect(spawnSync('bash', ['-c', `cat ${file} | ${IPCCTL} pshm write ${m}`]).status).toBe(0);
+      writeFileSync(file, data.subarray(2 << 20, 3 << 20));
+      expect(spawnSync('bash', ['-c', `cat ${file} | ${IPCCTL} pshm write ${m} --offset 2M`]).status).toBe(0);
+      expect(ipcctl(['pshm', 'read', m]).out.equals(data)).toBe(true);
+      // 4 MiB of 0xff and one byte more: every piece written, then every piece put back.
+      const over = spawnSync('bash', ['-c', `(head -c 4194305 /dev/zero | tr '\\0' '\\377') | ${IPCCTL} pshm write ${m}`]);
+      expect(over.status).toBe(2);
+      expect(over.stderr.toString()).toMatch(/^ipcctl: pshm write \S+: more than 4194304 bytes .* nothing written\n$/);
+      expect(ipcctl(['pshm', 'read', m]).out.equals(data)).toBe(true);
+      // A producer that stalls after 2 MiB: the writer waits in poll, and SIGTERM ends it there.
+      const w = spawn('bash', ['-c', `(head -c 2M /dev/zero | tr '\\0' 'z'; sleep 3) | exec ${IPCCTL} pshm write ${m}`]);
+      let err = '';
+      w.stderr.on('data', (d) => (err += d));
+      await new Promise((r) => setTimeout(r, 1500));
+      const pids = spawnSync('pgrep', ['-P', String(w.pid)], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n');
+      const writer = pids.find((p) => spawnSync('cat', [`/proc/${p}/cmdline`], { encoding: 'utf8' }).stdout.includes('pshm'));
+      expect(writer).toBeDefined();
+      process.kill(Number(writer), 'SIGTERM');
+      const code = await new Promise<number | null>((r) => w.on('close', r));
+      expect(err).toBe(`ipcctl: pshm write ${m}: interrupted by SIGTERM; nothing written\n`);
+      expect(code).toBe(143);
+      expect(ipcctl(['pshm', 'read', m]).out.equals(data)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('pshm: a write past the end is refused whole; a read to /dev/full fails with ENOSPC', () => {
     const m = trackName('pshm', uniqueName('m'));
     expect(ipcctl(['pshm', 'create', m, '--size', '16']).code).toBe(0);

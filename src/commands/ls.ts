@@ -5,7 +5,6 @@
 // ipc/posix/listing.ts; the views (tables, JSON, limits, summary, watch,
 // lsipc's -o/--raw/-n/-b) are built here from the column tables in
 // ipc-columns.ts and posix-columns.ts.
-import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { PosixObject, PosixQueueInfo } from '../ipc/posix/listing.js';
@@ -16,8 +15,6 @@ import { settings } from '../output/style.js';
 import { renderRows, type RowsStyle } from '../output/rows.js';
 import { asCount } from './common/args.js';
 import { isAnyKindWord, type Kinds, kindsOf, type Report } from './common/ls-report.js';
-import { limitsReport } from './common/ls-limits.js';
-import { summaryReport } from './common/ls-summary.js';
 import { type ObjectColumn, type View, columnNamed, tableColumns, toJsonDocument, COLUMNS, type JsonValue } from './common/ipc-columns.js';
 import { addFilterOptions, type FilterOpts, hasFilter, parseAge, selectionFrom } from './common/select-options.js';
 
@@ -153,8 +150,10 @@ async function reportFor(kindArg: string | undefined, opts: LsOpts): Promise<Rep
   if ((opts.limits || opts.summary) && opts.output !== undefined)
     throw new UsageError(`ls: -o chooses object columns; ${opts.limits ? '--limits' : '--summary'} has its own`);
   const style: RowsStyle = { raw: Boolean(opts.raw), headings: opts.headings !== false };
-  if (opts.limits) return limitsReport(kinds, opts, style);
-  if (opts.summary) return summaryReport(kinds);
+  // Each of these views in its own module, loaded only for it: the plain
+  // `ls` loads as few modules as it can.
+  if (opts.limits) return (await import('./common/ls-limits.js')).limitsReport(kinds, opts, style);
+  if (opts.summary) return (await import('./common/ls-summary.js')).summaryReport(kinds);
   const view: View = opts.time ? 'time' : opts.pid ? 'pid' : opts.creators ? 'creator' : 'default';
   const sel = kinds.sysv.length > 0 || !hasFilter(opts) ? selectionFrom(opts, kinds.sysv) : posixSelection(opts);
   return objectsReport(sel, kinds, view, opts, style);
@@ -184,7 +183,7 @@ async function ls(kindArg: string | undefined, opts: LsOpts): Promise<void> {
   const intervalMs = typeof opts.watch === 'string' ? parseAge(opts.watch, '--watch interval') : 1000;
   if (intervalMs < 100) throw new UsageError(`ls: --watch interval '${opts.watch}' is too short: at least 100ms`);
   const repeat = { intervalMs, count: opts.count };
-  if (isatty(1) && !settings.json) {
+  if ((require('node:tty') as typeof import('node:tty')).isatty(1) && !settings.json) {
     const every = intervalMs % 1000 === 0 ? `${intervalMs / 1000}s` : `${intervalMs}ms`;
     const args = process.argv.slice(2).join(' ');
     const { liveScreen } = await import('../output/live.js');

@@ -75,7 +75,7 @@ async function write(nameArg: string, data: string[], opts: { offset: number }) 
   const seg = PosixSegment.open(n, true, 'pshm write');
   try {
     const input = data.length > 0 ? { data: Buffer.from(data.join(' ')) } : { read: readerOf(0), fileSize: stdinFileSize() };
-    const written = writePosixSegment(seg, n, opts.offset, input);
+    const written = await writePosixSegment(seg, n, opts.offset, input);
     if (settings.json) printJson({ name: n, offset: opts.offset, written });
   } finally {
     seg.close();

@@ -1,6 +1,5 @@
 // Colour decisions live here: colour only on a terminal, never when NO_COLOR
 // is set to anything non-empty (chalk does not read it) or --no-color is given.
-import { isatty } from 'node:tty';
 import type { ChalkInstance } from 'chalk';
 import { importEsm } from './esm.js';
 import { keepStdioBlocking } from './sink.js';
@@ -15,7 +14,8 @@ export const settings = { color: true, json: false };
 export function colorWanted(fd = 1): boolean {
   if (!settings.color) return false;
   if (process.env.NO_COLOR) return false;
-  return isatty(fd);
+  // node:tty on first use only: it loads net and the stream modules, which a plain `ls` never needs.
+  return (require('node:tty') as typeof import('node:tty')).isatty(fd);
 }
 
 let chalkInstance: ChalkInstance | null = null;

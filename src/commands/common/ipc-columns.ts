@@ -4,7 +4,6 @@
 // documents of `ls` and `rm --dry-run`, and the watch snapshots are all
 // drawn from this list, so a field can never mean two things.
 import type { IpcObject, Kind } from '../../ipc/sysv/procfs.js';
-import { processCommand } from '../../ipc/process-command.js';
 import { groupName, userName } from '../../ipc/users.js';
 import { formatKey, formatMode } from '../../output/json.js';
 import { type Column, formatTime, humanBytes } from '../../output/table.js';
@@ -28,6 +27,11 @@ export interface ObjectColumn {
   aliases?: readonly string[];
   /** A byte count: human units unless --bytes. */
   bytes?: true;
+}
+
+let processCommands: typeof import('../../ipc/process-command.js') | null = null;
+function processCommandModule(): typeof import('../../ipc/process-command.js') {
+  return (processCommands ??= require('../../ipc/process-command.js') as typeof import('../../ipc/process-command.js'));
 }
 
 const ALL: readonly Kind[] = ['msgq', 'shm', 'sem'];
@@ -124,7 +128,8 @@ export const COLUMNS: readonly ObjectColumn[] = [
   { header: 'CPID', json: 'cpid', kinds: ['shm'], views: ['pid'], value: field('cpid'), align: 'right' },
   { header: 'LPID', json: 'lpid', kinds: ['shm'], views: ['pid'], value: field('lpid'), align: 'right' },
   // The creating process's command line while it still runs (lsipc's COMMAND); table only.
-  { header: 'COMMAND', kinds: ['shm'], views: ['pid'], value: (o) => (o.kind === 'shm' ? processCommand(o.cpid) : null) ?? '-' },
+  // Its module is loaded on the first cell (only the --pid view has the column).
+  { header: 'COMMAND', kinds: ['shm'], views: ['pid'], value: (o) => (o.kind === 'shm' ? processCommandModule().processCommand(o.cpid) : null) ?? '-' },
   { header: 'ATTACH', aliases: ['ATIME'], json: 'atime', kinds: ['shm'], views: ['time'], value: field('atime'), human: time('atime') },
   { header: 'DETACH', aliases: ['DTIME'], json: 'dtime', kinds: ['shm'], views: ['time'], value: field('dtime'), human: time('dtime') },
   // semaphore sets

@@ -4,7 +4,7 @@
 // sem.NAME). Plain file reads, no libc: `ipcctl ls` runs without ffi-rs.
 // The one fact no file shows, a queue's message count, comes from
 // mq_getattr in queue-counts.ts, loaded only when asked for.
-import { readdirSync, readFileSync, statfsSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statfsSync, statSync, type Stats } from 'node:fs';
 import { OperationError } from '../../errors.js';
 import type { PosixKind } from './names.js';
 
@@ -81,43 +81,67 @@ function entries(dir: string): string[] {
   }
 }
 
+/**
+ * One queue's file: its owner, mode and times from fstat, and QSIZE from its
+ * text ("QSIZE:n NOTIFY:..."), through one descriptor (no path looked up
+ * twice, no Buffer per file). A queue we may not read keeps a size of 0, as
+ * lsipc shows it; null when the queue went away meanwhile.
+ */
+function readQueueFile(path: string, buf: Buffer): { st: Stats; used: number } | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    try {
+      return { st: statSync(path), used: 0 };
+    } catch {
+      return null; // removed while we looked
+    }
+  }
+  try {
+    const st = fstatSync(fd);
+    let used = 0;
+    try {
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      used = Number(/QSIZE:\s*([0-9]+)/.exec(buf.toString('latin1', 0, n))?.[1] ?? 0);
+    } catch {
+      /* unreadable: 0 */
+    }
+    return { st, used };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function readPosixQueues(root = DEFAULT_ROOTS.mqueue): PosixQueueInfo[] {
   if (!mqueueMounted(root)) return [];
   const out: PosixQueueInfo[] = [];
+  const buf = Buffer.allocUnsafe(256);
   for (const e of entries(root)) {
-    try {
-      const path = `${root}/${e}`;
-      const st = statSync(path);
-      let used = 0;
-      try {
-        used = Number(/QSIZE:\s*([0-9]+)/.exec(readFileSync(path, 'latin1'))?.[1] ?? 0);
-      } catch {
-        /* no read permission: the size stays 0 as lsipc shows it */
-      }
-      out.push({
-        kind: 'pmq',
-        name: '/' + e,
-        mode: st.mode & 0o777,
-        uid: st.uid,
-        gid: st.gid,
-        mtime: sec(st.mtimeMs),
-        ctime: sec(st.ctimeMs),
-        usedbytes: used,
-        msgs: null,
-        maxmsg: null,
-        msgsize: null,
-      });
-    } catch {
-      /* removed while we looked */
-    }
+    const q = readQueueFile(`${root}/${e}`, buf);
+    if (!q) continue;
+    const { st, used } = q;
+    out.push({
+      kind: 'pmq',
+      name: '/' + e,
+      mode: st.mode & 0o777,
+      uid: st.uid,
+      gid: st.gid,
+      mtime: sec(st.mtimeMs),
+      ctime: sec(st.ctimeMs),
+      usedbytes: used,
+      msgs: null,
+      maxmsg: null,
+      msgsize: null,
+    });
   }
   return out;
 }
 
 /** Regular files of /dev/shm that are not semaphores: what shm_open made. */
-export function readPosixSegments(root = DEFAULT_ROOTS.shm): PosixSegmentInfo[] {
+export function readPosixSegments(root = DEFAULT_ROOTS.shm, names = entries(root)): PosixSegmentInfo[] {
   const out: PosixSegmentInfo[] = [];
-  for (const e of entries(root)) {
+  for (const e of names) {
     if (e.startsWith('sem.')) continue;
     try {
       const st = statSync(`${root}/${e}`);
@@ -134,40 +158,57 @@ export function readPosixSegments(root = DEFAULT_ROOTS.shm): PosixSegmentInfo[] 
 // value and high 32 bits the number of waiters (nptl's struct new_sem).
 const SEM_T_SIZE = 32;
 
-function semValue(path: string, buf: Buffer): number | null {
-  let fd = -1;
+/**
+ * A semaphore's file, through one descriptor: fstat, and its value from the
+ * first word of the sem_t (null when unreadable). null when the file is not
+ * a semaphore's (not a regular file of 32 bytes) or went away meanwhile.
+ */
+function readSemFile(path: string, buf: Buffer): { st: Stats; value: number | null } | null {
+  let fd: number;
   try {
     fd = openSync(path, 'r');
-    return readSync(fd, buf, 0, SEM_T_SIZE, 0) >= 4 ? buf.readUInt32LE(0) : null;
   } catch {
-    return null;
+    // No read permission: the owner and mode still show, the value does not.
+    try {
+      const st = statSync(path);
+      return st.isFile() && st.size === SEM_T_SIZE ? { st, value: null } : null;
+    } catch {
+      return null;
+    }
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size !== SEM_T_SIZE) return null;
+    let value: number | null = null;
+    try {
+      value = readSync(fd, buf, 0, SEM_T_SIZE, 0) >= 4 ? buf.readUInt32LE(0) : null;
+    } catch {
+      /* unreadable: null */
+    }
+    return { st, value };
   } finally {
-    if (fd >= 0) closeSync(fd);
+    closeSync(fd);
   }
 }
 
-export function readPosixSemaphores(root = DEFAULT_ROOTS.shm): PosixSemInfo[] {
+export function readPosixSemaphores(root = DEFAULT_ROOTS.shm, names = entries(root)): PosixSemInfo[] {
   const out: PosixSemInfo[] = [];
   const buf = Buffer.alloc(SEM_T_SIZE);
-  for (const e of entries(root)) {
+  for (const e of names) {
     if (!e.startsWith('sem.') || e.length === 4) continue;
-    try {
-      const path = `${root}/${e}`;
-      const st = statSync(path);
-      if (!st.isFile() || st.size !== SEM_T_SIZE) continue;
-      out.push({
-        kind: 'psem',
-        name: '/' + e.slice(4),
-        mode: st.mode & 0o777,
-        uid: st.uid,
-        gid: st.gid,
-        mtime: sec(st.mtimeMs),
-        ctime: sec(st.ctimeMs),
-        value: semValue(path, buf),
-      });
-    } catch {
-      /* removed while we looked */
-    }
+    const s = readSemFile(`${root}/${e}`, buf);
+    if (!s) continue;
+    const { st, value } = s;
+    out.push({
+      kind: 'psem',
+      name: '/' + e.slice(4),
+      mode: st.mode & 0o777,
+      uid: st.uid,
+      gid: st.gid,
+      mtime: sec(st.mtimeMs),
+      ctime: sec(st.ctimeMs),
+      value,
+    });
   }
   return out;
 }
@@ -175,8 +216,14 @@ export function readPosixSemaphores(root = DEFAULT_ROOTS.shm): PosixSemInfo[] {
 /** Every POSIX object of the given kinds, kind by kind, each sorted by name. */
 export function readPosixObjects(kinds: readonly PosixKind[], roots: PosixRoots = DEFAULT_ROOTS): PosixObject[] {
   const all: PosixObject[] = [];
+  let shmNames: string[] | null = null; // /dev/shm holds both segments and semaphores: listed once
   for (const k of kinds) {
-    const list: PosixObject[] = k === 'pmq' ? readPosixQueues(roots.mqueue) : k === 'pshm' ? readPosixSegments(roots.shm) : readPosixSemaphores(roots.shm);
+    const list: PosixObject[] =
+      k === 'pmq'
+        ? readPosixQueues(roots.mqueue)
+        : k === 'pshm'
+          ? readPosixSegments(roots.shm, (shmNames ??= entries(roots.shm)))
+          : readPosixSemaphores(roots.shm, (shmNames ??= entries(roots.shm)));
     for (const o of list) all.push(o);
   }
   return all;

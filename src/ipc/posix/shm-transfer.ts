@@ -1,15 +1,25 @@
 // Writing a byte stream into a POSIX shared memory segment: the policy of
-// `pshm write`, in one place. All or nothing: input that does not fit is
-// refused before anything is written, and stdin is read at most one byte
-// past what fits. Only one window of the segment is mapped at a time.
+// `pshm write`, in one place. All or nothing: input that does not fit
+// leaves the segment as it was, and stdin is read at most one byte past
+// what fits. Memory stays bounded by a few pieces whatever the input's size
+// (plus, for a pipe, a copy of what the write replaced: see below).
 import { EXIT, OperationError } from '../../errors.js';
 import { preferBulkPipe } from '../pipes.js';
+import { SIGNAL_EXIT, StopSignals } from '../stop-signals.js';
 import type { ReadInto } from '../sysv/record-batch.js';
-import { stagingMemory } from '../sysv/shm.js';
+import { POLLIN, readyNow } from '../../native/poll.js';
+import { Deadline } from '../wait.js';
+import { waitUntilReady } from './poll-wait.js';
 import { type PosixSegment, WINDOW } from './shm.js';
 
-/** From this many bytes on, a bigger pipe pays for its one fcntl. */
+/** From this many bytes on, a bigger pipe pays for its one fcntl, and a pipe is streamed. */
 const BULK = 1 << 20;
+
+/** Bytes per read(2) and pwrite(2) of a streamed pipe: the bulk pipe's size, as dd bs=1M. */
+const PIECE = 1 << 20;
+
+/** Bytes between two turns of the event loop while input keeps coming, so a stop signal is seen. */
+const YIELD_EVERY = 16 * PIECE;
 
 /** DATA from the command line, or a reader (stdin) and its size when it is a regular file. */
 export type PshmInput = { data: Buffer } | { read: ReadInto; fileSize: number | null };
@@ -26,7 +36,7 @@ function fill(read: ReadInto, into: Buffer): number {
 }
 
 /** Write `input` at `offset` of `seg` (named `name` in messages); the bytes written. */
-export function writePosixSegment(seg: PosixSegment, name: string, offset: number, input: PshmInput): number {
+export async function writePosixSegment(seg: PosixSegment, name: string, offset: number, input: PshmInput): Promise<number> {
   const size = seg.stat().size;
   seg.range('pshm write', offset, 0);
   const room = size - offset;
@@ -45,37 +55,100 @@ export function writePosixSegment(seg: PosixSegment, name: string, offset: numbe
     if (input.fileSize > room) throw tooBig(String(input.fileSize));
     return readIntoSegment(seg, offset, input.fileSize, input.read);
   }
-  // A pipe: its length is known only at its end, so it is gathered in
-  // private memory first (one byte more than fits says it does not).
-  if (room >= BULK) preferBulkPipe(0);
-  // Small input, or no mapping could be made: a Buffer.
-  const staging = room >= BULK ? stagingMemory(room + 1) : null;
-  if (!staging) {
+  if (room < BULK) {
+    // Small: one Buffer, one byte longer than what fits, says whether it does.
     const buf = Buffer.allocUnsafe(room + 1);
     const have = fill(input.read, buf);
     if (have > room) throw tooBig(`more than ${room}`);
     seg.write(offset, buf.subarray(0, have));
     return have;
   }
+  preferBulkPipe(0);
+  return streamIntoSegment(seg, name, offset, room, input.read, tooBig);
+}
+
+/**
+ * A pipe's length is known only at its end, so its bytes go into the
+ * segment as they come, piece by piece (pwrite from one reused buffer), and
+ * what each piece replaces is kept: when the input turns out longer than
+ * what fits, or reading fails, or SIGINT/SIGTERM/SIGHUP arrives, the kept
+ * bytes go back and the segment is as it was. A replaced piece that was all
+ * zeros (a fresh segment, whose pages are holes that read as zeros) is kept
+ * as a mark, not a copy, so writing into a fresh or cleared segment holds
+ * no more than three pieces of memory; only replaced data that is not zero
+ * costs its size. A reader of the segment meanwhile sees the new bytes
+ * arrive, and then the old ones again if the write is refused; only SIGKILL
+ * can leave the new bytes half written.
+ */
+async function streamIntoSegment(
+  seg: PosixSegment,
+  name: string,
+  offset: number,
+  room: number,
+  read: ReadInto,
+  tooBig: (what: string) => Error,
+): Promise<number> {
+  const incoming = Buffer.allocUnsafe(PIECE);
+  const before = Buffer.allocUnsafe(PIECE);
+  const zeros = Buffer.alloc(PIECE);
+  /** What each written piece replaced, in order: its bytes, or null for all zeros. */
+  const replaced: Array<Buffer | null> = [];
+  let written = 0;
+  const restore = () => {
+    for (let i = 0, at = 0; at < written; i++, at += PIECE) seg.pwrite(replaced[i] ?? zeros, Math.min(PIECE, written - at), offset + at);
+    written = 0;
+  };
+  const signals = new StopSignals();
+  const what = `pshm write ${name}`;
+  const stopped = () => new OperationError(`${what}: interrupted by ${signals.signal}; nothing written`, SIGNAL_EXIT[signals.signal!]);
+  const stop = () => (signals.signal ? { signal: signals.signal, code: SIGNAL_EXIT[signals.signal] } : null);
+  // A read that would block waits in poll(2) instead, where a stop signal
+  // is seen at once (a blocked read(2) would hold it until the pipe moves).
+  // After a read that got all it asked for, the pipe likely holds more, and
+  // the next read goes without asking.
+  let drained = true;
+  const readPiece = async (into: Buffer, length: number): Promise<number> => {
+    let filled = 0;
+    while (filled < length) {
+      if (drained && readyNow(0, POLLIN) === 0) await waitUntilReady(0, POLLIN, what, new Deadline(undefined), () => {}, stop);
+      const want = length - filled;
+      const n = read(into, filled, want);
+      if (n === 0) break;
+      drained = n < want;
+      filled += n;
+    }
+    return filled;
+  };
   try {
-    let total = 0;
-    while (total < staging.size) {
-      const len = Math.min(WINDOW, staging.size - total);
-      const got = fill(input.read, staging.view(total, len));
-      total += got;
-      if (got < len) break;
+    while (written < room && !signals.signal) {
+      const want = Math.min(PIECE, room - written);
+      const n = await readPiece(incoming, want);
+      if (n === 0) break;
+      const at = offset + written;
+      const had = seg.pread(before, n, at);
+      if (had < n) before.fill(0, had, n); // the segment shrank meanwhile: what lay past its end reads as zeros
+      replaced.push(before.subarray(0, n).equals(zeros.subarray(0, n)) ? null : Buffer.from(before.subarray(0, n)));
+      written += n; // counted before the pwrite: a partial one is undone too
+      seg.pwrite(incoming, n, at);
+      if (n < want) break; // EOF inside the piece
+      // Now and then let a stop signal's handler run (reads that need not wait never yield).
+      if (written % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
     }
-    if (total > room) throw tooBig(`more than ${room}`);
-    for (let done = 0; done < total; done += WINDOW) {
-      const len = Math.min(WINDOW, total - done);
-      seg.withMapping(offset + done, len, true, 'pshm write', (m) => {
-        m.prefault(0, len);
-        m.view(0, len).set(staging.view(done, len));
-      });
+    // Everything that fits arrived: one byte more says the input does not fit.
+    if (!signals.signal && written === room && (await readPiece(incoming, 1)) > 0) {
+      restore();
+      throw tooBig(`more than ${room}`);
     }
-    return total;
+    // A stop signal that came while the last pieces were read (its handler runs now).
+    await new Promise((r) => setImmediate(r));
+    if (signals.signal) throw stopped();
+    return written;
+  } catch (e) {
+    if (written > 0) restore();
+    // The poll wait's own words for SIGINT/SIGTERM/SIGHUP become ours, which say what became of the segment.
+    throw signals.signal ? stopped() : e;
   } finally {
-    staging.free();
+    signals.dispose();
   }
 }
 

@@ -2,7 +2,7 @@
 // it: created with its size (ftruncate), read and written through shared
 // mappings in windows, stat from fstat. A write past the end is refused
 // whole before a byte is written, as `shm write` does.
-import { fchmodSync, fstatSync } from 'node:fs';
+import { fchmodSync, fstatSync, readSync, writeSync } from 'node:fs';
 import { EXIT, IpcError, OperationError, UsageError } from '../../errors.js';
 import * as native from '../../native/posix/shm.js';
 import { relabelPosix } from './errors.js';
@@ -152,6 +152,40 @@ export class PosixSegment {
       }
       done += n;
     }
+  }
+
+  /**
+   * pread(2) of the segment's file: up to `length` bytes at `position` into
+   * `into`; the bytes read (fewer only at the end). A hole reads as zeros
+   * without the kernel giving it a page.
+   */
+  pread(into: Buffer, length: number, position: number, op = 'pshm write'): number {
+    let done = 0;
+    try {
+      while (done < length) {
+        const n = readSync(this.fd, into, done, length - done, position + done);
+        if (n === 0) break;
+        done += n;
+      }
+    } catch (e) {
+      this.fsFailure(e, op);
+    }
+    return done;
+  }
+
+  /** pwrite(2) of all of `from[0, length)` at `position` (ENOSPC when tmpfs is full, named as an errno). */
+  pwrite(from: Buffer, length: number, position: number, op = 'pshm write'): void {
+    try {
+      for (let done = 0; done < length;) done += writeSync(this.fd, from, done, length - done, position + done);
+    } catch (e) {
+      this.fsFailure(e, op);
+    }
+  }
+
+  private fsFailure(e: unknown, op: string): never {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return fail(IpcError.of(code, op, this.name), op, this.name);
+    throw e;
   }
 
   /**
