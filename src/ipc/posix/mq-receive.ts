@@ -81,11 +81,11 @@ export async function receiveFromQueue(q: PosixQueue, out: Output, opts: PmqRece
         continue;
       }
       let m = opts.several ? null : q.receiveNow();
+      if (!m && (opts.nowait || opts.all)) {
+        empty = !opts.all;
+        break;
+      }
       if (!m) {
-        if (opts.nowait || opts.all) {
-          empty = !opts.all;
-          break;
-        }
         held.flush(); // what we have goes out before we wait
         m = await waitForOne(q, deadline, stop, opts.onWait);
       }
