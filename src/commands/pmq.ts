@@ -10,7 +10,6 @@ import { formatMode, jsonLine, payloadFields, printJson } from '../output/json.j
 import { writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { asCount, asDuration, asMode, parseInteger, parseSize } from './common/args.js';
-import { spinnerWhileWaiting } from './common/feedback.js';
 import { readerOf } from './common/input.js';
 import { boundedRecords, readBounded } from './common/posix-input.js';
 import { printPosixQueueStat } from './common/posix-stat-print.js';
@@ -89,6 +88,7 @@ async function recv(nameArg: string, opts: RecvOpts) {
   const n = name(nameArg, 'pmq recv');
   const { PosixQueue } = await domain();
   const transfer = await import('../ipc/posix/mq-receive.js');
+  const { spinnerWhileWaiting } = await import('./common/feedback.js');
   const q = PosixQueue.open(n, 'recv');
   try {
     const report = await transfer.receiveFromQueue(q, transferStdout(transfer.OutputFailure), {
