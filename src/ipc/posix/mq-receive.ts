@@ -24,6 +24,14 @@ export { SIGNAL_EXIT } from '../stop-signals.js';
 export const HOLD_BYTES = 64 * 1024;
 /** Messages one native call takes at the most. */
 const RUN_MAX = 1 << 30;
+/**
+ * A drain that never needs to wait never returns to the event loop, where
+ * signal listeners run: it lets them in this often (ms), so that a stop
+ * signal ends a long stream within a few milliseconds and a batch.
+ */
+const SIGNALS_EVERY_MS = 5;
+/** One turn of the event loop; the time after it. */
+const letSignalsIn = () => new Promise<number>((resolve) => setImmediate(() => resolve(Date.now())));
 
 export interface PmqReceiveOptions {
   /** How many messages (Infinity with all). */
@@ -71,8 +79,11 @@ export async function receiveFromQueue(q: PosixQueue, out: Output, opts: PmqRece
   const stop = () => (signals.signal === 'SIGHUP' ? { signal: 'SIGHUP', code: EXIT.HANGUP } : null);
   let received = 0;
   let empty = false;
+  let lastYield = Date.now();
   try {
-    while (received < opts.count && !signals.stopped) {
+    while (received < opts.count) {
+      if (Date.now() - lastYield >= SIGNALS_EVERY_MS) lastYield = await letSignalsIn();
+      if (signals.stopped) break;
       // Whatever is there now comes many messages per native call.
       const run = opts.several ? q.receiveRunNow(Math.min(opts.count - received, RUN_MAX), runSeparator) : null;
       if (run) {
