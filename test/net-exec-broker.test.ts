@@ -312,6 +312,8 @@ describe('serve --broker / --chat', () => {
     const r = await runAsync('nc', ['-N', '127.0.0.1', String(port)], 'from nc\n');
     expect(r.code).toBe(0);
     await until('socat to get it', () => sub.out().toString() === 'from nc\n');
+    // nc's leave is logged when the broker reads its EOF, which may come after socat has the message.
+    await until("nc's leave", () => p.out().toString().includes('"leave"'));
     const events = p.jsonLines();
     expect(events.filter((e) => e.event === 'join')).toHaveLength(2);
     expect(events.find((e) => e.event === 'message')).toMatchObject({ conn: 2, size: 8, recipients: 1 });

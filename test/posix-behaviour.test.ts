@@ -222,7 +222,8 @@ describe('signals', () => {
         ['SIGTERM', 143],
         ['SIGHUP', 129],
       ] as const) {
-        const q = queue();
+        // Small messages (the numbers), so that three queues weigh little against RLIMIT_MSGQUEUE, which parallel tests share.
+        const q = queue(['--max-msgs', '10', '--msg-size', '16']);
         const out = join(dir, `out-${signal}`);
         // A sender that outlasts the receiver's first 2000 messages: the receiver is stopped while messages keep coming.
         const [inFd, outFd] = [openSync(input, 'r'), openSync(out, 'w')];
