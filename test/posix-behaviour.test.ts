@@ -1,14 +1,15 @@
 // pmq, pshm and psem: limits, errors, waits and the "nothing lost" rule,
 // against the real kernel. Names are unique (pid + random) and removed after
 // every test; limit tests run in private namespaces with their own sysctls.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inPosixNamespace, peer, trackName, uniqueName } from './helpers/posix.js';
 import { badInputCases, ipcctl, IPCCTL, runWithClosedStdout } from './helpers/run.js';
 import { waitUntilIdleWith } from './helpers/proc.js';
+import { waitFor } from './helpers/wait.js';
 
 const queue = (extra: string[] = []) => {
   const name = trackName('pmq', uniqueName('q'));
@@ -209,6 +210,48 @@ describe('signals', () => {
     expect(ipcctl(['pmq', 'send', q, 'after']).code).toBe(0);
     expect(curmsgs(q)).toBe(1);
   });
+
+  it('SIGINT, SIGTERM and SIGHUP in the middle of a stream end pmq recv (130, 143, 129), and nothing taken is lost or doubled', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipcctl-pmq-int-'));
+    const children: ChildProcess[] = [];
+    const input = join(dir, 'in');
+    writeFileSync(input, Array.from({ length: 300_000 }, (_, i) => `${i + 1}\n`).join(''));
+    try {
+      for (const [signal, code] of [
+        ['SIGINT', 130],
+        ['SIGTERM', 143],
+        ['SIGHUP', 129],
+      ] as const) {
+        // Small messages (the numbers), so that three queues weigh little against RLIMIT_MSGQUEUE, which parallel tests share.
+        const q = queue(['--max-msgs', '10', '--msg-size', '16']);
+        const out = join(dir, `out-${signal}`);
+        // A sender that outlasts the receiver's first 2000 messages: the receiver is stopped while messages keep coming.
+        const [inFd, outFd] = [openSync(input, 'r'), openSync(out, 'w')];
+        const sender = spawn(IPCCTL, ['pmq', 'send', q, '--lines'], { stdio: [inFd, 'ignore', 'ignore'] });
+        const sent = new Promise<number | null>((r) => sender.on('close', r));
+        const receiver = spawn(IPCCTL, ['pmq', 'recv', q, '-n', '300000'], { stdio: ['ignore', outFd, 'ignore'] });
+        const received = new Promise<number | null>((r) => receiver.on('close', r));
+        children.push(sender, receiver);
+        closeSync(inFd);
+        closeSync(outFd);
+        const lines = () => readFileSync(out, 'latin1').split('\n').length - 1;
+        await waitFor('pmq recv to deliver 2000 messages', () => lines() >= 2000, { timeoutMs: 20_000 });
+        receiver.kill(signal);
+        expect(await received, signal).toBe(code);
+        sender.kill('SIGTERM');
+        await sent;
+        const delivered = readFileSync(out, 'latin1').split('\n').slice(0, -1).map(Number);
+        const left = ipcctl(['pmq', 'recv', q, '--all']).stdout.split('\n').slice(0, -1).map(Number);
+        // The sender sends in order and stops between records: what reached the queue is 1..M (M = sent), each exactly once.
+        const all = [...delivered, ...left].sort((x, y) => x - y);
+        expect(all.length, signal).toBeGreaterThanOrEqual(2000);
+        expect(all, signal).toEqual(Array.from({ length: all.length }, (_, i) => i + 1));
+      }
+    } finally {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000); // three rounds of two Node start-ups each, on a loaded machine
 });
 
 describe('nothing lost', () => {

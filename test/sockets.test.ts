@@ -4,76 +4,17 @@
 // get a random one and another when it is taken (helpers/net.ts). No port is
 // handed out after it was released. Every process started here is killed by
 // pid afterwards.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listeningPort, onRandomPort } from './helpers/net.js';
+import { backgroundProcesses, type Proc } from './helpers/proc.js';
 import { IPCCTL, ipcctl, run } from './helpers/run.js';
 import { waitFor } from './helpers/wait.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'ipcctl-sock-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const started: ChildProcess[] = [];
-afterEach(() => {
-  while (started.length) {
-    const c = started.pop()!;
-    if (c.exitCode === null && c.signalCode === null && c.pid) {
-      try {
-        process.kill(c.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  }
-});
-
-interface Proc {
-  child: ChildProcess;
-  out: () => Buffer;
-  err: () => string;
-  done: Promise<number | null>;
-}
-
-let outputs = 0;
-/**
- * Start a process in the background. Its stdout goes to a file: a pipe read
- * by this process would stall the peer whenever a synchronous spawn blocks
- * the test's event loop.
- */
-function start(cmd: string, args: string[], input?: Buffer | string): Proc {
-  const file = join(dir, `out-${++outputs}`);
-  const fd = openSync(file, 'w');
-  const child = spawn(cmd, args, { stdio: ['pipe', fd, 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  closeSync(fd);
-  started.push(child);
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  if (input !== undefined) child.stdin!.end(input);
-  const done = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  return { child, out: () => readFileSync(file), err: () => err, done };
-}
-
-/** Run to the end without blocking this process (its servers keep running). */
-async function runAsync(cmd: string, args: string[], input: Buffer | string = ''): Promise<{ code: number | null; out: Buffer; stderr: string }> {
-  const p = start(cmd, args, input);
-  const code = await p.done;
-  return { code, out: p.out(), stderr: p.err() };
-}
-
-/** Start an ipcctl server with --port 0 and learn its port from its "listening on" line. */
-async function startServer(args: string[], verbose = true): Promise<Proc & { port: number }> {
-  const p = start(IPCCTL, [...args, '--port', '0', ...(verbose ? ['-v'] : [])]);
-  const port = await waitFor(`${args.join(' ')} to say where it listens`, () => listeningPort(p.err()) ?? (p.child.exitCode !== null ? 0 : undefined), {
-    detail: () => p.err(),
-  });
-  if (port === 0) throw new Error(`server did not start: ${p.err()}`);
-  return { ...p, port };
-}
+const { dir, start, runAsync, startServer } = backgroundProcesses('sock');
 
 /** A peer started on a random port, retried on another when the port is taken. */
 function peerOn(proto: 'tcp' | 'udp', launch: (port: string) => [string, string[]]): Promise<Proc & { port: number }> {
@@ -160,12 +101,7 @@ describe('tcp behaviour', () => {
     const r = ipcctl(['tcp', 'connect', '::1', String(port), '--send', 'over six']);
     expect(r.code).toBe(0);
     expect(await p.done).toBe(0);
-    const events = p
-      .out()
-      .toString()
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const events = p.jsonLines();
     expect(events[0]).toEqual({ event: 'listening', address: '::1', port });
     expect(events[1]).toMatchObject({ event: 'accept', conn: 1, address: '::1' });
     expect(
@@ -248,7 +184,7 @@ describe('tcp behaviour', () => {
 
 describe('udp with socat and nc as peers', () => {
   it('socat -> ipcctl udp listen: 1 MiB as 18 datagrams of up to 60000 bytes, concatenated exactly', async () => {
-    const srv = await startServer(['udp', 'listen', '-n', '18'], false);
+    const srv = await startServer(['udp', 'listen', '-n', '18'], { verbose: false });
     const r = run('socat', ['-u', '-b', '60000', `OPEN:${mibFile}`, `UDP-SENDTO:127.0.0.1:${srv.port}`]);
     expect(r.code).toBe(0);
     expect(await srv.done).toBe(0);
@@ -259,7 +195,7 @@ describe('udp with socat and nc as peers', () => {
     // No idle --timeout to end it: on a loaded machine nc may start, or pause
     // between two datagrams, later than any such timeout. The listener runs
     // until all of nc's bytes are out, then Ctrl-C ends it.
-    const srv = await startServer(['udp', 'listen'], false);
+    const srv = await startServer(['udp', 'listen'], { verbose: false });
     // nc sends each read of its stdin as one datagram (no retry with a second
     // nc: a retry would send everything twice).
     const r = run('nc', ['-u', '-w', '1', '-q', '0', '127.0.0.1', String(srv.port)], { input: MiB });
@@ -294,22 +230,17 @@ describe('udp with socat and nc as peers', () => {
   });
 
   it('keeps boundaries, hears every sender, and --echo answers each', async () => {
-    const srv = await startServer(['--json', 'udp', 'listen', '-n', '4', '--echo'], false);
+    const srv = await startServer(['--json', 'udp', 'listen', '-n', '4', '--echo'], { verbose: false });
     const port = srv.port;
     expect(ipcctl(['udp', 'send', '127.0.0.1', String(port), 'x'.repeat(170)]).code).toBe(0);
     expect(ipcctl(['udp', 'send', '127.0.0.1', String(port), 'y'.repeat(230)]).code).toBe(0);
     expect(ipcctl(['udp', 'send', '127.0.0.1', String(port), '--count', '2'], { input: Buffer.from([0xff, 0, 1]) }).code).toBe(0);
     expect(await srv.done).toBe(0);
-    const lines = srv
-      .out()
-      .toString()
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const lines = srv.jsonLines();
     expect(lines.map((l) => l.size)).toEqual([170, 230, 3, 3]);
     expect(lines[2]).toMatchObject({ address: '127.0.0.1', base64: Buffer.from([0xff, 0, 1]).toString('base64') });
     expect(new Set(lines.map((l) => l.port)).size).toBe(3);
-    const echo = await startServer(['udp', 'listen', '-n', '1', '--echo'], false);
+    const echo = await startServer(['udp', 'listen', '-n', '1', '--echo'], { verbose: false });
     const echoed = await runAsync('socat', ['-t', '1', '-', `UDP:127.0.0.1:${echo.port}`], 'ping');
     expect(echoed.out.toString()).toBe('ping');
   });
@@ -371,14 +302,7 @@ describe('unix with socat and nc as peers', () => {
     expect(ipcctl(['unix', 'connect', '--dgram', path, 'a'.repeat(170)]).code).toBe(0);
     expect(ipcctl(['unix', 'connect', '--dgram', path, 'b'.repeat(230)]).code).toBe(0);
     expect(await srv.done).toBe(0);
-    expect(
-      srv
-        .out()
-        .toString()
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l).size),
-    ).toEqual([170, 230]);
+    expect(srv.jsonLines().map((l) => l.size)).toEqual([170, 230]);
     expect(existsSync(path)).toBe(false);
   });
 

@@ -3,21 +3,20 @@
 // imported inside each action so that `ipcctl pmq --help` does not load ffi-rs.
 // Options come from program.createOption: commander is resolved once, by cli.ts.
 import type { Command } from 'commander';
-import { EXIT, IpcError, OperationError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { PosixMessage } from '../ipc/posix/mqueue.js';
 import { parsePosixName } from '../ipc/posix/names.js';
 import { formatMode, jsonLine, payloadFields, printJson } from '../output/json.js';
-import { BatchWriter, OutputClosedError, OutputFailedError, writeStderr, writeStdout } from '../output/sink.js';
-import { startSpinner } from '../output/spinner.js';
+import { writeStderr, writeStdout } from '../output/sink.js';
 import { settings } from '../output/style.js';
 import { asCount, asDuration, asMode, parseInteger, parseSize } from './common/args.js';
 import { readerOf } from './common/input.js';
 import { boundedRecords, readBounded } from './common/posix-input.js';
 import { printPosixQueueStat } from './common/posix-stat-print.js';
+import { transferStdout } from './common/transfer-stdout.js';
 
 const domain = () => import('../ipc/posix/mqueue.js');
 const name = (text: string, op: string) => parsePosixName(text, 'pmq', op);
-const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 async function create(nameArg: string, opts: { mode: number; exclusive?: boolean; maxMsgs?: number; msgSize?: number }) {
   const n = name(nameArg, 'pmq create');
@@ -53,7 +52,7 @@ async function send(nameArg: string, text: string[], opts: SendOpts) {
   const { PosixQueue } = await domain();
   const { Deadline } = await import('../ipc/wait.js');
   const q = PosixQueue.open(n, 'send');
-  const { sendToQueue } = await import('../ipc/posix/mq-transfer.js');
+  const { sendToQueue } = await import('../ipc/posix/mq-send.js');
   const sendOpts = { priority: opts.priority, nowait: Boolean(opts.nowait), deadline: new Deadline(opts.timeout) };
   let sent: number;
   try {
@@ -82,107 +81,30 @@ interface RecvOpts {
   null?: boolean;
 }
 
+const jsonOf = (m: PosixMessage) => Buffer.from(jsonLine({ priority: m.priority, size: m.data.length, ...payloadFields(m.data) }));
+
 async function recv(nameArg: string, opts: RecvOpts) {
   if (opts.all && opts.count !== undefined) throw new UsageError('pmq recv: give --count or --all, not both');
   const n = name(nameArg, 'pmq recv');
   const { PosixQueue } = await domain();
-  const { Deadline } = await import('../ipc/wait.js');
-  const { putBackAll } = await import('../ipc/posix/mq-transfer.js');
+  const transfer = await import('../ipc/posix/mq-receive.js');
+  const { spinnerWhileWaiting } = await import('./common/feedback.js');
   const q = PosixQueue.open(n, 'recv');
-  const several = Boolean(opts.all) || opts.count !== undefined;
-  const limit = opts.all ? Infinity : (opts.count ?? 1);
-  const sep = Buffer.from(opts.null ? '\0' : '\n');
-  const out = new BatchWriter<PosixMessage>(1, several ? 64 * 1024 : 0);
-  const deadline = new Deadline(opts.timeout);
-  const nowait = Boolean(opts.nowait) || Boolean(opts.all);
-  let got = 0;
-  let empty = false;
-  // SIGTERM and SIGHUP end the run between messages (the ones in the
-  // writer go out first); while waiting, the poll loop ends it.
-  let signalled: string | null = null;
-  const onSignal = (s: string) => () => (signalled = s);
-  const onTerm = onSignal('SIGTERM');
-  const onHup = onSignal('SIGHUP');
-  process.on('SIGTERM', onTerm);
-  process.on('SIGHUP', onHup);
-  let notEmitted: PosixMessage[] = [];
   try {
-    while (got < limit && signalled === null) {
-      if (several) {
-        // Whatever is there now comes many messages per native call.
-        const run = q.receiveRunNow(Math.min(limit - got, 1 << 30), settings.json ? -1 : sep[0]!);
-        if (run) {
-          got += run.count;
-          if (settings.json) {
-            for (const m of run.messages()) out.push(m, Buffer.from(jsonLine({ priority: m.priority, size: m.data.length, ...payloadFields(m.data) })));
-          } else {
-            out.flush(); // messages received one by one before this run go first
-            try {
-              writeStdout(run.bytes);
-            } catch (e) {
-              if (e instanceof OutputClosedError || e instanceof OutputFailedError) notEmitted = run.messages(run.firstUnwritten(e.written));
-              throw e;
-            }
-          }
-          continue;
-        }
-      }
-      let m = several ? null : q.receiveNow();
-      if (!m) {
-        if (nowait) {
-          empty = !opts.all;
-          break;
-        }
-        out.flush(); // what we have goes out before we wait
-        const spinner = startSpinner(`waiting for a message on queue ${n}`);
-        try {
-          m = await q.receive(deadline, 'pmq recv', () => (signalled === 'SIGHUP' ? { signal: 'SIGHUP', code: EXIT.HANGUP } : null));
-        } finally {
-          spinner.stop();
-        }
-      }
-      got++;
-      if (settings.json) out.push(m, Buffer.from(jsonLine({ priority: m.priority, size: m.data.length, ...payloadFields(m.data) })));
-      else if (several) out.push(m, m.data, sep);
-      else out.push(m, m.data);
-    }
-    out.flush();
-  } catch (e) {
-    // Taken and not delivered: back on the queue (putBackAll), each with its priority.
-    // (Messages still in the writer are delivered first when the output works.)
-    let failure: unknown = e;
-    let closed = e instanceof OutputClosedError || e instanceof OutputFailedError;
-    if (!closed) {
-      try {
-        out.flush();
-      } catch (e2) {
-        if (!(e2 instanceof OutputClosedError || e2 instanceof OutputFailedError)) throw e2;
-        closed = true;
-        failure = e2 instanceof OutputFailedError ? e2 : e;
-      }
-    }
-    const back = [...(closed ? out.unwritten : []), ...notEmitted];
-    const lost = await putBackAll(q, back);
-    const putBack =
-      back.length === 0
-        ? ''
-        : `; put ${plural(back.length - lost, 'message')} back on the queue (behind those of the same priority)` +
-          (lost > 0 ? `; ${lost} could not go back (the queue stayed full, or no write permission)` : '');
-    // One line either way: a failed output is the error itself, a reader gone only a note.
-    if (failure instanceof OutputFailedError) throw new OperationError(`pmq recv ${n}: ${failure.message}${putBack}`, EXIT.FAILED);
-    if (failure instanceof OutputClosedError) {
-      if (putBack) writeStderr(`ipcctl: pmq recv ${n}: output closed${putBack}\n`);
-      return; // a reader that went away is not an error
-    }
-    throw failure;
+    const report = await transfer.receiveFromQueue(q, transferStdout(transfer.OutputFailure), {
+      count: opts.all ? Infinity : (opts.count ?? 1),
+      all: Boolean(opts.all),
+      several: Boolean(opts.all) || opts.count !== undefined,
+      nowait: Boolean(opts.nowait),
+      timeoutMs: opts.timeout,
+      separator: opts.null ? 0 : 10,
+      encode: settings.json ? jsonOf : undefined,
+      onWait: spinnerWhileWaiting(`waiting for a message on queue ${n}`),
+    });
+    if (report.notice) writeStderr(report.notice);
+    if (report.signal) process.exitCode = transfer.SIGNAL_EXIT[report.signal];
   } finally {
-    process.off('SIGTERM', onTerm);
-    process.off('SIGHUP', onHup);
     q.close();
-  }
-  if (signalled !== null) process.exitCode = signalled === 'SIGTERM' ? EXIT.TERMINATED : EXIT.HANGUP;
-  if (empty) {
-    throw IpcError.of('EAGAIN', 'pmq recv', n, { detail: got === 0 ? 'no message' : `only ${plural(got, 'message')}`, exitCode: EXIT.EMPTY });
   }
 }
 

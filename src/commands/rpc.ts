@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { asCount, asDuration, parseInteger } from './common/args.js';
-import { addTransportOptions, asUint, hostOf, protoOf, verboseHooks, type TransportFlags } from './common/rpc-options.js';
-import { credentialOf, versionsOf, type CredentialFlags } from './common/rpc-args.js';
+import { addTransportOptions, asUint, hostOf, protoOf, transportOf, type TransportFlags } from './common/rpc-options.js';
+import { credentialOf, requiresAuthSys, versionsOf, type CredentialFlags } from './common/rpc-args.js';
 import { printCall, printPing, printPortmap } from './common/rpc-print.js';
 import { serveEvents } from './common/rpc-serve-print.js';
 
@@ -30,22 +30,10 @@ async function ping(host: string, progText: string, versText: string | undefined
   const address = await hostOf(host);
   const { ping } = await import('../ipc/rpc/call.js');
   const { NO_AUTH } = await import('../ipc/rpc/message.js');
-  const proto = protoOf(f, 'udp');
-  const op = 'rpc ping';
-  const results = await ping({
-    op,
-    host: address,
-    port: f.port,
-    proto,
-    prog,
-    vers,
-    cred: NO_AUTH,
-    timeoutMs: f.timeout,
-    retryMs: f.retry,
-    ...verboseHooks(op, f),
-  });
+  const transport = transportOf('rpc ping', f, 'udp');
+  const results = await ping({ ...transport, host: address, prog, vers, cred: NO_AUTH });
   const failed = results.find((r) => !r.ok);
-  printPing(prog, proto, results);
+  printPing(prog, transport.proto, results);
   if (failed) process.exitCode = failed.exitCode ?? 1;
 }
 
@@ -71,50 +59,19 @@ async function call(host: string, progText: string, versText: string, procText: 
   const { parseType } = await import('../ipc/rpc/xdr-types.js');
   const returns = f.returns?.map(parseType);
   if (returns && f.raw) throw new UsageError('rpc call: give --returns or --raw, not both');
-  const { encodeArguments, decodeAll, XdrDecodeError } = await import('../ipc/rpc/xdr.js');
+  const { encodeArguments, decodeAll } = await import('../ipc/rpc/xdr.js');
   const args = await encodeArguments(argTexts);
   const cred = await credentialOf(f);
   const address = await hostOf(host);
-  const proto = protoOf(f, 'udp');
-  const op = 'rpc call';
-  const { Caller } = await import('../ipc/rpc/call.js');
-  const caller = await Caller.open({
-    op,
-    host: address,
-    port: f.port,
-    proto,
-    prog,
-    vers,
-    proc,
-    args,
-    cred,
-    rpcvers: f.rpcvers,
-    timeoutMs: f.timeout,
-    retryMs: f.retry,
-    ...verboseHooks(op, f),
-  });
+  const transport = transportOf('rpc call', f, 'udp');
+  const { op, proto } = transport;
+  const { callRepeatedly } = await import('../ipc/rpc/call.js');
   const count = f.count ?? 1;
-  let first;
-  const t0 = performance.now();
-  try {
-    first = await caller.call();
-    for (let i = 1; i < count; i++) await caller.call();
-  } finally {
-    caller.close();
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  let values;
-  if (returns) {
-    try {
-      values = decodeAll(first.results, returns);
-    } catch (e) {
-      if (e instanceof XdrDecodeError) throw e.for(`${op}: the results do not decode as --returns ${f.returns!.join(' ')}`);
-      throw e;
-    }
-  }
+  const { first, address: to, seconds } = await callRepeatedly({ ...transport, host: address, prog, vers, proc, args, cred, rpcvers: f.rpcvers }, count);
+  const values = returns && decodeAll(first.results, returns, `${op}: the results do not decode as --returns ${f.returns!.join(' ')}`);
   const { formatAddress } = await import('../ipc/net/address.js');
   printCall(
-    { op, proto, where: formatAddress(caller.address), port: (caller.address as { port?: number }).port ?? null, prog, vers, proc, count, seconds },
+    { op, proto, where: formatAddress(to), port: (to as { port?: number }).port ?? null, prog, vers, proc, count, seconds },
     first,
     returns && { types: returns, values: values! },
     { raw: Boolean(f.raw), verbose: Boolean(f.verbose) },
@@ -142,8 +99,7 @@ async function serve(f: ServeFlags) {
   const { parseProgram } = await import('../ipc/rpc/names.js');
   const prog = parseProgram(f.prog);
   const versions = versionsOf(f.vers);
-  const auth = f.auth.trim().toLowerCase();
-  if (auth !== 'none' && auth !== 'sys') throw new UsageError(`invalid --auth '${f.auth}': none (accept AUTH_NONE and AUTH_SYS) or sys (require AUTH_SYS)`);
+  const requireAuthSys = requiresAuthSys(f.auth);
   const { parseType } = await import('../ipc/rpc/xdr-types.js');
   const argTypes = f.args?.map(parseType);
   const { parseHost } = await import('../ipc/net/address.js');
@@ -159,7 +115,7 @@ async function serve(f: ServeFlags) {
     udp: both || Boolean(f.udp),
     tcp: both || Boolean(f.tcp),
     register: f.register,
-    requireAuthSys: auth === 'sys',
+    requireAuthSys,
     argTypes,
     exec: f.exec,
     idleMs: f.timeout,

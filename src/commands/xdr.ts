@@ -27,17 +27,11 @@ function fromHexText(text: string): Buffer {
 
 async function decode(typeArgs: string[], opts: { hex?: boolean }) {
   const { parseType } = await import('../ipc/rpc/xdr-types.js');
-  const { decodeAll, XdrDecodeError } = await import('../ipc/rpc/xdr.js');
+  const { decodeAll } = await import('../ipc/rpc/xdr.js');
   const types = typeArgs.map(parseType);
   const raw = readStdinFor('xdr decode');
   const data = opts.hex ? fromHexText(raw.toString('latin1')) : raw;
-  let values;
-  try {
-    values = decodeAll(data, types);
-  } catch (e) {
-    if (e instanceof XdrDecodeError) throw e.for('xdr decode');
-    throw e;
-  }
+  const values = decodeAll(data, types, 'xdr decode');
   if (settings.json) printJson(valuesJson(types, values));
   else writeStdout(valuesText(types, values));
 }

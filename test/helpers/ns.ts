@@ -1,7 +1,8 @@
 // Running a shell script in a private IPC namespace (unshare --ipc), so that
 // ipcmk, ipcs, lsipc and ipcctl see only the objects the script makes. The
 // namespace, and every object in it, is gone when the script exits: nothing
-// can leak into other tests, even when one fails half-way.
+// can leak into other tests, even when one fails half-way. inNamespaces is
+// the runner for any set of namespaces (helpers/posix.ts adds a mount one).
 import { spawnSync } from 'node:child_process';
 import { IPCCTL, PYTHON } from './run.js';
 
@@ -18,8 +19,17 @@ export interface NsRun {
  * ipcctl and Debian's python3; `set -u` is on. Mark outputs with `echo @@name`.
  */
 export function inIpcNamespace(script: string, opts: { timeout?: number } = {}): NsRun {
-  const r = spawnSync('unshare', ['--ipc', '--', 'bash', '-c', `set -u\n${script}`], {
-    env: { ...process.env, NO_COLOR: '1', IPCCTL, PY: PYTHON },
+  return inNamespaces(['--ipc'], script, opts);
+}
+
+/**
+ * Run `script` with bash inside `unshare FLAGS`, after `setup` (a line that
+ * exits 99 when the namespaces cannot be set up), with `$IPCCTL`, `$PY` and
+ * `env` in its environment and `set -u` on; its output split at `@@name` lines.
+ */
+export function inNamespaces(flags: string[], script: string, opts: { setup?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): NsRun {
+  const r = spawnSync('unshare', [...flags, '--', 'bash', '-c', `set -u\n${opts.setup ? opts.setup + '\n' : ''}${script}`], {
+    env: { ...process.env, NO_COLOR: '1', IPCCTL, PY: PYTHON, ...opts.env },
     timeout: opts.timeout ?? 30_000,
     maxBuffer: 1 << 28,
   });

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach } from 'vitest';
-import { IPCCTL as IPCCTL_PATH, PYTHON } from './run.js';
+import { inNamespaces, type NsRun } from './ns.js';
+import { PYTHON } from './run.js';
 
 type PosixKind = 'pmq' | 'pshm' | 'psem';
 const made: Array<[PosixKind, string]> = [];
@@ -149,23 +150,7 @@ export const hex = (b: Buffer | string) => Buffer.from(b).toString('hex');
  * script sees only the POSIX objects it makes, and they all vanish with it.
  * `$IPCCTL` and `$PY` as in helpers/ns.ts; mark outputs with `echo @@name`.
  */
-export function inPosixNamespace(script: string, opts: { timeout?: number } = {}) {
+export function inPosixNamespace(script: string, opts: { timeout?: number } = {}): NsRun {
   const setup = 'mount --make-rprivate / && mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue && mount -t tmpfs -o size=64m none /dev/shm || exit 99';
-  const r = spawnSync('unshare', ['--ipc', '--mount', '--', 'bash', '-c', `set -u\n${setup}\n${script}`], {
-    env: { ...process.env, NO_COLOR: '1', IPCCTL: IPCCTL_PATH, PY: PYTHON, PEER: peerScript() },
-    timeout: opts.timeout ?? 30_000,
-    maxBuffer: 1 << 28,
-  });
-  if (r.error) throw r.error;
-  const stdout = r.stdout.toString();
-  const sections: Record<string, string> = {};
-  let name: string | null = null;
-  for (const line of stdout.split('\n')) {
-    const m = /^@@(\S+)$/.exec(line);
-    if (m) {
-      name = m[1]!;
-      sections[name] = '';
-    } else if (name !== null) sections[name] += line + '\n';
-  }
-  return { code: r.status, stdout, stderr: r.stderr.toString(), sections };
+  return inNamespaces(['--ipc', '--mount'], script, { ...opts, setup, env: { PEER: peerScript() } });
 }

@@ -1,5 +1,5 @@
-// The words of `rpc call --auth ...` and `rpc serve --vers ...`: a
-// credential for the call, the versions a server answers.
+// The words of `rpc call --auth ...` and `rpc serve --vers/--auth ...`: a
+// credential for the call, the versions a server answers and the credential it asks for.
 import { UsageError } from '../../errors.js';
 import { asUint } from './rpc-options.js';
 
@@ -32,6 +32,13 @@ export async function credentialOf(f: CredentialFlags) {
     return { flavor: asUint('credential flavour')(a), body: Buffer.alloc(0) };
   }
   throw new UsageError(`invalid --auth '${f.auth}': none, sys, or a flavour number`);
+}
+
+/** `rpc serve --auth`: none (accept AUTH_NONE and AUTH_SYS) or sys (require AUTH_SYS). */
+export function requiresAuthSys(text: string): boolean {
+  const auth = text.trim().toLowerCase();
+  if (auth !== 'none' && auth !== 'sys') throw new UsageError(`invalid --auth '${text}': none (accept AUTH_NONE and AUTH_SYS) or sys (require AUTH_SYS)`);
+  return auth === 'sys';
 }
 
 /** --vers: a version, a list (1,2) or a range (1-3). */

@@ -34,6 +34,11 @@ export function verboseHooks(op: string, f: TransportFlags) {
   };
 }
 
+/** The transport half of a call's spec (ping, call), from the flags every rpc command shares. */
+export function transportOf(op: string, f: TransportFlags, fallback: 'udp' | 'tcp') {
+  return { op, port: f.port, proto: protoOf(f, fallback), timeoutMs: f.timeout, retryMs: f.retry, ...verboseHooks(op, f) };
+}
+
 export function addTransportOptions(cmd: Command, fallback: 'udp' | 'tcp', withPort = true): Command {
   cmd
     .option('--udp', `over UDP${fallback === 'udp' ? ' (the default)' : ''}`)

@@ -93,6 +93,28 @@ export class Caller {
   }
 }
 
+export interface RepeatedCall {
+  /** The first call's outcome (the one shown). */
+  first: CallOutcome;
+  /** Where the calls went (the portmapper's answer, or --port). */
+  address: SockAddr;
+  /** How long all of them took, from the first call on. */
+  seconds: number;
+}
+
+/** Make the call `count` times on one socket (--count): what the first answered, and the time all took. */
+export async function callRepeatedly(spec: CallSpec, count: number): Promise<RepeatedCall> {
+  const caller = await Caller.open(spec);
+  try {
+    const t0 = performance.now();
+    const first = await caller.call();
+    for (let i = 1; i < count; i++) await caller.call();
+    return { first, address: caller.address, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    caller.close();
+  }
+}
+
 export interface PingResult {
   vers: number;
   ok: boolean;

@@ -319,12 +319,20 @@ export function decodeValue(r: XdrReader, t: XdrType): XdrValue {
   }
 }
 
-/** Decode exactly `types` from `buf`: every byte used, none missing. */
-export function decodeAll(buf: Buffer, types: XdrType[]): XdrValue[] {
+/**
+ * Decode exactly `types` from `buf`: every byte used, none missing. With
+ * `op`, a decode error says what was decoded ("OP: at byte N: ...").
+ */
+export function decodeAll(buf: Buffer, types: XdrType[], op?: string): XdrValue[] {
   const r = new XdrReader(buf);
-  const out = types.map((t) => decodeValue(r, t));
-  r.end();
-  return out;
+  try {
+    const out = types.map((t) => decodeValue(r, t));
+    r.end();
+    return out;
+  } catch (e) {
+    if (op !== undefined && e instanceof XdrDecodeError) throw e.for(op);
+    throw e;
+  }
 }
 
 // ---- showing values ------------------------------------------------------

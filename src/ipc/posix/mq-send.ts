@@ -3,11 +3,12 @@
 // more than mq_send); records of a stream go many per native call, read
 // straight into the memory mq_send reads; a full queue is waited on for one
 // message, then batches go on. A failure says how many went before it:
-// exactly those are on the queue.
+// exactly those are on the queue. (Receiving, and putting back what was
+// not delivered, is mq-receive.ts.)
 import { EXIT, IpcError } from '../../errors.js';
 import { RecordBatch, type ReadInto } from '../sysv/record-batch.js';
 import type { Deadline } from '../wait.js';
-import type { PosixMessage, PosixQueue } from './mqueue.js';
+import type { PosixQueue } from './mqueue.js';
 
 export interface PmqSendOptions {
   priority: number;
@@ -69,15 +70,4 @@ async function sendRecords(
   } finally {
     records.free();
   }
-}
-
-/**
- * Put messages taken but not delivered back on `q`, each with its priority
- * (behind those of the same priority); how many could not go back (the
- * queue stayed full, or no write permission).
- */
-export async function putBackAll(q: PosixQueue, messages: PosixMessage[]): Promise<number> {
-  let lost = 0;
-  for (const m of messages) if (!(await q.putBack(m))) lost++;
-  return lost;
 }
