@@ -25,23 +25,8 @@ export const RUN_COUNT = 8192;
 
 const batch = (): typeof Batch => require('../../native/sysv/msg-batch.js') as typeof Batch;
 
-/** Where received messages go: write all of `data` or throw OutputFailure. */
-export interface Output {
-  write(data: Uint8Array): void;
-}
-
-/** A write that did not complete: how many bytes got out, and the errno name. */
-export class OutputFailure extends Error {
-  constructor(
-    readonly written: number,
-    readonly code: string,
-    readonly detail: string,
-    /** The reader went away (EPIPE): not an error of ours. */
-    readonly closed: boolean,
-  ) {
-    super(`${code}, ${detail}`);
-  }
-}
+import { OutputFailure, type Output } from '../transfer-output.js';
+export { OutputFailure, type Output };
 
 /** A transfer ended by SIGINT/SIGTERM/SIGHUP: exit 130/143/129 with what was done. */
 export class TransferStopped extends CliError {
