@@ -17,6 +17,7 @@ import { RecordBatch, RecordTooLong, type ReadInto } from './record-batch.js';
 import { SIGNAL_EXIT, StopSignals, type StopSignal } from '../stop-signals.js';
 import { Deadline, formatMs } from '../wait.js';
 import { PollWait, waitInKernel, type WaitPlan } from './batch-wait.js';
+import { OutputFailure, type Output } from '../transfer-output.js';
 
 export { HOLD_MS } from './batch-wait.js';
 export { RUN_BYTES } from './msgq.js';
@@ -25,7 +26,6 @@ export const RUN_COUNT = 8192;
 
 const batch = (): typeof Batch => require('../../native/sysv/msg-batch.js') as typeof Batch;
 
-import { OutputFailure, type Output } from '../transfer-output.js';
 export { OutputFailure, type Output };
 
 /** A transfer ended by SIGINT/SIGTERM/SIGHUP: exit 130/143/129 with what was done. */
