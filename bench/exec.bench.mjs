@@ -18,6 +18,8 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const CONNS = Number(process.env.CONNS ?? 600);
 const INFLIGHT = 4;
 const HARD_MS = 30_000;
+// ONLY=exec or ONLY=broker runs one half.
+const ONLY = process.env.ONLY ?? '';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -167,6 +169,11 @@ async function measureBroker(make) {
 
 async function main() {
   console.log(`(2 shared cores: figures are noisy; ${ROUNDS} interleaved rounds, medians)`);
+  if (ONLY !== 'broker') await execPart();
+  if (ONLY !== 'exec') await brokerPart();
+}
+
+async function execPart() {
   const exec = Object.fromEntries(Object.keys(execServers).map((k) => [k, []]));
   for (let r = 0; r < ROUNDS; r++) for (const [k, make] of Object.entries(execServers)) exec[k].push(await measureExec(make));
   const e = Object.fromEntries(Object.entries(exec).map(([k, v]) => [k, median(v)]));
@@ -174,7 +181,9 @@ async function main() {
   const me = e['ipcctl tcp serve --exec cat'];
   for (const [k, v] of Object.entries(e)) row(k, v, 'conn/s', k.startsWith('ipcctl') ? undefined : me / v);
   console.log('(ratio = ipcctl / peer; above 1 means ipcctl is faster)');
+}
 
+async function brokerPart() {
   const fan = Object.fromEntries(Object.keys(brokers).map((k) => [k, []]));
   for (let r = 0; r < ROUNDS; r++) for (const [k, make] of Object.entries(brokers)) fan[k].push(await measureBroker(make));
   const f = Object.fromEntries(Object.entries(fan).map(([k, v]) => [k, median(v)]));

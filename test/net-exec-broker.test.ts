@@ -423,6 +423,42 @@ describe('connect options and errors', () => {
     srv.close();
   });
 
+  it('unix connect --source PATH binds our end (the peer sees the name), and the file is removed afterwards; --source-port is refused', async () => {
+    const srvPath = join(dir, 'peername.sock');
+    const me = join(dir, 'me.sock');
+    // A real peer: python3's AF_UNIX server answers with getpeername() of its client.
+    const py = start('/usr/bin/python3', [
+      '-c',
+      [
+        'import socket, sys',
+        's = socket.socket(socket.AF_UNIX)',
+        `s.bind(${JSON.stringify(srvPath)})`,
+        's.listen(1)',
+        'c, _ = s.accept()',
+        'data = c.recv(100)',
+        'c.sendall(("peer=%s got=%s" % (c.getpeername(), data.decode())).encode())',
+        'c.close()',
+      ].join('\n'),
+    ]);
+    try {
+      await until('the python server', () => existsSync(srvPath));
+      const r = await runAsync(IPCCTL, ['unix', 'connect', '--source', me, srvPath], 'hello');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.out.toString()).toBe(`peer=${me} got=hello`);
+      expect(existsSync(me)).toBe(false);
+      expect(await py.done).toBe(0);
+    } finally {
+      rmSync(srvPath, { force: true });
+    }
+    // Nobody listens: the connect fails, and the bound file is still removed.
+    const gone = await runAsync(IPCCTL, ['unix', 'connect', '--source', me, join(dir, 'nobody.sock')]);
+    expect(gone.code).toBe(4);
+    expect(existsSync(me)).toBe(false);
+    const bad = await runAsync(IPCCTL, ['unix', 'connect', '--source-port', '4000', srvPath]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^ipcctl: unix connect: --source-port is for TCP[^\n]*\n$/);
+  });
+
   it('-x/--hexdump: each block is byte for byte what hexdump -C prints for those bytes', async () => {
     const srv = await startServer(['tcp', 'serve', '--echo']);
     const data = Buffer.concat([randomBytes(700), Buffer.alloc(100, 0x41), randomBytes(333)]);
