@@ -63,25 +63,23 @@ class ExecConn implements Pollable {
   /** Why the child could not start, if it could not. */
   spawnFailure: unknown = null;
 
+  /** `fd` is the connection (blocking: the child reads it), `outR` our end of the child's stdout. */
   constructor(
     readonly id: number,
     readonly fd: number,
+    outR: number,
     readonly peer: SockAddr,
     private readonly reactor: Reactor,
     private readonly opts: ExecServeOptions,
     private readonly onEnd: (c: ExecConn) => void,
-    launcher: Launcher,
   ) {
-    // The child reads this socket with ordinary blocking reads; our own
-    // calls on it pass MSG_DONTWAIT, so they still never block.
-    setNonBlocking(fd, false);
-    const [outR, outW] = childPipe('read');
     this.outR = outR;
     this.flow = new Flow(reactor, {
       src: outR,
       dst: fd,
       copy: true,
       size: 64 << 10,
+      kinds: { src: 'pipe', dst: 'socket' },
       onEnd: () => {
         // The child's stdout ended: the peer sees EOF, and may still be read from.
         sock.shutdown(fd, sock.SHUT_WR);
@@ -89,31 +87,28 @@ class ExecConn implements Pollable {
       },
     });
     reactor.add(this);
-    Child.start(
-      launcher,
-      opts.program,
-      peerOf(peer),
-      { stdin: fd, stdout: outW },
-      (line) => opts.events.stderr?.(id, peer, line),
-      (s) => {
-        opts.events.exit?.(id, peer, this.child!.pid, s);
-        this.maybeEnd();
-      },
-      (e, child) => {
-        sock.close(outW);
-        if (e !== null || !child) {
-          // Out of processes or fds (EAGAIN, EMFILE): this client is refused, the server goes on.
-          this.error = e instanceof IpcError ? e.code : String((e as Error).message);
-          this.spawnFailure = e;
-          this.finish();
-          return;
-        }
-        this.child = child;
-        if (this.ended) return;
-        reactor.add(child);
-        reactor.touch();
-      },
-    );
+  }
+
+  onStderr = (line: string): void => this.opts.events.stderr?.(this.id, this.peer, line);
+
+  onExit = (s: ExitStatus): void => {
+    this.opts.events.exit?.(this.id, this.peer, this.child!.pid, s);
+    this.maybeEnd();
+  };
+
+  /** Its child runs. */
+  started(child: Child): void {
+    this.child = child;
+    if (this.ended) return;
+    this.reactor.add(child);
+    this.reactor.touch();
+  }
+
+  /** Out of processes or fds (EAGAIN, EMFILE): this client is refused, the server goes on. */
+  failed(e: unknown): void {
+    this.error = e instanceof IpcError ? e.code : String((e as Error).message);
+    this.spawnFailure = e;
+    this.finish();
   }
 
   private closeOut(): void {
@@ -208,34 +203,92 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
     if (!opts.keepOpen && c.spawnFailure) failure = c.spawnFailure;
   };
 
+  const admit = (id: number, c: ExecConn) => {
+    conns.set(id, c);
+    reactor.touch();
+    if (!opts.keepOpen) {
+      listening = false;
+      sock.close(lfd);
+    }
+    c.pump();
+  };
+  const refused = (id: number, e: unknown) => {
+    // Out of fds for the pipes (EMFILE): this client is refused, the server goes on.
+    opts.events.close?.(id, { sent: 0, error: e instanceof IpcError ? e.code : String((e as Error).message) });
+    if (!opts.keepOpen) throw e;
+  };
+
+  /** With the C helper: accept4, pipes, environment and job in one call per batch of clients. */
+  const acceptInHelper = () => {
+    while (listening && conns.size < max) {
+      let taken: number;
+      try {
+        taken = launcher.acceptSpawned(lfd, max - conns.size, opts.program, opts.linger, (a) => {
+          const id = ++served;
+          opts.events.accept?.(id, a.peer);
+          if (a.error) {
+            refused(id, a.error);
+            return null;
+          }
+          const c = new ExecConn(id, a.fd, a.stdout, a.peer, reactor, opts, ended);
+          admit(id, c);
+          return (e, pid, pidfd) => {
+            if (e !== null) {
+              sock.close(a.stderr);
+              return c.failed(e);
+            }
+            let child: Child;
+            try {
+              child = Child.adopt(pid, pidfd, a.stderr, c.onStderr, c.onExit);
+            } catch (err) {
+              return c.failed(err);
+            }
+            c.started(child);
+          };
+        });
+      } catch (e) {
+        // Out of fds for accept itself: wait for a connection to end.
+        if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return;
+        return rethrowSocketError(e, opts.op, where, local);
+      }
+      if (taken === 0) return;
+    }
+  };
+
+  /** Without it: each step its own call. */
+  const acceptHere = () => {
+    while (listening && conns.size < max) {
+      const a = acceptClient(lfd, opts.op, where, local);
+      if (!a) return;
+      if (opts.linger !== undefined) sock.setLinger(a.fd, opts.linger);
+      const id = ++served;
+      opts.events.accept?.(id, a.peer);
+      let c: ExecConn;
+      let outW: number;
+      try {
+        // The child reads this socket with ordinary blocking reads; our own
+        // calls on it pass MSG_DONTWAIT, so they still never block.
+        setNonBlocking(a.fd, false);
+        let outR: number;
+        [outR, outW] = childPipe('read');
+        c = new ExecConn(id, a.fd, outR, a.peer, reactor, opts, ended);
+      } catch (e) {
+        sock.close(a.fd);
+        refused(id, e);
+        continue;
+      }
+      admit(id, c);
+      Child.start(launcher, opts.program, peerOf(a.peer), { stdin: a.fd, stdout: outW }, c.onStderr, c.onExit, (e, child) => {
+        sock.close(outW);
+        if (e !== null || !child) return c.failed(e);
+        c.started(child);
+      });
+    }
+  };
+
   const listener: Pollable = {
     interests: () => (listening && conns.size < max ? [[lfd, POLLIN]] : []),
-    ready: () => {
-      while (listening && conns.size < max) {
-        const a = acceptClient(lfd, opts.op, where, local);
-        if (!a) return;
-        if (opts.linger !== undefined) sock.setLinger(a.fd, opts.linger);
-        const id = ++served;
-        opts.events.accept?.(id, a.peer);
-        let c: ExecConn;
-        try {
-          c = new ExecConn(id, a.fd, a.peer, reactor, opts, ended, launcher);
-        } catch (e) {
-          sock.close(a.fd);
-          // Out of fds for the pipes (EMFILE): this client is refused, the server goes on.
-          opts.events.close?.(id, { sent: 0, error: e instanceof IpcError ? e.code : String((e as Error).message) });
-          if (!opts.keepOpen) throw e;
-          continue;
-        }
-        conns.set(id, c);
-        reactor.touch();
-        if (!opts.keepOpen) {
-          listening = false;
-          sock.close(lfd);
-        }
-        c.pump();
-      }
-    },
+    ready: launcher.acceptsInHelper ? acceptInHelper : acceptHere,
   };
   reactor.add(listener);
   try {

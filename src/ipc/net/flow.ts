@@ -76,6 +76,8 @@ export interface FlowOptions {
    * the rewritten bytes, the ones that are sent.
    */
   transform?: (chunk: Buffer) => Buffer;
+  /** What the two fds are, when the caller made them (spares two fstat calls per connection). */
+  kinds?: { src: FdKind; dst: FdKind };
 }
 
 type Mode = 'direct' | 'staged' | 'sendfile' | 'copy';
@@ -122,8 +124,8 @@ export class Flow {
     }
     this.src = opts.src;
     this.dst = opts.dst;
-    this.srcKind = fdKind(this.src);
-    this.dstKind = opts.dst === null ? 'other' : fdKind(opts.dst);
+    this.srcKind = opts.kinds?.src ?? fdKind(this.src);
+    this.dstKind = opts.dst === null ? 'other' : (opts.kinds?.dst ?? fdKind(opts.dst));
     this.mode = this.chooseMode();
     if (this.mode === 'staged') {
       this.pipeFds = fdio.pipe();
