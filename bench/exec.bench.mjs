@@ -83,8 +83,12 @@ async function connsPerSecond(port) {
   return CONNS / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
+// BASELINE=/path/to/another/bin/ipcctl adds that build as one more server
+// (before/after a change, in the same run).
+const BASELINE = process.env.BASELINE;
 const execServers = {
   'ipcctl tcp serve --exec cat': (p) => [IPCCTL, ['tcp', 'serve', '--port', String(p), '--exec', 'cat', '--keep-open']],
+  ...(BASELINE ? { 'baseline ipcctl --exec cat': (p) => [BASELINE, ['tcp', 'serve', '--port', String(p), '--exec', 'cat', '--keep-open']] } : {}),
   'socat TCP-LISTEN,fork EXEC:cat': (p) => ['socat', [`TCP-LISTEN:${p},fork,reuseaddr`, 'EXEC:cat']],
   'ncat -k -e /bin/cat': (p) => ['ncat', ['-l', '-k', '-e', '/bin/cat', '127.0.0.1', String(p)]],
 };

@@ -7,13 +7,13 @@
 // make close(2) reset the connection (we read what is left first).
 // Everything waits in one Reactor: listener, output pipes, pidfds, stderr.
 import { IpcError } from '../../errors.js';
-import { IoBuffer } from '../../native/io-buffer.js';
+import { IoBuffer, IoBufferPool } from '../../native/io-buffer.js';
 import { POLLIN } from '../../native/poll.js';
 import type { SockAddr } from '../../native/net/sockaddr.js';
 import { setNonBlocking } from '../../native/fd.js';
 import * as sock from '../../native/net/socket.js';
 import { AGAIN } from '../../native/net/socket.js';
-import { childPipe } from '../../native/spawn.js';
+import { ACCEPT_BATCH, childPipe } from '../../native/spawn.js';
 import { formatAddress } from './address.js';
 import { Flow, FlowError } from './flow.js';
 import { type Pollable, Reactor } from './reactor.js';
@@ -50,6 +50,8 @@ export interface ExecServeOptions {
 const DRAIN_MS = 2000;
 
 const drainMem = new IoBuffer(64 << 10);
+/** The relays' buffers (child stdout -> socket), reused from one connection to the next. */
+const relayBuffers = new IoBufferPool(64 << 10);
 
 class ExecConn implements Pollable {
   child: Child | null = null;
@@ -78,7 +80,7 @@ class ExecConn implements Pollable {
       src: outR,
       dst: fd,
       copy: true,
-      size: 64 << 10,
+      buffers: relayBuffers,
       kinds: { src: 'pipe', dst: 'socket' },
       onEnd: () => {
         // The child's stdout ended: the peer sees EOF, and may still be read from.
@@ -87,6 +89,7 @@ class ExecConn implements Pollable {
       },
     });
     reactor.add(this);
+    this.flow.awaitSource();
   }
 
   onStderr = (line: string): void => this.opts.events.stderr?.(this.id, this.peer, line);
@@ -210,7 +213,6 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
       listening = false;
       sock.close(lfd);
     }
-    c.pump();
   };
   const refused = (id: number, e: unknown) => {
     // Out of fds for the pipes (EMFILE): this client is refused, the server goes on.
@@ -221,9 +223,10 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
   /** With the C helper: accept4, pipes, environment and job in one call per batch of clients. */
   const acceptInHelper = () => {
     while (listening && conns.size < max) {
+      const room = max - conns.size;
       let taken: number;
       try {
-        taken = launcher.acceptSpawned(lfd, max - conns.size, opts.program, opts.linger, (a) => {
+        taken = launcher.acceptSpawned(lfd, room, opts.program, opts.linger, (a) => {
           const id = ++served;
           opts.events.accept?.(id, a.peer);
           if (a.error) {
@@ -251,7 +254,8 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
         if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return;
         return rethrowSocketError(e, opts.op, where, local);
       }
-      if (taken === 0) return;
+      // Fewer than asked for: accept4 said EAGAIN, no need to ask it again.
+      if (taken < Math.min(room, ACCEPT_BATCH)) return;
     }
   };
 
@@ -278,6 +282,7 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
         continue;
       }
       admit(id, c);
+      c.pump();
       Child.start(launcher, opts.program, peerOf(a.peer), { stdin: a.fd, stdout: outW }, c.onStderr, c.onExit, (e, child) => {
         sock.close(outW);
         if (e !== null || !child) return c.failed(e);
