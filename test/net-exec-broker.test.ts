@@ -376,6 +376,39 @@ describe('serve --broker / --chat', () => {
   });
 });
 
+describe('broker -x', () => {
+  it('dumps what each client sends and what it is sent, marked with the client, byte for byte as hexdump -C; --exec -x is refused in one line', async () => {
+    const dumpFile = join(dir, 'broker-dump.txt');
+    const srv = await startServer(['tcp', 'serve', '--broker', '-x', dumpFile]);
+    const sub = start(IPCCTL, ['tcp', 'connect', '--no-shutdown', '127.0.0.1', String(srv.port)], '');
+    await until('the subscriber joined', () => /client 1 joined/.test(srv.err()));
+    const data = randomBytes(3000);
+    const pub = await runAsync(IPCCTL, ['tcp', 'connect', '127.0.0.1', String(srv.port)], data);
+    expect(pub.code, pub.stderr).toBe(0);
+    await until('the subscriber to get it all', () => sub.out().length === data.length);
+    expect(sub.out().equals(data)).toBe(true);
+    srv.child.kill('SIGTERM');
+    await srv.done;
+    const streamFile = join(dir, 'broker-stream.bin');
+    writeFileSync(streamFile, data);
+    const total = { 'conn 2 received': 0, 'conn 1 sent': 0 } as Record<string, number>;
+    for (const block of readFileSync(dumpFile, 'utf8')
+      .split(/^(?=[<>] )/m)
+      .filter(Boolean)) {
+      const m = /^([<>]) (conn \d+): (\d+) bytes? (sent|received), offset (\d+)\n/.exec(block)!;
+      expect(m, block.slice(0, 80)).not.toBeNull();
+      expect(block.slice(m[0].length)).toBe(run('hexdump', ['-C', '-s', m[5]!, '-n', m[3]!, streamFile]).stdout);
+      const key = `${m[2]} ${m[4]}`;
+      expect(Object.keys(total)).toContain(key);
+      total[key]! += Number(m[3]);
+    }
+    expect(total).toEqual({ 'conn 2 received': data.length, 'conn 1 sent': data.length });
+    const r = ipcctl(['tcp', 'serve', '--port', '0', '--exec', 'cat', '-x']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ipcctl: tcp serve: --hexdump does not apply to --exec[^\n]*\n$/);
+  });
+});
+
 describe('connect options and errors', () => {
   it('refused, reset and idle timeout: one line each, exit 1, 1 and 124', async () => {
     // Refused for sure: no port listens in a network namespace of its own (a
