@@ -155,6 +155,7 @@ async function fanOut(port) {
 
 const brokers = {
   'ipcctl tcp serve --broker': (p) => [IPCCTL, ['tcp', 'serve', '--port', String(p), '--broker', '--max-queue', '64M']],
+  ...(BASELINE ? { 'baseline ipcctl --broker': (p) => [BASELINE, ['tcp', 'serve', '--port', String(p), '--broker', '--max-queue', '64M']] } : {}),
   'ncat --broker': (p) => ['ncat', ['-l', '--broker', '127.0.0.1', String(p)]],
 };
 

@@ -376,11 +376,15 @@ export class Spawner {
     for (;;) {
       const n = read(this.replies, this.mem, JOB, REPLY * 64);
       if (n === AGAIN || n <= 0) return out;
+      const more = n === REPLY * 64;
       // Records are 24 bytes and pipe writes of that size are atomic: never split.
       for (let at = JOB; at < JOB + n; at += REPLY) {
         const b = this.mem.view();
         out.push({ id: Number(b.readBigUInt64LE(at)), pid: b.readInt32LE(at + 8), err: b.readInt32LE(at + 12), pidfd: b.readInt32LE(at + 16) });
       }
+      // A pipe read that returned less than asked emptied the pipe: a reply
+      // written since wakes the poll loop again, no read needed to see EAGAIN.
+      if (!more) return out;
     }
   }
 }
