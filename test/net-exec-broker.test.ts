@@ -364,6 +364,8 @@ describe('serve --broker / --chat', () => {
     const r = await runAsync('nc', ['-N', '127.0.0.1', String(port)], 'from nc\n');
     expect(r.code).toBe(0);
     await until('socat to get it', () => sub.out().toString() === 'from nc\n');
+    // nc's FIN may reach the broker after socat has the message: its leave comes when it comes.
+    await until('the nc leave', () => p.out().toString().includes('"leave"'));
     const events = p
       .out()
       .toString()
