@@ -114,8 +114,12 @@ class ExecConn implements Pollable {
     this.finish();
   }
 
+  /** Called when this connection waits for its child's start (the helper path's spawn reply). */
+  needChild: (() => void) | null = null;
+
   private closeOut(): void {
     this.stdoutDone = true;
+    if (!this.child) this.needChild?.();
     if (this.outR >= 0) sock.close(this.outR);
     this.outR = -1;
     this.maybeEnd();
@@ -234,6 +238,7 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
             return null;
           }
           const c = new ExecConn(id, a.fd, a.stdout, a.peer, reactor, opts, ended);
+          c.needChild = () => launcher.expedite();
           admit(id, c);
           return (e, pid, pidfd) => {
             if (e !== null) {
