@@ -10,6 +10,9 @@
 //          every byte; after a warm-up, 5 publishes per server (median).
 //          ipcctl `tcp serve --broker` vs `ncat --broker`.
 // Every run is bounded (a hard timeout per round) and uses a fresh port.
+// Environment: ROUNDS (3), CONNS (600), ONLY=exec|broker (one half), and
+// BASELINE=/path/to/another/bin/ipcctl to time that build too, in the same
+// run (before/after a change, back to back).
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { IPCCTL, median, row } from './lib.mjs';
