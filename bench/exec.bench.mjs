@@ -10,6 +10,9 @@
 //          every byte; after a warm-up, 5 publishes per server (median).
 //          ipcctl `tcp serve --broker` vs `ncat --broker`.
 // Every run is bounded (a hard timeout per round) and uses a fresh port.
+// Environment: ROUNDS (3), CONNS (600), ONLY=exec|broker (one half), and
+// BASELINE=/path/to/another/bin/ipcctl to time that build too, in the same
+// run (before/after a change, back to back).
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { IPCCTL, median, row } from './lib.mjs';
@@ -18,6 +21,8 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const CONNS = Number(process.env.CONNS ?? 600);
 const INFLIGHT = 4;
 const HARD_MS = 30_000;
+// ONLY=exec or ONLY=broker runs one half.
+const ONLY = process.env.ONLY ?? '';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -81,8 +86,12 @@ async function connsPerSecond(port) {
   return CONNS / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
+// BASELINE=/path/to/another/bin/ipcctl adds that build as one more server
+// (before/after a change, in the same run).
+const BASELINE = process.env.BASELINE;
 const execServers = {
   'ipcctl tcp serve --exec cat': (p) => [IPCCTL, ['tcp', 'serve', '--port', String(p), '--exec', 'cat', '--keep-open']],
+  ...(BASELINE ? { 'baseline ipcctl --exec cat': (p) => [BASELINE, ['tcp', 'serve', '--port', String(p), '--exec', 'cat', '--keep-open']] } : {}),
   'socat TCP-LISTEN,fork EXEC:cat': (p) => ['socat', [`TCP-LISTEN:${p},fork,reuseaddr`, 'EXEC:cat']],
   'ncat -k -e /bin/cat': (p) => ['ncat', ['-l', '-k', '-e', '/bin/cat', '127.0.0.1', String(p)]],
 };
@@ -149,6 +158,7 @@ async function fanOut(port) {
 
 const brokers = {
   'ipcctl tcp serve --broker': (p) => [IPCCTL, ['tcp', 'serve', '--port', String(p), '--broker', '--max-queue', '64M']],
+  ...(BASELINE ? { 'baseline ipcctl --broker': (p) => [BASELINE, ['tcp', 'serve', '--port', String(p), '--broker', '--max-queue', '64M']] } : {}),
   'ncat --broker': (p) => ['ncat', ['-l', '--broker', '127.0.0.1', String(p)]],
 };
 
@@ -167,6 +177,11 @@ async function measureBroker(make) {
 
 async function main() {
   console.log(`(2 shared cores: figures are noisy; ${ROUNDS} interleaved rounds, medians)`);
+  if (ONLY !== 'broker') await execPart();
+  if (ONLY !== 'exec') await brokerPart();
+}
+
+async function execPart() {
   const exec = Object.fromEntries(Object.keys(execServers).map((k) => [k, []]));
   for (let r = 0; r < ROUNDS; r++) for (const [k, make] of Object.entries(execServers)) exec[k].push(await measureExec(make));
   const e = Object.fromEntries(Object.entries(exec).map(([k, v]) => [k, median(v)]));
@@ -174,7 +189,9 @@ async function main() {
   const me = e['ipcctl tcp serve --exec cat'];
   for (const [k, v] of Object.entries(e)) row(k, v, 'conn/s', k.startsWith('ipcctl') ? undefined : me / v);
   console.log('(ratio = ipcctl / peer; above 1 means ipcctl is faster)');
+}
 
+async function brokerPart() {
   const fan = Object.fromEntries(Object.keys(brokers).map((k) => [k, []]));
   for (let r = 0; r < ROUNDS; r++) for (const [k, make] of Object.entries(brokers)) fan[k].push(await measureBroker(make));
   const f = Object.fromEntries(Object.entries(fan).map(([k, v]) => [k, median(v)]));

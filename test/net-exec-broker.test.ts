@@ -4,7 +4,7 @@
 // get a random high one (retried on EADDRINUSE). Every process started here
 // is killed by pid afterwards.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import { join } from 'node:path';
@@ -321,6 +321,39 @@ describe('serve --broker / --chat', () => {
   });
 });
 
+describe('broker -x', () => {
+  it('dumps what each client sends and what it is sent, marked with the client, byte for byte as hexdump -C; --exec -x is refused in one line', async () => {
+    const dumpFile = join(dir, 'broker-dump.txt');
+    const srv = await startServer(['tcp', 'serve', '--broker', '-x', dumpFile]);
+    const sub = start(IPCCTL, ['tcp', 'connect', '--no-shutdown', '127.0.0.1', String(srv.port)], '');
+    await until('the subscriber joined', () => /client 1 joined/.test(srv.err()));
+    const data = randomBytes(3000);
+    const pub = await runAsync(IPCCTL, ['tcp', 'connect', '127.0.0.1', String(srv.port)], data);
+    expect(pub.code, pub.stderr).toBe(0);
+    await until('the subscriber to get it all', () => sub.out().length === data.length);
+    expect(sub.out().equals(data)).toBe(true);
+    srv.child.kill('SIGTERM');
+    await srv.done;
+    const streamFile = join(dir, 'broker-stream.bin');
+    writeFileSync(streamFile, data);
+    const total = { 'conn 2 received': 0, 'conn 1 sent': 0 } as Record<string, number>;
+    for (const block of readFileSync(dumpFile, 'utf8')
+      .split(/^(?=[<>] )/m)
+      .filter(Boolean)) {
+      const m = /^([<>]) (conn \d+): (\d+) bytes? (sent|received), offset (\d+)\n/.exec(block)!;
+      expect(m, block.slice(0, 80)).not.toBeNull();
+      expect(block.slice(m[0].length)).toBe(run('hexdump', ['-C', '-s', m[5]!, '-n', m[3]!, streamFile]).stdout);
+      const key = `${m[2]} ${m[4]}`;
+      expect(Object.keys(total)).toContain(key);
+      total[key]! += Number(m[3]);
+    }
+    expect(total).toEqual({ 'conn 2 received': data.length, 'conn 1 sent': data.length });
+    const r = ipcctl(['tcp', 'serve', '--port', '0', '--exec', 'cat', '-x']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ipcctl: tcp serve: --hexdump does not apply to --exec[^\n]*\n$/);
+  });
+});
+
 describe('connect options and errors', () => {
   it('refused, reset and idle timeout: one line each, exit 1, 1 and 124', async () => {
     // Refused for sure: no port listens in a network namespace of its own (a
@@ -366,6 +399,42 @@ describe('connect options and errors', () => {
     expect(r.out.toString()).toBe('a\r\nb\r\nc\r\n');
     expect(seen).toEqual({ addr: '127.0.0.1', port: sp });
     srv.close();
+  });
+
+  it('unix connect --source PATH binds our end (the peer sees the name), and the file is removed afterwards; --source-port is refused', async () => {
+    const srvPath = join(dir, 'peername.sock');
+    const me = join(dir, 'me.sock');
+    // A real peer: python3's AF_UNIX server answers with getpeername() of its client.
+    const py = start('/usr/bin/python3', [
+      '-c',
+      [
+        'import socket, sys',
+        's = socket.socket(socket.AF_UNIX)',
+        `s.bind(${JSON.stringify(srvPath)})`,
+        's.listen(1)',
+        'c, _ = s.accept()',
+        'data = c.recv(100)',
+        'c.sendall(("peer=%s got=%s" % (c.getpeername(), data.decode())).encode())',
+        'c.close()',
+      ].join('\n'),
+    ]);
+    try {
+      await until('the python server', () => existsSync(srvPath));
+      const r = await runAsync(IPCCTL, ['unix', 'connect', '--source', me, srvPath], 'hello');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.out.toString()).toBe(`peer=${me} got=hello`);
+      expect(existsSync(me)).toBe(false);
+      expect(await py.done).toBe(0);
+    } finally {
+      rmSync(srvPath, { force: true });
+    }
+    // Nobody listens: the connect fails, and the bound file is still removed.
+    const gone = await runAsync(IPCCTL, ['unix', 'connect', '--source', me, join(dir, 'nobody.sock')]);
+    expect(gone.code).toBe(4);
+    expect(existsSync(me)).toBe(false);
+    const bad = await runAsync(IPCCTL, ['unix', 'connect', '--source-port', '4000', srvPath]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^ipcctl: unix connect: --source-port is for TCP[^\n]*\n$/);
   });
 
   it('-x/--hexdump: each block is byte for byte what hexdump -C prints for those bytes', async () => {

@@ -107,6 +107,8 @@ async function serve(path: string, opts: ServeFlags) {
 }
 
 interface ConnectFlags {
+  source?: string;
+  sourcePort?: string;
   send?: string;
   timeout?: number;
   zero?: boolean;
@@ -122,12 +124,14 @@ async function connect(path: string, text: string[], opts: ConnectFlags) {
   const op = 'unix connect';
   checkPath(op, path);
   const address = { family: 'unix' as const, path };
+  if (opts.sourcePort !== undefined) throw new UsageError(`${op}: --source-port is for TCP: a UNIX socket has no port (use --source PATH)`);
   if (!opts.dgram) {
     if (text.length > 0) throw new UsageError(`${op}: TEXT is for --dgram; use --send TEXT`);
     if (opts.lines || opts.count !== undefined) throw new UsageError(`${op}: --lines and --count are for --dgram`);
-    return runConnect(op, address, opts);
+    return runConnect(op, address, { ...opts, sourcePort: undefined });
   }
   if (opts.zero) throw new UsageError(`${op}: -z is for stream sockets`);
+  if (opts.source !== undefined) throw new UsageError(`${op}: --source is for stream sockets, not --dgram`);
   if (opts.progress) throw new UsageError(`${op}: --progress is for stream sockets, not --dgram`);
   const { send } = await import('../ipc/net/datagram.js');
   const words = opts.send !== undefined ? [opts.send, ...text] : text;
@@ -164,10 +168,15 @@ export function register(program: Command): void {
       .description('connect to a socket file; send stdin (or --send), print the reply until the peer closes')
       .argument('<path>', 'socket file, or @NAME')
       .argument('[text...]', 'with --dgram: the datagram; stdin when absent')
+      .option('-s, --source <path>', 'bind our end to this socket file (or @NAME) before connecting; the file is removed afterwards')
+      .option('--source-port <port>', 'refused: a UNIX socket has no port (use --source PATH)')
       .option('--dgram', 'send datagrams (SOCK_DGRAM) instead of a stream')
       .option('--lines', 'with --dgram: one datagram per line of stdin')
       .addOption(program.createOption('--count <n>', 'with --dgram: send each datagram N times').argParser(asCount)),
   )
-    .addHelpText('after', '\nExamples:\n  echo hello | ipcctl unix connect /tmp/lab.sock\n  ipcctl unix connect --dgram /tmp/lab.dgram "one datagram"')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  echo hello | ipcctl unix connect /tmp/lab.sock\n  echo hello | ipcctl unix connect --source /tmp/me.sock /tmp/lab.sock\n  ipcctl unix connect --dgram /tmp/lab.dgram "one datagram"',
+    )
     .action(connect);
 }

@@ -36,3 +36,26 @@ export function addressOf(b: IoBuffer, offset: number): number {
   // Bracket access reads the private field: the only place that may.
   return b['mem'].addr + offset;
 }
+
+/**
+ * IoBuffers of one size, handed out and taken back: a server that makes a
+ * buffer per connection (hundreds per second under --exec) reuses them
+ * instead of a malloc and a free, two FFI calls each, per connection.
+ */
+export class IoBufferPool {
+  private readonly free: IoBuffer[] = [];
+
+  constructor(
+    readonly size: number,
+    private readonly keep = 64,
+  ) {}
+
+  take(): IoBuffer {
+    return this.free.pop() ?? new IoBuffer(this.size);
+  }
+
+  give(b: IoBuffer): void {
+    if (this.free.length < this.keep) this.free.push(b);
+    else b.free();
+  }
+}

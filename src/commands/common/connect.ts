@@ -41,7 +41,14 @@ export async function runConnect(op: string, address: import('../../ipc/net/addr
   const json = settings.json;
   if (opts.zero && (opts.crlf || opts.hexdump !== undefined)) throw new UsageError(`${op}: -z sends nothing: --crlf and --hexdump do not apply`);
   let source: SockAddr | undefined;
-  if (opts.source !== undefined || opts.sourcePort !== undefined) {
+  if (address.family === 'unix') {
+    // socat's UNIX-CONNECT:...,bind=PATH: our end gets a name the server sees (getpeername).
+    if (opts.sourcePort !== undefined) throw new UsageError(`${op}: --source-port is for TCP: a UNIX socket has no port (use --source PATH)`);
+    if (opts.source !== undefined) {
+      if (opts.source === '' || opts.source === '@') throw new UsageError(`${op}: empty --source path`);
+      source = { family: 'unix', path: opts.source };
+    }
+  } else if (opts.source !== undefined || opts.sourcePort !== undefined) {
     const { parseHost } = await import('../../ipc/net/address.js');
     const any = address.family === 'inet6' ? '::' : '0.0.0.0';
     source = await parseHost(opts.source ?? any, opts.sourcePort ?? 0);

@@ -15,6 +15,7 @@ export interface ModeFlags extends StreamServeFlags {
   broker?: boolean;
   chat?: boolean;
   maxQueue?: number;
+  hexdump?: string | boolean;
 }
 
 export function wantsMode(f: ModeFlags): 'exec' | 'broker' | null {
@@ -23,7 +24,7 @@ export function wantsMode(f: ModeFlags): 'exec' | 'broker' | null {
   return null;
 }
 
-export function checkModeFlags(op: string, f: ModeFlags & { hexdump?: unknown; progress?: boolean }): void {
+export function checkModeFlags(op: string, f: ModeFlags & { progress?: boolean }): void {
   const given = [
     f.exec !== undefined && '--exec',
     f.sh !== undefined && '--sh',
@@ -36,7 +37,10 @@ export function checkModeFlags(op: string, f: ModeFlags & { hexdump?: unknown; p
   if (mode && f.progress) throw new UsageError(`${op}: --progress does not apply to ${mode === 'exec' ? '--exec' : '--broker'}`);
   if (mode === 'broker' && f.once) throw new UsageError(`${op}: a broker serves many clients: --once does not apply`);
   if (mode === 'broker' && f.linger !== undefined) throw new UsageError(`${op}: --linger does not apply to --broker`);
-  if (mode && f.hexdump !== undefined) throw new UsageError(`${op}: --hexdump is for plain and --echo servers`);
+  // The child reads the connection itself (the socket is its stdin, with no
+  // relay through us): there is no stream here to dump; see the man page.
+  if (mode === 'exec' && f.hexdump !== undefined)
+    throw new UsageError(`${op}: --hexdump does not apply to --exec: the child reads the connection itself; use -x on the client (tcp connect -x)`);
 }
 
 type Format = (a: SockAddr) => string;
@@ -125,16 +129,32 @@ export async function runMode(mode: 'exec' | 'broker', r: ModeRun, f: ModeFlags)
     });
   }
   const { serveBroker } = await import('../../ipc/net/broker.js');
-  return serveBroker({
-    op: r.op,
-    address: r.address,
-    backlog: f.backlog,
-    reuseaddr: r.reuseaddr,
-    maxConns: f.maxConns,
-    idleMs: f.timeout,
-    chat: Boolean(f.chat),
-    maxQueue: f.maxQueue ?? 1 << 20,
-    afterBind: r.afterBind,
-    events: brokerReporter(r.op, Boolean(f.verbose), r.showListening, formatAddress, addressFields),
-  });
+  const { TrafficDump } = await import('../../output/traffic.js');
+  // -x: what each client sends us and what we send it, marked with the client.
+  const dump = f.hexdump !== undefined ? new TrafficDump(f.hexdump as string) : null;
+  const events = {
+    ...brokerReporter(r.op, Boolean(f.verbose), r.showListening, formatAddress, addressFields),
+    ...(dump
+      ? {
+          received: (conn: number, data: Buffer) => dump.chunk('received', data, `conn ${conn}`),
+          sent: (conn: number, data: Buffer) => dump.chunk('sent', data, `conn ${conn}`),
+        }
+      : {}),
+  };
+  try {
+    return await serveBroker({
+      op: r.op,
+      address: r.address,
+      backlog: f.backlog,
+      reuseaddr: r.reuseaddr,
+      maxConns: f.maxConns,
+      idleMs: f.timeout,
+      chat: Boolean(f.chat),
+      maxQueue: f.maxQueue ?? 1 << 20,
+      afterBind: r.afterBind,
+      events,
+    });
+  } finally {
+    dump?.close();
+  }
 }

@@ -24,6 +24,10 @@ export interface BrokerEvents {
   /** A message (a chunk, or a line with --chat) from `conn`, handed to `recipients` clients. */
   message?(conn: number, size: number, recipients: number, data: Buffer): void;
   leave?(conn: number, peer: SockAddr, info: { reason: 'closed' | 'dropped' | 'error' | 'server stopped'; detail?: string; queued?: number }): void;
+  /** -x: the bytes `conn` sent us, as read (only valid during the call). */
+  received?(conn: number, data: Buffer): void;
+  /** -x: the bytes we sent to `conn`, as each send took them (only valid during the call). */
+  sent?(conn: number, data: Buffer): void;
 }
 
 export interface BrokerOptions {
@@ -124,6 +128,7 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
       }
       if (n === AGAIN) return;
       reactor.touch();
+      opts.events.sent?.(c.id, head.chunk.mem.view(at, at + n));
       c.headSent += n;
       c.queued -= n;
       if (head.from + c.headSent === head.chunk.length) {
@@ -150,6 +155,7 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
         try {
           const n = sock.send(c.fd, src, off, len);
           sent = n === AGAIN ? 0 : n;
+          if (sent > 0) opts.events.sent?.(c.id, src.view(off, off + sent));
         } catch (e) {
           leave(c, 'error', e instanceof IpcError ? e.code : String(e));
           continue;
@@ -215,6 +221,7 @@ export async function serveBroker(opts: BrokerOptions): Promise<void> {
         }
         return leave(c, 'closed');
       }
+      opts.events.received?.(c.id, mem.view(0, n));
       received(c, n);
     }
   };

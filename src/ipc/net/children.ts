@@ -20,9 +20,11 @@ export interface ChildFds {
   stdout: number;
 }
 
+/** Where every child's stderr is read into: each read is turned into text at once. */
+const errMem = new IoBuffer(4096);
+
 /** One running child: its pidfd in the reactor, its stderr read by lines. */
 export class Child implements Pollable {
-  private errMem: IoBuffer | null = new IoBuffer(4096);
   private errCarry = '';
   status: ExitStatus | null = null;
 
@@ -47,21 +49,36 @@ export class Child implements Pollable {
     } catch (e) {
       return done(e, null);
     }
-    launcher.launch(program, peer, { stdin: fds.stdin, stdout: fds.stdout, stderr: errW }, (e, pid) => {
+    launcher.launch(program, peer, { stdin: fds.stdin, stdout: fds.stdout, stderr: errW }, (e, pid, pidfd) => {
       sock.close(errW);
       if (e !== null) {
         sock.close(errR);
         return done(e, null);
       }
-      let pidfd: number;
+      let child: Child;
       try {
-        pidfd = pidfdOpen(pid);
+        child = Child.adopt(pid, pidfd, errR, onStderr, onExit);
       } catch (err) {
-        sock.close(errR);
         return done(err, null);
       }
-      done(null, new Child(pid, pidfd, errR, onStderr, onExit));
+      done(null, child);
     });
+  }
+
+  /**
+   * A child started elsewhere (the helper's accept loop): its pid, its pidfd
+   * (-1: open one now) and our end of its stderr pipe, which it now owns.
+   */
+  static adopt(pid: number, pidfd: number, errR: number, onStderr: (line: string) => void, onExit: (s: ExitStatus) => void): Child {
+    if (pidfd < 0) {
+      try {
+        pidfd = pidfdOpen(pid);
+      } catch (e) {
+        sock.close(errR);
+        throw e;
+      }
+    }
+    return new Child(pid, pidfd, errR, onStderr, onExit);
   }
 
   private constructor(
@@ -106,15 +123,15 @@ export class Child implements Pollable {
   }
 
   private readStderr(): void {
-    if (this.errFd < 0 || !this.errMem) return;
+    if (this.errFd < 0) return;
     for (let i = 0; i < 16; i++) {
-      const n = fdio.read(this.errFd, this.errMem, 0, this.errMem.size);
+      const n = fdio.read(this.errFd, errMem, 0, errMem.size);
       if (n === AGAIN) return;
       if (n === 0) {
         this.closeStderr();
         return;
       }
-      const text = this.errCarry + this.errMem.view(0, n).toString('utf8');
+      const text = this.errCarry + errMem.view(0, n).toString('utf8');
       const lines = text.split('\n');
       this.errCarry = lines.pop()!;
       for (const l of lines) this.onStderr(l);
@@ -126,8 +143,6 @@ export class Child implements Pollable {
     this.errCarry = '';
     if (this.errFd >= 0) sock.close(this.errFd);
     this.errFd = -1;
-    this.errMem?.free();
-    this.errMem = null;
   }
 
   /** Stop listening to it (its stderr may be held open by a grandchild). */

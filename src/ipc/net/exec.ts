@@ -7,13 +7,13 @@
 // make close(2) reset the connection (we read what is left first).
 // Everything waits in one Reactor: listener, output pipes, pidfds, stderr.
 import { IpcError } from '../../errors.js';
-import { IoBuffer } from '../../native/io-buffer.js';
+import { IoBuffer, IoBufferPool } from '../../native/io-buffer.js';
 import { POLLIN } from '../../native/poll.js';
 import type { SockAddr } from '../../native/net/sockaddr.js';
 import { setNonBlocking } from '../../native/fd.js';
 import * as sock from '../../native/net/socket.js';
 import { AGAIN } from '../../native/net/socket.js';
-import { childPipe } from '../../native/spawn.js';
+import { ACCEPT_BATCH, childPipe } from '../../native/spawn.js';
 import { formatAddress } from './address.js';
 import { Flow, FlowError } from './flow.js';
 import { type Pollable, Reactor } from './reactor.js';
@@ -50,6 +50,8 @@ export interface ExecServeOptions {
 const DRAIN_MS = 2000;
 
 const drainMem = new IoBuffer(64 << 10);
+/** The relays' buffers (child stdout -> socket), reused from one connection to the next. */
+const relayBuffers = new IoBufferPool(64 << 10);
 
 class ExecConn implements Pollable {
   child: Child | null = null;
@@ -63,25 +65,23 @@ class ExecConn implements Pollable {
   /** Why the child could not start, if it could not. */
   spawnFailure: unknown = null;
 
+  /** `fd` is the connection (blocking: the child reads it), `outR` our end of the child's stdout. */
   constructor(
     readonly id: number,
     readonly fd: number,
+    outR: number,
     readonly peer: SockAddr,
     private readonly reactor: Reactor,
     private readonly opts: ExecServeOptions,
     private readonly onEnd: (c: ExecConn) => void,
-    launcher: Launcher,
   ) {
-    // The child reads this socket with ordinary blocking reads; our own
-    // calls on it pass MSG_DONTWAIT, so they still never block.
-    setNonBlocking(fd, false);
-    const [outR, outW] = childPipe('read');
     this.outR = outR;
     this.flow = new Flow(reactor, {
       src: outR,
       dst: fd,
       copy: true,
-      size: 64 << 10,
+      buffers: relayBuffers,
+      kinds: { src: 'pipe', dst: 'socket' },
       onEnd: () => {
         // The child's stdout ended: the peer sees EOF, and may still be read from.
         sock.shutdown(fd, sock.SHUT_WR);
@@ -89,35 +89,37 @@ class ExecConn implements Pollable {
       },
     });
     reactor.add(this);
-    Child.start(
-      launcher,
-      opts.program,
-      peerOf(peer),
-      { stdin: fd, stdout: outW },
-      (line) => opts.events.stderr?.(id, peer, line),
-      (s) => {
-        opts.events.exit?.(id, peer, this.child!.pid, s);
-        this.maybeEnd();
-      },
-      (e, child) => {
-        sock.close(outW);
-        if (e !== null || !child) {
-          // Out of processes or fds (EAGAIN, EMFILE): this client is refused, the server goes on.
-          this.error = e instanceof IpcError ? e.code : String((e as Error).message);
-          this.spawnFailure = e;
-          this.finish();
-          return;
-        }
-        this.child = child;
-        if (this.ended) return;
-        reactor.add(child);
-        reactor.touch();
-      },
-    );
+    this.flow.awaitSource();
   }
+
+  onStderr = (line: string): void => this.opts.events.stderr?.(this.id, this.peer, line);
+
+  onExit = (s: ExitStatus): void => {
+    this.opts.events.exit?.(this.id, this.peer, this.child!.pid, s);
+    this.maybeEnd();
+  };
+
+  /** Its child runs. */
+  started(child: Child): void {
+    this.child = child;
+    if (this.ended) return;
+    this.reactor.add(child);
+    this.reactor.touch();
+  }
+
+  /** Out of processes or fds (EAGAIN, EMFILE): this client is refused, the server goes on. */
+  failed(e: unknown): void {
+    this.error = e instanceof IpcError ? e.code : String((e as Error).message);
+    this.spawnFailure = e;
+    this.finish();
+  }
+
+  /** Called when this connection waits for its child's start (the helper path's spawn reply). */
+  needChild: (() => void) | null = null;
 
   private closeOut(): void {
     this.stdoutDone = true;
+    if (!this.child) this.needChild?.();
     if (this.outR >= 0) sock.close(this.outR);
     this.outR = -1;
     this.maybeEnd();
@@ -208,34 +210,95 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
     if (!opts.keepOpen && c.spawnFailure) failure = c.spawnFailure;
   };
 
+  const admit = (id: number, c: ExecConn) => {
+    conns.set(id, c);
+    reactor.touch();
+    if (!opts.keepOpen) {
+      listening = false;
+      sock.close(lfd);
+    }
+  };
+  const refused = (id: number, e: unknown) => {
+    // Out of fds for the pipes (EMFILE): this client is refused, the server goes on.
+    opts.events.close?.(id, { sent: 0, error: e instanceof IpcError ? e.code : String((e as Error).message) });
+    if (!opts.keepOpen) throw e;
+  };
+
+  /** With the C helper: accept4, pipes, environment and job in one call per batch of clients. */
+  const acceptInHelper = () => {
+    while (listening && conns.size < max) {
+      const room = max - conns.size;
+      let taken: number;
+      try {
+        taken = launcher.acceptSpawned(lfd, room, opts.program, opts.linger, (a) => {
+          const id = ++served;
+          opts.events.accept?.(id, a.peer);
+          if (a.error) {
+            refused(id, a.error);
+            return null;
+          }
+          const c = new ExecConn(id, a.fd, a.stdout, a.peer, reactor, opts, ended);
+          c.needChild = () => launcher.expedite();
+          admit(id, c);
+          return (e, pid, pidfd) => {
+            if (e !== null) {
+              sock.close(a.stderr);
+              return c.failed(e);
+            }
+            let child: Child;
+            try {
+              child = Child.adopt(pid, pidfd, a.stderr, c.onStderr, c.onExit);
+            } catch (err) {
+              return c.failed(err);
+            }
+            c.started(child);
+          };
+        });
+      } catch (e) {
+        // Out of fds for accept itself: wait for a connection to end.
+        if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return;
+        return rethrowSocketError(e, opts.op, where, local);
+      }
+      // Fewer than asked for: accept4 said EAGAIN, no need to ask it again.
+      if (taken < Math.min(room, ACCEPT_BATCH)) return;
+    }
+  };
+
+  /** Without it: each step its own call. */
+  const acceptHere = () => {
+    while (listening && conns.size < max) {
+      const a = acceptClient(lfd, opts.op, where, local);
+      if (!a) return;
+      if (opts.linger !== undefined) sock.setLinger(a.fd, opts.linger);
+      const id = ++served;
+      opts.events.accept?.(id, a.peer);
+      let c: ExecConn;
+      let outW: number;
+      try {
+        // The child reads this socket with ordinary blocking reads; our own
+        // calls on it pass MSG_DONTWAIT, so they still never block.
+        setNonBlocking(a.fd, false);
+        let outR: number;
+        [outR, outW] = childPipe('read');
+        c = new ExecConn(id, a.fd, outR, a.peer, reactor, opts, ended);
+      } catch (e) {
+        sock.close(a.fd);
+        refused(id, e);
+        continue;
+      }
+      admit(id, c);
+      c.pump();
+      Child.start(launcher, opts.program, peerOf(a.peer), { stdin: a.fd, stdout: outW }, c.onStderr, c.onExit, (e, child) => {
+        sock.close(outW);
+        if (e !== null || !child) return c.failed(e);
+        c.started(child);
+      });
+    }
+  };
+
   const listener: Pollable = {
     interests: () => (listening && conns.size < max ? [[lfd, POLLIN]] : []),
-    ready: () => {
-      while (listening && conns.size < max) {
-        const a = acceptClient(lfd, opts.op, where, local);
-        if (!a) return;
-        if (opts.linger !== undefined) sock.setLinger(a.fd, opts.linger);
-        const id = ++served;
-        opts.events.accept?.(id, a.peer);
-        let c: ExecConn;
-        try {
-          c = new ExecConn(id, a.fd, a.peer, reactor, opts, ended, launcher);
-        } catch (e) {
-          sock.close(a.fd);
-          // Out of fds for the pipes (EMFILE): this client is refused, the server goes on.
-          opts.events.close?.(id, { sent: 0, error: e instanceof IpcError ? e.code : String((e as Error).message) });
-          if (!opts.keepOpen) throw e;
-          continue;
-        }
-        conns.set(id, c);
-        reactor.touch();
-        if (!opts.keepOpen) {
-          listening = false;
-          sock.close(lfd);
-        }
-        c.pump();
-      }
-    },
+    ready: launcher.acceptsInHelper ? acceptInHelper : acceptHere,
   };
   reactor.add(listener);
   try {

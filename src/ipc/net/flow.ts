@@ -9,7 +9,7 @@
 //            when the bytes must be seen, e.g. for --json data events)
 import { fstatSync } from 'node:fs';
 import { IpcError } from '../../errors.js';
-import { IoBuffer } from '../../native/io-buffer.js';
+import { IoBuffer, type IoBufferPool } from '../../native/io-buffer.js';
 import { POLLIN, POLLOUT, readyNow } from '../../native/poll.js';
 import { growPipe, isAppendOnly } from '../../native/fd.js';
 import * as sock from '../../native/net/socket.js';
@@ -76,6 +76,10 @@ export interface FlowOptions {
    * the rewritten bytes, the ones that are sent.
    */
   transform?: (chunk: Buffer) => Buffer;
+  /** What the two fds are, when the caller made them (spares two fstat calls per connection). */
+  kinds?: { src: FdKind; dst: FdKind };
+  /** Where the copy path takes its buffer from and gives it back to (else one of its own). */
+  buffers?: IoBufferPool;
 }
 
 type Mode = 'direct' | 'staged' | 'sendfile' | 'copy';
@@ -122,8 +126,8 @@ export class Flow {
     }
     this.src = opts.src;
     this.dst = opts.dst;
-    this.srcKind = fdKind(this.src);
-    this.dstKind = opts.dst === null ? 'other' : fdKind(opts.dst);
+    this.srcKind = opts.kinds?.src ?? fdKind(this.src);
+    this.dstKind = opts.dst === null ? 'other' : (opts.kinds?.dst ?? fdKind(opts.dst));
     this.mode = this.chooseMode();
     if (this.mode === 'staged') {
       this.pipeFds = fdio.pipe();
@@ -135,7 +139,12 @@ export class Flow {
       const p = this.srcKind === 'pipe' ? this.src : this.dst!;
       this.capacity = pipeCapacity(p, this.capacity);
     } else if (this.mode === 'copy') {
-      this.mem = new IoBuffer(this.capacity);
+      if (opts.buffers) {
+        this.mem = opts.buffers.take();
+        this.capacity = opts.buffers.size;
+      } else {
+        this.mem = new IoBuffer(this.capacity);
+      }
     }
   }
 
@@ -157,6 +166,15 @@ export class Flow {
 
   interests(): Array<[number, number]> {
     return this.done || !this.want ? [] : [this.want];
+  }
+
+  /**
+   * Wait for the source before the first pump: for a source that cannot
+   * have anything yet (a child's stdout before the child runs), this spares
+   * a read that would only say EAGAIN.
+   */
+  awaitSource(): void {
+    if (!this.done && this.mode === 'copy' && this.src >= 0 && this.pending === 0) this.want = [this.src, POLLIN];
   }
 
   /** Move what can be moved now; afterwards `want` says what to wait for. */
@@ -362,7 +380,8 @@ export class Flow {
 
   private release(): void {
     this.releasePipe();
-    this.mem?.free();
+    if (this.mem && this.opts.buffers && this.mode === 'copy' && this.src !== -1) this.opts.buffers.give(this.mem);
+    else this.mem?.free();
     this.mem = null;
   }
 }

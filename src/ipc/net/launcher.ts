@@ -5,7 +5,8 @@
 import { IpcError } from '../../errors.js';
 import { POLLIN, PollSet } from '../../native/poll.js';
 import type { SockAddr } from '../../native/net/sockaddr.js';
-import { PointerTable, spawnAsync, Spawner, StringArray, type SpawnFds } from '../../native/spawn.js';
+import { type AcceptedConnection, type ExecTemplate, PointerTable, spawnAsync, Spawner, StringArray, type SpawnFds } from '../../native/spawn.js';
+import { close as closeFd } from '../../native/net/socket.js';
 import type { Pollable, Reactor } from './reactor.js';
 import type { Program } from './program.js';
 
@@ -21,8 +22,11 @@ export function peerOf(a: SockAddr): Peer {
 
 let spawner: Spawner | null | undefined;
 
+/** Hears a child's start: its pid and a pidfd (-1: none yet), or why it failed. */
+export type Started = (e: unknown, pid: number, pidfd: number) => void;
+
 export class Launcher implements Pollable {
-  private readonly waiting = new Map<number, { release: () => void; file: string; done: (e: unknown, pid: number) => void }>();
+  private readonly waiting = new Map<number, { release: () => void; file: string; done: Started }>();
   private readonly spawner: Spawner | null;
 
   constructor(private readonly reactor: Reactor) {
@@ -44,7 +48,7 @@ export class Launcher implements Pollable {
     return this.baseEnv;
   }
 
-  launch(program: Program, peer: Peer, fds: SpawnFds, done: (e: unknown, pid: number) => void): void {
+  launch(program: Program, peer: Peer, fds: SpawnFds, done: Started): void {
     let argv = this.argvs.get(program);
     if (!argv) this.argvs.set(program, (argv = new StringArray(program.argv)));
     const extra = new StringArray([program.file, `IPCCTL_PEER_ADDR=${peer.addr}`, ...(peer.port !== null ? [`IPCCTL_PEER_PORT=${peer.port}`] : [])]);
@@ -62,32 +66,83 @@ export class Launcher implements Pollable {
       this.reactor.track(spawnAsync(program.file, argv, envp, fds)).then(
         (pid) => {
           release();
-          done(null, pid);
+          done(null, pid, -1);
         },
         (e: unknown) => {
           release();
-          done(e, -1);
+          done(e, -1, -1);
         },
       );
       return;
     }
     const id = this.spawner.request({ file: { strings: extra, index: 0 }, argv, env: envp, fds });
     this.waiting.set(id, { release, file: program.file, done });
+    this.expedite();
+  }
+
+  /** Can acceptSpawned be used (the C helper is there)? */
+  get acceptsInHelper(): boolean {
+    return this.spawner !== null;
+  }
+
+  private readonly templates = new Map<Program, ExecTemplate>();
+
+  /**
+   * The fast path of --exec (C helper only): accept up to `max` connections
+   * on `lfd` and ask a child for each, in one call. `each` hears every
+   * connection taken and returns what hears its child's start (null only
+   * for one whose `error` says it was refused: no child comes for it).
+   */
+  acceptSpawned(lfd: number, max: number, program: Program, linger: number | undefined, each: (c: AcceptedConnection) => Started | null): number {
+    let t = this.templates.get(program);
+    if (!t) {
+      let argv = this.argvs.get(program);
+      if (!argv) this.argvs.set(program, (argv = new StringArray(program.argv)));
+      const base = this.env();
+      t = { file: { strings: new StringArray([program.file]), index: 0 }, argv, env: base.table, envCount: base.count, linger };
+      this.templates.set(program, t);
+    }
+    const conns = this.spawner!.acceptAndSpawn(lfd, max, t);
+    for (const c of conns) {
+      const done = each(c);
+      if (!c.error) this.waiting.set(c.id, { release: () => {}, file: program.file, done: done! });
+    }
+    return conns.length;
+  }
+
+  /**
+   * Replies someone waits on: then a reply wakes the loop. The children of
+   * acceptSpawned are not waited on until their connection needs them
+   * (expedite): their replies are taken in passing, on the wake their
+   * output brings anyway, which spares the server one wake per connection.
+   */
+  private expedited = false;
+
+  /** A connection cannot go on without its child's reply: wake for it. */
+  expedite(): void {
+    this.expedited = true;
   }
 
   interests(): Array<[number, number]> {
-    return this.spawner && this.waiting.size > 0 ? [[this.spawner.replies, POLLIN]] : [];
+    if (!this.spawner || this.waiting.size === 0) return [];
+    // In passing: one read, which also runs what hears each start.
+    if (!this.expedited) this.ready();
+    return this.waiting.size > 0 && this.expedited ? [[this.spawner.replies, POLLIN]] : [];
   }
 
   ready(): void {
-    for (const [id, pid, err] of this.spawner!.takeReplies()) {
+    this.expedited = false;
+    for (const { id, pid, err, pidfd } of this.spawner!.takeReplies()) {
       const w = this.waiting.get(id);
-      if (!w) continue;
+      if (!w) {
+        if (pidfd >= 0) closeFd(pidfd);
+        continue;
+      }
       this.waiting.delete(id);
       w.release();
       this.reactor.touch();
-      if (pid >= 0) w.done(null, pid);
-      else w.done(new IpcError(err, 'posix_spawn', w.file), -1);
+      if (pid >= 0) w.done(null, pid, pidfd);
+      else w.done(new IpcError(err, 'spawn', w.file), -1, -1);
     }
   }
 
@@ -111,5 +166,7 @@ export class Launcher implements Pollable {
     this.baseEnv = null;
     for (const a of this.argvs.values()) a.free();
     this.argvs.clear();
+    for (const t of this.templates.values()) t.file.strings.free();
+    this.templates.clear();
   }
 }

@@ -10,6 +10,7 @@ import { formatAddress } from './address.js';
 import { Flow, FlowError } from './flow.js';
 import { type Pollable, Reactor, waitReady } from './reactor.js';
 import { rethrowSocketError } from './sockerr.js';
+import * as unixpath from './unixpath.js';
 
 export interface ServeEvents {
   listening?(local: SockAddr): void;
@@ -220,13 +221,17 @@ export interface ConnectResult {
 export async function connect(opts: ConnectOptions, onConnected?: (r: { local: SockAddr; peer: SockAddr }) => void): Promise<ConnectResult> {
   const where = formatAddress(opts.address);
   const fd = openSocket(opts.address, sock.SOCK_STREAM);
+  let sourceFile: unixpath.Claim | null = null;
   try {
     let local: SockAddr;
     if (opts.source) {
       try {
         // Several clients from one fixed source port: allowed as soon as the old ones linger.
         if (opts.source.family !== 'unix') sock.setIntOption(fd, sock.SOL_SOCKET, sock.SO_REUSEADDR, 1);
+        else unixpath.prepare(opts.op, opts.source.path);
         sock.bindTo(fd, opts.source);
+        // The file bind(2) made for our end goes when the connection does.
+        sourceFile = unixpath.claim(opts.source);
       } catch (e) {
         return rethrowSocketError(e, opts.op, `${where} from ${formatAddress(opts.source)}`, opts.source);
       }
@@ -297,6 +302,7 @@ export async function connect(opts: ConnectOptions, onConnected?: (r: { local: S
     return { local, peer, sent: up?.bytes ?? 0, received: down.bytes };
   } finally {
     sock.close(fd);
+    unixpath.release(sourceFile);
   }
 }
 
