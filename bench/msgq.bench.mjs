@@ -7,8 +7,11 @@
 //  3. both ends at once: 100,000 x 1 KiB through `msgq send --lines` and
 //     `msgq recv --count` running together on a queue of the default size
 //     (16384 bytes), so that both meet a full or empty queue all the time,
-//     against the same pair in Perl (target: at least Perl's rate).
-import { spawnSync } from 'node:child_process';
+//     against the same pair in Perl (target: at least Perl's rate), and
+//     against a C pair (built here), one blocking msgsnd/msgrcv per message:
+//     the kernel's own floor for that queue. ipcctl's floor is that plus
+//     its start-up (the pair's two start-ups run at once).
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +25,34 @@ function ipcctl(...args) {
   if (r.status !== 0) throw new Error(`ipcctl ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
 }
+
+// Both ends of the C pair: `s ID` sends each line of stdin as one message,
+// `r ID N` receives N and writes each as a line.
+const C_PAIR = `#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/msg.h>
+static struct { long type; char text[65536]; } m;
+int main(int argc, char **argv) {
+  int id = atoi(argv[2]);
+  if (argv[1][0] == 's') {
+    static char line[65600];
+    while (fgets(line, sizeof line, stdin)) {
+      size_t n = strlen(line);
+      if (n && line[n - 1] == '\\n') n--;
+      m.type = 1; memcpy(m.text, line, n);
+      if (msgsnd(id, &m, n, 0)) return 1;
+    }
+  } else {
+    for (long i = atol(argv[3]); i > 0; i--) {
+      ssize_t k = msgrcv(id, &m, sizeof m.text, 0, 0);
+      if (k < 0) return 1;
+      fwrite(m.text, 1, (size_t)k, stdout); putchar('\\n');
+    }
+  }
+  return 0;
+}
+`;
 
 const dir = mkdtempSync(join(tmpdir(), 'ipcctl-bench-'));
 const ids = [];
@@ -116,12 +147,17 @@ try {
   ipcctl('msgq', 'set', small, '--max-bytes', '16384');
   const perlPairRecv = `use IPC::SysV; my ($id,$n)=@ARGV; my $b; for (1..$n) { msgrcv($id, $b, 65536, 0, 0) or die "$!"; print substr($b, 8), "\\n" }`;
   writeFileSync(join(dir, 'pair-recv.pl'), perlPairRecv);
-  const pair = { ipc: [], perl: [], ipcNoHelper: [], ipcCpu: [], perlCpu: [] };
+  writeFileSync(join(dir, 'pair.c'), C_PAIR);
+  execFileSync('gcc', ['-O2', '-o', join(dir, 'pair'), join(dir, 'pair.c')]);
+  const cPair = `${join(dir, 'pair')} r ${small} ${N} > /dev/null & r=$!; ${join(dir, 'pair')} s ${small} < ${input}; wait $r`;
+  const pair = { ipc: [], perl: [], c: [], start: [], ipcNoHelper: [], ipcCpu: [], perlCpu: [] };
   const ipcPair = `${IPCCTL} msgq recv ${small} --count ${N} > /dev/null & r=$!; ${IPCCTL} msgq send ${small} --lines < ${input}; wait $r`;
   const perlPair = `perl ${join(dir, 'pair-recv.pl')} ${small} ${N} > /dev/null & r=$!; perl ${join(dir, 'send.pl')} ${small} < ${input}; wait $r`;
   for (let i = 0; i < rounds; i++) {
     pair.ipc.push(timeShell(ipcPair));
     pair.perl.push(timeShell(perlPair));
+    pair.c.push(timeShell(cPair));
+    pair.start.push(timeShell(`${IPCCTL} msgq stat ${small} > /dev/null`));
     // CPU time (user + system, both processes): less at the mercy of a shared machine than wall time.
     pair.ipcCpu.push(cpuSeconds(ipcPair));
     pair.perlCpu.push(cpuSeconds(perlPair));
@@ -136,6 +172,10 @@ try {
   console.log(`\nboth ends at once: ${N} messages of ${SIZE} bytes through a 16384-byte queue (best of ${rounds})`);
   row('perl IPC::SysV send | recv', rate(best(pair.perl)), 'msg/s');
   row('ipcctl send --lines | recv --count', rate(best(pair.ipc)), 'msg/s', best(pair.perl) / best(pair.ipc));
+  row('C pair, one msgsnd/msgrcv per message', rate(best(pair.c)), 'msg/s', best(pair.perl) / best(pair.c));
+  const floor = best(pair.c) + best(pair.start);
+  row('floor for ipcctl: C pair + its start-up', rate(floor), 'msg/s', best(pair.perl) / floor);
+  row('ipcctl against that floor', rate(best(pair.ipc)), 'msg/s', floor / best(pair.ipc));
   if (pair.ipcNoHelper.length) row('ipcctl, IPCCTL_NO_C_HELPER=1 (1 run)', rate(best(pair.ipcNoHelper)), 'msg/s', best(pair.perl) / best(pair.ipcNoHelper));
   row('CPU seconds, perl pair', best(pair.perlCpu), 's');
   row('CPU seconds, ipcctl pair', best(pair.ipcCpu), 's', best(pair.perlCpu) / best(pair.ipcCpu));
