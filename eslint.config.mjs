@@ -45,11 +45,12 @@ export default tseslint.config(
   {
     files: ['src/commands/**/*.ts'],
     rules: {
-      // commander hands action() its arguments and options as `any`. The
-      // thin-command rewrite (issue 13 item 2) types them once per command
-      // (opts<T>()); until then these are warnings, not errors, so the check
-      // can gate on everything else. Make it an error after that rewrite.
-      '@typescript-eslint/no-unsafe-argument': 'warn',
+      // commander hands action() its arguments and options as `any`; every
+      // command types them once (opts<T>()), and this keeps it so.
+      '@typescript-eslint/no-unsafe-argument': 'error',
+      // Thin commands (issue 13): parse, call one domain operation, print.
+      'max-depth': ['error', 3],
+      'max-lines': ['error', { max: 250 }],
     },
   },
   {

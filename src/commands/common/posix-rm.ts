@@ -89,14 +89,7 @@ export async function removePosix(kinds: readonly PosixKind[], names: string[], 
     try {
       removers.get(t.kind)!(t.name);
       removed.push(t);
-      if (opts.all && !settings.json && !readerGone) {
-        try {
-          writeStdout(`removed ${t.kind} ${t.name}\n`);
-        } catch (e) {
-          if (!(e instanceof OutputClosedError)) throw e;
-          readerGone = true;
-        }
-      }
+      if (opts.all && !settings.json && !readerGone) readerGone = !announce(`removed ${t.kind} ${t.name}\n`);
     } catch (e) {
       if (!(e instanceof IpcError)) throw e;
       if (opts.all && e.code === 'ENOENT') continue; // gone since we listed it
@@ -108,4 +101,15 @@ export async function removePosix(kinds: readonly PosixKind[], names: string[], 
   if (failed.length === 0) return;
   const allMissing = failed.every((f) => f.error.exitCode === EXIT.NO_OBJECT);
   process.exitCode = failed.length === 1 ? failed[0]!.error.exitCode : allMissing ? EXIT.NO_OBJECT : EXIT.FAILED;
+}
+
+/** Say what went; false once the reader has gone (the removing goes on). */
+function announce(line: string): boolean {
+  try {
+    writeStdout(line);
+    return true;
+  } catch (e) {
+    if (!(e instanceof OutputClosedError)) throw e;
+    return false;
+  }
 }

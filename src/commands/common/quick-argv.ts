@@ -145,24 +145,12 @@ export class QuickParser {
           operands.push(w);
           continue;
         }
-        let option = leaf.flags.get(w);
-        let value: string | undefined;
-        if (option) {
-          if (option.required) {
-            value = words[++i];
-            if (value === undefined) return null;
-          }
-        } else {
-          // --long=value, for an option that takes a value; any other dash word is commander's.
-          const eq = w.indexOf('=');
-          if (!w.startsWith('--') || eq < 0) return null;
-          option = leaf.flags.get(w.slice(0, eq));
-          if (!option?.required) return null;
-          value = w.slice(eq + 1);
-        }
-        const name = option.attributeName();
-        if (value === undefined) opts[name] = true;
-        else opts[name] = option.parseArg ? option.parseArg(value, opts[name]) : value;
+        const read = readOption(leaf, w, words[i + 1]);
+        if (!read) return null;
+        if (read.takesNext) i++;
+        const name = read.option.attributeName();
+        if (read.value === undefined) opts[name] = true;
+        else opts[name] = read.option.parseArg ? read.option.parseArg(read.value, opts[name]) : read.value;
       }
       if (leaf.mandatory.some((o) => opts[o.attributeName()] === undefined)) return null;
       if (operands.length > leaf.most || leaf.args.some((a, i) => a.required && i >= operands.length)) return null;
@@ -174,6 +162,24 @@ export class QuickParser {
       return null;
     }
   }
+}
+
+/**
+ * The option a dash word names and its value: `-x`, `--flag`, `--opt VALUE`
+ * (then `takesNext`) or `--opt=VALUE`; null for anything else, which
+ * commander parses in its own way.
+ */
+function readOption(leaf: Leaf, w: string, next: string | undefined): { option: Option; value?: string; takesNext: boolean } | null {
+  const option = leaf.flags.get(w);
+  if (option) {
+    if (!option.required) return { option, takesNext: false };
+    return next === undefined ? null : { option, value: next, takesNext: true };
+  }
+  // --long=value, for an option that takes a value; any other dash word is commander's.
+  const eq = w.indexOf('=');
+  if (!w.startsWith('--') || eq < 0) return null;
+  const named = leaf.flags.get(w.slice(0, eq));
+  return named?.required ? { option: named, value: w.slice(eq + 1), takesNext: false } : null;
 }
 
 /** An argument's value as commander's _processArguments makes it. */
