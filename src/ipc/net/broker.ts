@@ -16,7 +16,7 @@ import { AGAIN } from '../../native/net/socket.js';
 import { formatAddress } from './address.js';
 import { type Pollable, Reactor } from './reactor.js';
 import { rethrowSocketError } from './sockerr.js';
-import { acceptClient, listenOn } from './stream.js';
+import { acceptClient, listenOn, type ListenerOptions } from './stream.js';
 
 export interface BrokerEvents {
   listening?(local: SockAddr): void;
@@ -30,19 +30,12 @@ export interface BrokerEvents {
   sent?(conn: number, data: Buffer): void;
 }
 
-export interface BrokerOptions {
-  op: string;
-  address: SockAddr;
-  backlog: number;
-  reuseaddr: boolean;
-  maxConns?: number;
-  idleMs?: number;
+export interface BrokerOptions extends ListenerOptions {
   /** Frame by lines and prefix each with its sender. */
   chat: boolean;
   /** Bytes a client may have waiting for it before it is dropped. */
   maxQueue: number;
   events: BrokerEvents;
-  afterBind?: (local: SockAddr) => void;
 }
 
 const READ_SIZE = 256 << 10;
@@ -93,7 +86,7 @@ class Client {
 }
 
 export async function serveBroker(opts: BrokerOptions): Promise<void> {
-  const { fd: lfd, local } = listenOn({ ...opts, afterBind: opts.afterBind });
+  const { fd: lfd, local } = listenOn(opts);
   const where = formatAddress(local);
   opts.events.listening?.(local);
   const reactor = new Reactor();

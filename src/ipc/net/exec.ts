@@ -18,7 +18,7 @@ import { formatAddress } from './address.js';
 import { Flow, FlowError } from './flow.js';
 import { type Pollable, Reactor } from './reactor.js';
 import { rethrowSocketError } from './sockerr.js';
-import { acceptClient, listenOn } from './stream.js';
+import { acceptClient, listenOn, type ListenerOptions, type ServeOptions } from './stream.js';
 import { Child, type ExitStatus, stopChildren } from './children.js';
 import { Launcher, peerOf } from './launcher.js';
 import type { Program } from './program.js';
@@ -32,18 +32,9 @@ export interface ExecEvents {
   close?(conn: number, info: { sent: number; error?: string }): void;
 }
 
-export interface ExecServeOptions {
-  op: string;
-  address: SockAddr;
-  backlog: number;
-  reuseaddr: boolean;
-  linger?: number;
-  keepOpen: boolean;
-  maxConns?: number;
-  idleMs?: number;
+export interface ExecServeOptions extends ListenerOptions, Pick<ServeOptions, 'linger' | 'keepOpen'> {
   program: Program;
   events: ExecEvents;
-  afterBind?: (local: SockAddr) => void;
 }
 
 /** After the child is done, how long we read what the peer still sends before closing. */

@@ -20,24 +20,28 @@ export interface ServeEvents {
   close?(conn: number, info: { received: number; error?: string }): void;
 }
 
-export interface ServeOptions {
+/** What every stream server (plain, --exec, --broker) is told about its listening socket. */
+export interface ListenerOptions {
   /** "tcp serve" or "unix serve", for messages. */
   op: string;
   address: SockAddr;
   backlog: number;
   reuseaddr: boolean;
+  /** With keepOpen (--broker: always): at most this many clients at once; others wait in the backlog. */
+  maxConns?: number;
+  idleMs?: number;
+  /** Called right after bind(2), before anything can fail later (UNIX: remember the file). */
+  afterBind?: (local: SockAddr) => void;
+}
+
+export interface ServeOptions extends ListenerOptions {
   /** SO_LINGER seconds for every accepted connection. */
   linger?: number;
   keepOpen: boolean;
-  /** With keepOpen: at most this many clients at once; others wait in the backlog. */
-  maxConns?: number;
   echo: boolean;
-  idleMs?: number;
   /** fd that receives what clients send (stdout), or null to drop it. */
   output: number | null;
   events: ServeEvents;
-  /** Called right after bind(2), before anything can fail later (UNIX: remember the file). */
-  afterBind?: (local: SockAddr) => void;
   /**
    * Called once at the start with a reader of the bytes moved so far, over
    * all clients (for --progress: it polls this, the flows keep the count anyway).
@@ -51,7 +55,7 @@ export function openSocket(a: SockAddr, type: number): number {
 }
 
 /** Listening socket for `opts`: the fd and the address it really got (port 0 -> chosen port). */
-export function listenOn(opts: Pick<ServeOptions, 'op' | 'address' | 'backlog' | 'reuseaddr' | 'afterBind'>): { fd: number; local: SockAddr } {
+export function listenOn(opts: ListenerOptions): { fd: number; local: SockAddr } {
   const where = formatAddress(opts.address);
   let fd = -1;
   try {
