@@ -4,7 +4,6 @@
 // silently ignored. The transfer is never slowed per chunk: the line is drawn
 // from a timer that polls a byte counter the transfer keeps anyway.
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { ERASE_LINE, liveLine, RateWindow, REDRAW_MS, summaryLine } from './progress-format.js';
 import { setStderrLiveLine, writeStderr, writeStderrRaw as writeRaw } from './sink.js';
 import { stderrIsLive } from './spinner.js';
@@ -79,6 +78,8 @@ export function threadProgress(op: string, wanted: boolean): ThreadProgress {
   // Piping them would open process.stdout here as a libuv stream, which
   // makes fd 1 non-blocking and turns every full pipe into a retry loop in
   // the transfer (measured: a 1 GiB shm read 50% slower).
+  // node:worker_threads on first use: it is not in Node's start-up snapshot, and compiling it costs every command a few ms.
+  const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
   const worker = new Worker(join(__dirname, 'progress-thread.js'), {
     workerData: { shared, startMs: Date.now() },
     stdout: true,
