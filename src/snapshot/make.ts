@@ -93,7 +93,7 @@ async function main(only: string[]): Promise<void> {
   };
   await Promise.all(Array.from({ length: Math.min(availableParallelism(), 4) }, worker));
   rmSync(ENTRY, { force: true });
-  if (made === 0) {
+  if (made === 0 && only.length === 0) {
     rmSync(DIR, { recursive: true, force: true });
     return;
   }
