@@ -36,9 +36,10 @@ module.exports = {
     },
     {
       name: 'nothing-imports-cli',
-      comment: 'cli.ts is the top: it loads the commands, nothing under src/ loads it (tests may).',
+      comment:
+        'cli.ts is the top: it loads the commands, nothing under src/ loads it (tests may), except the start-up snapshot builder above it (src/snapshot, which reads its registry).',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/cli\\.ts$' },
+      from: { path: '^src/', pathNot: '^src/(cli\\.ts|snapshot/)' },
       to: { path: '^src/cli\\.ts$' },
     },
     {

@@ -17,7 +17,8 @@ function prebuilt(): { pkg: string; file: string } | null {
   if (process.platform !== 'linux') return null;
   // The glibc dynamic loader's presence tells glibc from musl without a report.
   if (process.arch === 'x64' && existsSync('/lib64/ld-linux-x86-64.so.2')) return { pkg: '@yuuang/ffi-rs-linux-x64-gnu', file: 'ffi-rs.linux-x64-gnu.node' };
-  if (process.arch === 'arm64' && existsSync('/lib/ld-linux-aarch64.so.1')) return { pkg: '@yuuang/ffi-rs-linux-arm64-gnu', file: 'ffi-rs.linux-arm64-gnu.node' };
+  if (process.arch === 'arm64' && existsSync('/lib/ld-linux-aarch64.so.1'))
+    return { pkg: '@yuuang/ffi-rs-linux-arm64-gnu', file: 'ffi-rs.linux-arm64-gnu.node' };
   return null;
 }
 

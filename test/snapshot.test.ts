@@ -1,0 +1,136 @@
+// Start-up snapshots (src/snapshot/, bin/ipcctl): every command group has
+// one, a start uses its group's blob when it fits the node on PATH, every
+// case where it does not fit starts the plain way, the answers are the same
+// either way, and a module that would bake a run-time read into a snapshot
+// is refused when the snapshot is made.
+import { spawn } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { IPCCTL, ROOT, ipcctl, newQueue, newSet, run, sleep } from './helpers/run.js';
+
+const SNAPSHOTS = join(ROOT, 'dist', 'snapshots');
+const groups = [...ipcctl(['--help']).stdout.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]!).filter((g) => g !== 'help');
+const scratch = mkdtempSync(join(tmpdir(), 'ipcctl-snapshot-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** The command line of a blocking ipcctl, read from /proc while it waits; then it is stopped (by pid). */
+async function commandLineOf(args: string[], env: NodeJS.ProcessEnv = {}, launcher = IPCCTL): Promise<string[]> {
+  const child = spawn(launcher, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 100; i++) {
+      await sleep(50);
+      const words = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      // Until the launcher's exec, /proc shows sh.
+      if (words.some((w) => w.endsWith('/node') || w === 'node')) return words;
+    }
+    throw new Error('ipcctl did not start node');
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+describe('start-up snapshots', () => {
+  it('exist for every command group and core, stamped with the time of the node that made them', () => {
+    expect(groups.length).toBeGreaterThan(10);
+    for (const g of ['core', ...groups]) expect(existsSync(join(SNAPSHOTS, `${g}.blob`)), g).toBe(true);
+    const stamp = statSync(join(SNAPSHOTS, 'node.stamp'), { bigint: true });
+    const node = statSync(readFileSync(join(SNAPSHOTS, 'node.stamp'), 'utf8').trim(), { bigint: true });
+    expect(stamp.mtimeNs).toBe(node.mtimeNs);
+  });
+
+  it("a start uses its group's snapshot, also after global flags", async () => {
+    const set = newSet();
+    const words = await commandLineOf(['--json', 'sem', 'op', String(set), '0:-1']);
+    expect(words).toContain('--snapshot-blob');
+    expect(words[words.indexOf('--snapshot-blob') + 1]).toMatch(/dist\/snapshots\/sem\.blob$/);
+    const q = newQueue();
+    const recv = await commandLineOf(['msgq', 'recv', String(q)]);
+    expect(recv[recv.indexOf('--snapshot-blob') + 1]).toMatch(/msgq\.blob$/);
+  });
+
+  it('starts the plain way with IPCCTL_NO_SNAPSHOT, with NODE_OPTIONS, or when the node on PATH is another binary', async () => {
+    const set = newSet();
+    const args = ['sem', 'op', String(set), '0:-1'];
+    expect(await commandLineOf(args, { IPCCTL_NO_SNAPSHOT: '1' })).not.toContain('--snapshot-blob');
+    expect(await commandLineOf(args, { NODE_OPTIONS: '--no-warnings' })).not.toContain('--snapshot-blob');
+    // Another node first on PATH: a script that runs the real one (its time is not the stamp's).
+    writeFileSync(join(scratch, 'node'), `#!/bin/sh\nexec ${process.execPath} "$@"\n`);
+    chmodSync(join(scratch, 'node'), 0o755);
+    const other = await commandLineOf(args, { PATH: `${scratch}:${process.env.PATH}` });
+    expect(other).not.toContain('--snapshot-blob');
+    expect(other[0]).toBe(process.execPath);
+  });
+
+  it('answers as the plain start does: output, errors and exit codes', () => {
+    const q = newQueue();
+    const cases = [
+      ['--version'],
+      ['--help'],
+      ['msgq', '--help'],
+      ['msgq', 'stat', String(q)],
+      ['msgq', 'stat', '2147483646'],
+      ['bogus'],
+      ['xdr', 'encode', 'int:3', '--hex'],
+      ['sem', 'op'],
+    ];
+    for (const args of cases) {
+      const snap = ipcctl(args);
+      const plain = ipcctl(args, { env: { IPCCTL_NO_SNAPSHOT: '1' } });
+      expect({ code: snap.code, stdout: snap.stdout, stderr: snap.stderr }, args.join(' ')).toEqual({
+        code: plain.code,
+        stdout: plain.stdout,
+        stderr: plain.stderr,
+      });
+    }
+  });
+
+  describe('a copy of the package', () => {
+    const copy = join(scratch, 'copy');
+    cpSync(join(ROOT, 'bin'), join(copy, 'bin'), { recursive: true });
+    cpSync(join(ROOT, 'dist'), join(copy, 'dist'), { recursive: true });
+    cpSync(join(ROOT, 'package.json'), join(copy, 'package.json'));
+    symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+    const launcher = join(copy, 'bin', 'ipcctl');
+
+    it("moved elsewhere, runs its own files (the snapshot's paths are the old place's)", () => {
+      const q = newQueue();
+      const r = run(launcher, ['--json', 'msgq', 'stat', String(q)]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ id: q });
+      // The copy's own package.json, not the one the snapshot was made beside.
+      const pkg = JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8')) as { version: string };
+      writeFileSync(join(copy, 'package.json'), JSON.stringify({ ...pkg, version: '9.9.9-copy' }));
+      expect(run(launcher, ['--version']).stdout).toBe('9.9.9-copy\n');
+    });
+
+    it('starts the plain way when dist/cli.js is newer than the snapshots', async () => {
+      const later = new Date(Date.now() + 60_000);
+      utimesSync(join(copy, 'dist', 'cli.js'), later, later);
+      const set = newSet();
+      expect(await commandLineOf(['sem', 'op', String(set), '0:-1'], {}, launcher)).not.toContain('--snapshot-blob');
+    });
+
+    it('refuses, when made, a module that reads the environment, the clock or a file at its top level', { timeout: 60_000 }, () => {
+      const xdr = join(copy, 'dist', 'commands', 'xdr.js');
+      const clean = readFileSync(xdr, 'utf8');
+      for (const [read, says] of [
+        ['process.env.HOME;', 'reads process.env.HOME at build time'],
+        ['Date.now();', 'reads Date.now() at build time'],
+        ['require("node:fs").readFileSync("/proc/sys/kernel/msgmax");', 'reads /proc/sys/kernel/msgmax (fs.readFileSync) at build time'],
+      ] as const) {
+        writeFileSync(xdr, clean);
+        appendFileSync(xdr, `\n${read}\n`);
+        const r = run(process.execPath, [join(copy, 'dist', 'snapshot', 'make.js'), 'xdr'], { timeout: 50_000 });
+        expect(r.code).toBe(0);
+        expect(r.stderr).toBe(`ipcctl: no start-up snapshot for xdr (${says}): those starts compile the CLI (slower)\n`);
+        expect(existsSync(join(copy, 'dist', 'snapshots', 'xdr.blob'))).toBe(false);
+      }
+      writeFileSync(xdr, clean);
+      const r = run(process.execPath, [join(copy, 'dist', 'snapshot', 'make.js'), 'xdr'], { timeout: 50_000 });
+      expect(r.stderr).toBe('');
+      expect(existsSync(join(copy, 'dist', 'snapshots', 'xdr.blob'))).toBe(true);
+    });
+  });
+});
