@@ -29,6 +29,7 @@ interface Held {
 const DIST = resolve(__dirname, '..');
 const ROOT = resolve(DIST, '..');
 const COMMANDER = resolvePackage('commander');
+const COMMANDER_DIR = dirname(COMMANDER) + '/';
 /** The launcher this snapshot was made for (make.ts passes it as argv[1] at run time too). */
 const LAUNCHER = join(ROOT, 'bin', 'ipcctl');
 
@@ -92,15 +93,22 @@ function holdTree(dir: string, skip: string): void {
 }
 
 /** A module not held: a stand-in that has Node's loader load it on first use (never at build time). */
-function notHeld(file: string, from: string): unknown {
+function notHeld(file: string, from: string, loadNow = () => realRequire(from)(file)): unknown {
   let loaded: Record<string | symbol, unknown> | null = null;
   const get = (key: string | symbol): unknown => {
     // Used while building, it would run Node's loader into the snapshot, which then cannot start.
     if (building) throw new Error(`snapshot: ${file} (required by ${from}) is used at build time`);
-    return (loaded ??= realRequire(from)(file) as Record<string | symbol, unknown>)[key];
+    return (loaded ??= loadNow() as Record<string | symbol, unknown>)[key];
   };
   return new Proxy({}, { get: (_t, key) => get(key) });
 }
+
+/**
+ * commander requires node:child_process when it loads, for commands that are
+ * separate executables (ipcctl has none). Loaded at build time, it would put
+ * net, streams and dgram into every snapshot: it loads on first use instead.
+ */
+const LAZY_BUILTINS = new Set(['node:child_process']);
 
 function load(file: string, from: string): unknown {
   const h = held.get(file) ?? (ours.has(file) ? hold(file) : null);
@@ -113,6 +121,7 @@ function load(file: string, from: string): unknown {
   h.module = module;
   const dir = dirname(file);
   const req = (id: string): unknown => {
+    if (LAZY_BUILTINS.has(id) && file.startsWith(COMMANDER_DIR)) return notHeld(id, file, () => require(id));
     if (id.startsWith('node:')) return require(id);
     if (id === 'commander') return load(COMMANDER, file);
     if (id.startsWith('./') || id.startsWith('../')) {

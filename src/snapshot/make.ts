@@ -11,7 +11,7 @@
 // works without it, only that start is slower. The blobs are made for this
 // machine's node, so they are not part of the package (package.json files).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { registry } from '../cli.js';
@@ -80,8 +80,19 @@ function reason(stderr: string): string {
 const ENTRY = join(__dirname, 'entry-script.js');
 
 /** `make.js` makes every snapshot afresh; `make.js GROUP...` remakes only those (tests, development). */
+/**
+ * npm gives every file it unpacks this modification time (1985-10-26
+ * 08:15:00 UTC), also the node binary of the registry's node packages: it
+ * cannot tell one such node from the next version, so no stamp is trusted.
+ */
+const NPM_TIME_S = 499162500;
+
 async function main(only: string[]): Promise<void> {
   if (only.length === 0) rmSync(DIR, { recursive: true, force: true });
+  if (Math.floor(statSync(process.execPath).mtimeMs / 1000) === NPM_TIME_S) {
+    warn(`no start-up snapshots for ${process.execPath} (its modification time is npm's, the same for every version)`);
+    return;
+  }
   mkdirSync(DIR, { recursive: true });
   writeFileSync(ENTRY, `var exports = {};\n${readFileSync(join(__dirname, 'entry.js'), 'utf8')}`);
   const groups = only.length > 0 ? only : ['core', ...registry.map((e) => e.name)];
