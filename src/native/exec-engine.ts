@@ -147,7 +147,7 @@ export class ExecEngine {
 
   private decode(used: number, each: (e: EngineEvent) => void): void {
     const o = this.out.buf;
-    for (let at = 0; at < used; ) {
+    for (let at = 0; at < used;) {
       const type = o.readUInt32LE(at);
       const len = o.readUInt32LE(at + 4);
       const id = Number(o.readBigUInt64LE(at + 8));
@@ -161,7 +161,14 @@ export class ExecEngine {
         each({ type: 'exit', id, pid: o.readInt32LE(body), code: code >= 0 ? code : null, signal: signal >= 0 ? signal : null });
       } else if (type === R.close) {
         const flags = o.readInt32LE(body + 12);
-        each({ type: 'close', id, sent: Number(o.readBigUInt64LE(body)), err: o.readInt32LE(body + 8), spawnFailed: (flags & 1) !== 0, refused: (flags & 2) !== 0 });
+        each({
+          type: 'close',
+          id,
+          sent: Number(o.readBigUInt64LE(body)),
+          err: o.readInt32LE(body + 8),
+          spawnFailed: (flags & 1) !== 0,
+          refused: (flags & 2) !== 0,
+        });
       }
       at += len;
     }

@@ -8,7 +8,7 @@ import { type EngineEvent, ExecEngine } from '../../native/exec-engine.js';
 import type { SockAddr } from '../../native/net/sockaddr.js';
 import { SIGKILL, SIGTERM } from '../../native/spawn.js';
 import { GRACE_MS } from './children.js';
-import type { ExecServeOptions } from './exec.js';
+import type { ExecServeOptions } from './exec-options.js';
 import { programTables } from './launcher.js';
 import { Reactor } from './reactor.js';
 import { rethrowSocketError } from './sockerr.js';
@@ -79,8 +79,7 @@ export async function serveInEngine(lfd: number, opts: ExecServeOptions, where: 
     }
   }
   const f = failure as IpcError | null;
-  if (f)
-    throw new IpcError(f.errno, opts.op, `--exec ${opts.program.file}`, { detail: 'the program could not be started', exitCode: 1 });
+  if (f) throw new IpcError(f.errno, opts.op, `--exec ${opts.program.file}`, { detail: 'the program could not be started', exitCode: 1 });
   return true;
 }
 

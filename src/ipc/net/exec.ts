@@ -20,24 +20,12 @@ import { formatAddress } from './address.js';
 import { Flow, FlowError } from './flow.js';
 import { type Pollable, Reactor } from './reactor.js';
 import { rethrowSocketError } from './sockerr.js';
-import { acceptClient, listenOn, type ListenerOptions, type ServeOptions } from './stream.js';
+import { acceptClient, listenOn } from './stream.js';
 import { Child, type ExitStatus, stopChildren } from './children.js';
 import { Launcher, peerOf } from './launcher.js';
-import type { Program } from './program.js';
+import type { ExecServeOptions } from './exec-options.js';
 
-export interface ExecEvents {
-  listening?(local: SockAddr): void;
-  accept?(conn: number, peer: SockAddr): void;
-  /** One line the child wrote to its stderr (without the newline). */
-  stderr?(conn: number, peer: SockAddr, line: string): void;
-  exit?(conn: number, peer: SockAddr, pid: number, status: ExitStatus): void;
-  close?(conn: number, info: { sent: number; error?: string }): void;
-}
-
-export interface ExecServeOptions extends ListenerOptions, Pick<ServeOptions, 'linger' | 'keepOpen'> {
-  program: Program;
-  events: ExecEvents;
-}
+export type { ExecEvents, ExecServeOptions } from './exec-options.js';
 
 /** After the child is done, how long we read what the peer still sends before closing. */
 const DRAIN_MS = 2000;

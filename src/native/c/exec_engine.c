@@ -185,6 +185,7 @@ static void emit_stderr(struct engine *e, struct econn *c, struct out *o) {
         b[1] = 0;
         memcpy(b + 2, e->buf, (size_t)n);
         e->progress = 1;
+        if (n < STDERR_CHUNK) return;
     }
 }
 
@@ -315,6 +316,8 @@ static void relay(struct engine *e, struct econn *c, struct out *o) {
             sock_watch(e, c, EPOLLOUT);
             return;
         }
+        /* A short read most likely emptied the pipe: the set says when there is more (or its EOF). */
+        if ((size_t)n < sizeof e->buf) return;
     }
 }
 
