@@ -214,6 +214,8 @@ static void finish(struct engine *e, struct econn *c, struct out *o) {
     memset(c, 0, sizeof *c);
     e->active--;
     e->progress = 1;
+    /* An fd is free again: accept again if EMFILE had stopped us. */
+    e->paused = 0;
     listen_update(e);
 }
 
