@@ -119,7 +119,7 @@ export class ExecEngine {
     return new ExecEngine(fn, params, out, fd);
   }
 
-  private state: EngineState = { active: 0, listening: true, pending: 0, running: 0, draining: 0, fatal: 0, progress: false };
+  private readonly state: EngineState = { active: 0, listening: true, pending: 0, running: 0, draining: 0, fatal: 0, progress: false };
 
   /** What the last call left. */
   get now(): EngineState {
@@ -132,17 +132,17 @@ export class ExecEngine {
     b.writeInt32LE(arg, P.arg);
     this.fn.call(this.params.addr);
     const used = b.readInt32LE(P.used);
-    this.state = {
-      active: b.readInt32LE(P.active),
-      listening: b.readInt32LE(P.listening) !== 0,
-      pending: b.readInt32LE(P.pending),
-      running: b.readInt32LE(P.running),
-      draining: b.readInt32LE(P.draining),
-      fatal: b.readInt32LE(P.fatal),
-      progress: b.readInt32LE(P.progress) !== 0,
-    };
-    this.decode(used, each);
-    return this.state;
+    // One state object, updated in place: this runs on every wake of the server.
+    const st = this.state;
+    st.active = b.readInt32LE(P.active);
+    st.listening = b.readInt32LE(P.listening) !== 0;
+    st.pending = b.readInt32LE(P.pending);
+    st.running = b.readInt32LE(P.running);
+    st.draining = b.readInt32LE(P.draining);
+    st.fatal = b.readInt32LE(P.fatal);
+    st.progress = b.readInt32LE(P.progress) !== 0;
+    if (used > 0) this.decode(used, each);
+    return st;
   }
 
   private decode(used: number, each: (e: EngineEvent) => void): void {
@@ -150,7 +150,8 @@ export class ExecEngine {
     for (let at = 0; at < used;) {
       const type = o.readUInt32LE(at);
       const len = o.readUInt32LE(at + 4);
-      const id = Number(o.readBigUInt64LE(at + 8));
+      // Ids stay far below 2^53: two 32-bit halves, no BigInt.
+      const id = o.readUInt32LE(at + 8) + o.readUInt32LE(at + 12) * 2 ** 32;
       const body = at + 16;
       if (type === R.accept) each({ type: 'accept', id, peer: this.peer(body) });
       else if (type === R.stderr) each({ type: 'stderr', id, data: o.subarray(body + 8, body + 8 + o.readUInt32LE(body)) });
