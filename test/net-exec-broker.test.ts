@@ -87,6 +87,32 @@ describe('serve --exec', () => {
     await until('children reaped', () => childrenOf(srv.child.pid!).length === 0);
   });
 
+  it('output larger than the socket buffers, read slowly: every byte arrives in order, with and without the C helper', async () => {
+    // seq writes 23 MB far faster than this reader takes: the server's send meets a
+    // full socket (EAGAIN), keeps the rest and stops reading the child until
+    // there is room again.
+    const want = Array.from({ length: 3_000_000 }, (_, i) => `${i + 1}\n`).join('');
+    for (const env of [{}, { IPCCTL_NO_C_HELPER: '1' }]) {
+      const srv = await startServer(['tcp', 'serve', '--sh', 'seq 1 3000000'], { env });
+      const got = await new Promise<string>((resolve, reject) => {
+        const s = net.connect(srv.port, '127.0.0.1');
+        const parts: Buffer[] = [];
+        s.on('data', (d) => {
+          parts.push(d);
+          // Take a pause every chunk: the kernel's buffers fill up behind us.
+          s.pause();
+          setTimeout(() => s.resume(), 2);
+        });
+        s.on('error', reject);
+        s.on('end', () => resolve(Buffer.concat(parts).toString()));
+      });
+      expect(got.length, JSON.stringify(env)).toBe(want.length);
+      expect(got === want, JSON.stringify(env)).toBe(true);
+      expect(await srv.done).toBe(0);
+      expect(srv.err()).toContain(`closed, ${want.length} bytes sent\n`);
+    }
+  }, 60_000);
+
   it('half-close both ways: the peer FIN is the child EOF; a child that exits early, or never reads, still answers without a reset', async () => {
     const early = await startServer(['tcp', 'serve', '--sh', 'head -n 1', '--keep-open']);
     expect((await exchange(early.port, 'one\ntwo\nthree\n')).toString()).toBe('one\n');

@@ -10,12 +10,11 @@ import { errnoNumber, IpcError } from '../errors.js';
 import { setNonBlocking } from './fd.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { bind, type LibcFunction } from './bind.js';
+import { bind } from './bind.js';
 import { C, openLibrary } from './library.js';
 import { IoBuffer } from './io-buffer.js';
 import { NativeMemory } from './memory.js';
 import { AGAIN, close } from './net/socket.js';
-import { AF_INET, AF_INET6, decodeSockAddr, type SockAddr } from './net/sockaddr.js';
 import { read, write } from './fd.js';
 
 const posixSpawnp = bind('posix_spawnp', C.int, [C.ptr, C.string, C.ptr, C.ptr, C.ptr, C.ptr]);
@@ -209,23 +208,14 @@ export function childPipe(ours: 'read' | 'write'): [number, number] {
 // wakes the poll loop like any other fd. Without the C helper, spawnAsync
 // above does the same through ffi-rs's thread per call (slower: a new
 // thread each time, and its completion seen only between poll slices).
-const HELPER = 'ipcctl-spawn';
+export const HELPER = 'ipcctl-spawn';
 const helperPath = join(__dirname, 'libipcctl-spawn.so');
-/** struct job: id, file, argv, envp, fd[3], close_fd[2], owns_env. */
-const JOB = 56;
+/** struct job: id, file, argv, envp, fd[3], close_fd[2], owns_env, reply_fd, pad. */
+const JOB = 64;
 /** struct reply: id, pid, err, pidfd, pad. */
 const REPLY = 24;
 /** Spawns under way at once: each thread waits for its child's exec. */
 const SPAWN_THREADS = 4;
-/** struct accept_params (see spawner.c). */
-const PARAMS = 56;
-/** struct conn_record: fd, out_r, err_r, err, id, salen, pad, text[96], sa[128]. */
-const RECORD = 256;
-const REC_TEXT = 32;
-const REC_SA = 128;
-/** Connections taken per ipcctl_exec_accept call. */
-export const ACCEPT_BATCH = 16;
-
 export interface SpawnRequest {
   /** The program's path: string `index` of `strings`. */
   file: { strings: StringArray; index: number };
@@ -244,50 +234,30 @@ export interface SpawnReply {
   pidfd: number;
 }
 
-/** One connection ipcctl_exec_accept took, set up, and asked a child for. */
-export interface AcceptedConnection {
-  /** The connected socket (blocking: the child reads it), or -1 when `error` says why it was closed. */
-  fd: number;
-  peer: SockAddr;
-  /** Our non-blocking ends of the child's stdout and stderr pipes. */
-  stdout: number;
-  stderr: number;
-  /** The job id its spawn reply will carry. */
-  id: number;
-  /** Why it could not be set up (its socket is already closed), else null. */
-  error: IpcError | null;
-}
-
-/** What every child of one --exec server runs with (kept by the caller until the server ends). */
-export interface ExecTemplate {
-  file: { strings: StringArray; index: number };
-  argv: Table;
-  /** Our environment, without IPCCTL_PEER_*: the helper adds those per child. */
-  env: StringArray;
-  envCount: number;
-  linger: number | undefined;
-}
+let started: Spawner | null | undefined;
 
 export class Spawner {
   /** The fd to poll for replies. */
   readonly replies: number;
   private readonly requests: number;
   private readonly mem = new IoBuffer(JOB + REPLY * 64);
-  private readonly params = new NativeMemory(PARAMS + RECORD * ACCEPT_BATCH);
-  private readonly acceptFn: LibcFunction;
   private nextId = 1;
 
   private constructor(requests: number, replies: number) {
     this.requests = requests;
     this.replies = replies;
-    this.acceptFn = bind('ipcctl_exec_accept', C.int, [C.ptr], HELPER);
   }
 
-  /** The spawner threads, or null when the C helper is not built (or IPCCTL_NO_C_HELPER=1). */
-  static start(): Spawner | null {
+  /** The spawner threads (started once per process), or null when the C helper is not built (or IPCCTL_NO_C_HELPER=1). */
+  static get(): Spawner | null {
+    if (started === undefined) started = Spawner.start();
+    return started;
+  }
+
+  private static start(): Spawner | null {
     if (process.env.IPCCTL_NO_C_HELPER === '1' || !existsSync(helperPath) || !openLibrary(HELPER, helperPath)) return null;
     const startFn = bind('ipcctl_spawner_start', C.int, [C.int, C.int, C.int, C.int], HELPER);
-    // Jobs: we write (blocking: 56-byte records never fill it for long), the threads read.
+    // Jobs: we write (blocking: 64-byte records never fill it for long), the threads read.
     const [reqR, reqW] = childPipe('read');
     setNonBlocking(reqR, false);
     // Replies: the threads write (blocking), we read without blocking.
@@ -315,6 +285,9 @@ export class Spawner {
     b.writeInt32LE(-1, 44);
     b.writeInt32LE(-1, 48);
     b.writeInt32LE(0, 52);
+    // The reply goes to our reply pipe.
+    b.writeInt32LE(-1, 56);
+    b.writeInt32LE(0, 60);
     let done = 0;
     while (done < JOB) {
       const n = write(this.requests, this.mem, done, JOB - done);
@@ -322,52 +295,6 @@ export class Spawner {
       done += n;
     }
     return id;
-  }
-
-  /**
-   * accept4 on `lfd` up to `max` times (at most ACCEPT_BATCH) and, for each
-   * connection, its pipes, its environment and its job, in one call; the
-   * threads close the child's pipe ends once it runs. Empty when none is
-   * waiting; throws what accept4 failed with.
-   */
-  acceptAndSpawn(lfd: number, max: number, t: ExecTemplate): AcceptedConnection[] {
-    const b = this.params.buf;
-    b.writeInt32LE(lfd, 0);
-    b.writeInt32LE(Math.min(max, ACCEPT_BATCH), 4);
-    b.writeInt32LE(t.linger ?? -1, 8);
-    b.writeInt32LE(t.envCount, 12);
-    b.writeBigUInt64LE(BigInt(t.file.strings.pointer(t.file.index)), 16);
-    b.writeBigUInt64LE(BigInt(t.argv.addr), 24);
-    b.writeBigUInt64LE(BigInt(t.env.addr), 32);
-    b.writeBigUInt64LE(BigInt(this.nextId), 40);
-    b.writeBigUInt64LE(BigInt(this.params.addr + PARAMS), 48);
-    const n = this.acceptFn.call(this.params.addr).value;
-    if (n < 0) throw new IpcError(-n, 'accept4', '');
-    this.nextId = Number(b.readBigUInt64LE(40));
-    const out: AcceptedConnection[] = [];
-    for (let i = 0; i < n; i++) {
-      const at = PARAMS + i * RECORD;
-      const err = b.readInt32LE(at + 12);
-      const family = b.readUInt16LE(at + REC_SA);
-      const textEnd = b.indexOf(0, at + REC_TEXT);
-      const text = b.toString('latin1', at + REC_TEXT, textEnd);
-      // inet and inet6 from the helper's inet_ntop (no FFI call here); a UNIX path from its bytes.
-      const peer: SockAddr =
-        family === AF_INET
-          ? { family: 'inet', address: text, port: b.readUInt16BE(at + REC_SA + 2) }
-          : family === AF_INET6
-            ? { family: 'inet6', address: text, port: b.readUInt16BE(at + REC_SA + 2), scopeId: b.readUInt32LE(at + REC_SA + 24) }
-            : decodeSockAddr(this.params, at + REC_SA, b.readUInt32LE(at + 24));
-      out.push({
-        fd: b.readInt32LE(at),
-        stdout: b.readInt32LE(at + 4),
-        stderr: b.readInt32LE(at + 8),
-        id: Number(b.readBigUInt64LE(at + 16)),
-        peer,
-        error: err !== 0 ? new IpcError(err, 'exec', '') : null,
-      });
-    }
-    return out;
   }
 
   /** Replies that have arrived. */

@@ -6,6 +6,8 @@
 // may still read, and so that a child exiting with unread input does not
 // make close(2) reset the connection (we read what is left first).
 // Everything waits in one Reactor: listener, output pipes, pidfds, stderr.
+// With the C helper the same runs in C (exec-engine.ts); this is the path
+// without it (IPCCTL_NO_C_HELPER=1, or no C compiler at build time).
 import { IpcError } from '../../errors.js';
 import { IoBuffer, IoBufferPool } from '../../native/io-buffer.js';
 import { POLLIN } from '../../native/poll.js';
@@ -13,29 +15,17 @@ import type { SockAddr } from '../../native/net/sockaddr.js';
 import { setNonBlocking } from '../../native/fd.js';
 import * as sock from '../../native/net/socket.js';
 import { AGAIN } from '../../native/net/socket.js';
-import { ACCEPT_BATCH, childPipe } from '../../native/spawn.js';
+import { childPipe } from '../../native/spawn.js';
 import { formatAddress } from './address.js';
 import { Flow, FlowError } from './flow.js';
 import { type Pollable, Reactor } from './reactor.js';
 import { rethrowSocketError } from './sockerr.js';
-import { acceptClient, listenOn, type ListenerOptions, type ServeOptions } from './stream.js';
+import { acceptClient, listenOn } from './stream.js';
 import { Child, type ExitStatus, stopChildren } from './children.js';
 import { Launcher, peerOf } from './launcher.js';
-import type { Program } from './program.js';
+import type { ExecServeOptions } from './exec-options.js';
 
-export interface ExecEvents {
-  listening?(local: SockAddr): void;
-  accept?(conn: number, peer: SockAddr): void;
-  /** One line the child wrote to its stderr (without the newline). */
-  stderr?(conn: number, peer: SockAddr, line: string): void;
-  exit?(conn: number, peer: SockAddr, pid: number, status: ExitStatus): void;
-  close?(conn: number, info: { sent: number; error?: string }): void;
-}
-
-export interface ExecServeOptions extends ListenerOptions, Pick<ServeOptions, 'linger' | 'keepOpen'> {
-  program: Program;
-  events: ExecEvents;
-}
+export type { ExecEvents, ExecServeOptions } from './exec-options.js';
 
 /** After the child is done, how long we read what the peer still sends before closing. */
 const DRAIN_MS = 2000;
@@ -105,12 +95,8 @@ class ExecConn implements Pollable {
     this.finish();
   }
 
-  /** Called when this connection waits for its child's start (the helper path's spawn reply). */
-  needChild: (() => void) | null = null;
-
   private closeOut(): void {
     this.stdoutDone = true;
-    if (!this.child) this.needChild?.();
     if (this.outR >= 0) sock.close(this.outR);
     this.outR = -1;
     this.maybeEnd();
@@ -188,6 +174,8 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
   const { fd: lfd, local } = listenOn(opts);
   const where = formatAddress(local);
   opts.events.listening?.(local);
+  const { serveInEngine } = await import('./exec-engine.js');
+  if (await serveInEngine(lfd, opts, where, local)) return;
   const reactor = new Reactor();
   const launcher = new Launcher(reactor);
   const conns = new Map<number, ExecConn>();
@@ -215,47 +203,6 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
     if (!opts.keepOpen) throw e;
   };
 
-  /** With the C helper: accept4, pipes, environment and job in one call per batch of clients. */
-  const acceptInHelper = () => {
-    while (listening && conns.size < max) {
-      const room = max - conns.size;
-      let taken: number;
-      try {
-        taken = launcher.acceptSpawned(lfd, room, opts.program, opts.linger, (a) => {
-          const id = ++served;
-          opts.events.accept?.(id, a.peer);
-          if (a.error) {
-            refused(id, a.error);
-            return null;
-          }
-          const c = new ExecConn(id, a.fd, a.stdout, a.peer, reactor, opts, ended);
-          c.needChild = () => launcher.expedite();
-          admit(id, c);
-          return (e, pid, pidfd) => {
-            if (e !== null) {
-              sock.close(a.stderr);
-              return c.failed(e);
-            }
-            let child: Child;
-            try {
-              child = Child.adopt(pid, pidfd, a.stderr, c.onStderr, c.onExit);
-            } catch (err) {
-              return c.failed(err);
-            }
-            c.started(child);
-          };
-        });
-      } catch (e) {
-        // Out of fds for accept itself: wait for a connection to end.
-        if (e instanceof IpcError && (e.code === 'EMFILE' || e.code === 'ENFILE')) return;
-        return rethrowSocketError(e, opts.op, where, local);
-      }
-      // Fewer than asked for: accept4 said EAGAIN, no need to ask it again.
-      if (taken < Math.min(room, ACCEPT_BATCH)) return;
-    }
-  };
-
-  /** Without it: each step its own call. */
   const acceptHere = () => {
     while (listening && conns.size < max) {
       const a = acceptClient(lfd, opts.op, where, local);
@@ -289,7 +236,7 @@ export async function serveExec(opts: ExecServeOptions): Promise<void> {
 
   const listener: Pollable = {
     interests: () => (listening && conns.size < max ? [[lfd, POLLIN]] : []),
-    ready: launcher.acceptsInHelper ? acceptInHelper : acceptHere,
+    ready: acceptHere,
   };
   reactor.add(listener);
   try {

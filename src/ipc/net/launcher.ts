@@ -5,7 +5,7 @@
 import { IpcError } from '../../errors.js';
 import { POLLIN, PollSet } from '../../native/poll.js';
 import type { SockAddr } from '../../native/net/sockaddr.js';
-import { type AcceptedConnection, type ExecTemplate, PointerTable, spawnAsync, Spawner, StringArray, type SpawnFds } from '../../native/spawn.js';
+import { PointerTable, spawnAsync, Spawner, StringArray, type SpawnFds } from '../../native/spawn.js';
 import { close as closeFd } from '../../native/net/socket.js';
 import type { Pollable, Reactor } from './reactor.js';
 import type { Program } from './program.js';
@@ -20,7 +20,39 @@ export function peerOf(a: SockAddr): Peer {
   return a.family === 'unix' ? { addr: a.path, port: null } : { addr: a.address, port: a.port };
 }
 
-let spawner: Spawner | null | undefined;
+/** Our environment as NAME=value strings, without IPCCTL_PEER_* (each child gets its own). */
+function baseEnvironment(): string[] {
+  return Object.entries(process.env)
+    .filter(([k, v]) => v !== undefined && k !== 'IPCCTL_PEER_ADDR' && k !== 'IPCCTL_PEER_PORT')
+    .map(([k, v]) => `${k}=${v}`);
+}
+
+/** What every child of one server runs with, made once (the caller frees it when the server has ended). */
+export interface ProgramTables {
+  file: { strings: StringArray; index: number };
+  argv: StringArray;
+  env: StringArray;
+  envCount: number;
+  free(): void;
+}
+
+export function programTables(program: Program): ProgramTables {
+  const base = baseEnvironment();
+  const file = new StringArray([program.file]);
+  const argv = new StringArray(program.argv);
+  const env = new StringArray(base);
+  return {
+    file: { strings: file, index: 0 },
+    argv,
+    env,
+    envCount: base.length,
+    free() {
+      file.free();
+      argv.free();
+      env.free();
+    },
+  };
+}
 
 /** Hears a child's start: its pid and a pidfd (-1: none yet), or why it failed. */
 export type Started = (e: unknown, pid: number, pidfd: number) => void;
@@ -30,8 +62,7 @@ export class Launcher implements Pollable {
   private readonly spawner: Spawner | null;
 
   constructor(private readonly reactor: Reactor) {
-    if (spawner === undefined) spawner = Spawner.start();
-    this.spawner = spawner;
+    this.spawner = Spawner.get();
     if (this.spawner) reactor.add(this);
   }
 
@@ -42,8 +73,8 @@ export class Launcher implements Pollable {
 
   private env(): { table: StringArray; count: number } {
     if (!this.baseEnv) {
-      const entries = Object.entries(process.env).filter(([k, v]) => v !== undefined && k !== 'IPCCTL_PEER_ADDR' && k !== 'IPCCTL_PEER_PORT');
-      this.baseEnv = { table: new StringArray(entries.map(([k, v]) => `${k}=${v}`)), count: entries.length };
+      const entries = baseEnvironment();
+      this.baseEnv = { table: new StringArray(entries), count: entries.length };
     }
     return this.baseEnv;
   }
@@ -77,61 +108,13 @@ export class Launcher implements Pollable {
     }
     const id = this.spawner.request({ file: { strings: extra, index: 0 }, argv, env: envp, fds });
     this.waiting.set(id, { release, file: program.file, done });
-    this.expedite();
-  }
-
-  /** Can acceptSpawned be used (the C helper is there)? */
-  get acceptsInHelper(): boolean {
-    return this.spawner !== null;
-  }
-
-  private readonly templates = new Map<Program, ExecTemplate>();
-
-  /**
-   * The fast path of --exec (C helper only): accept up to `max` connections
-   * on `lfd` and ask a child for each, in one call. `each` hears every
-   * connection taken and returns what hears its child's start (null only
-   * for one whose `error` says it was refused: no child comes for it).
-   */
-  acceptSpawned(lfd: number, max: number, program: Program, linger: number | undefined, each: (c: AcceptedConnection) => Started | null): number {
-    let t = this.templates.get(program);
-    if (!t) {
-      let argv = this.argvs.get(program);
-      if (!argv) this.argvs.set(program, (argv = new StringArray(program.argv)));
-      const base = this.env();
-      t = { file: { strings: new StringArray([program.file]), index: 0 }, argv, env: base.table, envCount: base.count, linger };
-      this.templates.set(program, t);
-    }
-    const conns = this.spawner!.acceptAndSpawn(lfd, max, t);
-    for (const c of conns) {
-      const done = each(c);
-      if (!c.error) this.waiting.set(c.id, { release: () => {}, file: program.file, done: done! });
-    }
-    return conns.length;
-  }
-
-  /**
-   * Replies someone waits on: then a reply wakes the loop. The children of
-   * acceptSpawned are not waited on until their connection needs them
-   * (expedite): their replies are taken in passing, on the wake their
-   * output brings anyway, which spares the server one wake per connection.
-   */
-  private expedited = false;
-
-  /** A connection cannot go on without its child's reply: wake for it. */
-  expedite(): void {
-    this.expedited = true;
   }
 
   interests(): Array<[number, number]> {
-    if (!this.spawner || this.waiting.size === 0) return [];
-    // In passing: one read, which also runs what hears each start.
-    if (!this.expedited) this.ready();
-    return this.waiting.size > 0 && this.expedited ? [[this.spawner.replies, POLLIN]] : [];
+    return this.spawner && this.waiting.size > 0 ? [[this.spawner.replies, POLLIN]] : [];
   }
 
   ready(): void {
-    this.expedited = false;
     for (const { id, pid, err, pidfd } of this.spawner!.takeReplies()) {
       const w = this.waiting.get(id);
       if (!w) {
@@ -166,7 +149,5 @@ export class Launcher implements Pollable {
     this.baseEnv = null;
     for (const a of this.argvs.values()) a.free();
     this.argvs.clear();
-    for (const t of this.templates.values()) t.file.strings.free();
-    this.templates.clear();
   }
 }

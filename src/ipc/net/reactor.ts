@@ -32,6 +32,12 @@ export interface RunOptions {
   done: () => boolean;
   /** --timeout: exit 124 after this long without progress (see touch()). */
   idleMs?: number;
+  /**
+   * Instead of polling the members: one call that waits up to `ms` for
+   * its own fds and does what is ready (the C engine of --exec, which
+   * keeps its fds in an epoll set); true when something happened.
+   */
+  wait?: (ms: number) => boolean;
 }
 
 export class Reactor {
@@ -74,6 +80,20 @@ export class Reactor {
     this.lastProgress = Date.now();
   }
 
+  /** One poll(2) of what every member wants: how many fds are ready. */
+  private poll(owners: Array<[Pollable, number]>, slice: number): number {
+    this.set.clear();
+    owners.length = 0;
+    for (const p of this.members) {
+      const wants = p.interests();
+      for (let i = 0; i < wants.length; i++) {
+        this.set.add(wants[i]![0], wants[i]![1]);
+        owners.push([p, i]);
+      }
+    }
+    return this.set.wait(slice);
+  }
+
   async run(opts: RunOptions): Promise<void> {
     const onInt = () => (this.signal = 'SIGINT');
     const onTerm = () => (this.signal = 'SIGTERM');
@@ -84,19 +104,10 @@ export class Reactor {
       let lastYield = Date.now();
       const owners: Array<[Pollable, number]> = [];
       while (!opts.done()) {
-        this.set.clear();
-        owners.length = 0;
-        for (const p of this.members) {
-          const wants = p.interests();
-          for (let i = 0; i < wants.length; i++) {
-            this.set.add(wants[i]![0], wants[i]![1]);
-            owners.push([p, i]);
-          }
-        }
         let slice = this.pending > 0 ? 1 : SLICE_MS;
         if (opts.idleMs !== undefined) slice = Math.min(slice, Math.max(0, this.lastProgress + opts.idleMs - Date.now()));
-        const n = this.set.wait(slice);
-        if (n > 0) {
+        const n = opts.wait ? Number(opts.wait(slice)) : this.poll(owners, slice);
+        if (n > 0 && !opts.wait) {
           for (let i = 0; i < owners.length; i++) {
             const rev = this.set.revents(i);
             if (rev !== 0 && this.members.has(owners[i]![0])) owners[i]![0].ready(owners[i]![1], rev);
