@@ -26,19 +26,27 @@
  * A wake can land just before the thread enters the kernel; the caller
  * repeats it until the call returns.
  *
- * No wake-up preemption while waiting. When both ends of a small queue
- * share a CPU (the scheduler puts a waker and its wakee together often, and
- * always when the other CPUs are busy), every msgsnd to a waiting receiver
- * and every msgrcv that frees room for a waiting sender preempts the caller
- * at once: two context switches per message, on both ends, several times
- * the kernel's own work (measured: 100,000 x 1 KiB through a 16 KiB queue,
- * one CPU, 73,000 switches per end and 0.8 s; the same with SCHED_BATCH
- * 5,900 and 0.3 s). So a waiting loop runs its thread as SCHED_BATCH, which
- * is SCHED_OTHER (same nice, same share of the CPU) without wake-up
- * preemption: a woken end waits for the running one to block or use up its
- * slice, and each then moves a queueful per switch. The thread goes back to
- * SCHED_OTHER when the loop returns (it is a pool thread that runs other
- * work after); a thread under any other policy is left as it is.
+ * Ping-pong on one CPU. When both ends of a small queue share a CPU (the
+ * scheduler puts a waker and its wakee together often, and always when the
+ * other CPU is busy), every msgsnd to a waiting receiver and every msgrcv
+ * that frees room for a waiting sender preempts the caller at once: two
+ * context switches per message on both ends, several times the kernel's
+ * own work (measured: 100,000 x 1 KiB through a 16 KiB queue on one CPU,
+ * 73,000 switches per end and 0.8 s; with SCHED_BATCH 5,900 and 0.3 s).
+ * SCHED_BATCH is SCHED_OTHER (same nice, same share of the CPU) without
+ * wake-up preemption: a woken end waits for the running one to block, and
+ * each then moves a queueful per switch. But a SCHED_BATCH thread woken on
+ * a CPU that a busy program holds also waits for that program's slice to
+ * end (a millisecond or more), for each queueful. So a waiting loop uses it
+ * only while it pays (struct pace, kept across the calls of one stream):
+ * a run of waits that each ended within QUICK_NS with at most one message
+ * moved since the one before is ping-pong, and turns SCHED_BATCH on; waits
+ * of LATE_NS or more under it mean a contended CPU, and turn it off again,
+ * for a cool-down that doubles each time. The thread is switched only
+ * inside the loop and always goes back to SCHED_OTHER before it returns
+ * (it is a pool thread that runs other work after); a thread under any
+ * other policy is left as it is. A wait is told from a call that did not
+ * wait by trying IPC_NOWAIT first: one cheap failed call per wait.
  *
  * Built by `npm run build` when a C compiler is present; without it ipcctl
  * makes the same calls one FFI call at a time (src/native/msg-batch.ts).
@@ -49,6 +57,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -57,13 +66,29 @@
 
 #define MTYPE_SIZE sizeof(long)
 
-/* Shared with the JS side (msg-batch.ts WaitControl): four int32. */
+/* How a stream's waiting loops pace themselves (see the comment at the top). */
+struct pace {
+    int32_t batch;    /* 1: run the loop's thread as SCHED_BATCH */
+    int32_t quick;    /* ping-pong waits in a row (batch off) */
+    int32_t late;     /* late waits, less one per timely wait (batch on) */
+    int32_t cooldown; /* waits to go before ping-pong may count again */
+    int32_t backoff;  /* the next cool-down */
+};
+
+/* Shared with the JS side (msg-batch.ts WaitControl): eight int32. */
 struct wait_ctl {
     int32_t tid;  /* thread in the loop now, 0 when none */
     int32_t stop; /* set by ipcctl_wake: return at the next chance */
     int32_t held; /* messages taken by a receive loop so far */
-    int32_t spare;
+    struct pace pace;
 };
+
+#define QUICK_NS 200000L   /* a wait this short was the peer's turn on the CPU */
+#define PING_PONG 16       /* quick waits in a row that turn SCHED_BATCH on */
+#define LATE_NS 1000000L   /* a wait this long under SCHED_BATCH: a contended CPU */
+#define LATE_WAITS 3       /* late waits (net) that turn it off */
+#define FIRST_BACKOFF 256  /* waits of the first cool-down */
+#define LAST_BACKOFF 65536 /* and the longest */
 
 static void ignore_signal(int sig)
 {
@@ -106,29 +131,121 @@ static int batch_policy_on(void)
     return sched_setscheduler(0, SCHED_BATCH, &sp) == 0;
 }
 
-static void batch_policy_off(int switched)
+static void batch_policy_off(void)
 {
     struct sched_param sp = {0};
-    if (switched)
-        sched_setscheduler(0, SCHED_OTHER, &sp);
+    sched_setscheduler(0, SCHED_OTHER, &sp);
 }
 
-/* Start of a loop; for a waiting loop (ctl set) 1 when its thread's policy must be put back by leave(). */
-static int enter(struct wait_ctl *ctl)
-{
-    if (!ctl)
-        return 0;
-    __atomic_store_n(&ctl->held, 0, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&ctl->tid, (int32_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
-    return batch_policy_on();
-}
+/* A loop's view of its wait_ctl: NULL for a loop that does not wait. */
+struct loop {
+    struct wait_ctl *ctl;
+    int switched; /* this thread is SCHED_BATCH by our doing */
+    long moved;   /* messages moved without a wait since the last wait */
+};
 
-static void leave(struct wait_ctl *ctl, int switched)
+static void enter(struct loop *l, struct wait_ctl *ctl, int msgflg)
 {
+    l->ctl = (msgflg & IPC_NOWAIT) ? NULL : ctl;
+    l->switched = 0;
+    l->moved = 0;
     if (!ctl)
         return;
-    batch_policy_off(switched);
-    __atomic_store_n(&ctl->tid, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&ctl->held, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&ctl->tid, (int32_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+    if (l->ctl && ctl->pace.batch)
+        l->switched = batch_policy_on();
+}
+
+static void leave(struct loop *l, struct wait_ctl *ctl)
+{
+    if (l->switched)
+        batch_policy_off();
+    if (ctl)
+        __atomic_store_n(&ctl->tid, 0, __ATOMIC_SEQ_CST);
+}
+
+static long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* Count one wait that ended with a message after `ns`, `moved` messages after the one before
+ * (waits ended by a wake or a failure say nothing about the CPU and are not counted). */
+static void paced(struct loop *l, long ns)
+{
+    struct pace *p = &l->ctl->pace;
+    long moved = l->moved;
+    l->moved = 0;
+    if (!p->batch) {
+        if (p->cooldown > 0) {
+            p->cooldown--;
+            return;
+        }
+        if (ns >= QUICK_NS || moved > 1) {
+            p->quick = 0;
+            return;
+        }
+        if (++p->quick < PING_PONG)
+            return;
+        p->batch = 1;
+        p->quick = p->late = 0;
+        l->switched = batch_policy_on();
+        return;
+    }
+    if (ns < LATE_NS) {
+        if (p->late > 0)
+            p->late--;
+        return;
+    }
+    if (++p->late < LATE_WAITS)
+        return;
+    p->batch = 0;
+    p->late = 0;
+    p->cooldown = p->backoff = p->backoff ? (p->backoff < LAST_BACKOFF ? 2 * p->backoff : LAST_BACKOFF) : FIRST_BACKOFF;
+    if (l->switched)
+        batch_policy_off();
+    l->switched = 0;
+}
+
+/* One msgsnd. A waiting loop tries without waiting first, so that it knows when it waits
+ * and for how long. 0, or -1 with errno. */
+static int send_one(struct loop *l, int msqid, const char *msg, size_t len, int msgflg)
+{
+    if (!l->ctl)
+        return msgsnd(msqid, msg, len, msgflg);
+    if (msgsnd(msqid, msg, len, msgflg | IPC_NOWAIT) == 0) {
+        l->moved++;
+        return 0;
+    }
+    if (errno != EAGAIN)
+        return -1;
+    long t0 = now_ns();
+    if (msgsnd(msqid, msg, len, msgflg) == -1)
+        return -1;
+    paced(l, now_ns() - t0);
+    return 0;
+}
+
+/* One msgrcv, the same way. Its size, or -1 with errno. */
+static ssize_t receive_one(struct loop *l, int msqid, char *msg, size_t maxsize, long msgtyp, int msgflg)
+{
+    if (!l->ctl)
+        return msgrcv(msqid, msg, maxsize, msgtyp, msgflg);
+    ssize_t got = msgrcv(msqid, msg, maxsize, msgtyp, msgflg | IPC_NOWAIT);
+    if (got != -1) {
+        l->moved++;
+        return got;
+    }
+    if (errno != ENOMSG)
+        return -1;
+    long t0 = now_ns();
+    got = msgrcv(msqid, msg, maxsize, msgtyp, msgflg);
+    if (got != -1)
+        paced(l, now_ns() - t0);
+    return got;
 }
 
 static int stopping(struct wait_ctl *ctl)
@@ -148,8 +265,9 @@ long ipcctl_msgsnd_spans(int msqid, long mtype, const char *base,
                          int msgflg, int *stopped, struct wait_ctl *ctl)
 {
     long i;
+    struct loop l;
     *stopped = 0;
-    int switched = enter(ctl);
+    enter(&l, ctl, msgflg);
     memcpy(scratch, &mtype, MTYPE_SIZE);
     for (i = 0; i < count; i++) {
         size_t len = spans[2 * i + 1];
@@ -159,7 +277,7 @@ long ipcctl_msgsnd_spans(int msqid, long mtype, const char *base,
                 *stopped = EINTR;
                 goto out;
             }
-            if (msgsnd(msqid, scratch, len, msgflg) == 0)
+            if (send_one(&l, msqid, scratch, len, msgflg) == 0)
                 break;
             if (errno != EINTR) {
                 *stopped = errno;
@@ -168,7 +286,7 @@ long ipcctl_msgsnd_spans(int msqid, long mtype, const char *base,
         }
     }
 out:
-    leave(ctl, switched);
+    leave(&l, ctl);
     return i;
 }
 
@@ -190,14 +308,15 @@ long ipcctl_msgrcv_run(int msqid, char *out, size_t outsize, size_t maxsize,
 {
     size_t at = 0;
     long n = 0;
+    struct loop l;
     *stopped = 0;
-    int switched = enter(ctl);
+    enter(&l, ctl, msgflg);
     while (n < max && at + maxsize + 1 <= outsize) {
         if (stopping(ctl)) {
             *stopped = EINTR;
             break;
         }
-        ssize_t got = msgrcv(msqid, scratch, maxsize, msgtyp, msgflg);
+        ssize_t got = receive_one(&l, msqid, scratch, maxsize, msgtyp, msgflg);
         if (got == -1) {
             if (errno == EINTR)
                 continue; /* woken: `stop` says whether to go on */
@@ -216,7 +335,7 @@ long ipcctl_msgrcv_run(int msqid, char *out, size_t outsize, size_t maxsize,
         if (ctl)
             __atomic_store_n(&ctl->held, (int32_t)n, __ATOMIC_SEQ_CST);
     }
-    leave(ctl, switched);
+    leave(&l, ctl);
     return n;
 }
 
