@@ -255,12 +255,16 @@ static int stopping(struct wait_ctl *ctl)
 
 /*
  * Send records base[spans[2i] .. spans[2i] + spans[2i+1]) for i in [0, count),
- * each as one message of type `mtype`, copied into `scratch` (which holds
- * MTYPE_SIZE + the largest record). Returns how many were sent; when fewer
- * than `count`, *stopped is the errno of the call that failed (EINTR when
- * woken through `ctl`, which may be NULL), else 0.
+ * each as one message of type `mtype`. msgsnd wants the type in the 8 bytes
+ * before the text: a record with 8 bytes of the block before it is sent in
+ * place, those bytes (the end of the record before, already sent) kept
+ * aside and put back at once, which saves copying every text; one nearer
+ * the block's start is copied into `scratch` (MTYPE_SIZE + the largest
+ * record). The block is left as it was. Returns how many were sent; when
+ * fewer than `count`, *stopped is the errno of the call that failed (EINTR
+ * when woken through `ctl`, which may be NULL), else 0.
  */
-long ipcctl_msgsnd_spans(int msqid, long mtype, const char *base,
+long ipcctl_msgsnd_spans(int msqid, long mtype, char *base,
                          const uint32_t *spans, long count, char *scratch,
                          int msgflg, int *stopped, struct wait_ctl *ctl)
 {
@@ -268,24 +272,32 @@ long ipcctl_msgsnd_spans(int msqid, long mtype, const char *base,
     struct loop l;
     *stopped = 0;
     enter(&l, ctl, msgflg);
-    memcpy(scratch, &mtype, MTYPE_SIZE);
     for (i = 0; i < count; i++) {
-        size_t len = spans[2 * i + 1];
-        memcpy(scratch + MTYPE_SIZE, base + spans[2 * i], len);
+        size_t start = spans[2 * i], len = spans[2 * i + 1];
+        char saved[MTYPE_SIZE];
+        char *msg = start >= MTYPE_SIZE ? base + start - MTYPE_SIZE : scratch;
+        if (msg == scratch)
+            memcpy(scratch + MTYPE_SIZE, base + start, len);
+        memcpy(saved, msg, MTYPE_SIZE);
+        memcpy(msg, &mtype, MTYPE_SIZE);
+        int r;
         for (;;) {
             if (stopping(ctl)) {
                 *stopped = EINTR;
-                goto out;
+                r = -1;
+                break;
             }
-            if (send_one(&l, msqid, scratch, len, msgflg) == 0)
+            if ((r = send_one(&l, msqid, msg, len, msgflg)) == 0)
                 break;
             if (errno != EINTR) {
                 *stopped = errno;
-                goto out;
+                break;
             }
         }
+        memcpy(msg, saved, MTYPE_SIZE);
+        if (r != 0)
+            break;
     }
-out:
     leave(&l, ctl);
     return i;
 }
@@ -294,8 +306,10 @@ out:
  * Receive up to `max` messages into `out`, their texts back to back, each
  * followed by the byte `sep` unless sep is -1 (the output of `recv --all`,
  * ready to write). index[2n] gets message n's type and index[2n+1] the
- * offset just past its text (and separator). Each msgrcv goes into
- * `scratch` (MTYPE_SIZE + maxsize bytes) first, for its type header.
+ * offset just past its text (and separator). msgrcv writes the type in
+ * the 8 bytes before the text: once 8 bytes are in `out`, each message is
+ * received in place, those 8 bytes kept aside and put back; before that it
+ * goes into `scratch` (MTYPE_SIZE + maxsize bytes) and is copied.
  * Stops when the next message might not fit, after `max` messages, when
  * woken through `ctl` (may be NULL), or at the first failing msgrcv.
  * Returns the number received; *stopped is 0 when it stopped for room or
@@ -316,16 +330,21 @@ long ipcctl_msgrcv_run(int msqid, char *out, size_t outsize, size_t maxsize,
             *stopped = EINTR;
             break;
         }
-        ssize_t got = receive_one(&l, msqid, scratch, maxsize, msgtyp, msgflg);
+        char saved[MTYPE_SIZE];
+        char *msg = at >= MTYPE_SIZE ? out + at - MTYPE_SIZE : scratch;
+        memcpy(saved, msg, MTYPE_SIZE);
+        ssize_t got = receive_one(&l, msqid, msg, maxsize, msgtyp, msgflg);
+        long mtype;
+        memcpy(&mtype, msg, MTYPE_SIZE);
+        memcpy(msg, saved, MTYPE_SIZE);
+        if (msg == scratch && got > 0)
+            memcpy(out + at, scratch + MTYPE_SIZE, (size_t)got);
         if (got == -1) {
             if (errno == EINTR)
                 continue; /* woken: `stop` says whether to go on */
             *stopped = errno;
             break;
         }
-        long mtype;
-        memcpy(&mtype, scratch, MTYPE_SIZE);
-        memcpy(out + at, scratch + MTYPE_SIZE, (size_t)got);
         at += (size_t)got;
         if (sep != -1)
             out[at++] = (char)sep;
