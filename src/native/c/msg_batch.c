@@ -5,9 +5,10 @@
  * 4-5 us with msgsnd's four arguments, while the kernel's own work for a
  * 1 KiB message is about 1 us. System V has no call that moves several
  * messages, so `msgq send --lines` and `msgq recv --all/--count` hand a
- * whole batch to these loops in one FFI call. They only loop: no policy
- * lives here. Each loop stops at the first failure and reports its errno in
- * *stopped, so the caller knows exactly which messages went and why.
+ * whole batch to these loops in one FFI call. They only loop: no transfer
+ * policy lives here (only how a wait is paced on the CPU, below). Each
+ * loop stops at the first failure and reports its errno in *stopped, so
+ * the caller knows exactly which messages went and why.
  *
  * Waiting in the kernel. A loop called without IPC_NOWAIT blocks inside
  * msgsnd/msgrcv, on a worker thread (ffi-rs's runInNewThread), for as many
