@@ -10,7 +10,11 @@
 //     against the same pair in Perl (target: at least Perl's rate), and
 //     against a C pair (built here), one blocking msgsnd/msgrcv per message:
 //     the kernel's own floor for that queue. ipcctl's floor is that plus
-//     its start-up (the pair's two start-ups run at once).
+//     its start-up (the pair's two start-ups run at once). The same three
+//     pairs run once more with both ends on one CPU (taskset -c 0), where
+//     every wake-up of a waiting end can preempt the other: how each pair
+//     copes when the scheduler puts the two ends together, which it does
+//     often, and always when the other CPUs are busy.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -149,8 +153,11 @@ try {
   writeFileSync(join(dir, 'pair-recv.pl'), perlPairRecv);
   writeFileSync(join(dir, 'pair.c'), C_PAIR);
   execFileSync('gcc', ['-O2', '-o', join(dir, 'pair'), join(dir, 'pair.c')]);
+  const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
   const cPair = `${join(dir, 'pair')} r ${small} ${N} > /dev/null & r=$!; ${join(dir, 'pair')} s ${small} < ${input}; wait $r`;
-  const pair = { ipc: [], perl: [], c: [], start: [], ipcNoHelper: [], ipcCpu: [], perlCpu: [] };
+  const pair = { ipc: [], perl: [], c: [], start: [], ipcNoHelper: [], ipcCpu: [], perlCpu: [], ipc1: [], perl1: [], c1: [] };
+  // A pair command whose shell, and so both ends, may run on CPU 0 only.
+  const oneCpu = (cmd) => `taskset -pc 0 $$ > /dev/null; ${cmd}`;
   const ipcPair = `${IPCCTL} msgq recv ${small} --count ${N} > /dev/null & r=$!; ${IPCCTL} msgq send ${small} --lines < ${input}; wait $r`;
   const perlPair = `perl ${join(dir, 'pair-recv.pl')} ${small} ${N} > /dev/null & r=$!; perl ${join(dir, 'send.pl')} ${small} < ${input}; wait $r`;
   for (let i = 0; i < rounds; i++) {
@@ -161,6 +168,11 @@ try {
     // CPU time (user + system, both processes): less at the mercy of a shared machine than wall time.
     pair.ipcCpu.push(cpuSeconds(ipcPair));
     pair.perlCpu.push(cpuSeconds(perlPair));
+    if (hasTaskset) {
+      pair.ipc1.push(timeShell(oneCpu(ipcPair)));
+      pair.perl1.push(timeShell(oneCpu(perlPair)));
+      pair.c1.push(timeShell(oneCpu(cPair)));
+    }
   }
   if (process.env.BENCH_NO_HELPER_PAIR !== '0') {
     pair.ipcNoHelper.push(
@@ -177,6 +189,12 @@ try {
   row('floor for ipcctl: C pair + its start-up', rate(floor), 'msg/s', best(pair.perl) / floor);
   row('ipcctl against that floor', rate(best(pair.ipc)), 'msg/s', floor / best(pair.ipc));
   if (pair.ipcNoHelper.length) row('ipcctl, IPCCTL_NO_C_HELPER=1 (1 run)', rate(best(pair.ipcNoHelper)), 'msg/s', best(pair.perl) / best(pair.ipcNoHelper));
+  if (hasTaskset) {
+    console.log(`both ends on one CPU (taskset -c 0), best of ${rounds}:`);
+    row('  perl IPC::SysV send | recv', rate(best(pair.perl1)), 'msg/s');
+    row('  ipcctl send --lines | recv --count', rate(best(pair.ipc1)), 'msg/s', best(pair.perl1) / best(pair.ipc1));
+    row('  C pair', rate(best(pair.c1)), 'msg/s', best(pair.perl1) / best(pair.c1));
+  }
   row('CPU seconds, perl pair', best(pair.perlCpu), 's');
   row('CPU seconds, ipcctl pair', best(pair.ipcCpu), 's', best(pair.perlCpu) / best(pair.ipcCpu));
   console.log('(ratio = ipcctl rate / Perl rate, or Perl CPU / ipcctl CPU; target >= 1)');

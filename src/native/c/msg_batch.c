@@ -5,9 +5,10 @@
  * 4-5 us with msgsnd's four arguments, while the kernel's own work for a
  * 1 KiB message is about 1 us. System V has no call that moves several
  * messages, so `msgq send --lines` and `msgq recv --all/--count` hand a
- * whole batch to these loops in one FFI call. They only loop: no policy
- * lives here. Each loop stops at the first failure and reports its errno in
- * *stopped, so the caller knows exactly which messages went and why.
+ * whole batch to these loops in one FFI call. They only loop: no transfer
+ * policy lives here (only how a wait is paced on the CPU, below). Each
+ * loop stops at the first failure and reports its errno in *stopped, so
+ * the caller knows exactly which messages went and why.
  *
  * Waiting in the kernel. A loop called without IPC_NOWAIT blocks inside
  * msgsnd/msgrcv, on a worker thread (ffi-rs's runInNewThread), for as many
@@ -26,14 +27,38 @@
  * A wake can land just before the thread enters the kernel; the caller
  * repeats it until the call returns.
  *
+ * Ping-pong on one CPU. When both ends of a small queue share a CPU (the
+ * scheduler puts a waker and its wakee together often, and always when the
+ * other CPU is busy), every msgsnd to a waiting receiver and every msgrcv
+ * that frees room for a waiting sender preempts the caller at once: two
+ * context switches per message on both ends, several times the kernel's
+ * own work (measured: 100,000 x 1 KiB through a 16 KiB queue on one CPU,
+ * 73,000 switches per end and 0.8 s; with SCHED_BATCH 5,900 and 0.3 s).
+ * SCHED_BATCH is SCHED_OTHER (same nice, same share of the CPU) without
+ * wake-up preemption: a woken end waits for the running one to block, and
+ * each then moves a queueful per switch. But a SCHED_BATCH thread woken on
+ * a CPU that a busy program holds also waits for that program's slice to
+ * end (a millisecond or more), for each queueful. So a waiting loop uses it
+ * only while it pays (struct pace, kept across the calls of one stream):
+ * a run of waits that each ended within QUICK_NS with at most one message
+ * moved since the one before is ping-pong, and turns SCHED_BATCH on; waits
+ * of LATE_NS or more under it mean a contended CPU, and turn it off again,
+ * for a cool-down that doubles each time. The thread is switched only
+ * inside the loop and always goes back to SCHED_OTHER before it returns
+ * (it is a pool thread that runs other work after); a thread under any
+ * other policy is left as it is. A wait is told from a call that did not
+ * wait by trying IPC_NOWAIT first: one cheap failed call per wait.
+ *
  * Built by `npm run build` when a C compiler is present; without it ipcctl
  * makes the same calls one FFI call at a time (src/native/msg-batch.ts).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -42,13 +67,29 @@
 
 #define MTYPE_SIZE sizeof(long)
 
-/* Shared with the JS side (msg-batch.ts WaitControl): four int32. */
+/* How a stream's waiting loops pace themselves (see the comment at the top). */
+struct pace {
+    int32_t batch;    /* 1: run the loop's thread as SCHED_BATCH */
+    int32_t quick;    /* ping-pong waits in a row (batch off) */
+    int32_t late;     /* late waits, less one per timely wait (batch on) */
+    int32_t cooldown; /* waits to go before ping-pong may count again */
+    int32_t backoff;  /* the next cool-down */
+};
+
+/* Shared with the JS side (msg-batch.ts WaitControl): eight int32. */
 struct wait_ctl {
     int32_t tid;  /* thread in the loop now, 0 when none */
     int32_t stop; /* set by ipcctl_wake: return at the next chance */
     int32_t held; /* messages taken by a receive loop so far */
-    int32_t spare;
+    struct pace pace;
 };
+
+#define QUICK_NS 200000L   /* a wait this short was the peer's turn on the CPU */
+#define PING_PONG 16       /* quick waits in a row that turn SCHED_BATCH on */
+#define LATE_NS 1000000L   /* a wait this long under SCHED_BATCH: a contended CPU */
+#define LATE_WAITS 3       /* late waits (net) that turn it off */
+#define FIRST_BACKOFF 256  /* waits of the first cool-down */
+#define LAST_BACKOFF 65536 /* and the longest */
 
 static void ignore_signal(int sig)
 {
@@ -82,18 +123,130 @@ int ipcctl_wake(struct wait_ctl *ctl)
     return syscall(SYS_tgkill, getpid(), tid, SIGURG) == 0;
 }
 
-static void enter(struct wait_ctl *ctl)
+/* Make this thread SCHED_BATCH if it is SCHED_OTHER; 1 when it was switched. */
+static int batch_policy_on(void)
 {
-    if (ctl) {
-        __atomic_store_n(&ctl->held, 0, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&ctl->tid, (int32_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
-    }
+    struct sched_param sp = {0};
+    if (sched_getscheduler(0) != SCHED_OTHER)
+        return 0;
+    return sched_setscheduler(0, SCHED_BATCH, &sp) == 0;
 }
 
-static void leave(struct wait_ctl *ctl)
+static void batch_policy_off(void)
 {
+    struct sched_param sp = {0};
+    sched_setscheduler(0, SCHED_OTHER, &sp);
+}
+
+/* A loop's view of its wait_ctl: NULL for a loop that does not wait. */
+struct loop {
+    struct wait_ctl *ctl;
+    int switched; /* this thread is SCHED_BATCH by our doing */
+    long moved;   /* messages moved without a wait since the last wait */
+};
+
+static void enter(struct loop *l, struct wait_ctl *ctl, int msgflg)
+{
+    l->ctl = (msgflg & IPC_NOWAIT) ? NULL : ctl;
+    l->switched = 0;
+    l->moved = 0;
+    if (!ctl)
+        return;
+    __atomic_store_n(&ctl->held, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&ctl->tid, (int32_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+    if (l->ctl && ctl->pace.batch)
+        l->switched = batch_policy_on();
+}
+
+static void leave(struct loop *l, struct wait_ctl *ctl)
+{
+    if (l->switched)
+        batch_policy_off();
     if (ctl)
         __atomic_store_n(&ctl->tid, 0, __ATOMIC_SEQ_CST);
+}
+
+static long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* Count one wait that ended with a message after `ns`, `moved` messages after the one before
+ * (waits ended by a wake or a failure say nothing about the CPU and are not counted). */
+static void paced(struct loop *l, long ns)
+{
+    struct pace *p = &l->ctl->pace;
+    long moved = l->moved;
+    l->moved = 0;
+    if (!p->batch) {
+        if (p->cooldown > 0) {
+            p->cooldown--;
+            return;
+        }
+        if (ns >= QUICK_NS || moved > 1) {
+            p->quick = 0;
+            return;
+        }
+        if (++p->quick < PING_PONG)
+            return;
+        p->batch = 1;
+        p->quick = p->late = 0;
+        l->switched = batch_policy_on();
+        return;
+    }
+    if (ns < LATE_NS) {
+        if (p->late > 0)
+            p->late--;
+        return;
+    }
+    if (++p->late < LATE_WAITS)
+        return;
+    p->batch = 0;
+    p->late = 0;
+    p->cooldown = p->backoff = p->backoff ? (p->backoff < LAST_BACKOFF ? 2 * p->backoff : LAST_BACKOFF) : FIRST_BACKOFF;
+    if (l->switched)
+        batch_policy_off();
+    l->switched = 0;
+}
+
+/* One msgsnd. A waiting loop tries without waiting first, so that it knows when it waits
+ * and for how long. 0, or -1 with errno. */
+static int send_one(struct loop *l, int msqid, const char *msg, size_t len, int msgflg)
+{
+    if (!l->ctl)
+        return msgsnd(msqid, msg, len, msgflg);
+    if (msgsnd(msqid, msg, len, msgflg | IPC_NOWAIT) == 0) {
+        l->moved++;
+        return 0;
+    }
+    if (errno != EAGAIN)
+        return -1;
+    long t0 = now_ns();
+    if (msgsnd(msqid, msg, len, msgflg) == -1)
+        return -1;
+    paced(l, now_ns() - t0);
+    return 0;
+}
+
+/* One msgrcv, the same way. Its size, or -1 with errno. */
+static ssize_t receive_one(struct loop *l, int msqid, char *msg, size_t maxsize, long msgtyp, int msgflg)
+{
+    if (!l->ctl)
+        return msgrcv(msqid, msg, maxsize, msgtyp, msgflg);
+    ssize_t got = msgrcv(msqid, msg, maxsize, msgtyp, msgflg | IPC_NOWAIT);
+    if (got != -1) {
+        l->moved++;
+        return got;
+    }
+    if (errno != ENOMSG)
+        return -1;
+    long t0 = now_ns();
+    got = msgrcv(msqid, msg, maxsize, msgtyp, msgflg);
+    if (got != -1)
+        paced(l, now_ns() - t0);
+    return got;
 }
 
 static int stopping(struct wait_ctl *ctl)
@@ -103,37 +256,50 @@ static int stopping(struct wait_ctl *ctl)
 
 /*
  * Send records base[spans[2i] .. spans[2i] + spans[2i+1]) for i in [0, count),
- * each as one message of type `mtype`, copied into `scratch` (which holds
- * MTYPE_SIZE + the largest record). Returns how many were sent; when fewer
- * than `count`, *stopped is the errno of the call that failed (EINTR when
- * woken through `ctl`, which may be NULL), else 0.
+ * each as one message of type `mtype`. msgsnd wants the type in the 8 bytes
+ * before the text: a record with 8 bytes of the block before it is sent in
+ * place, those bytes (the end of the record before, already sent) kept
+ * aside and put back at once, which saves copying every text; one nearer
+ * the block's start is copied into `scratch` (MTYPE_SIZE + the largest
+ * record). The block is left as it was. Returns how many were sent; when
+ * fewer than `count`, *stopped is the errno of the call that failed (EINTR
+ * when woken through `ctl`, which may be NULL), else 0.
  */
-long ipcctl_msgsnd_spans(int msqid, long mtype, const char *base,
+long ipcctl_msgsnd_spans(int msqid, long mtype, char *base,
                          const uint32_t *spans, long count, char *scratch,
                          int msgflg, int *stopped, struct wait_ctl *ctl)
 {
     long i;
+    struct loop l;
     *stopped = 0;
-    enter(ctl);
-    memcpy(scratch, &mtype, MTYPE_SIZE);
+    enter(&l, ctl, msgflg);
     for (i = 0; i < count; i++) {
-        size_t len = spans[2 * i + 1];
-        memcpy(scratch + MTYPE_SIZE, base + spans[2 * i], len);
+        size_t start = spans[2 * i], len = spans[2 * i + 1];
+        char saved[MTYPE_SIZE];
+        char *msg = start >= MTYPE_SIZE ? base + start - MTYPE_SIZE : scratch;
+        if (msg == scratch)
+            memcpy(scratch + MTYPE_SIZE, base + start, len);
+        memcpy(saved, msg, MTYPE_SIZE);
+        memcpy(msg, &mtype, MTYPE_SIZE);
+        int r;
         for (;;) {
             if (stopping(ctl)) {
                 *stopped = EINTR;
-                goto out;
+                r = -1;
+                break;
             }
-            if (msgsnd(msqid, scratch, len, msgflg) == 0)
+            if ((r = send_one(&l, msqid, msg, len, msgflg)) == 0)
                 break;
             if (errno != EINTR) {
                 *stopped = errno;
-                goto out;
+                break;
             }
         }
+        memcpy(msg, saved, MTYPE_SIZE);
+        if (r != 0)
+            break;
     }
-out:
-    leave(ctl);
+    leave(&l, ctl);
     return i;
 }
 
@@ -141,8 +307,10 @@ out:
  * Receive up to `max` messages into `out`, their texts back to back, each
  * followed by the byte `sep` unless sep is -1 (the output of `recv --all`,
  * ready to write). index[2n] gets message n's type and index[2n+1] the
- * offset just past its text (and separator). Each msgrcv goes into
- * `scratch` (MTYPE_SIZE + maxsize bytes) first, for its type header.
+ * offset just past its text (and separator). msgrcv writes the type in
+ * the 8 bytes before the text: once 8 bytes are in `out`, each message is
+ * received in place, those 8 bytes kept aside and put back; before that it
+ * goes into `scratch` (MTYPE_SIZE + maxsize bytes) and is copied.
  * Stops when the next message might not fit, after `max` messages, when
  * woken through `ctl` (may be NULL), or at the first failing msgrcv.
  * Returns the number received; *stopped is 0 when it stopped for room or
@@ -155,23 +323,29 @@ long ipcctl_msgrcv_run(int msqid, char *out, size_t outsize, size_t maxsize,
 {
     size_t at = 0;
     long n = 0;
+    struct loop l;
     *stopped = 0;
-    enter(ctl);
+    enter(&l, ctl, msgflg);
     while (n < max && at + maxsize + 1 <= outsize) {
         if (stopping(ctl)) {
             *stopped = EINTR;
             break;
         }
-        ssize_t got = msgrcv(msqid, scratch, maxsize, msgtyp, msgflg);
+        char saved[MTYPE_SIZE];
+        char *msg = at >= MTYPE_SIZE ? out + at - MTYPE_SIZE : scratch;
+        memcpy(saved, msg, MTYPE_SIZE);
+        ssize_t got = receive_one(&l, msqid, msg, maxsize, msgtyp, msgflg);
+        long mtype;
+        memcpy(&mtype, msg, MTYPE_SIZE);
+        memcpy(msg, saved, MTYPE_SIZE);
+        if (msg == scratch && got > 0)
+            memcpy(out + at, scratch + MTYPE_SIZE, (size_t)got);
         if (got == -1) {
             if (errno == EINTR)
                 continue; /* woken: `stop` says whether to go on */
             *stopped = errno;
             break;
         }
-        long mtype;
-        memcpy(&mtype, scratch, MTYPE_SIZE);
-        memcpy(out + at, scratch + MTYPE_SIZE, (size_t)got);
         at += (size_t)got;
         if (sep != -1)
             out[at++] = (char)sep;
@@ -181,7 +355,7 @@ long ipcctl_msgrcv_run(int msqid, char *out, size_t outsize, size_t maxsize,
         if (ctl)
             __atomic_store_n(&ctl->held, (int32_t)n, __ATOMIC_SEQ_CST);
     }
-    leave(ctl);
+    leave(&l, ctl);
     return n;
 }
 

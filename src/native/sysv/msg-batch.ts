@@ -43,11 +43,13 @@ export function canWaitInBatch(): boolean {
 
 /**
  * Shared between JS and a waiting batch: the loop's thread id, a stop flag,
- * and how many messages a receive loop holds so far (int32 each).
+ * how many messages a receive loop holds so far, and five words in which
+ * the loops of one stream keep how they pace themselves (int32 each; the C
+ * file's struct wait_ctl). One per stream: the pacing outlives each call.
  */
 export class WaitControl {
-  private mem = new NativeMemory(16);
-  private view = new Int32Array(this.mem.buf.buffer, this.mem.buf.byteOffset, 4);
+  private mem = new NativeMemory(32);
+  private view = new Int32Array(this.mem.buf.buffer, this.mem.buf.byteOffset, 8);
 
   constructor() {
     this.mem.buf.fill(0);
