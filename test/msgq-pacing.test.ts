@@ -38,43 +38,49 @@ function policies(pid: number): number[] {
 const hasTaskset = run('taskset', ['-c', '0', 'true']).code === 0;
 
 describe.skipIf(!hasTaskset)('pacing of a waiting stream (C helper)', () => {
-  it('both ends on one CPU: the waiting thread turns SCHED_BATCH during the transfer and is SCHED_OTHER after it; every message arrives once, in order', async () => {
-    const id = newQueue();
-    const n = 20_000;
-    const lines = Array.from({ length: n }, (_, i) => `${i} ${'y'.repeat(90)}`);
-    const input = lines.join('\n') + '\n';
-    const batch = spawn('taskset', ['-c', '0', IPCCTL, 'batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let reply = '';
-    batch.stdout.setEncoding('utf8');
-    const replied = new Promise<string>((resolve) => {
-      batch.stdout.on('data', (d: string) => {
-        reply += d;
-        if (reply.includes('\n')) resolve(reply);
+  // Retried: on a machine busy enough that CPU 0 is shared with other work, the
+  // waits are long and the loop rightly never turns SCHED_BATCH.
+  it(
+    'both ends on one CPU: the waiting thread turns SCHED_BATCH during the transfer and is SCHED_OTHER after it; every message arrives once, in order',
+    { timeout: 90_000, retry: 2 },
+    async () => {
+      const id = newQueue();
+      const n = 20_000;
+      const lines = Array.from({ length: n }, (_, i) => `${i} ${'y'.repeat(90)}`);
+      const input = lines.join('\n') + '\n';
+      const batch = spawn('taskset', ['-c', '0', IPCCTL, 'batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let reply = '';
+      batch.stdout.setEncoding('utf8');
+      const replied = new Promise<string>((resolve) => {
+        batch.stdout.on('data', (d: string) => {
+          reply += d;
+          if (reply.includes('\n')) resolve(reply);
+        });
       });
-    });
-    const exited = new Promise<number | null>((resolve) => batch.on('exit', resolve));
-    try {
-      batch.stdin.write(`msgq recv ${id} --count ${n} --timeout 60s\n`);
-      const sender = spawn('taskset', ['-c', '0', IPCCTL, 'msgq', 'send', String(id), '--lines', '--timeout', '60s'], { stdio: ['pipe', 'ignore', 'pipe'] });
-      const sent = new Promise<number | null>((resolve) => sender.on('exit', resolve));
-      sender.stdin.end(input);
-      const seen = new Set<number>();
-      let done = false;
-      void replied.then(() => (done = true));
-      while (!done) {
-        for (const p of policies(batch.pid!)) seen.add(p);
-        await new Promise((resolve) => setTimeout(resolve, 1));
+      const exited = new Promise<number | null>((resolve) => batch.on('exit', resolve));
+      try {
+        batch.stdin.write(`msgq recv ${id} --count ${n} --timeout 60s\n`);
+        const sender = spawn('taskset', ['-c', '0', IPCCTL, 'msgq', 'send', String(id), '--lines', '--timeout', '60s'], { stdio: ['pipe', 'ignore', 'pipe'] });
+        const sent = new Promise<number | null>((resolve) => sender.on('exit', resolve));
+        sender.stdin.end(input);
+        const seen = new Set<number>();
+        let done = false;
+        void replied.then(() => (done = true));
+        while (!done) {
+          for (const p of policies(batch.pid!)) seen.add(p);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        expect(await sent).toBe(0);
+        const [code, out] = (await replied).trimEnd().split('|');
+        expect(code).toBe('0');
+        // The reply escapes each newline as \n (two characters).
+        expect(out!.split('\\n').slice(0, -1)).toEqual(lines);
+        expect(seen.has(SCHED_BATCH)).toBe(true);
+        expect(policies(batch.pid!).every((p) => p === SCHED_OTHER)).toBe(true);
+      } finally {
+        batch.stdin.end();
+        expect(await exited).toBe(0);
       }
-      expect(await sent).toBe(0);
-      const [code, out] = (await replied).trimEnd().split('|');
-      expect(code).toBe('0');
-      // The reply escapes each newline as \n (two characters).
-      expect(out!.split('\\n').slice(0, -1)).toEqual(lines);
-      expect(seen.has(SCHED_BATCH)).toBe(true);
-      expect(policies(batch.pid!).every((p) => p === SCHED_OTHER)).toBe(true);
-    } finally {
-      batch.stdin.end();
-      expect(await exited).toBe(0);
-    }
-  }, 90_000);
+    },
+  );
 });
