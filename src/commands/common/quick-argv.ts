@@ -38,6 +38,8 @@ interface Leaf {
   command: Command;
   action: Action;
   flags: Map<string, PlainOption>;
+  /** Each option's attribute name (commander derives it anew, camel-casing, at every call). */
+  names: Map<Option, string>;
   defaults: Record<string, unknown>;
   mandatory: PlainOption[];
   args: readonly Argument[];
@@ -59,7 +61,9 @@ function leafOf(command: Command & Recorded): Leaf | null {
   // cli.ts's hook reads json and color from optsWithGlobals: a leaf's own would win there.
   if (options.some((o) => o.attributeName() === 'json' || o.attributeName() === 'color')) return null;
   const flags = new Map<string, PlainOption>();
+  const names = new Map<Option, string>();
   for (const o of options) {
+    names.set(o, o.attributeName());
     if (o.short) flags.set(o.short, o);
     if (o.long) flags.set(o.long, o);
   }
@@ -69,6 +73,7 @@ function leafOf(command: Command & Recorded): Leaf | null {
     command,
     action: command.recordedAction,
     flags,
+    names,
     // Taken before the first parse: what commander restores before each one.
     defaults: { ...command.opts() },
     mandatory: options.filter((o) => o.mandatory),
@@ -148,11 +153,11 @@ export class QuickParser {
         const read = readOption(leaf, w, words[i + 1]);
         if (!read) return null;
         if (read.takesNext) i++;
-        const name = read.option.attributeName();
+        const name = leaf.names.get(read.option)!;
         if (read.value === undefined) opts[name] = true;
         else opts[name] = read.option.parseArg ? read.option.parseArg(read.value, opts[name]) : read.value;
       }
-      if (leaf.mandatory.some((o) => opts[o.attributeName()] === undefined)) return null;
+      if (leaf.mandatory.some((o) => opts[leaf.names.get(o)!] === undefined)) return null;
       if (operands.length > leaf.most || leaf.args.some((a, i) => a.required && i >= operands.length)) return null;
       const args = leaf.args.map((a, i) => argumentValue(a, operands, i));
       const { command, action } = leaf;

@@ -62,7 +62,10 @@ class LineReader {
   // A character split between two reads is completed by the next one.
   private readonly decoder = new StringDecoder('utf8');
 
-  constructor(private readonly fd: number) {}
+  constructor(private readonly fd: number) {
+    // poll(2) changes only revents: the one entry is set up once.
+    this.poll.add(fd, POLLIN);
+  }
 
   async next(): Promise<string | null> {
     while (this.lines.length === 0) {
@@ -99,8 +102,6 @@ class LineReader {
     // waiting for it in poll(2) on this thread (up to 20 ms) lets the kernel
     // wake us directly, where a pool-thread read costs two more thread
     // hand-offs per command. Longer idle waits go to the pool thread.
-    this.poll.clear();
-    this.poll.add(this.fd, POLLIN);
     if (this.poll.wait(20) > 0) {
       try {
         const n = readSync(this.fd, this.buf, 0, this.buf.length, null);
