@@ -183,7 +183,7 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
       running = false;
     }
     const out = opts.capture.take();
-    opts.reply({ line, exit: last, ...out });
+    opts.reply({ line, exit: last, stdout: out.stdout, stderr: out.stderr });
     if (terminating) opts.exit(128 + 15);
   }
 }
