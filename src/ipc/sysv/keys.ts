@@ -67,7 +67,7 @@ export async function resolveKey(spec: KeySpec): Promise<number> {
 export function idForKey(kind: string, key: number, open: () => number): number {
   if (!idCache || key === IPC_PRIVATE) return open();
   let ids = idCache.get(kind);
-  if (!ids) idCache.set(kind, (ids = new Map()));
+  if (!ids) idCache.set(kind, (ids = new Map<number, number>()));
   const known = ids.get(key);
   if (known !== undefined) return known;
   const id = open();
