@@ -134,10 +134,16 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** The `n`th word of a command line that is not an option (0-based). */
+function word(argv: string[], n: number): string | undefined {
+  for (const a of argv) if (!a.startsWith('-') && n-- === 0) return a;
+  return undefined;
+}
+
 /** The group a command line names (`help GROUP` names GROUP). */
 function groupOf(argv: string[]): string | undefined {
-  const words = argv.filter((a) => !a.startsWith('-'));
-  return words[0] === 'help' ? words[1] : words[0];
+  const first = word(argv, 0);
+  return first === 'help' ? word(argv, 1) : first;
 }
 
 /** Register the named group for real, and placeholders for the others. */
@@ -151,8 +157,9 @@ async function registerFor(program: Command, argv: string[]): Promise<void> {
 
 /** `ipcctl help bogus`: one usage line, not the whole help on stderr. */
 function refuseUnknownHelpTopic(argv: string[]): void {
+  if (word(argv, 0) !== 'help') return;
   const words = argv.filter((a) => !a.startsWith('-'));
-  if (words[0] !== 'help' || words[1] === undefined || words[1] === 'help') return;
+  if (words[1] === undefined || words[1] === 'help') return;
   if (registry.some((e) => e.name === words[1])) return;
   throw new UsageError(`help: unknown command '${words[1]}': one of ${registry.map((e) => e.name).join(', ')}`);
 }
@@ -220,6 +227,11 @@ function reusePrograms(): void {
   programs ??= new Map();
 }
 
+/** The program a batch already built for the line's group (no promise to wait for), or undefined. */
+function reusedFor(argv: string[]): Reused | undefined {
+  return programs?.get(groupOf(argv) ?? '');
+}
+
 async function programFor(argv: string[]): Promise<Reused | { program: Command; quick: null }> {
   const group = groupOf(argv) ?? '';
   const known = programs?.get(group);
@@ -244,7 +256,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   let code: number;
   try {
     refuseUnknownHelpTopic(argv);
-    const { program, quick } = await programFor(argv);
+    const { program, quick } = reusedFor(argv) ?? (await programFor(argv));
     const call = quick?.parse(argv);
     if (call) {
       settings.json = call.json;

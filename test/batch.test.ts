@@ -241,6 +241,48 @@ describe('batch input and --json', () => {
     expect(r.stderr).toMatch(/^ipcctl: batch .*nope: ENOENT/);
   });
 
+  it('a reply larger than the capture buffer comes whole, and the next reply carries nothing of it', () => {
+    // 200,000 bytes: past the 64 KiB the capture reads in one go, and not a multiple of it.
+    const size = 200_000;
+    const data = Buffer.from(Array.from({ length: size }, (_, i) => 0x61 + (i % 26)));
+    const shm = track('m', Number(ipcctl(['shm', 'create', '--size', String(size)]).stdout.trim()));
+    expect(ipcctl(['shm', 'write', String(shm)], { input: data }).code).toBe(0);
+    const r = ipcctl(['batch', '--json'], { input: `shm read ${shm}\nsem stat 2147483646\nshm read ${shm} --length 3\n` });
+    const replies = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { exit: number; stdout: string; stderr: string });
+    expect(replies.map((x) => x.exit)).toEqual([0, 4, 0]);
+    expect(replies[0]!.stdout).toBe(data.toString('latin1'));
+    expect(replies[0]!.stderr).toBe('');
+    expect(replies[1]!.stdout).toBe('');
+    expect(replies[1]!.stderr).toMatch(/^ipcctl: sem stat 2147483646: EINVAL/);
+    expect(replies[2]!.stdout).toBe('abc');
+  });
+
+  it('per command, no fstat of the capture files, and one IPC_STAT per shm write by key', () => {
+    const key = uniqueKey();
+    const shm = track('m', Number(ipcctl(['shm', 'create', '-k', key, '--size', '16']).stdout.trim()));
+    const sem = track('s', Number(ipcctl(['sem', 'create', '--value', '0']).stdout.trim()));
+    // The same two commands once and six times: what the five more cost is what each costs.
+    const traced = (times: number, name: string) => {
+      const input = Array.from({ length: times }, (_, i) => `shm write -k ${key} ${i}\nsem op ${sem} 0:0`).join('\n') + '\n';
+      const trace = join(dir, name);
+      const r = run('strace', ['-f', '-qq', '-e', 'trace=statx,fstat,newfstatat,shmctl', '-o', trace, IPCCTL, 'batch'], { input });
+      expect(r.stdout).toBe('0||\n'.repeat(2 * times));
+      const calls = readFileSync(trace, 'utf8').split('\n');
+      return {
+        stats: calls.filter((l) => /\b(statx|fstat|newfstatat)\(/.test(l)).length,
+        ipcStats: calls.filter((l) => l.includes(`shmctl(${shm}, IPC_STAT`)).length,
+      };
+    };
+    const one = traced(1, 'one');
+    const six = traced(6, 'six');
+    expect(six.stats - one.stats).toBe(0);
+    expect(six.ipcStats - one.ipcStats).toBe(5);
+    expect(ipcctl(['shm', 'read', String(shm), '--length', '1']).stdout).toBe('5');
+  });
+
   it('looks a key up once per batch (one msgget for many commands)', () => {
     const key = uniqueKey();
     const q = track('q', Number(ipcctl(['msgq', 'create', '-k', key]).stdout.trim()));

@@ -29,13 +29,14 @@ import { reportCreated } from './common/created.js';
 import { once } from './common/once.js';
 
 const waits = once(() => import('../ipc/wait.js'));
+const sets = once(() => import('../ipc/sysv/sem.js'));
 
 async function openSet(target: Target): Promise<SemaphoreSet> {
-  return (await import('../ipc/sysv/sem.js')).SemaphoreSet.open(target);
+  return (await sets()).SemaphoreSet.open(target);
 }
 
 async function create(opts: KeyOpts & { count?: number; value?: number[]; mode: number; exclusive?: boolean; timeout?: number }) {
-  const { SemaphoreSet } = await import('../ipc/sysv/sem.js');
+  const { SemaphoreSet } = await sets();
   const key = keySpecFrom(opts) ?? { kind: 'key' as const, key: 0 };
   const values = opts.value ?? [];
   const made = await SemaphoreSet.create({

@@ -23,6 +23,7 @@ import { once } from './common/once.js';
 
 const segments = once(() => import('../ipc/sysv/shm.js'));
 const pipes = once(() => import('../ipc/pipes.js'));
+const transfers = once(() => import('../ipc/sysv/shm-transfer.js'));
 
 async function openSegment(target: Target): Promise<SharedMemory> {
   return (await segments()).SharedMemory.open(target);
@@ -89,7 +90,7 @@ async function read(idArg: string | undefined, opts: ReadOpts) {
 type ReadOpts = KeyOpts & { offset: number; length?: number; hex?: boolean; progress?: boolean };
 
 async function readJson(seg: SharedMemory, opts: ReadOpts) {
-  const { copySegment } = await import('../ipc/sysv/shm-transfer.js');
+  const { copySegment } = await transfers();
   const data = copySegment(seg, opts.offset, opts.length, (length) => {
     if (length > 64 << 20) throw new OperationError(`shm read ${seg.id}: --json is for up to 64M; read ${length} bytes raw instead`, EXIT.USAGE);
   });
@@ -97,17 +98,20 @@ async function readJson(seg: SharedMemory, opts: ReadOpts) {
 }
 
 async function readRaw(seg: SharedMemory, opts: ReadOpts, counter: Float64Array) {
-  const { readSegment, BULK } = await import('../ipc/sysv/shm-transfer.js');
+  const { readSegment, BULK, PREFAULT_FROM } = await transfers();
   const { preferBulkPipe } = await pipes();
   const hex = opts.hex ? new HexDumper() : null;
   let end = 0;
+  const how = { offset: opts.offset, length: opts.length, prefault: false, counter };
   const sized = (length: number) => {
     end = opts.offset + length;
     if (!hex && length >= BULK) preferBulkPipe(1);
+    // Touching the pages ahead pays when write(2) will read them; /dev/null
+    // never does. Under PREFAULT_FROM bytes it is no call at all, and no
+    // fstat of stdout is needed to decide (a batch reads small counters).
+    how.prefault = length >= PREFAULT_FROM && (hex !== null || !stdoutIsCharDevice());
     return true;
   };
-  // Touching the pages ahead pays when write(2) will read them; /dev/null never does.
-  const how = { offset: opts.offset, length: opts.length, prefault: hex !== null || !stdoutIsCharDevice(), counter };
   readSegment(seg, how, (window, at) => writeStdout(hex ? hex.push(window, at) : window), sized);
   if (hex) writeStdout(hex.end(end));
 }
@@ -115,7 +119,7 @@ async function readRaw(seg: SharedMemory, opts: ReadOpts, counter: Float64Array)
 async function write(idArg: string | undefined, text: string[], opts: KeyOpts & { offset: number; progress?: boolean }) {
   ({ id: idArg, words: text } = idAndWords(idArg, text, opts));
   const seg = await openSegment(targetFrom(idArg, opts, 'shm write'));
-  const { writeSegment } = await import('../ipc/sysv/shm-transfer.js');
+  const { writeSegment } = await transfers();
   // --progress counts what comes from stdin; DATA on the command line is there at once.
   const progress = threadProgress(`shm write ${seg.id}`, text.length === 0 && progressWanted(opts.progress));
   let written: number;

@@ -38,11 +38,15 @@ interface Leaf {
   command: Command;
   action: Action;
   flags: Map<string, PlainOption>;
+  /** Each option's attribute name (commander derives it anew, camel-casing, at every call). */
+  names: Map<Option, string>;
   defaults: Record<string, unknown>;
   mandatory: PlainOption[];
   args: readonly Argument[];
   /** Most operands taken (Infinity with a variadic last argument). */
   most: number;
+  /** Fewest operands taken: up to the last required argument. */
+  least: number;
 }
 
 function plainOption(o: PlainOption): boolean {
@@ -59,7 +63,9 @@ function leafOf(command: Command & Recorded): Leaf | null {
   // cli.ts's hook reads json and color from optsWithGlobals: a leaf's own would win there.
   if (options.some((o) => o.attributeName() === 'json' || o.attributeName() === 'color')) return null;
   const flags = new Map<string, PlainOption>();
+  const names = new Map<Option, string>();
   for (const o of options) {
+    names.set(o, o.attributeName());
     if (o.short) flags.set(o.short, o);
     if (o.long) flags.set(o.long, o);
   }
@@ -69,11 +75,13 @@ function leafOf(command: Command & Recorded): Leaf | null {
     command,
     action: command.recordedAction,
     flags,
+    names,
     // Taken before the first parse: what commander restores before each one.
     defaults: { ...command.opts() },
     mandatory: options.filter((o) => o.mandatory),
     args,
     most: last?.variadic ? Infinity : args.length,
+    least: args.reduce((n, a, i) => (a.required ? i + 1 : n), 0),
   };
 }
 
@@ -84,6 +92,8 @@ function leafOf(command: Command & Recorded): Leaf | null {
  */
 export class QuickParser {
   private readonly leaves = new Map<string, Leaf | null>();
+  /** The same leaves by group name, then subcommand name: a line finds its own without building a key. */
+  private readonly byWords = new Map<string, Map<string, Leaf | null>>();
   /** The program's flags: --json and --no-color are read here, any other one (--version) is commander's. */
   private readonly globals = new Map<string, 'json' | 'color' | 'other'>();
   private readonly usable: boolean;
@@ -100,7 +110,11 @@ export class QuickParser {
     }
     this.usable = program.hookCount === ownHooks;
     // Snapshot every leaf now, before any parse changes their values.
-    for (const group of program.commands) for (const sub of group.commands) this.leaf(group, sub);
+    for (const group of program.commands) {
+      const subs = new Map<string, Leaf | null>();
+      for (const sub of group.commands) subs.set(sub.name(), this.leaf(group, sub));
+      this.byWords.set(group.name(), subs);
+    }
   }
 
   private leaf(group: Command, sub: Command): Leaf | null {
@@ -128,6 +142,8 @@ export class QuickParser {
       else words.push(w);
     }
     if (words.length < 2) return null;
+    const known = this.byWords.get(words[0]!)?.get(words[1]!);
+    if (known !== undefined) return known ? this.parseLeaf(known, words, globals) : null;
     const group = this.program.commands.find((c) => c.name() === words[0]);
     const sub = group?.commands.find((c) => c.name() === words[1]);
     if (!group || !sub) return null;
@@ -148,15 +164,17 @@ export class QuickParser {
         const read = readOption(leaf, w, words[i + 1]);
         if (!read) return null;
         if (read.takesNext) i++;
-        const name = read.option.attributeName();
+        const name = leaf.names.get(read.option)!;
         if (read.value === undefined) opts[name] = true;
         else opts[name] = read.option.parseArg ? read.option.parseArg(read.value, opts[name]) : read.value;
       }
-      if (leaf.mandatory.some((o) => opts[o.attributeName()] === undefined)) return null;
-      if (operands.length > leaf.most || leaf.args.some((a, i) => a.required && i >= operands.length)) return null;
+      for (const o of leaf.mandatory) if (opts[leaf.names.get(o)!] === undefined) return null;
+      if (operands.length > leaf.most || operands.length < leaf.least) return null;
+      // The action's arguments as commander passes them: the operands, the options, the command.
       const args = leaf.args.map((a, i) => argumentValue(a, operands, i));
       const { command, action } = leaf;
-      return { ...globals, run: () => action.apply(command, [...args, opts, command]) };
+      args.push(opts, command);
+      return { json: globals.json, color: globals.color, run: () => action.apply(command, args) };
     } catch {
       // A value its parser refuses: commander says so in its own words.
       return null;

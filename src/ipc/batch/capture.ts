@@ -54,24 +54,37 @@ export class StdioCapture {
 
   /** What the last command wrote, and empty files for the next one. */
   take(): Captured {
-    return { stdout: drain(this.out), stderr: drain(this.err) };
+    return { stdout: drain(this.out, this.scratch), stderr: drain(this.err, this.scratch) };
   }
+
+  // Most replies are short: one pread into this tells an empty file (the
+  // common stderr) from a small one without an fstat (whose Stats object
+  // costs more than the read) and reads the small one whole.
+  private readonly scratch = Buffer.allocUnsafe(64 * 1024);
 }
 
-function drain(fd: number): Buffer {
-  const size = fstatSync(fd).size;
-  if (size === 0) return EMPTY;
-  const buf = Buffer.allocUnsafe(size);
-  let got = 0;
-  while (got < size) {
-    const n = readSync(fd, buf, got, size - got, got);
-    if (n === 0) break;
-    got += n;
+function drain(fd: number, scratch: Buffer): Buffer {
+  const first = readSync(fd, scratch, 0, scratch.length, 0);
+  if (first === 0) return EMPTY;
+  let data: Buffer;
+  if (first < scratch.length) data = Buffer.from(scratch.subarray(0, first));
+  else {
+    // More than the scratch holds: the file's size says how much.
+    const size = Math.max(fstatSync(fd).size, first);
+    data = Buffer.allocUnsafe(size);
+    scratch.copy(data, 0, 0, first);
+    let got = first;
+    while (got < size) {
+      const n = readSync(fd, data, got, size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got < size) data = data.subarray(0, got);
   }
   ftruncateSync(fd, 0);
   // fd 1 shares this file's offset: the next command writes from the start.
   rewind(fd);
-  return got === size ? buf : buf.subarray(0, got);
+  return data;
 }
 
 const EMPTY = Buffer.alloc(0);

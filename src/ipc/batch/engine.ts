@@ -62,9 +62,17 @@ class LineReader {
   // A character split between two reads is completed by the next one.
   private readonly decoder = new StringDecoder('utf8');
 
-  constructor(private readonly fd: number) {}
+  constructor(private readonly fd: number) {
+    // poll(2) changes only revents: the one entry is set up once.
+    this.poll.add(fd, POLLIN);
+  }
 
-  async next(): Promise<string | null> {
+  /**
+   * The next line (null at EOF) when it is here or comes within poll's
+   * short wait, without a promise (a coprocess's line usually does);
+   * undefined when next() has to wait for it.
+   */
+  nextNow(): string | null | undefined {
     while (this.lines.length === 0) {
       if (this.eof) {
         if (this.pending === '') return null;
@@ -72,10 +80,21 @@ class LineReader {
         this.pending = '';
         return last;
       }
-      const n = await this.fill();
+      const n = this.fillNow();
+      if (n === undefined) return undefined;
       if (n === 0) this.eof = true;
     }
     return this.lines.shift()!;
+  }
+
+  /** The next line, or null at EOF, however long it takes to come. */
+  async next(): Promise<string | null> {
+    for (;;) {
+      const line = this.nextNow();
+      if (line !== undefined) return line;
+      const n = await this.fillOnThread();
+      if (n === 0) this.eof = true;
+    }
   }
 
   private readonly poll = new PollSet(1);
@@ -94,13 +113,12 @@ class LineReader {
     }
   }
 
-  private async fill(): Promise<number> {
+  /** Bytes read (0: EOF) if they came within the short wait; undefined: wait on the pool thread. */
+  private fillNow(): number | undefined {
     // A coprocess sends its next line within microseconds of our reply:
     // waiting for it in poll(2) on this thread (up to 20 ms) lets the kernel
     // wake us directly, where a pool-thread read costs two more thread
     // hand-offs per command. Longer idle waits go to the pool thread.
-    this.poll.clear();
-    this.poll.add(this.fd, POLLIN);
     if (this.poll.wait(20) > 0) {
       try {
         const n = readSync(this.fd, this.buf, 0, this.buf.length, null);
@@ -110,7 +128,7 @@ class LineReader {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw inputError(e as NodeJS.ErrnoException);
       }
     }
-    return this.fillOnThread();
+    return undefined;
   }
 
   private fillOnThread(): Promise<number> {
@@ -155,7 +173,8 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
   const reader = new LineReader(opts.capture.input);
   let last: number = EXIT.OK;
   for (let line = 1; ; line++) {
-    const text = await reader.next();
+    let text = reader.nextNow();
+    if (text === undefined) text = await reader.next();
     if (text === null) return last;
     let words: string[];
     try {
@@ -182,7 +201,7 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
       running = false;
     }
     const out = opts.capture.take();
-    opts.reply({ line, exit: last, ...out });
+    opts.reply({ line, exit: last, stdout: out.stdout, stderr: out.stderr });
     if (terminating) opts.exit(128 + 15);
   }
 }

@@ -31,7 +31,8 @@ export function parseProj(text: string): number {
 // and msgget/shmget/semget(key) are remembered until the object is removed
 // (by the batch, or found gone: EIDRM/EINVAL on that id). Off otherwise.
 let ftokCache: Map<string, number> | null = null;
-let idCache: Map<string, number> | null = null;
+/** kind -> key -> id (two levels: a lookup builds no string). */
+let idCache: Map<string, Map<number, number>> | null = null;
 
 export function rememberKeys(): void {
   ftokCache ??= new Map();
@@ -65,18 +66,28 @@ export async function resolveKey(spec: KeySpec): Promise<number> {
 /** The id of the `kind` object with `key`: `open()` (the *get call) once per batch. */
 export function idForKey(kind: string, key: number, open: () => number): number {
   if (!idCache || key === IPC_PRIVATE) return open();
-  const name = `${kind}:${key}`;
-  const known = idCache.get(name);
+  let ids = idCache.get(kind);
+  if (!ids) idCache.set(kind, (ids = new Map<number, number>()));
+  const known = ids.get(key);
   if (known !== undefined) return known;
   const id = open();
-  idCache.set(name, id);
+  ids.set(key, id);
   return id;
+}
+
+/**
+ * The id a batch already found for `kind` at this numeric key, at once (no
+ * promise, no call); undefined when it has to be looked up (idOfKey).
+ */
+export function rememberedId(kind: string, spec: KeySpec): number | undefined {
+  return spec.kind === 'key' && spec.key !== IPC_PRIVATE ? idCache?.get(kind)?.get(spec.key) : undefined;
 }
 
 /** The object `kind` `id` is gone (or going): its key must be looked up again. */
 export function forgetId(kind: string, id: number): void {
-  if (!idCache) return;
-  for (const [name, known] of idCache) if (known === id && name.startsWith(`${kind}:`)) idCache.delete(name);
+  const ids = idCache?.get(kind);
+  if (!ids) return;
+  for (const [key, known] of ids) if (known === id) ids.delete(key);
 }
 
 /**

@@ -103,8 +103,12 @@ const shmKind: SysvKind<ShmStat, PermChanges> = {
   open: (key) => shm().shmCalls.get(key, 0),
   stat(id) {
     const n = shm();
-    const ds = n.shmCalls.stat(id);
-    return { id, ...ds, locked: (ds.mode & n.SHM_LOCKED) !== 0, removed: (ds.mode & n.SHM_DEST) !== 0 };
+    const ds = n.shmCalls.stat(id) as ShmStat;
+    // Completed in place, not copied: a batch stats on every read and write.
+    ds.id = id;
+    ds.locked = (ds.mode & n.SHM_LOCKED) !== 0;
+    ds.removed = (ds.mode & n.SHM_DEST) !== 0;
+    return ds;
   },
   set: (id, changes, cur) => shm().shmCalls.set(id, perm(changes, cur)),
   // A batch may hold it attached: an IPC_RMID must not leave our mapping behind.

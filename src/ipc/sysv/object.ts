@@ -3,7 +3,7 @@
 // driven by the kind's row in kinds.ts. MessageQueue, SharedMemory and
 // SemaphoreSet extend it with what only their kind does.
 import { IpcError } from '../../errors.js';
-import { type KeySpec, createSayingWhether, forgetId, idOfKey } from './keys.js';
+import { type KeySpec, createSayingWhether, forgetId, idOfKey, rememberedId } from './keys.js';
 import { type PermChanges, SYSV_KINDS, type SysvKind } from './kinds.js';
 import type { Kind } from './procfs.js';
 import { relabelFor } from './relabel.js';
@@ -43,7 +43,8 @@ export abstract class SysvObject<S, C extends PermChanges> {
 
   /** By id (not checked until used) or by key. */
   static async open<T>(this: Described<T>, target: ObjectTarget): Promise<T> {
-    return new this(target.kind === 'id' ? target.id : await idOfKind(this.kind, target));
+    if (target.kind === 'id') return new this(target.id);
+    return new this(rememberedId(this.kind.kind, target) ?? (await idOfKind(this.kind, target)));
   }
 
   /** create(), also saying whether this call made the object (see createSayingWhether). */

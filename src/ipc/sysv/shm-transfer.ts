@@ -11,6 +11,8 @@ import { CHUNK, SharedMemory, stagingMemory, type Attachment, type Staging } fro
 
 /** From this many bytes on, a bigger pipe pays for its one fcntl. */
 export const BULK = 1 << 20;
+/** Below this many bytes a prefault is no call at all (native/memory.ts skips under 16 pages). */
+export const PREFAULT_FROM = 64 << 10;
 
 export interface ShmReadOptions {
   offset: number;
@@ -65,10 +67,16 @@ export function writeSegment(seg: SharedMemory, input: ShmInput, offset: number,
   if ('data' in input) {
     const data = input.data;
     if (data.length > capacity) throw tooBig(data.length);
-    return seg.withAttached(false, 'shm write', (a) => {
-      a.view(offset, data.length).set(data);
-      return data.length;
-    });
+    // The IPC_STAT above is the attach's: one per write, not two.
+    return seg.withAttached(
+      false,
+      'shm write',
+      (a) => {
+        a.view(offset, data.length).set(data);
+        return data.length;
+      },
+      st,
+    );
   }
   const read = countingReader(input.read, counter, `shm write ${seg.id}`);
   if (input.fileSize !== null) {

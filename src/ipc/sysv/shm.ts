@@ -114,8 +114,8 @@ export class SharedMemory extends SysvObject<ShmStat, PermChanges> {
    * shmat the segment. A segment already removed (IPC_RMID while others are
    * still attached) is refused: Linux would allow it, but to a user it is gone.
    */
-  attach(readOnly: boolean, op: string): { attachment: Attachment; stat: ShmStat } {
-    const st = this.stat(op);
+  attach(readOnly: boolean, op: string, known?: ShmStat): { attachment: Attachment; stat: ShmStat } {
+    const st = known ?? this.stat(op);
     // A segment marked for removal (IPC_RMID while others are attached) can
     // still be attached on Linux; removedNote() lets the command say so.
     if (st.removed) this.sawRemoved = st.nattch + 1;
@@ -146,11 +146,15 @@ export class SharedMemory extends SysvObject<ShmStat, PermChanges> {
       : `the segment is marked for removal: it goes away, with the data, when ${this.sawRemoved === 2 ? 'its other user detaches' : `its ${this.sawRemoved - 1} other users detach`}`;
   }
 
-  /** Run `fn` with the segment attached; detach whatever happens (in a batch: at its end). */
-  withAttached<T>(readOnly: boolean, op: string, fn: (a: Attachment, st: ShmStat) => T): T {
+  /**
+   * Run `fn` with the segment attached; detach whatever happens (in a batch:
+   * at its end). `known`: the caller's IPC_STAT of just now, which the
+   * attach then does not repeat.
+   */
+  withAttached<T>(readOnly: boolean, op: string, fn: (a: Attachment, st: ShmStat) => T, known?: ShmStat): T {
     const kept = keptAttachments();
-    if (kept) return this.withBatchAttachment(kept, readOnly, op, fn);
-    const { attachment, stat } = this.attach(readOnly, op);
+    if (kept) return this.withBatchAttachment(kept, readOnly, op, fn, known);
+    const { attachment, stat } = this.attach(readOnly, op, known);
     let ok = false;
     try {
       const result = fn(attachment, stat);
@@ -176,14 +180,20 @@ export class SharedMemory extends SysvObject<ShmStat, PermChanges> {
   // end of the batch (shmat and shmdt map and unmap pages: they cost more
   // than a small read). Each use still makes the IPC_STAT a fresh attach
   // makes, so a segment removed meanwhile is refused the same way.
-  private withBatchAttachment<T>(batchAttachments: Map<string, Attachment>, readOnly: boolean, op: string, fn: (a: Attachment, st: ShmStat) => T): T {
+  private withBatchAttachment<T>(
+    batchAttachments: Map<string, Attachment>,
+    readOnly: boolean,
+    op: string,
+    fn: (a: Attachment, st: ShmStat) => T,
+    known: ShmStat | undefined,
+  ): T {
     const name = `${this.id}:${readOnly ? 'r' : 'w'}`;
     // A writable attachment serves reads too.
     const kept = (readOnly ? batchAttachments.get(`${this.id}:w`) : undefined) ?? batchAttachments.get(name);
     if (kept) {
       let st: ShmStat;
       try {
-        st = this.stat(op);
+        st = known ?? this.stat(op);
       } catch (e) {
         detachKept(this.id);
         throw e;
@@ -191,7 +201,7 @@ export class SharedMemory extends SysvObject<ShmStat, PermChanges> {
       if (!st.removed && st.size === kept.size) return fn(kept, st);
       detachKept(this.id);
     }
-    const { attachment, stat } = this.attach(readOnly, op);
+    const { attachment, stat } = this.attach(readOnly, op, known);
     batchAttachments.set(name, attachment);
     return fn(attachment, stat);
   }

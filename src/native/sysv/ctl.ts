@@ -60,7 +60,8 @@ export function objectCalls<D extends IpcPerm, X = object>(k: KindCalls<D, X>): 
     stat(id) {
       const mem = ctlMemory(k.size);
       ctl(id, IPC_STAT, mem.addr, 'IPC_STAT');
-      return { ...readIpcPerm(mem.buf, k.permAt), ...k.read(mem.buf) } as D;
+      // One object filled in place: a batch stats on every shm read and write.
+      return Object.assign(readIpcPerm(mem.buf, k.permAt), k.read(mem.buf)) as D;
     },
     set(id, values) {
       const mem = ctlMemory(k.size);
