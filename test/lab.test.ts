@@ -44,8 +44,10 @@ describe('ipcctl lab (listing and bad input)', () => {
 
   it('lists and shows help without loading ffi-rs', () => {
     for (const args of [['lab'], ['lab', 'race', '--help']]) {
-      const r = ipcctl(args, { env: { NODE_DEBUG: 'module' } });
+      // LD_DEBUG=files: the dynamic loader names every library it loads (ffi-rs is one).
+      const r = ipcctl(args, { env: { LD_DEBUG: 'files' } });
       expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stderr, args.join(' ')).toMatch(/file=libc\.so/);
       expect(r.stderr, args.join(' ')).not.toMatch(/ffi-rs/);
     }
   });

@@ -409,10 +409,10 @@ describe('ls: speed contract and streams', () => {
   it('does not load ffi-rs (rm does)', () => {
     const r = inIpcNamespace(`
       ipcmk -Q >/dev/null; ipcmk -M 4096 >/dev/null
-      echo @@ls; NODE_DEBUG=module $IPCCTL ls --limits 2>&1 >/dev/null | grep -c ffi-rs
-      echo @@lsjson; NODE_DEBUG=module $IPCCTL ls --json 2>&1 >/dev/null | grep -c ffi-rs
-      echo @@rm; NODE_DEBUG=module $IPCCTL rm shm 0 --dry-run 2>&1 >/dev/null | grep -c ffi-rs
-      echo @@rmreal; NODE_DEBUG=module $IPCCTL rm msgq 0 2>&1 >/dev/null | grep -c ffi-rs
+      echo @@ls; LD_DEBUG=files $IPCCTL ls --limits 2>&1 >/dev/null | grep -c ffi-rs
+      echo @@lsjson; LD_DEBUG=files $IPCCTL ls --json 2>&1 >/dev/null | grep -c ffi-rs
+      echo @@rm; LD_DEBUG=files $IPCCTL rm shm 0 --dry-run 2>&1 >/dev/null | grep -c ffi-rs
+      echo @@rmreal; LD_DEBUG=files $IPCCTL rm msgq 0 2>&1 >/dev/null | grep -c ffi-rs
       true
     `);
     expect(r.code, r.stderr).toBe(0);

@@ -105,9 +105,9 @@ describe('ls pmq/pshm/psem', () => {
   it('a plain ls does not load ffi-rs even with POSIX objects there; ls pmq does (for MSGS)', () => {
     const r = inPosixNamespace(`
       $IPCCTL pmq create /q >/dev/null; $IPCCTL pshm create /m --size 1 >/dev/null; $IPCCTL psem create /s >/dev/null
-      echo @@plain; NODE_DEBUG=module $IPCCTL ls --json 2>&1 >/dev/null | grep -c ffi-rs
-      echo @@pshm; NODE_DEBUG=module $IPCCTL ls pshm 2>&1 >/dev/null | grep -c ffi-rs
-      echo @@pmq; NODE_DEBUG=module $IPCCTL ls pmq 2>&1 >/dev/null | grep -c ffi-rs
+      echo @@plain; LD_DEBUG=files $IPCCTL ls --json 2>&1 >/dev/null | grep -c ffi-rs
+      echo @@pshm; LD_DEBUG=files $IPCCTL ls pshm 2>&1 >/dev/null | grep -c ffi-rs
+      echo @@pmq; LD_DEBUG=files $IPCCTL ls pmq 2>&1 >/dev/null | grep -c ffi-rs
       true
     `);
     expect(r.code, r.stderr).toBe(0);
