@@ -232,12 +232,35 @@ function reusedFor(argv: string[]): Reused | undefined {
   return programs?.get(groupOf(argv) ?? '');
 }
 
+/**
+ * A program made before its run: a start-up snapshot (src/snapshot) makes,
+ * at build time, the one its group's start will need, so that the start
+ * does not build it again. Taken once, by the first run of that group.
+ */
+let prepared: { group: string; program: Command } | null = null;
+
+/** Make GROUP's program now (`module` is GROUP's command module; '' and null: help, version). */
+export function prepareProgram(group: string, module: CommandModule | null): void {
+  const program = buildProgram();
+  for (const entry of registry) {
+    if (module && entry.name === group) module.register(program, host);
+    else program.command(entry.name).description(entry.summary);
+  }
+  prepared = { group, program };
+}
+
 async function programFor(argv: string[]): Promise<Reused | { program: Command; quick: null }> {
   const group = groupOf(argv) ?? '';
   const known = programs?.get(group);
   if (known) return known;
-  const program = buildProgram();
-  await registerFor(program, argv);
+  let program: Command;
+  if (prepared?.group === group) {
+    program = prepared.program;
+    prepared = null;
+  } else {
+    program = buildProgram();
+    await registerFor(program, argv);
+  }
   if (!programs) return { program, quick: null };
   const reused = { program, quick: quickParserFor(program) };
   programs.set(group, reused);

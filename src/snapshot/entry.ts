@@ -145,6 +145,7 @@ function load(file: string, from: string): unknown {
 
 interface Cli {
   main(argv: string[]): Promise<void>;
+  prepareProgram(group: string, module: unknown): void;
 }
 
 holdTree(DIST, __dirname);
@@ -159,7 +160,9 @@ ours.add(guard);
 const { refusingRunTimeReads } = load(guard, __filename) as typeof import('./guard.js');
 const cli = refusingRunTimeReads(ROOT, () => {
   const c = load(join(DIST, 'cli.js'), __filename) as Cli;
-  if (group) load(join(DIST, 'commands', `${group}.js`), __filename);
+  const module = group ? load(join(DIST, 'commands', `${group}.js`), __filename) : null;
+  // The commander program the group's start will parse with, made now.
+  c.prepareProgram(group ?? '', module);
   return c;
 });
 // What was evaluated at build time (make.ts keeps it beside the blob, to be looked at).
