@@ -146,13 +146,14 @@ function groupOf(argv: string[]): string | undefined {
   return first === 'help' ? word(argv, 1) : first;
 }
 
-/** Register the named group for real, and placeholders for the others. */
-async function registerFor(program: Command, argv: string[]): Promise<void> {
-  const wanted = groupOf(argv);
+/** A program with GROUP registered for real (`module`: its command module) and placeholders for the others. */
+function programWith(group: string, module: CommandModule | null): Command {
+  const program = buildProgram();
   for (const entry of registry) {
-    if (entry.name === wanted) (await entry.load()).register(program, host);
+    if (module && entry.name === group) module.register(program, host);
     else program.command(entry.name).description(entry.summary);
   }
+  return program;
 }
 
 /** `ipcctl help bogus`: one usage line, not the whole help on stderr. */
@@ -241,12 +242,7 @@ let prepared: { group: string; program: Command } | null = null;
 
 /** Make GROUP's program now (`module` is GROUP's command module; '' and null: help, version). */
 export function prepareProgram(group: string, module: CommandModule | null): void {
-  const program = buildProgram();
-  for (const entry of registry) {
-    if (module && entry.name === group) module.register(program, host);
-    else program.command(entry.name).description(entry.summary);
-  }
-  prepared = { group, program };
+  prepared = { group, program: programWith(group, module) };
 }
 
 async function programFor(argv: string[]): Promise<Reused | { program: Command; quick: null }> {
@@ -258,8 +254,8 @@ async function programFor(argv: string[]): Promise<Reused | { program: Command; 
     program = prepared.program;
     prepared = null;
   } else {
-    program = buildProgram();
-    await registerFor(program, argv);
+    const entry = registry.find((e) => e.name === group);
+    program = programWith(group, entry ? await entry.load() : null);
   }
   if (!programs) return { program, quick: null };
   const reused = { program, quick: quickParserFor(program) };

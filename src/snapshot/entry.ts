@@ -13,10 +13,11 @@
 //
 // Nothing that depends on the running process may run at build time: the
 // native layer (libraries opened, environment read) is refused then, and
-// test/snapshot.test.ts checks that no evaluated module reads the
-// environment, the clock or the terminal at its top level. chalk and ora are
-// ES modules: output/esm.ts, which imports them, is left to Node's loader.
-import { readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+// guard.ts makes any read of the environment, the clock, the terminal or a
+// file outside the package throw while the modules are evaluated. chalk and
+// ora are ES modules: output/esm.ts, which imports them, is left to Node's
+// loader.
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { startupSnapshot } from 'node:v8';
 
@@ -30,7 +31,7 @@ const DIST = resolve(__dirname, '..');
 const ROOT = resolve(DIST, '..');
 const COMMANDER = resolvePackage('commander');
 const COMMANDER_DIR = dirname(COMMANDER) + '/';
-/** The launcher this snapshot was made for (make.ts passes it as argv[1] at run time too). */
+/** The launcher this snapshot was made for: bin/ipcctl passes itself as argv[1]. */
 const LAUNCHER = join(ROOT, 'bin', 'ipcctl');
 
 /**
@@ -42,8 +43,6 @@ const NOT_HELD = new Set([join(DIST, 'output', 'esm.js')]);
 const FFI_RS = resolvePackage('ffi-rs');
 
 const held = new Map<string, Held>();
-/** The modules evaluated at build time, in order. */
-const evaluated: string[] = [];
 const NATIVE = join(DIST, 'native') + '/';
 let building = true;
 type NodeRequire = (id: string) => unknown;
@@ -116,7 +115,6 @@ function load(file: string, from: string): unknown {
   if (h.module) return h.module.exports;
   // The native layer opens libraries and reads the environment when it loads: never at build time.
   if (building && file.startsWith(NATIVE)) throw new Error(`snapshot: ${file} (required by ${from}) would load at build time`);
-  if (building) evaluated.push(file);
   const module = { exports: {}, id: file, filename: file, loaded: false };
   h.module = module;
   const dir = dirname(file);
@@ -154,7 +152,6 @@ for (const f of readdirSync(dirname(COMMANDER), { recursive: true, encoding: 'ut
 }
 // make.ts builds one snapshot per command group, with that group's module evaluated too.
 const group = process.env.IPCCTL_SNAPSHOT_GROUP;
-const list = process.env.IPCCTL_SNAPSHOT_LIST;
 const guard = join(__dirname, 'guard.js');
 ours.add(guard);
 const { refusingRunTimeReads } = load(guard, __filename) as typeof import('./guard.js');
@@ -165,8 +162,6 @@ const cli = refusingRunTimeReads(ROOT, () => {
   c.prepareProgram(group ?? '', module);
   return c;
 });
-// What was evaluated at build time (make.ts keeps it beside the blob, to be looked at).
-if (list) writeFileSync(list, evaluated.map((f) => `${f}\n`).join(''));
 
 startupSnapshot.setDeserializeMainFunction(() => {
   building = false;

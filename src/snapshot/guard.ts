@@ -10,16 +10,17 @@ import tty from 'node:tty';
 
 type Restore = () => void;
 
-function trap<T extends object, K extends keyof T>(owner: T, key: K, what: string): Restore {
+/** Put `value` in place of owner[key]; the returned function puts the original back. */
+function replace<T extends object, K extends keyof T>(owner: T, key: K, value: unknown): Restore {
   const original = owner[key];
-  Object.defineProperty(owner, key, {
-    configurable: true,
-    writable: true,
-    value: () => {
-      throw new Error(`reads ${what} at build time`);
-    },
-  });
+  Object.defineProperty(owner, key, { configurable: true, writable: true, value });
   return () => Object.defineProperty(owner, key, { configurable: true, writable: true, value: original });
+}
+
+function refused(what: string): () => never {
+  return () => {
+    throw new Error(`reads ${what} at build time`);
+  };
 }
 
 /** Run `evaluate` with the run-time reads refused; files under `root` (the package) may be read. */
@@ -33,22 +34,18 @@ export function refusingRunTimeReads<T>(root: string, evaluate: () => T): T {
     },
   });
   const restores = [
-    trap(Date, 'now', 'Date.now()'),
-    trap(Math, 'random', 'Math.random()'),
-    trap(process, 'hrtime', 'process.hrtime()'),
-    trap(tty, 'isatty', 'isatty()'),
+    replace(Date, 'now', refused('Date.now()')),
+    replace(Math, 'random', refused('Math.random()')),
+    replace(process, 'hrtime', refused('process.hrtime()')),
+    replace(tty, 'isatty', refused('isatty()')),
   ];
   for (const name of ['readFileSync', 'openSync', 'existsSync', 'statSync', 'readdirSync', 'accessSync'] as const) {
     const original = fs[name] as (path: unknown, ...rest: unknown[]) => unknown;
-    restores.push(trap(fs, name, `fs.${name}`));
-    Object.defineProperty(fs, name, {
-      configurable: true,
-      writable: true,
-      value: (path: unknown, ...rest: unknown[]) => {
-        if (typeof path === 'string' && path.startsWith(root)) return original(path, ...rest);
-        throw new Error(`reads ${String(path)} (fs.${name}) at build time`);
-      },
-    });
+    const inPackage = (path: unknown, ...rest: unknown[]) => {
+      if (typeof path === 'string' && path.startsWith(root)) return original(path, ...rest);
+      throw new Error(`reads ${String(path)} (fs.${name}) at build time`);
+    };
+    restores.push(replace(fs, name, inPackage));
   }
   try {
     return evaluate();

@@ -35,7 +35,6 @@ async function make(group: string): Promise<boolean> {
   const blob = join(DIR, `${group}.blob`);
   const made = await run(['--no-warnings', '--snapshot-blob', `${blob}.new`, '--build-snapshot', ENTRY], {
     IPCCTL_SNAPSHOT_GROUP: group === 'core' ? '' : group,
-    IPCCTL_SNAPSHOT_LIST: join(DIR, `${group}.modules`),
   });
   if (made.status !== 0) {
     warn(`no start-up snapshot for ${group} (${reason(made.stderr)})`);

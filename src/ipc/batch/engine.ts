@@ -70,7 +70,7 @@ class LineReader {
   /**
    * The next line (null at EOF) when it is here or comes within poll's
    * short wait, without a promise (a coprocess's line usually does);
-   * undefined when next() has to wait for it.
+   * undefined when waitForNext() has to wait for it.
    */
   nextNow(): string | null | undefined {
     while (this.lines.length === 0) {
@@ -87,13 +87,14 @@ class LineReader {
     return this.lines.shift()!;
   }
 
-  /** The next line, or null at EOF, however long it takes to come. */
-  async next(): Promise<string | null> {
+  /** Once nextNow() said undefined: the next line, or null at EOF, however long it takes to come. */
+  async waitForNext(): Promise<string | null> {
     for (;;) {
-      const line = this.nextNow();
-      if (line !== undefined) return line;
+      // Straight to the pool thread: nextNow() has just waited its short while.
       const n = await this.fillOnThread();
       if (n === 0) this.eof = true;
+      const line = this.nextNow();
+      if (line !== undefined) return line;
     }
   }
 
@@ -174,7 +175,7 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
   let last: number = EXIT.OK;
   for (let line = 1; ; line++) {
     let text = reader.nextNow();
-    if (text === undefined) text = await reader.next();
+    if (text === undefined) text = await reader.waitForNext();
     if (text === null) return last;
     let words: string[];
     try {
