@@ -3,11 +3,12 @@
 // when their name is on the command line, so `ipcctl --help` and `ipcctl ls`
 // never load ffi-rs.
 import { provideFullProgram } from './commands/common/full-program.js';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type OutputConfiguration } from 'commander';
 import { CliError, EXIT, exitCodeFor, UsageError } from './errors.js';
 import { settings } from './output/style.js';
 import { OutputClosedError, OutputFailedError, writeStderr, writeStdout } from './output/sink.js';
 import { readFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { join } from 'node:path';
 import { exitProcess } from './exit.js';
 import { QuickParser, type Recorded } from './commands/common/quick-argv.js';
@@ -99,6 +100,7 @@ const OWN_HOOKS = 1;
 
 export function buildProgram(): Command {
   const program = new IpcctlCommand('ipcctl');
+  const defaultOutput = program.configureOutput();
   program
     .description('Linux inter-process communication from the shell: System V queues, shared memory, semaphores, and sockets')
     .option('--json', 'machine-readable output (JSON, or JSON Lines for streams)')
@@ -117,6 +119,15 @@ export function buildProgram(): Command {
           /* reader gone */
         }
       },
+      // commander asks process.stdout and process.stderr for a width and for
+      // colours, and the first such question makes Node build a stream for
+      // the fd (~1 ms at every start, and a piped fd goes non-blocking).
+      // Only a terminal has either (elsewhere commander takes 80 columns);
+      // isatty(3) says whether it is one.
+      getOutHelpWidth: () => (isatty(1) ? process.stdout.columns : 80),
+      getErrHelpWidth: () => (isatty(2) ? process.stderr.columns : 80),
+      getOutHasColors: () => isatty(1) && defaultOutput.getOutHasColors!(),
+      getErrHasColors: () => isatty(2) && defaultOutput.getErrHasColors!(),
       // commander's own errors ("error: unknown option") become our one line.
       outputError: (str) =>
         writeStderr(
@@ -147,8 +158,10 @@ function groupOf(argv: string[]): string | undefined {
 }
 
 /** A program with GROUP registered for real (`module`: its command module) and placeholders for the others. */
-function programWith(group: string, module: CommandModule | null): Command {
+function programWith(group: string, module: CommandModule | null, output?: OutputConfiguration): Command {
   const program = buildProgram();
+  // Before registering: each subcommand copies its parent's output settings when it is made.
+  if (output) program.configureOutput(output);
   for (const entry of registry) {
     if (module && entry.name === group) module.register(program, host);
     else program.command(entry.name).description(entry.summary);
@@ -243,6 +256,52 @@ let prepared: { group: string; program: Command } | null = null;
 /** Make GROUP's program now (`module` is GROUP's command module; '' and null: help, version). */
 export function prepareProgram(group: string, module: CommandModule | null): void {
   prepared = { group, program: programWith(group, module) };
+}
+
+/** Output that goes nowhere, at a fixed width and without colour: for warmUp(). */
+const NOWHERE: OutputConfiguration = {
+  writeOut: () => undefined,
+  writeErr: () => undefined,
+  outputError: () => undefined,
+  getOutHelpWidth: () => 80,
+  getErrHelpWidth: () => 80,
+  getOutHasColors: () => false,
+  getErrHasColors: () => false,
+};
+
+/**
+ * At snapshot build time, run what a start of GROUP runs in commander: its
+ * parse down to each subcommand's action, --version and every --help, on a
+ * throwaway program whose actions do nothing and whose output goes nowhere.
+ * V8 keeps in a snapshot the bytecode of the functions that ran while it was
+ * made (a start would otherwise compile each one on its first call), and the
+ * throwaway program's functions are the real one's.
+ */
+export function warmUp(group: string, module: CommandModule | null): void {
+  const program = programWith(group, module, NOWHERE);
+  const lines: string[][] = [['--version'], ['--help'], ['help']];
+  const visit = (command: Command, path: string[]): void => {
+    for (const sub of command.commands) {
+      const words = [...path, sub.name()];
+      if ((sub as IpcctlCommand).recordedAction) {
+        sub.action(() => undefined);
+        // Every operand given (a placeholder the no-op action never reads), then its help.
+        lines.push([...words, ...sub.registeredArguments.map(() => '1')], [...words, '--help']);
+      } else lines.push([...words, '--help']);
+      visit(sub, words);
+    }
+  };
+  visit(program, []);
+  for (const argv of lines) {
+    try {
+      program.parse(argv, { from: 'user' });
+    } catch {
+      /* help, version and usage errors end a parse by throwing (exitOverride) */
+    }
+  }
+  // The preAction hook set these for the placeholder lines.
+  settings.json = false;
+  settings.color = true;
 }
 
 async function programFor(argv: string[]): Promise<Reused | { program: Command; quick: null }> {

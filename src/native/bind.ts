@@ -3,12 +3,10 @@
 // object (mutating only paramsValue) is the cheapest path it has. Pointers
 // cross as plain numbers (DataType.U64 addresses), so a pointer into the
 // middle of a block is simple arithmetic.
-import { ffi } from './binding.js';
+import { DataType, ffi } from './binding.js';
 import { blockingCallEnded, blockingCallStarted } from '../exit.js';
 import { ensureHardExit } from './hard-exit.js';
 import { currentErrno, externalAddress, LIB, type CType } from './library.js';
-
-const { DataType } = ffi;
 
 export interface CallResult {
   value: number;

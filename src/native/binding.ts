@@ -7,6 +7,10 @@
 // resolver (a few ms at start-up); elsewhere we use ffi-rs.
 // We never pass array types, so skipping the wrapper's array handling is safe
 // (every params object here also sets freeResultMemory: false, as it does).
+//
+// The binary is loaded on first use, not on import: the modules that bind
+// functions can then be evaluated into a start-up snapshot (src/snapshot),
+// which must hold nothing of the run, and only a run loads the binary.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -37,4 +41,39 @@ function loadBinding(): Ffi {
   return require('ffi-rs') as Ffi;
 }
 
-export const ffi: Ffi = loadBinding();
+/**
+ * ffi-rs's DataType numbers for the types this program passes (the enum of
+ * its index.d.ts), known before the binary is loaded; checked against the
+ * binary's own when it loads.
+ */
+export const DataType = { String: 0, I32: 1, Void: 7, I64: 8, External: 11, U64: 12, U32: 20 } as const;
+
+let loaded: Ffi | null = null;
+const whenLoaded: Array<(f: Ffi) => void> = [];
+
+/** Run `fn` with the binding as soon as it is loaded (libc opened, errno slot found), before any call. */
+export function onLoad(fn: (f: Ffi) => void): void {
+  if (loaded) fn(loaded);
+  else whenLoaded.push(fn);
+}
+
+function binding(): Ffi {
+  if (loaded) return loaded;
+  const f = loadBinding();
+  const theirs = f.DataType as unknown as Record<string, number>;
+  for (const [name, n] of Object.entries(DataType)) {
+    if (theirs[name] !== n) throw new Error(`ffi-rs: DataType.${name} is ${theirs[name]}, not ${n}: this ffi-rs is not the one ipcctl was written for`);
+  }
+  loaded = f;
+  for (const fn of whenLoaded.splice(0)) fn(f);
+  return f;
+}
+
+/** The part of ffi-rs this program uses; the first call loads the binary. */
+export const ffi = {
+  DataType,
+  load: ((params: never) => (loaded ?? binding()).load(params)) as unknown as Ffi['load'],
+  open: ((params: never) => (loaded ?? binding()).open(params)) as Ffi['open'],
+  createExternalBuffer: ((external: never, length: number) => (loaded ?? binding()).createExternalBuffer(external, length)) as Ffi['createExternalBuffer'],
+  isNullPointer: ((external: never) => (loaded ?? binding()).isNullPointer(external)) as Ffi['isNullPointer'],
+};

@@ -2,11 +2,9 @@
 // types this layer speaks, the calling thread's errno, and the address held
 // in an External. bind.ts builds every binding on these; memory.ts the
 // memory we own.
-import { ffi } from './binding.js';
+import { DataType, ffi, onLoad } from './binding.js';
 
-const { DataType } = ffi;
 export const LIB = 'libc';
-ffi.open({ library: LIB, path: 'libc.so.6' });
 
 /** C argument and return types as this layer names them. */
 export const C = {
@@ -36,7 +34,12 @@ const errnoLocation = {
   paramsValue: [] as unknown[],
   freeResultMemory: false,
 };
-const errnoSlot = ffi.createExternalBuffer(ffi.load(errnoLocation as never) as never, 4);
+let errnoSlot: Buffer;
+// With the binary, before any call: libc opened, and where errno lives.
+onLoad((f) => {
+  f.open({ library: LIB, path: 'libc.so.6' });
+  errnoSlot = f.createExternalBuffer(f.load(errnoLocation as never) as never, 4);
+});
 
 /**
  * errno of this thread now: read it right after the call that failed,

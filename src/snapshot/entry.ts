@@ -43,7 +43,7 @@ const NOT_HELD = new Set([join(DIST, 'output', 'esm.js')]);
 const FFI_RS = resolvePackage('ffi-rs');
 
 const held = new Map<string, Held>();
-const NATIVE = join(DIST, 'native') + '/';
+const COMMANDS = join(DIST, 'commands') + '/';
 let building = true;
 type NodeRequire = (id: string) => unknown;
 const realRequires = new Map<string, NodeRequire & { resolve(id: string): string }>();
@@ -113,8 +113,6 @@ function load(file: string, from: string): unknown {
   const h = held.get(file) ?? (ours.has(file) ? hold(file) : null);
   if (!h) return notHeld(file, from);
   if (h.module) return h.module.exports;
-  // The native layer opens libraries and reads the environment when it loads: never at build time.
-  if (building && file.startsWith(NATIVE)) throw new Error(`snapshot: ${file} (required by ${from}) would load at build time`);
   const module = { exports: {}, id: file, filename: file, loaded: false };
   h.module = module;
   const dir = dirname(file);
@@ -144,7 +142,11 @@ function load(file: string, from: string): unknown {
 interface Cli {
   main(argv: string[]): Promise<void>;
   prepareProgram(group: string, module: unknown): void;
+  warmUp(group: string, module: unknown): void;
 }
+
+/** Domain modules left to load at run time, and why (IPCCTL_SNAPSHOT_VERBOSE=1 prints them). */
+const skipped: string[] = [];
 
 holdTree(DIST, __dirname);
 for (const f of readdirSync(dirname(COMMANDER), { recursive: true, encoding: 'utf8' })) {
@@ -160,8 +162,38 @@ const cli = refusingRunTimeReads(ROOT, () => {
   const module = group ? load(join(DIST, 'commands', `${group}.js`), __filename) : null;
   // The commander program the group's start will parse with, made now.
   c.prepareProgram(group ?? '', module);
+  // Then what a start runs, once, so that its bytecode is in the snapshot too.
+  c.warmUp(group ?? '', module);
+  preloadDomain();
   return c;
 });
+
+/**
+ * The modules the command layer imports when a command runs (`await
+ * import('../ipc/...')`, compiled to require('...') with single quotes),
+ * evaluated now: a start then finds the domain and the native layer's
+ * bindings in the heap (the binary itself loads at the first call; see
+ * native/binding.ts). One that reads something of the run at its top level
+ * (the guard says so) is left to load at run time, as before.
+ */
+function preloadDomain(): void {
+  const tried = new Set<string>();
+  const evaluated = [...held].filter(([f, h]) => h.module && f.startsWith(COMMANDS)).map(([f]) => f);
+  for (const from of evaluated) {
+    for (const m of readFileSync(from, 'utf8').matchAll(/require\('(\.\.?\/[^']+)'\)/g)) {
+      const file = resolve(dirname(from), m[1]!);
+      if (!ours.has(file) || held.get(file)?.module || tried.has(file)) continue;
+      tried.add(file);
+      try {
+        load(file, from);
+      } catch (err) {
+        skipped.push(`${file.slice(DIST.length + 1)}: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+if (process.env.IPCCTL_SNAPSHOT_VERBOSE === '1') for (const s of skipped) process.stderr.write(`snapshot ${group || 'core'}: left to run time: ${s}\n`);
 
 startupSnapshot.setDeserializeMainFunction(() => {
   building = false;

@@ -38,6 +38,8 @@ export function refusingRunTimeReads<T>(root: string, evaluate: () => T): T {
     replace(Math, 'random', refused('Math.random()')),
     replace(process, 'hrtime', refused('process.hrtime()')),
     replace(tty, 'isatty', refused('isatty()')),
+    // A native binary (ffi-rs) belongs to the process that loads it.
+    replace(process, 'dlopen', refused('process.dlopen()')),
   ];
   for (const name of ['readFileSync', 'openSync', 'existsSync', 'statSync', 'readdirSync', 'accessSync'] as const) {
     const original = fs[name] as (path: unknown, ...rest: unknown[]) => unknown;
