@@ -87,6 +87,8 @@ describe.skipIf(npmNode)('start-up snapshots', () => {
       ['bogus'],
       ['xdr', 'encode', 'int:3', '--hex'],
       ['sem', 'op'],
+      ['--json', 'msgq', 'stat', String(q)],
+      ['msgq', 'rm', '2147483646'],
     ];
     for (const args of cases) {
       const snap = ipcctl(args);
@@ -97,6 +99,19 @@ describe.skipIf(npmNode)('start-up snapshots', () => {
         stderr: plain.stderr,
       });
     }
+  });
+
+  it('holds the domain and native modules a command imports: a start reads none of their files', () => {
+    const q = newQueue();
+    const opened = (env: NodeJS.ProcessEnv) => {
+      const r = run('strace', ['-f', '-qq', '-e', 'trace=open,openat', IPCCTL, 'msgq', 'stat', String(q)], { env });
+      expect(r.code, r.stderr).toBe(0);
+      return [...r.stderr.matchAll(/"([^"]*\/dist\/[^"]*\.js)"/g)].map((m) => m[1]!.slice(m[1]!.indexOf('/dist/') + 1));
+    };
+    // The plain start reads them (the check can see them)...
+    expect(opened({ IPCCTL_NO_SNAPSHOT: '1' })).toEqual(expect.arrayContaining(['dist/ipc/sysv/msgq.js', 'dist/native/bind.js', 'dist/native/library.js']));
+    // ...the snapshot's start reads no file of ours at all.
+    expect(opened({})).toEqual([]);
   });
 
   describe('a copy of the package', () => {
@@ -132,6 +147,8 @@ describe.skipIf(npmNode)('start-up snapshots', () => {
         ['process.env.HOME;', 'reads process.env.HOME at build time'],
         ['Date.now();', 'reads Date.now() at build time'],
         ['require("node:fs").readFileSync("/proc/sys/kernel/msgmax");', 'reads /proc/sys/kernel/msgmax (fs.readFileSync) at build time'],
+        ['process.cwd();', 'reads process.cwd() at build time'],
+        ['process.pid;', 'reads process.pid at build time'],
       ] as const) {
         writeFileSync(xdr, clean);
         appendFileSync(xdr, `\n${read}\n`);
@@ -144,6 +161,24 @@ describe.skipIf(npmNode)('start-up snapshots', () => {
       const r = run(process.execPath, [join(copy, 'dist', 'snapshot', 'make.js'), 'xdr'], { timeout: 50_000 });
       expect(r.stderr).toBe('');
       expect(existsSync(join(copy, 'dist', 'snapshots', 'xdr.blob'))).toBe(true);
+    });
+
+    it('leaves to run time a domain module that reads the run at its top level, and the group keeps its snapshot', { timeout: 60_000 }, () => {
+      const domain = join(copy, 'dist', 'ipc', 'sysv', 'sem-lock.js');
+      const clean = readFileSync(domain, 'utf8');
+      try {
+        appendFileSync(domain, '\nprocess.getuid();\n');
+        const r = run(process.execPath, [join(copy, 'dist', 'snapshot', 'make.js'), 'sem'], { timeout: 50_000, env: { IPCCTL_SNAPSHOT_VERBOSE: '1' } });
+        expect(r.code).toBe(0);
+        expect(r.stderr).toBe('ipcctl: snapshot sem: left to run time: ipc/sysv/sem-lock.js: reads process.getuid() at build time\n');
+        expect(existsSync(join(copy, 'dist', 'snapshots', 'sem.blob'))).toBe(true);
+        // It loads when the command runs, from the snapshot's start too.
+        const set = newSet(['--value', '1']);
+        const lock = run(launcher, ['sem', 'lock', String(set), '--', 'sh', '-c', 'exit 7']);
+        expect(lock, lock.stderr).toMatchObject({ code: 7, stderr: '' });
+      } finally {
+        writeFileSync(domain, clean);
+      }
     });
   });
 });

@@ -17,6 +17,13 @@ function replace<T extends object, K extends keyof T>(owner: T, key: K, value: u
   return () => Object.defineProperty(owner, key, { configurable: true, writable: true, value: original });
 }
 
+/** The same for a property read: reading owner[key] calls `get`. */
+function replaceGetter<T extends object>(owner: T, key: keyof T & string, get: () => unknown): Restore {
+  const original = Object.getOwnPropertyDescriptor(owner, key);
+  Object.defineProperty(owner, key, { configurable: true, get });
+  return () => (original ? Object.defineProperty(owner, key, original) : delete owner[key]);
+}
+
 function refused(what: string): () => never {
   return () => {
     throw new Error(`reads ${what} at build time`);
@@ -40,6 +47,9 @@ export function refusingRunTimeReads<T>(root: string, evaluate: () => T): T {
     replace(tty, 'isatty', refused('isatty()')),
     // A native binary (ffi-rs) belongs to the process that loads it.
     replace(process, 'dlopen', refused('process.dlopen()')),
+    // And so do its ids, directory and arguments.
+    ...(['cwd', 'getuid', 'geteuid', 'getgid', 'getegid', 'umask'] as const).map((f) => replace(process, f, refused(`process.${f}()`))),
+    ...(['pid', 'ppid', 'argv'] as const).map((p) => replaceGetter(process, p, refused(`process.${p}`))),
   ];
   for (const name of ['readFileSync', 'openSync', 'existsSync', 'statSync', 'readdirSync', 'accessSync'] as const) {
     const original = fs[name] as (path: unknown, ...rest: unknown[]) => unknown;

@@ -40,6 +40,8 @@ async function make(group: string): Promise<boolean> {
     warn(`no start-up snapshot for ${group} (${reason(made.stderr)})`);
     return false;
   }
+  // Domain modules left to load at run time (entry.ts), with IPCCTL_SNAPSHOT_VERBOSE=1.
+  for (const line of made.stderr.split('\n')) if (line.startsWith('snapshot ')) process.stderr.write(`ipcctl: ${line}\n`);
   // The same question asked of the snapshot and of the plain CLI must get the same answer.
   const question = group === 'core' ? ['--version'] : [group, '--help'];
   const tried = await run(['--snapshot-blob', `${blob}.new`, LAUNCHER, ...question], {});
