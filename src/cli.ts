@@ -258,11 +258,14 @@ export function prepareProgram(group: string, module: CommandModule | null): voi
   prepared = { group, program: programWith(group, module) };
 }
 
-/** Output that goes nowhere, at a fixed width and without colour: for warmUp(). */
+/** What warmUp()'s throwaway program wrote (to its stdout, its stderr) for the line it parsed last. */
+const written = { out: '', err: '' };
+
+/** Output kept in `written`, at the width and without the colour of output that is not a terminal: for warmUp(). */
 const NOWHERE: OutputConfiguration = {
-  writeOut: () => undefined,
-  writeErr: () => undefined,
-  outputError: () => undefined,
+  writeOut: (s) => void (written.out += s),
+  writeErr: (s) => void (written.err += s),
+  outputError: (s) => void (written.err += s),
   getOutHelpWidth: () => 80,
   getErrHelpWidth: () => 80,
   getOutHasColors: () => false,
@@ -277,6 +280,13 @@ const NOWHERE: OutputConfiguration = {
  * made (a start would otherwise compile each one on its first call), and the
  * throwaway program's functions are the real one's.
  */
+/**
+ * Help as warmUp() saw it written, by command line: a start from a snapshot
+ * whose stdout is not a terminal writes it as it is, without formatting it
+ * again (formatting is most of what `ipcctl --help` costs).
+ */
+let cannedHelp: Map<string, string> | null = null;
+
 export function warmUp(group: string, module: CommandModule | null): void {
   const program = programWith(group, module, NOWHERE);
   const lines: string[][] = [['--version'], ['--help'], ['help']];
@@ -292,13 +302,21 @@ export function warmUp(group: string, module: CommandModule | null): void {
     }
   };
   visit(program, []);
+  const help = new Map<string, string>();
   for (const argv of lines) {
+    written.out = written.err = '';
     try {
       program.parse(argv, { from: 'user' });
-    } catch {
-      /* help, version and usage errors end a parse by throwing (exitOverride) */
+    } catch (err) {
+      // Help, version and usage errors end a parse by throwing (exitOverride).
+      // Help that went to stdout alone, exit 0, is the same at every start
+      // whose stdout is not a terminal (80 columns, no colour): kept.
+      const e = err as CommanderError;
+      const shown = e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') && e.exitCode === 0;
+      if (shown && written.err === '' && written.out !== '') help.set(argv.join('\0'), written.out);
     }
   }
+  cannedHelp = help;
   // The preAction hook set these for the placeholder lines.
   settings.json = false;
   settings.color = true;
@@ -332,6 +350,15 @@ export async function runCommand(argv: string[]): Promise<number> {
   settings.color = true;
   process.exitCode = undefined;
   let code: number;
+  const canned = cannedHelp?.get(argv.join('\0'));
+  if (canned !== undefined && !isatty(1)) {
+    try {
+      writeStdout(canned);
+    } catch {
+      /* reader gone, as for help written by commander */
+    }
+    return EXIT.OK;
+  }
   try {
     refuseUnknownHelpTopic(argv);
     const { program, quick } = reusedFor(argv) ?? (await programFor(argv));

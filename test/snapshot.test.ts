@@ -81,6 +81,8 @@ describe.skipIf(npmNode)('start-up snapshots', () => {
     const cases = [
       ['--version'],
       ['--help'],
+      ['help'],
+      ['sem', 'lock', '--help'],
       ['msgq', '--help'],
       ['msgq', 'stat', String(q)],
       ['msgq', 'stat', '2147483646'],
@@ -99,6 +101,21 @@ describe.skipIf(npmNode)('start-up snapshots', () => {
         stderr: plain.stderr,
       });
     }
+  });
+
+  it('formats help for a terminal at its width, as the plain start does (the help a snapshot keeps is for other outputs)', () => {
+    // script(1) gives the command a terminal; stty sets its width.
+    const inTerminal = (env: string) => run('script', ['-qc', `stty cols 150; ${env} ${IPCCTL} --help`, '/dev/null']).stdout;
+    const snap = inTerminal('');
+    expect(snap).toBe(inTerminal('IPCCTL_NO_SNAPSHOT=1'));
+    expect(Math.max(...snap.split('\n').map((l) => l.trimEnd().length))).toBeGreaterThan(80);
+    expect(
+      Math.max(
+        ...ipcctl(['--help'])
+          .stdout.split('\n')
+          .map((l) => l.length),
+      ),
+    ).toBeLessThanOrEqual(80);
   });
 
   it('holds the domain and native modules a command imports: a start reads none of their files', () => {

@@ -202,7 +202,7 @@ startupSnapshot.setDeserializeMainFunction(() => {
   const launcher = process.argv[1];
   let real: string | null = null;
   try {
-    real = realpathSync(launcher);
+    real = realpathSync.native(launcher);
   } catch {
     /* no such launcher: Node's loader below says so */
   }

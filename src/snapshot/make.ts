@@ -42,14 +42,17 @@ async function make(group: string): Promise<boolean> {
   }
   // Domain modules left to load at run time (entry.ts), with IPCCTL_SNAPSHOT_VERBOSE=1.
   for (const line of made.stderr.split('\n')) if (line.startsWith('snapshot ')) process.stderr.write(`ipcctl: ${line}\n`);
-  // The same question asked of the snapshot and of the plain CLI must get the same answer.
-  const question = group === 'core' ? ['--version'] : [group, '--help'];
-  const tried = await run(['--snapshot-blob', `${blob}.new`, LAUNCHER, ...question], {});
-  const plain = spawnSync(process.execPath, [LAUNCHER, ...question], { env, encoding: 'utf8' });
-  if (tried.status !== 0 || tried.stdout !== plain.stdout || plain.stdout === '') {
-    rmSync(`${blob}.new`, { force: true });
-    warn(`the start-up snapshot for ${group} does not start (${lastLine(tried.stderr) || 'another answer'})`);
-    return false;
+  // The same questions asked of the snapshot and of the plain CLI must get the same answers
+  // (help among them: a snapshot writes the help it kept when it was made).
+  const questions = group === 'core' ? [['--version'], ['--help']] : [[group, '--help']];
+  for (const question of questions) {
+    const tried = await run(['--snapshot-blob', `${blob}.new`, LAUNCHER, ...question], {});
+    const plain = spawnSync(process.execPath, [LAUNCHER, ...question], { env, encoding: 'utf8' });
+    if (tried.status !== 0 || tried.stdout !== plain.stdout || plain.stdout === '') {
+      rmSync(`${blob}.new`, { force: true });
+      warn(`the start-up snapshot for ${group} does not start (${lastLine(tried.stderr) || 'another answer'})`);
+      return false;
+    }
   }
   renameSync(`${blob}.new`, blob);
   return true;
