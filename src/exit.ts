@@ -5,10 +5,17 @@
 // synchronously, so nothing is lost by skipping the atexit handlers.
 
 let pendingBlockingCalls = 0;
+let blockingCallsMade = 0;
 let hardExit: ((code: number) => never) | null = null;
 
 export function blockingCallStarted(): void {
   pendingBlockingCalls++;
+  blockingCallsMade++;
+}
+
+/** Has this process ever made a blocking call (whose callback may still be due)? */
+export function madeBlockingCalls(): boolean {
+  return blockingCallsMade > 0;
 }
 
 export function blockingCallEnded(): void {
