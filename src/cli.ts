@@ -313,7 +313,10 @@ export function warmUp(group: string, module: CommandModule | null): void {
       // whose stdout is not a terminal (80 columns, no colour): kept.
       const e = err as CommanderError;
       const shown = e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') && e.exitCode === 0;
-      if (shown && written.err === '' && written.out !== '') help.set(argv.join('\0'), written.out);
+      // Only lines of this group (or of none, for core): a line of another
+      // group runs on a program with that group registered, whose help differs.
+      const ours = (groupOf(argv) ?? '') === group;
+      if (shown && ours && written.err === '' && written.out !== '') help.set(argv.join('\0'), written.out);
     }
   }
   cannedHelp = help;

@@ -103,6 +103,18 @@ describe.skipIf(npmNode)('start-up snapshots', () => {
     }
   });
 
+  it("writes the help a snapshot kept only for its own group's lines: a batch's help lines read as the commands' own", () => {
+    const lines = [['msgq', '--help'], ['--help'], ['sem', 'op', '--help'], ['help']];
+    const r = ipcctl(['--json', 'batch'], { input: lines.map((l) => l.join(' ') + '\n').join('') });
+    expect(r.code, r.stderr).toBe(0);
+    const replies = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { exit: number; stdout: string });
+    expect(replies.map((x) => x.stdout)).toEqual(lines.map((l) => ipcctl(l).stdout));
+    expect(replies.map((x) => x.exit)).toEqual([0, 0, 0, 0]);
+  });
+
   it('formats help for a terminal at its width, as the plain start does (the help a snapshot keeps is for other outputs)', () => {
     // script(1) gives the command a terminal; stty sets its width.
     const inTerminal = (env: string) => run('script', ['-qc', `stty cols 150; ${env} ${IPCCTL} --help`, '/dev/null']).stdout;
