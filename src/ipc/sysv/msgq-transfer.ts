@@ -120,10 +120,17 @@ export async function receiveStream(q: MessageQueue, out: Output, opts: ReceiveS
     }
   };
 
+  // Take what is there from this thread first, unless the last batch emptied the queue: then
+  // a producer is feeding it, and the next batch goes straight to the call that waits in the
+  // kernel (with the helper), which keeps taking as the messages come. Taking the few that a
+  // small queue holds from here, one turn of JS and one write per queueful, would make this end
+  // slower than the producer, which would then wait on a full queue at every turn.
+  let takeNow = true;
+  const mayWait = ctl !== null && !opts.all && !opts.nowait;
   try {
     while (delivered < opts.count && !signals.stopped && !timedOut) {
       const max = Math.min(opts.count - delivered, RUN_COUNT);
-      let run = q.receiveRunNow(opts.capacity, ropts, max, sep);
+      let run: ReceivedRun | null = takeNow || !mayWait ? q.receiveRunNow(opts.capacity, ropts, max, sep) : null;
       if (!run) {
         if (opts.all || opts.nowait) {
           empty = !opts.all;
@@ -143,6 +150,7 @@ export async function receiveStream(q: MessageQueue, out: Output, opts: ReceiveS
       }
       setWaiting(false);
       poll.reset();
+      takeNow = run.count === max || run.full;
       deliver(run);
       if (failure) break;
       // Let a signal in between batches: a drain may never need to wait.

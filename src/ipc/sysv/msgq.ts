@@ -416,6 +416,11 @@ export class ReceivedRun {
     return out;
   }
 
+  /** Did the run stop because the area had no room for one more message of the largest size? */
+  get full(): boolean {
+    return this.count >= this.area.room || this.area.endOf(this.count - 1) + this.area.capacity + 1 > this.area.size;
+  }
+
   /** The first message not wholly within the first `written` bytes. */
   firstUnwritten(written: number): number {
     let i = 0;

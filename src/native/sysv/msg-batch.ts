@@ -33,6 +33,7 @@ const receiveRun = useHelper
   : null;
 const wake = useHelper ? bind('ipcctl_wake', C.int, [C.ptr], HELPER) : null;
 const waitInit = useHelper ? bind('ipcctl_wait_init', C.int, [], HELPER) : null;
+const waitFree = useHelper ? bind('ipcctl_wait_free', C.void, [C.ptr], HELPER) : null;
 let waitReady: boolean | null = null;
 
 /** True when a batch can block in the kernel and still be ended at once (the C helper is there). */
@@ -44,11 +45,13 @@ export function canWaitInBatch(): boolean {
 /**
  * Shared between JS and a waiting batch: the loop's thread id, a stop flag,
  * how many messages a receive loop holds so far, and five words in which
- * the loops of one stream keep how they pace themselves (int32 each; the C
- * file's struct wait_ctl). One per stream: the pacing outlives each call.
+ * the loops of one stream keep how they pace themselves (int32 each), then
+ * the C side's pointer to the stream's own loop thread (the C file's struct
+ * wait_ctl). One per stream: the pacing and the thread outlive each call;
+ * free() ends the thread.
  */
 export class WaitControl {
-  private mem = new NativeMemory(32);
+  private mem = new NativeMemory(40);
   private view = new Int32Array(this.mem.buf.buffer, this.mem.buf.byteOffset, 8);
 
   constructor() {
@@ -81,7 +84,9 @@ export class WaitControl {
     return this.mem.addr;
   }
 
+  /** End the stream's loop thread (no call may be running) and release the words. */
   free(): void {
+    waitFree?.call(this.mem.addr);
     this.mem.free();
   }
 }

@@ -1,0 +1,145 @@
+// Where a waiting message stream runs its loop (src/native/c/msg_batch.c,
+// "The stream's own thread"): every waiting call of one stream runs on the
+// same thread, one of the stream's own, not on whichever libuv pool thread
+// is free (the scheduler would then often put the loops of both ends on one
+// CPU). That thread blocks the signals Node handles (SIGINT, SIGTERM), not
+// SIGURG (which ends its wait), and is gone once the stream has ended. Each
+// end is fed or drained by a Perl peer in small steps, so that the stream
+// makes many waiting calls; the threads blocked in msgrcv/msgsnd are seen
+// in /proc/PID/task/TID/syscall meanwhile.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { IPCCTL, ipcctl, newQueue, ROOT } from './helpers/run.js';
+
+/** msgsnd and msgrcv system call numbers, as /proc/PID/task/TID/syscall shows them. */
+const CALLS: Record<string, { msgsnd: number; msgrcv: number }> = { x64: { msgsnd: 69, msgrcv: 70 }, arm64: { msgsnd: 189, msgrcv: 188 } };
+const calls = CALLS[process.arch];
+const hasHelper = existsSync(`${ROOT}dist/native/libipcctl-batch.so`);
+
+function tids(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+}
+
+/** Threads of `pid` blocked in system call `nr` now, with their blocked-signal masks. */
+function blockedIn(pid: number, nr: number): Map<string, bigint> {
+  const found = new Map<string, bigint>();
+  for (const tid of tids(pid)) {
+    try {
+      const call = readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').split(' ')[0];
+      if (Number(call) !== nr) continue;
+      const mask = /^SigBlk:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1];
+      found.set(tid, BigInt(`0x${mask ?? '0'}`));
+    } catch {
+      /* the thread ended meanwhile */
+    }
+  }
+  return found;
+}
+
+const bit = (sig: number) => 1n << BigInt(sig - 1);
+const SIGINT = 2;
+const SIGTERM = 15;
+const SIGURG = 23;
+
+/** Sample `pid` every millisecond until `done` settles; every thread seen blocked in `nr`. */
+async function watch(pid: number, nr: number, done: Promise<unknown>): Promise<Map<string, bigint>> {
+  const seen = new Map<string, bigint>();
+  let over = false;
+  void done.finally(() => (over = true));
+  while (!over) {
+    for (const [tid, mask] of blockedIn(pid, nr)) seen.set(tid, mask);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  return seen;
+}
+
+function perl(script: string, args: string[]) {
+  const child = spawn('perl', ['-e', `use IPC::SysV; ${script}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => child.on('close', (code) => resolve({ code, out, err })));
+}
+
+describe.skipIf(!calls || !hasHelper || process.env.IPCCTL_NO_C_HELPER === '1')('the loop thread of a waiting stream (C helper)', () => {
+  it(
+    'recv --count: one thread of its own waits in msgrcv for every call, blocks SIGINT/SIGTERM but not SIGURG, and is gone after',
+    { timeout: 60_000 },
+    async () => {
+      const id = newQueue();
+      const n = 60;
+      const batch = spawn(IPCCTL, ['batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let reply = '';
+      batch.stdout.setEncoding('utf8');
+      const replied = new Promise<string>((resolve) => {
+        batch.stdout.on('data', (d: string) => {
+          reply += d;
+          if (reply.includes('\n')) resolve(reply);
+        });
+      });
+      const exited = new Promise<number | null>((resolve) => batch.on('exit', resolve));
+      try {
+        batch.stdin.write(`msgq recv ${id} --count ${n} --timeout 50s\n`);
+        // One message every 15 ms: the receiver waits for each, and hands on what it holds
+        // after 20 ms, so the stream makes many waiting calls.
+        const fed = perl(
+          'my ($id, $n) = @ARGV; for my $i (1 .. $n) { msgsnd($id, pack("l! a*", 1, "m$i"), 0) or die "$!"; select(undef, undef, undef, 0.015) }',
+          [String(id), String(n)],
+        );
+        const seen = await watch(batch.pid!, calls!.msgrcv, replied);
+        expect((await fed).code).toBe(0);
+        const [code, out] = (await replied).trimEnd().split('|');
+        expect(code).toBe('0');
+        expect(out!.split('\\n').slice(0, -1)).toEqual(Array.from({ length: n }, (_, i) => `m${i + 1}`));
+        // The main thread only ever tries IPC_NOWAIT: every thread seen waiting is a loop's.
+        expect([...seen.keys()]).toHaveLength(1);
+        const [tid, mask] = [...seen][0]!;
+        expect(mask & bit(SIGINT)).toBe(bit(SIGINT));
+        expect(mask & bit(SIGTERM)).toBe(bit(SIGTERM));
+        expect(mask & bit(SIGURG)).toBe(0n);
+        // The reply comes after the stream has ended its thread.
+        expect(tids(batch.pid!)).not.toContain(tid);
+      } finally {
+        batch.stdin.end();
+        expect(await exited).toBe(0);
+      }
+    },
+  );
+
+  it('send --lines: one thread of its own waits in msgsnd for every call; every line arrives once, in order', { timeout: 60_000 }, async () => {
+    const id = newQueue();
+    expect(ipcctl(['msgq', 'set', String(id), '--max-bytes', '1024']).code).toBe(0);
+    const chunks = 15;
+    const per = 20;
+    const lines = Array.from({ length: chunks * per }, (_, i) => `${i} ${'z'.repeat(96)}`);
+    const sender = spawn(IPCCTL, ['msgq', 'send', String(id), '--lines', '--timeout', '50s'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const sent = new Promise<number | null>((resolve) => sender.on('exit', resolve));
+    // The queue holds ten lines; the reader takes one every 3 ms.
+    const drained = perl(
+      'my ($id, $n) = @ARGV; my $b; for (1 .. $n) { msgrcv($id, $b, 65536, 0, 0) or die "$!"; print substr($b, 8), "\\n"; select(undef, undef, undef, 0.003) }',
+      [String(id), String(lines.length)],
+    );
+    const seen = watch(sender.pid!, calls!.msgsnd, sent);
+    // Twenty lines at a time, each a read of its own and so a batch (and a waiting call) of its own.
+    for (let c = 0; c < chunks; c++) {
+      sender.stdin.write(lines.slice(c * per, (c + 1) * per).join('\n') + '\n');
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    sender.stdin.end();
+    expect(await sent).toBe(0);
+    const got = await drained;
+    expect(got.code).toBe(0);
+    expect(got.out.split('\n').slice(0, -1)).toEqual(lines);
+    const threads = await seen;
+    expect([...threads.keys()]).toHaveLength(1);
+    const mask = [...threads.values()][0]!;
+    expect(mask & bit(SIGINT)).toBe(bit(SIGINT));
+    expect(mask & bit(SIGURG)).toBe(0n);
+  });
+});
