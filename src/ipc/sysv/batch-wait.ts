@@ -22,6 +22,8 @@ export interface WaitPlan {
   signals: StopSignals;
   /** Wake the batch once it holds a message for HOLD_MS (receivers). */
   hold?: boolean;
+  /** Called at each look at a waiting batch (every TICK_MS). */
+  onTick?: () => void;
 }
 
 export interface Waited<T> {
@@ -53,6 +55,7 @@ export async function waitInKernel<T>(ctl: WaitControl, plan: WaitPlan, call: ()
   const tick = setInterval(() => {
     // A wake may land just before the thread enters the kernel: repeat it.
     if (wanted) return ctl.wake();
+    plan.onTick?.();
     if (plan.deadline.remaining() === 0) return expire();
     if (plan.hold && ctl.held > 0) {
       const now = Date.now();

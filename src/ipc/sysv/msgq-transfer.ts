@@ -260,8 +260,26 @@ export async function sendStream(q: MessageQueue, input: Input, opts: SendStream
     if (on !== waiting) opts.onWait?.((waiting = on));
   };
   let timedOut = false;
+  // With the helper, and input from a descriptor, the native loop reads, splits and sends
+  // on the stream's thread, one call for the whole stream; what it stops at (the end of
+  // input, a record too long, a failure) is judged by the code below, as without it.
+  const fd = input.fd;
+  const inNative = ctl !== null && fd !== undefined && !opts.nowait && batch().canSendReading();
+  const nativePlan: WaitPlan = { ...plan, onTick: () => setWaiting(ctl!.waiting) };
   try {
     outer: while (!signals.stopped) {
+      if (inNative) {
+        const w = await waitInKernel(ctl!, nativePlan, () => q.sendReadingWaiting(records, fd!, opts.separator, opts.type, ctl!));
+        setWaiting(false);
+        sent += w.value.sent;
+        if (w.value.error) throw annotate(w.value.error);
+        if (w.value.readError) throw annotate(readFailure(w.value.readError, what));
+        if (w.value.woken) {
+          if (w.timedOut) timedOut = true;
+          if (w.timedOut || signals.stopped) break;
+          continue;
+        }
+      }
       let more: boolean | null;
       try {
         more = records.next(read);
@@ -438,8 +456,13 @@ function guardedReader(input: Input, what: string): ReadInto {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) throw e;
-      const detail = code === 'EISDIR' ? 'stdin is a directory' : 'reading stdin failed';
-      throw IpcError.of(code, what, '', { detail, exitCode: EXIT.FAILED });
+      throw readFailure(code, what);
     }
   };
+}
+
+/** A failed read of the input (errno name `code`) as one line. */
+function readFailure(code: string, what: string): IpcError {
+  const detail = code === 'EISDIR' ? 'stdin is a directory' : 'reading stdin failed';
+  return IpcError.of(code, what, '', { detail, exitCode: EXIT.FAILED });
 }

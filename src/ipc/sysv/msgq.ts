@@ -200,6 +200,29 @@ export class MessageQueue extends SysvObject<MsqStat, MsqChanges> {
     return { sent: r.done, woken: false, error: this.sendError(r.error) };
   }
 
+  /**
+   * Read records from `fd` and send them, waiting for room and for input, in
+   * one native call on the stream's thread (Batch.canSendReading()), from
+   * where `records` stands (all of its current batch sent). Returns when
+   * the input ended, a record is too long for the queue, at a failure, or
+   * when `ctl` is woken; `records` then holds what is left for the
+   * TypeScript path to judge (the last record, the record too long).
+   */
+  async sendReadingWaiting(
+    records: RecordBatch,
+    fd: number,
+    sep: number,
+    type: number,
+    ctl: Batch.WaitControl,
+  ): Promise<ManySent & { woken: boolean; readError?: string }> {
+    records.handOver();
+    const r = await batch().msgSendReadingWaiting(this.id, records.native, fd, sep, this.messageLimit().bytes, type, ctl);
+    records.takeBack();
+    if (r.error === undefined) return { sent: r.done, woken: false, readError: r.readError };
+    if (r.error === 'EINTR') return { sent: r.done, woken: true };
+    return { sent: r.done, woken: false, error: this.sendError(r.error) };
+  }
+
   private sendError(code: string): unknown {
     try {
       relabel(IpcError.of(code, 'msgsnd', this.name), 'msgq send', this.name);

@@ -60,6 +60,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -87,6 +88,8 @@ struct wait_ctl {
     int32_t held; /* messages taken by a receive loop so far */
     struct pace pace;
     struct runner *runner; /* the stream's loop thread, once started; JS only zeroes it */
+    int32_t waiting;       /* a send loop is blocked for room now (the spinner) */
+    int32_t unused;
 };
 
 #define QUICK_NS 200000L   /* a wait this short was the peer's turn on the CPU */
@@ -229,7 +232,10 @@ static int send_one(struct loop *l, int msqid, const char *msg, size_t len, int 
     if (errno != EAGAIN)
         return -1;
     long t0 = now_ns();
-    if (msgsnd(msqid, msg, len, msgflg) == -1)
+    __atomic_store_n(&l->ctl->waiting, 1, __ATOMIC_RELAXED);
+    int r = msgsnd(msqid, msg, len, msgflg);
+    __atomic_store_n(&l->ctl->waiting, 0, __ATOMIC_RELAXED);
+    if (r == -1)
         return -1;
     paced(l, now_ns() - t0);
     return 0;
@@ -259,6 +265,36 @@ static int stopping(struct wait_ctl *ctl)
     return ctl && __atomic_load_n(&ctl->stop, __ATOMIC_SEQ_CST);
 }
 
+/* Send base[start, start + len) as one message of type `mtype`, in place when 8 bytes of
+ * the block are before it (they are kept aside and put back), else through `scratch`;
+ * EINTR is retried unless woken. 0, or -1 with *stopped = the errno (EINTR when woken). */
+static int send_record(struct loop *l, int msqid, long mtype, char *base, size_t start, size_t len,
+                       char *scratch, int msgflg, int *stopped)
+{
+    char saved[MTYPE_SIZE];
+    char *msg = start >= MTYPE_SIZE ? base + start - MTYPE_SIZE : scratch;
+    if (msg == scratch)
+        memcpy(scratch + MTYPE_SIZE, base + start, len);
+    memcpy(saved, msg, MTYPE_SIZE);
+    memcpy(msg, &mtype, MTYPE_SIZE);
+    int r;
+    for (;;) {
+        if (stopping(l->ctl)) {
+            *stopped = EINTR;
+            r = -1;
+            break;
+        }
+        if ((r = send_one(l, msqid, msg, len, msgflg)) == 0)
+            break;
+        if (errno != EINTR) {
+            *stopped = errno;
+            break;
+        }
+    }
+    memcpy(msg, saved, MTYPE_SIZE);
+    return r;
+}
+
 /*
  * Send records base[spans[2i] .. spans[2i] + spans[2i+1]) for i in [0, count),
  * each as one message of type `mtype`. msgsnd wants the type in the 8 bytes
@@ -278,34 +314,88 @@ static long msgsnd_spans(int msqid, long mtype, char *base,
     struct loop l;
     *stopped = 0;
     enter(&l, ctl, msgflg);
-    for (i = 0; i < count; i++) {
-        size_t start = spans[2 * i], len = spans[2 * i + 1];
-        char saved[MTYPE_SIZE];
-        char *msg = start >= MTYPE_SIZE ? base + start - MTYPE_SIZE : scratch;
-        if (msg == scratch)
-            memcpy(scratch + MTYPE_SIZE, base + start, len);
-        memcpy(saved, msg, MTYPE_SIZE);
-        memcpy(msg, &mtype, MTYPE_SIZE);
-        int r;
-        for (;;) {
-            if (stopping(ctl)) {
-                *stopped = EINTR;
-                r = -1;
-                break;
-            }
-            if ((r = send_one(&l, msqid, msg, len, msgflg)) == 0)
-                break;
-            if (errno != EINTR) {
-                *stopped = errno;
-                break;
-            }
-        }
-        memcpy(msg, saved, MTYPE_SIZE);
-        if (r != 0)
+    for (i = 0; i < count; i++)
+        if (send_record(&l, msqid, mtype, base, spans[2 * i], spans[2 * i + 1], scratch, msgflg, stopped) != 0)
             break;
-    }
     leave(&l, ctl);
     return i;
+}
+
+/*
+ * Read records (ended by `sep`) from `fd` into `block` and send each as it
+ * is complete, for `msgq send --lines/--null` from a descriptor: one call
+ * for the whole stream, on the stream's thread, so that reading, splitting
+ * and sending never wait for JavaScript (which cost a tenth of the
+ * sender's time, once per read). It keeps the layout of msg-batch.ts
+ * RecordBatch: block[0, filled) read, records from `start` on not sent yet,
+ * the partial record moved to the front before each read. It returns, with
+ * the state in *st, whatever TypeScript must judge or word: the end of input
+ * (a last record may lack its separator), a record longer than `limit`
+ * (complete, or partial with more than `limit` bytes in), a full block, a
+ * failed read (st->read_errno) or msgsnd (*stopped), or a wake (*stopped =
+ * EINTR). Only waiting loops (no IPC_NOWAIT) come here. A read that finds
+ * nothing on a non-blocking descriptor waits in poll(2); a read or poll
+ * that is waiting ends with EINTR at a wake like msgsnd does. Returns how
+ * many records went.
+ */
+struct read_state {
+    int64_t filled;     /* bytes in the block */
+    int64_t start;      /* where the first record not sent starts */
+    int64_t ended;      /* read returned 0 */
+    int64_t read_errno; /* errno of a failed read, else 0 */
+};
+
+static long msgsnd_read(int msqid, long mtype, int fd, char *block, size_t size, int sep, size_t limit,
+                        char *scratch, int msgflg, struct read_state *st, int *stopped, struct wait_ctl *ctl)
+{
+    struct loop l;
+    long sent = 0;
+    size_t filled = (size_t)st->filled, start = (size_t)st->start;
+    *stopped = 0;
+    st->read_errno = 0;
+    enter(&l, ctl, msgflg);
+    for (;;) {
+        char *at, *end;
+        while ((at = block + start) < block + filled && (end = memchr(at, sep, filled - start))) {
+            size_t len = (size_t)(end - at);
+            if (len > limit)
+                goto out;
+            if (send_record(&l, msqid, mtype, block, start, len, scratch, msgflg, stopped) != 0)
+                goto out;
+            start += len + 1;
+            sent++;
+        }
+        if (filled - start > limit || st->ended)
+            goto out;
+        if (start > 0) {
+            memmove(block, block + start, filled - start);
+            filled -= start;
+            start = 0;
+        }
+        if (filled == size)
+            goto out;
+        if (stopping(ctl)) {
+            *stopped = EINTR;
+            goto out;
+        }
+        ssize_t n = read(fd, block + filled, size - filled);
+        if (n > 0) {
+            filled += (size_t)n;
+        } else if (n == 0) {
+            st->ended = 1;
+        } else if (errno == EAGAIN) {
+            struct pollfd p = {fd, POLLIN, 0};
+            poll(&p, 1, -1); /* EINTR at a wake: `stop` is looked at above */
+        } else if (errno != EINTR) {
+            st->read_errno = errno;
+            goto out;
+        }
+    }
+out:
+    leave(&l, ctl);
+    st->filled = (int64_t)filled;
+    st->start = (int64_t)start;
+    return sent;
 }
 
 /*
@@ -500,6 +590,33 @@ long ipcctl_msgsnd_spans(int msqid, long mtype, char *base,
     if (ctl && !(msgflg & IPC_NOWAIT) && on_runner(ctl, send_job, &j))
         return j.result;
     return msgsnd_spans(msqid, mtype, base, spans, count, scratch, msgflg, stopped, ctl);
+}
+
+struct read_job {
+    int msqid, fd, sep, msgflg;
+    long mtype, result;
+    char *block, *scratch;
+    size_t size, limit;
+    struct read_state *st;
+    int *stopped;
+    struct wait_ctl *ctl;
+};
+
+static void read_job(void *p)
+{
+    struct read_job *j = p;
+    j->result = msgsnd_read(j->msqid, j->mtype, j->fd, j->block, j->size, j->sep, j->limit, j->scratch, j->msgflg, j->st, j->stopped, j->ctl);
+}
+
+/* msgsnd_read, for JS: on the stream's thread (a waiting loop only: `ctl` set, no IPC_NOWAIT). */
+long ipcctl_msgsnd_read(int msqid, long mtype, int fd, char *block, size_t size, int sep, size_t limit,
+                        char *scratch, int msgflg, struct read_state *st, int *stopped, struct wait_ctl *ctl)
+{
+    struct read_job j = {msqid, fd, sep, msgflg & ~IPC_NOWAIT, mtype, 0, block, scratch, size, limit, st, stopped, ctl};
+    if (on_runner(ctl, read_job, &j))
+        return j.result;
+    read_job(&j);
+    return j.result;
 }
 
 struct receive_job {

@@ -28,6 +28,9 @@ const helperPath = join(__dirname, '..', 'libipcctl-batch.so');
 const useHelper = process.env.IPCCTL_NO_C_HELPER !== '1' && existsSync(helperPath) && openLibrary(HELPER, helperPath);
 
 const sendSpans = useHelper ? bind('ipcctl_msgsnd_spans', C.long, [C.int, C.long, C.ptr, C.ptr, C.long, C.ptr, C.int, C.ptr, C.ptr], HELPER) : null;
+const sendReading = useHelper
+  ? bind('ipcctl_msgsnd_read', C.long, [C.int, C.long, C.int, C.ptr, C.size_t, C.int, C.size_t, C.ptr, C.int, C.ptr, C.ptr, C.ptr], HELPER)
+  : null;
 const receiveRun = useHelper
   ? bind('ipcctl_msgrcv_run', C.long, [C.int, C.ptr, C.size_t, C.size_t, C.long, C.int, C.long, C.int, C.ptr, C.ptr, C.ptr, C.ptr], HELPER)
   : null;
@@ -51,8 +54,8 @@ export function canWaitInBatch(): boolean {
  * free() ends the thread.
  */
 export class WaitControl {
-  private mem = new NativeMemory(40);
-  private view = new Int32Array(this.mem.buf.buffer, this.mem.buf.byteOffset, 8);
+  private mem = new NativeMemory(48);
+  private view = new Int32Array(this.mem.buf.buffer, this.mem.buf.byteOffset, 12);
 
   constructor() {
     this.mem.buf.fill(0);
@@ -67,6 +70,11 @@ export class WaitControl {
   /** Messages the running receive loop has taken so far. */
   get held(): number {
     return Atomics.load(this.view, 2);
+  }
+
+  /** Is a send loop blocked for room on the queue now? */
+  get waiting(): boolean {
+    return Atomics.load(this.view, 10) !== 0;
   }
 
   /** Is a loop running on a thread now? */
@@ -103,6 +111,8 @@ export class SendBatch {
   private spans: Uint32Array;
   private scratch: NativeMemory;
   private stopped = new NativeMemory(4);
+  private readMem = new NativeMemory(32);
+  private readView = new BigInt64Array(this.readMem.buf.buffer, this.readMem.buf.byteOffset, 4);
   count = 0;
 
   constructor(
@@ -170,11 +180,29 @@ export class SendBatch {
     return this.stopped.buf.readInt32LE(0);
   }
 
+  /** Where msgSendReadingWaiting starts: bytes in the block, first byte not sent, input ended. */
+  setReadState(filled: number, start: number, ended: boolean): void {
+    this.readView[0] = BigInt(filled);
+    this.readView[1] = BigInt(start);
+    this.readView[2] = ended ? 1n : 0n;
+    this.readView[3] = 0n;
+  }
+
+  /** Where it stopped, and the errno of a failed read (0 for none). */
+  get readState(): { filled: number; start: number; ended: boolean; readErrno: number } {
+    return { filled: Number(this.readView[0]), start: Number(this.readView[1]), ended: this.readView[2] !== 0n, readErrno: Number(this.readView[3]) };
+  }
+
+  get readStateAddr(): number {
+    return this.readMem.addr;
+  }
+
   free(): void {
     this.block.free();
     this.spanMem.free();
     this.scratch.free();
     this.stopped.free();
+    this.readMem.free();
   }
 }
 
@@ -219,6 +247,54 @@ export async function msgSendBatchWaiting(id: number, batch: SendBatch, from: nu
   const scratch = scratchForRange(batch, from, to);
   const r = await sendSpans.callBlocking(id, type, batch.dataAddr, batch.spansAddr + 8 * from, to - from, scratch.addr, 0, batch.stoppedAddr, ctl.addr);
   return result(r.value, batch.stoppedErrno);
+}
+
+/** Where msgSendReadingWaiting stopped (see the C helper's msgsnd_read). */
+export interface ReadingResult extends BatchResult {
+  /** errno name of a failed read of the input, if that stopped it. */
+  readError?: string;
+}
+
+/** Can msgSendReadingWaiting run (the C helper is there)? */
+export const canSendReading = (): boolean => sendReading !== null && canWaitInBatch();
+
+/**
+ * Read records ended by `sep` from `fd` into the batch's data block and
+ * send each, waiting in the kernel for room and for input, on the stream's
+ * thread: one call for the whole stream, from where setReadState says. It
+ * returns at the end of input, at a record longer than `limit`, when the
+ * block is full, at a failed read or msgsnd, or at `ctl.wake()` (error
+ * EINTR); batch.readState then says where it got to. Only with the C helper.
+ */
+export async function msgSendReadingWaiting(
+  id: number,
+  batch: SendBatch,
+  fd: number,
+  sep: number,
+  limit: number,
+  type: number,
+  ctl: WaitControl,
+): Promise<ReadingResult> {
+  if (!sendReading) throw new Error('msgSendReadingWaiting needs the C helper');
+  const scratch = batch.scratchFor(limit);
+  const r = await sendReading.callBlocking(
+    id,
+    type,
+    fd,
+    batch.dataAddr,
+    batch.data.length,
+    sep,
+    limit,
+    scratch.addr,
+    0,
+    batch.readStateAddr,
+    batch.stoppedAddr,
+    ctl.addr,
+  );
+  const out: ReadingResult = result(r.value, batch.stoppedErrno);
+  const readErrno = batch.readState.readErrno;
+  if (readErrno !== 0) out.readError = errnoName(readErrno);
+  return out;
 }
 
 /**
