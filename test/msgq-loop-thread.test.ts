@@ -12,8 +12,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { IPCCTL, ipcctl, newQueue, ROOT } from './helpers/run.js';
 
-/** msgsnd and msgrcv system call numbers, as /proc/PID/task/TID/syscall shows them. */
-const CALLS: Record<string, { msgsnd: number; msgrcv: number }> = { x64: { msgsnd: 69, msgrcv: 70 }, arm64: { msgsnd: 189, msgrcv: 188 } };
+/** read, msgsnd and msgrcv system call numbers, as /proc/PID/task/TID/syscall shows them. */
+const CALLS: Record<string, { read: number; msgsnd: number; msgrcv: number }> = {
+  x64: { read: 0, msgsnd: 69, msgrcv: 70 },
+  arm64: { read: 63, msgsnd: 189, msgrcv: 188 },
+};
 const calls = CALLS[process.arch];
 const hasHelper = existsSync(`${ROOT}dist/native/libipcctl-batch.so`);
 
@@ -142,4 +145,53 @@ describe.skipIf(!calls || !hasHelper || process.env.IPCCTL_NO_C_HELPER === '1')(
     expect(mask & bit(SIGINT)).toBe(bit(SIGINT));
     expect(mask & bit(SIGURG)).toBe(0n);
   });
+});
+
+const EXIT_OF = { SIGINT: 130, SIGTERM: 143 } as const;
+
+describe.each([
+  ['the C helper', {}],
+  ['one FFI call per message', { IPCCTL_NO_C_HELPER: '1' }],
+] as const)('send --lines waiting for input (an idle pipe), through %s', (name, env) => {
+  const native = name === 'the C helper' && hasHelper && calls !== undefined && process.env.IPCCTL_NO_C_HELPER !== '1';
+  for (const end of ['SIGINT', 'SIGTERM', '--timeout'] as const) {
+    it(
+      `${end} ends it with the lines sent so far on the queue${native ? '; the wait is a read(2) on the stream thread' : ''}`,
+      { timeout: 30_000 },
+      async () => {
+        const id = newQueue();
+        const args = ['msgq', 'send', String(id), '--lines', ...(end === '--timeout' ? ['--timeout', '1500ms'] : [])];
+        const sender = spawn(IPCCTL, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'ignore', 'pipe'] });
+        let stderr = '';
+        sender.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        const exited = new Promise<number | null>((resolve) => sender.on('exit', resolve));
+        // Two lines and a partial third, then nothing (the pipe stays open).
+        sender.stdin.write('one\ntwo\nthr');
+        const onQueue = () => JSON.parse(ipcctl(['--json', 'msgq', 'stat', String(id)]).stdout).qnum as number;
+        for (let i = 0; i < 500 && onQueue() < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(onQueue()).toBe(2);
+        if (native) {
+          // Blocked reading stdin (fd 0), on a thread that is not the main one.
+          let readers = new Map<string, bigint>();
+          for (let i = 0; i < 500 && readers.size === 0; i++) {
+            readers = blockedIn(sender.pid!, calls!.read);
+            for (const tid of readers.keys()) {
+              const args = readFileSync(`/proc/${sender.pid}/task/${tid}/syscall`, 'utf8').split(' ');
+              if (tid === String(sender.pid) || Number(args[1]) !== 0) readers.delete(tid);
+            }
+            if (readers.size === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          expect(readers.size).toBe(1);
+        }
+        if (end !== '--timeout') sender.kill(end);
+        const code = await exited;
+        sender.stdin.destroy();
+        expect(code, stderr).toBe(end === '--timeout' ? 124 : EXIT_OF[end]);
+        const what = end === '--timeout' ? 'timed out after 1500ms' : `interrupted by ${end}`;
+        expect(stderr).toBe(`ipcctl: msgq send ${id}: ${what}; sent 2 messages\n`);
+        const left = ipcctl(['msgq', 'recv', String(id), '--all']);
+        expect(left.stdout).toBe('one\ntwo\n');
+      },
+    );
+  }
 });
