@@ -127,8 +127,30 @@ export async function receiveStream(q: MessageQueue, out: Output, opts: ReceiveS
   // slower than the producer, which would then wait on a full queue at every turn.
   let takeNow = true;
   const mayWait = ctl !== null && !opts.all && !opts.nowait;
+  // With the helper, and an output that takes raw bytes on a descriptor, the native loop
+  // receives and writes on the stream's thread, one call for the whole stream; it writes
+  // what it holds before each wait, so no hold time applies. A failed write comes back
+  // with the messages not all written, which are put back as below.
+  const direct = mayWait && !opts.encode && out.direct !== undefined && Number.isFinite(opts.count) && batch().canReceiveWriting();
+  const directPlan: WaitPlan = { deadline, signals, onTick: () => setWaiting(ctl!.waiting) };
   try {
     while (delivered < opts.count && !signals.stopped && !timedOut) {
+      if (direct) {
+        const w = await waitInKernel(ctl!, directPlan, () => q.receiveWritingWaiting(out.direct!.fd, opts.capacity, ropts, opts.count - delivered, sep, ctl!));
+        setWaiting(false);
+        delivered += w.value.delivered;
+        timedOut = w.timedOut;
+        if (w.value.unwritten) {
+          const { run, written, code } = w.value.unwritten;
+          const first = run.firstUnwritten(written);
+          delivered += first;
+          inHand = run.messages(first);
+          failure = out.direct!.failure(written, code);
+          break;
+        }
+        w.value.failure?.();
+        continue;
+      }
       const max = Math.min(opts.count - delivered, RUN_COUNT);
       let run: ReceivedRun | null = takeNow || !mayWait ? q.receiveRunNow(opts.capacity, ropts, max, sep) : null;
       if (!run) {

@@ -310,6 +310,34 @@ export class MessageQueue extends SysvObject<MsqStat, MsqChanges> {
     return this.receiveError(IpcError.of(r.error, 'msgrcv', this.name), capacity);
   }
 
+  /**
+   * Receive up to `max` messages waiting in the kernel and write them to
+   * `fd` as they come, in one native call on the stream's thread
+   * (Batch.canReceiveWriting()), until `max`, a failed write, or `ctl` is
+   * woken (after writing what it held). A failed write leaves `unwritten`:
+   * the run of messages taken and not all written, with how many of its
+   * bytes were, for the caller to put back the rest. A failed msgrcv
+   * throws, as receiveRunWaiting's does, once what came before is written.
+   */
+  async receiveWritingWaiting(
+    fd: number,
+    capacity: number,
+    opts: ReceiveOptions,
+    max: number,
+    sep: number,
+    ctl: Batch.WaitControl,
+  ): Promise<{ delivered: number; unwritten?: { run: ReceivedRun; written: number; code: string }; failure?: () => never }> {
+    const area = this.areaFor(capacity);
+    const r = await batch().msgReceiveWritingWaiting(this.id, area, fd, opts.type, this.flags(opts), max, sep, ctl);
+    const out: { delivered: number; unwritten?: { run: ReceivedRun; written: number; code: string }; failure?: () => never } = { delivered: r.delivered };
+    if (r.writeError) out.unwritten = { run: new ReceivedRun(area, r.held, sep === -1 ? 0 : 1), written: r.written, code: r.writeError };
+    else if (r.error !== undefined && r.error !== 'EINTR' && r.error !== 'ENOMSG' && r.error !== 'EAGAIN') {
+      const code = r.error;
+      out.failure = () => this.receiveError(IpcError.of(code, 'msgrcv', this.name), capacity);
+    }
+    return out;
+  }
+
   private areaFor(capacity: number): Batch.ReceiveArea {
     if (this.receiveArea && this.receiveArea.capacity !== capacity) {
       this.receiveArea.free();

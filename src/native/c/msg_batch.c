@@ -88,7 +88,7 @@ struct wait_ctl {
     int32_t held; /* messages taken by a receive loop so far */
     struct pace pace;
     struct runner *runner; /* the stream's loop thread, once started; JS only zeroes it */
-    int32_t waiting;       /* a send loop is blocked for room now (the spinner) */
+    int32_t waiting;       /* the loop is blocked for room or for a message now (the spinner) */
     int32_t unused;
 };
 
@@ -254,7 +254,11 @@ static ssize_t receive_one(struct loop *l, int msqid, char *msg, size_t maxsize,
     if (errno != ENOMSG)
         return -1;
     long t0 = now_ns();
+    __atomic_store_n(&l->ctl->waiting, 1, __ATOMIC_RELAXED);
     got = msgrcv(msqid, msg, maxsize, msgtyp, msgflg);
+    int e = errno;
+    __atomic_store_n(&l->ctl->waiting, 0, __ATOMIC_RELAXED);
+    errno = e;
     if (got != -1)
         paced(l, now_ns() - t0);
     return got;
@@ -455,6 +459,130 @@ static long msgrcv_run(int msqid, char *out, size_t outsize, size_t maxsize,
 }
 
 /*
+ * Receive up to `max` messages as msgrcv_run does, and write them to `fd`
+ * (`msgq recv --count` to a stdout that takes raw bytes): one call for the
+ * whole stream, on the stream's thread. What the loop holds is written out
+ * when the area is full, before each wait for a message (so nothing is held
+ * while the queue is empty, and nobody need wake the loop to hand it on),
+ * and before it returns. A write waits for a full pipe (poll(2) on a
+ * non-blocking one) and is retried on EINTR: what was taken is delivered.
+ * It returns after `max` messages, at a wake (*stopped = EINTR), at a failed
+ * msgrcv (*stopped = its errno), or at a failed write: st->write_errno, and
+ * then messages [0, st->held) of the area were taken and not all written,
+ * st->written bytes of them were, for the caller to put back the rest.
+ * st->delivered counts the messages wholly written. Returns the number taken.
+ */
+struct write_state {
+    int64_t delivered;   /* messages wholly written */
+    int64_t held;        /* after a failed write: messages of the area taken, not all written */
+    int64_t written;     /* and how many of their bytes were */
+    int64_t write_errno; /* errno of the failed write, else 0 */
+};
+
+struct receive_area {
+    int fd;
+    char *out;
+    size_t at; /* bytes held */
+    long n;    /* messages held */
+    struct write_state *st;
+    struct wait_ctl *ctl;
+};
+
+/* Write what the area holds; 0, or -1 with st->write_errno, st->held and st->written set. */
+static int write_held(void *p)
+{
+    struct receive_area *a = p;
+    size_t done = 0;
+    while (done < a->at) {
+        ssize_t w = write(a->fd, a->out + done, a->at - done);
+        if (w > 0) {
+            done += (size_t)w;
+            continue;
+        }
+        if (w == -1 && errno == EINTR)
+            continue;
+        if (w == -1 && errno == EAGAIN) {
+            struct pollfd p = {a->fd, POLLOUT, 0};
+            poll(&p, 1, -1);
+            continue;
+        }
+        a->st->write_errno = w == -1 ? errno : EIO;
+        a->st->held = a->n;
+        a->st->written = (int64_t)done;
+        return -1;
+    }
+    a->st->delivered += a->n;
+    a->at = 0;
+    a->n = 0;
+    if (a->ctl)
+        __atomic_store_n(&a->ctl->held, 0, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+static long msgrcv_write(int msqid, int fd, char *out, size_t outsize, size_t maxsize,
+                         long msgtyp, int msgflg, long max, long room, int sep,
+                         char *scratch, int64_t *index, struct write_state *st,
+                         int *stopped, struct wait_ctl *ctl)
+{
+    struct receive_area a = {fd, out, 0, 0, st, ctl};
+    struct loop l;
+    long taken = 0;
+    *stopped = 0;
+    memset(st, 0, sizeof *st);
+    enter(&l, ctl, msgflg);
+    while (taken < max) {
+        if (stopping(ctl)) {
+            *stopped = EINTR;
+            break;
+        }
+        if ((a.at + maxsize + 1 > outsize || a.n == room) && write_held(&a) != 0)
+            goto out;
+        char saved[MTYPE_SIZE];
+        char *msg = a.at >= MTYPE_SIZE ? out + a.at - MTYPE_SIZE : scratch;
+        memcpy(saved, msg, MTYPE_SIZE);
+        ssize_t got;
+        if (a.n > 0) {
+            /* Holding some: take more while there are, else write them out before waiting. */
+            got = msgrcv(msqid, msg, maxsize, msgtyp, msgflg | IPC_NOWAIT);
+            if (got == -1 && errno == ENOMSG) {
+                memcpy(msg, saved, MTYPE_SIZE);
+                if (write_held(&a) != 0)
+                    goto out;
+                continue;
+            }
+            if (got != -1)
+                l.moved++;
+        } else {
+            got = receive_one(&l, msqid, msg, maxsize, msgtyp, msgflg);
+        }
+        long mtype;
+        memcpy(&mtype, msg, MTYPE_SIZE);
+        memcpy(msg, saved, MTYPE_SIZE);
+        if (msg == scratch && got > 0)
+            memcpy(out + a.at, scratch + MTYPE_SIZE, (size_t)got);
+        if (got == -1) {
+            if (errno == EINTR)
+                continue; /* woken: `stop` says whether to go on */
+            *stopped = errno;
+            break;
+        }
+        a.at += (size_t)got;
+        if (sep != -1)
+            out[a.at++] = (char)sep;
+        index[2 * a.n] = mtype;
+        index[2 * a.n + 1] = (int64_t)a.at;
+        a.n++;
+        taken++;
+        if (ctl)
+            __atomic_store_n(&ctl->held, (int32_t)a.n, __ATOMIC_SEQ_CST);
+    }
+    write_held(&a);
+out:
+    leave(&l, ctl);
+    return taken;
+}
+
+/*
  * The stream's own thread. A waiting loop is called on one of libuv's pool
  * threads, and which one runs a given call changes from call to call. The
  * scheduler places a thread by where it ran last: a new one, woken by the
@@ -645,6 +773,35 @@ long ipcctl_msgrcv_run(int msqid, char *out, size_t outsize, size_t maxsize,
     if (ctl && !(msgflg & IPC_NOWAIT) && on_runner(ctl, receive_job, &j))
         return j.result;
     return msgrcv_run(msqid, out, outsize, maxsize, msgtyp, msgflg, max, sep, scratch, index, stopped, ctl);
+}
+
+struct write_job {
+    int msqid, fd, msgflg, sep;
+    char *out, *scratch;
+    size_t outsize, maxsize;
+    long msgtyp, max, room, result;
+    int64_t *index;
+    struct write_state *st;
+    int *stopped;
+    struct wait_ctl *ctl;
+};
+
+static void write_job(void *p)
+{
+    struct write_job *j = p;
+    j->result = msgrcv_write(j->msqid, j->fd, j->out, j->outsize, j->maxsize, j->msgtyp, j->msgflg, j->max, j->room, j->sep, j->scratch, j->index, j->st, j->stopped, j->ctl);
+}
+
+/* msgrcv_write, for JS: on the stream's thread (a waiting loop only: `ctl` set, no IPC_NOWAIT). */
+long ipcctl_msgrcv_write(int msqid, int fd, char *out, size_t outsize, size_t maxsize,
+                         long msgtyp, int msgflg, long max, long room, int sep,
+                         char *scratch, int64_t *index, struct write_state *st,
+                         int *stopped, struct wait_ctl *ctl)
+{
+    struct write_job j = {msqid, fd, msgflg & ~IPC_NOWAIT, sep, out, scratch, outsize, maxsize, msgtyp, max, room, 0, index, st, stopped, ctl};
+    if (!on_runner(ctl, write_job, &j))
+        write_job(&j);
+    return j.result;
 }
 
 /*

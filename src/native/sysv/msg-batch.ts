@@ -31,6 +31,14 @@ const sendSpans = useHelper ? bind('ipcctl_msgsnd_spans', C.long, [C.int, C.long
 const sendReading = useHelper
   ? bind('ipcctl_msgsnd_read', C.long, [C.int, C.long, C.int, C.ptr, C.size_t, C.int, C.size_t, C.ptr, C.int, C.ptr, C.ptr, C.ptr], HELPER)
   : null;
+const receiveWrite = useHelper
+  ? bind(
+      'ipcctl_msgrcv_write',
+      C.long,
+      [C.int, C.int, C.ptr, C.size_t, C.size_t, C.long, C.int, C.long, C.long, C.int, C.ptr, C.ptr, C.ptr, C.ptr, C.ptr],
+      HELPER,
+    )
+  : null;
 const receiveRun = useHelper
   ? bind('ipcctl_msgrcv_run', C.long, [C.int, C.ptr, C.size_t, C.size_t, C.long, C.int, C.long, C.int, C.ptr, C.ptr, C.ptr, C.ptr], HELPER)
   : null;
@@ -309,6 +317,8 @@ export class ReceiveArea {
   private index: BigInt64Array;
   private scratch: NativeMemory;
   private stopped: NativeMemory;
+  private writeMem = new NativeMemory(32);
+  private writeView = new BigInt64Array(this.writeMem.buf.buffer, this.writeMem.buf.byteOffset, 4);
 
   constructor(
     readonly size: number,
@@ -366,11 +376,21 @@ export class ReceiveArea {
     return this.stopped.buf.readInt32LE(0);
   }
 
+  get writeStateAddr(): number {
+    return this.writeMem.addr;
+  }
+  /** What msgReceiveWritingWaiting left: messages wholly written, held and not all written, their bytes written, errno. */
+  get writeState(): { delivered: number; held: number; written: number; writeErrno: number } {
+    const v = this.writeView;
+    return { delivered: Number(v[0]), held: Number(v[1]), written: Number(v[2]), writeErrno: Number(v[3]) };
+  }
+
   free(): void {
     this.out.free();
     this.indexMem.free();
     this.scratch.free();
     this.stopped.free();
+    this.writeMem.free();
   }
 }
 
@@ -432,4 +452,59 @@ export async function msgReceiveRunWaiting(
     ctl.addr,
   );
   return result(r.value, area.stoppedErrno);
+}
+
+/** Where msgReceiveWritingWaiting stopped. */
+export interface WritingResult extends BatchResult {
+  /** Messages wholly written to the descriptor. */
+  delivered: number;
+  /** After a failed write (its errno name): messages [0, held) of the area were taken and not all written, `written` bytes of them were. */
+  writeError?: string;
+  held: number;
+  written: number;
+}
+
+/** Can msgReceiveWritingWaiting run (the C helper is there)? */
+export const canReceiveWriting = (): boolean => receiveWrite !== null && canWaitInBatch();
+
+/**
+ * Up to `max` msgrcv calls waiting in the kernel, on the stream's thread,
+ * each text followed by `sep` (or -1), written to `fd` from `area` when it
+ * is full, before each wait and at the end: one call for the whole stream.
+ * Ends after `max`, at a failed msgrcv (error), a failed write (writeError),
+ * or `ctl.wake()` (error EINTR, after writing what it held). `done` counts
+ * the messages taken. Only with the C helper.
+ */
+export async function msgReceiveWritingWaiting(
+  id: number,
+  area: ReceiveArea,
+  fd: number,
+  type: number,
+  flags: number,
+  max: number,
+  sep: number,
+  ctl: WaitControl,
+): Promise<WritingResult> {
+  if (!receiveWrite) throw new Error('msgReceiveWritingWaiting needs the C helper');
+  const r = await receiveWrite.callBlocking(
+    id,
+    fd,
+    area.outAddr,
+    area.size,
+    area.capacity,
+    type,
+    flags,
+    max,
+    area.room,
+    sep,
+    area.scratchMem.addr,
+    area.indexAddr,
+    area.writeStateAddr,
+    area.stoppedAddr,
+    ctl.addr,
+  );
+  const st = area.writeState;
+  const out: WritingResult = { ...result(r.value, area.stoppedErrno), delivered: st.delivered, held: st.held, written: st.written };
+  if (st.writeErrno !== 0) out.writeError = errnoName(st.writeErrno);
+  return out;
 }
