@@ -12,10 +12,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { IPCCTL, ipcctl, newQueue, ROOT } from './helpers/run.js';
 
-/** read, msgsnd and msgrcv system call numbers, as /proc/PID/task/TID/syscall shows them. */
-const CALLS: Record<string, { read: number; msgsnd: number; msgrcv: number }> = {
-  x64: { read: 0, msgsnd: 69, msgrcv: 70 },
-  arm64: { read: 63, msgsnd: 189, msgrcv: 188 },
+/** read, write, msgsnd and msgrcv system call numbers, as /proc/PID/task/TID/syscall shows them. */
+const CALLS: Record<string, { read: number; write: number; msgsnd: number; msgrcv: number }> = {
+  x64: { read: 0, write: 1, msgsnd: 69, msgrcv: 70 },
+  arm64: { read: 63, write: 64, msgsnd: 189, msgrcv: 188 },
 };
 const calls = CALLS[process.arch];
 const hasHelper = existsSync(`${ROOT}dist/native/libipcctl-batch.so`);
@@ -194,4 +194,97 @@ describe.each([
       },
     );
   }
+});
+
+/** Threads of `pid` but its main one blocked in system call `nr` on descriptor `fd`, waiting up to 5 s for one. */
+async function otherThreadBlockedIn(pid: number, nr: number, fd: number): Promise<string[]> {
+  for (let i = 0; i < 1000; i++) {
+    const found = [...blockedIn(pid, nr).keys()].filter((tid) => {
+      if (tid === String(pid)) return false;
+      try {
+        return Number(readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').split(' ')[1]) === fd;
+      } catch {
+        return false;
+      }
+    });
+    if (found.length > 0) return found;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return [];
+}
+
+describe.each([
+  ['the C helper', {}],
+  ['one FFI call per message', { IPCCTL_NO_C_HELPER: '1' }],
+] as const)('recv --count into a pipe nobody reads yet, through %s', (name, env) => {
+  const native = name === 'the C helper' && hasHelper && calls !== undefined && process.env.IPCCTL_NO_C_HELPER !== '1';
+  it(
+    `SIGINT while the write waits: once the reader reads, exit 130; what it read + what is on the queue = sent, in order${native ? '; the write is on the stream thread' : ''}`,
+    { timeout: 30_000 },
+    async () => {
+      const id = newQueue();
+      const n = 3000;
+      const lines = Array.from({ length: n }, (_, i) => `${i} ${'w'.repeat(200)}`);
+      // A Perl sender keeps the (16 KiB) queue full; the pipe (64 KiB) holds a few hundred lines.
+      const feeder = spawn(
+        'perl',
+        ['-e', 'use IPC::SysV; my $id = shift; while (my $l = <STDIN>) { chomp $l; msgsnd($id, pack("l! a*", 1, $l), 0) or die "$!" }', String(id)],
+        {
+          stdio: ['pipe', 'ignore', 'ignore'],
+        },
+      );
+      feeder.stdin.on('error', () => {}); // (it is killed before it has read all)
+      feeder.stdin.end(lines.join('\n') + '\n');
+      const reader = spawn(IPCCTL, ['msgq', 'recv', String(id), '--count', String(n)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        let stderr = '';
+        reader.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        const exited = new Promise<number | null>((resolve) => reader.on('exit', resolve));
+        reader.stdout.pause();
+        if (native) expect(await otherThreadBlockedIn(reader.pid!, calls!.write, 1)).toHaveLength(1);
+        else await new Promise((resolve) => setTimeout(resolve, 1000));
+        reader.kill('SIGINT');
+        const out: Buffer[] = [];
+        const closed = new Promise((resolve) => reader.stdout.on('close', resolve));
+        reader.stdout.on('data', (d: Buffer) => out.push(d));
+        reader.stdout.resume();
+        const code = await exited;
+        await closed;
+        expect(code, stderr).toBe(130);
+        const read = Buffer.concat(out).toString().split('\n').slice(0, -1);
+        const m = /^ipcctl: msgq recv \d+: interrupted by SIGINT; delivered (\d+), put back 0\n$/.exec(stderr);
+        expect(m, stderr).not.toBeNull();
+        expect(Number(m![1])).toBe(read.length);
+        expect(read.length).toBeGreaterThan(0);
+        feeder.kill('SIGKILL');
+        const left = ipcctl(['msgq', 'recv', String(id), '--all'])
+          .stdout.split('\n')
+          .slice(0, -1);
+        // Every line once, in order: what was read, then what the queue holds.
+        expect([...read, ...left]).toEqual(lines.slice(0, read.length + left.length));
+      } finally {
+        feeder.kill('SIGKILL');
+        reader.kill('SIGKILL');
+      }
+    },
+  );
+
+  it('a closed pipe: exit 0; the messages taken are back on the queue, in order, with the put-back line', async () => {
+    const id = newQueue();
+    const n = 60;
+    const lines = Array.from({ length: n }, (_, i) => `${i} ${'c'.repeat(200)}`);
+    expect(ipcctl(['msgq', 'send', String(id), '--lines'], { input: lines.join('\n') + '\n' }).code).toBe(0);
+    const reader = spawn(IPCCTL, ['msgq', 'recv', String(id), '--count', String(n)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    reader.stdout.destroy();
+    let stderr = '';
+    reader.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => reader.on('exit', resolve));
+    expect(code, stderr).toBe(0);
+    expect(stderr).toBe(`ipcctl: msgq recv ${id}: output closed; put ${n} messages back on the queue (at its tail); delivered 0\n`);
+    expect(
+      ipcctl(['msgq', 'recv', String(id), '--all'])
+        .stdout.split('\n')
+        .slice(0, -1),
+    ).toEqual(lines);
+  });
 });

@@ -61,7 +61,7 @@ export async function waitInKernel<T>(ctl: WaitControl, plan: WaitPlan, call: ()
       const now = Date.now();
       if (heldSince === 0) heldSince = now;
       else if (now - heldSince >= HOLD_MS) want();
-    }
+    } else heldSince = 0; // (a loop that writes its messages itself holds none after each write)
   }, TICK_MS);
   const unsubscribe = plan.signals.onStop(want);
   try {

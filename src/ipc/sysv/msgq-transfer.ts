@@ -129,10 +129,11 @@ export async function receiveStream(q: MessageQueue, out: Output, opts: ReceiveS
   const mayWait = ctl !== null && !opts.all && !opts.nowait;
   // With the helper, and an output that takes raw bytes on a descriptor, the native loop
   // receives and writes on the stream's thread, one call for the whole stream; it writes
-  // what it holds before each wait, so no hold time applies. A failed write comes back
-  // with the messages not all written, which are put back as below.
+  // out in large writes, and what it holds while it waits for more within the hold time
+  // (it is woken then, writes it out and returns). A failed write comes back with the
+  // messages not all written, which are put back as below.
   const direct = mayWait && !opts.encode && out.direct !== undefined && Number.isFinite(opts.count) && batch().canReceiveWriting();
-  const directPlan: WaitPlan = { deadline, signals, onTick: () => setWaiting(ctl!.waiting) };
+  const directPlan: WaitPlan = { ...plan, onTick: () => setWaiting(ctl!.waiting) };
   try {
     while (delivered < opts.count && !signals.stopped && !timedOut) {
       if (direct) {

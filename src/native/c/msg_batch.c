@@ -462,16 +462,21 @@ static long msgrcv_run(int msqid, char *out, size_t outsize, size_t maxsize,
  * Receive up to `max` messages as msgrcv_run does, and write them to `fd`
  * (`msgq recv --count` to a stdout that takes raw bytes): one call for the
  * whole stream, on the stream's thread. What the loop holds is written out
- * when the area is full, before each wait for a message (so nothing is held
- * while the queue is empty, and nobody need wake the loop to hand it on),
- * and before it returns. A write waits for a full pipe (poll(2) on a
- * non-blocking one) and is retried on EINTR: what was taken is delivered.
+ * when the area is full, before a wait for a message once it holds
+ * FLUSH_BYTES (a pipe's worth: a reader gets it in large writes, not one per
+ * queueful), and before it returns; less than that waits with the loop, for
+ * at most the caller's hold time (HOLD_MS in batch-wait.ts), after which the
+ * caller wakes the loop, which writes it out and returns. A write waits for
+ * a full pipe (poll(2) on a non-blocking one) and is retried on EINTR: what
+ * was taken is delivered.
  * It returns after `max` messages, at a wake (*stopped = EINTR), at a failed
  * msgrcv (*stopped = its errno), or at a failed write: st->write_errno, and
  * then messages [0, st->held) of the area were taken and not all written,
  * st->written bytes of them were, for the caller to put back the rest.
  * st->delivered counts the messages wholly written. Returns the number taken.
  */
+#define FLUSH_BYTES 65536
+
 struct write_state {
     int64_t delivered;   /* messages wholly written */
     int64_t held;        /* after a failed write: messages of the area taken, not all written */
@@ -541,8 +546,8 @@ static long msgrcv_write(int msqid, int fd, char *out, size_t outsize, size_t ma
         char *msg = a.at >= MTYPE_SIZE ? out + a.at - MTYPE_SIZE : scratch;
         memcpy(saved, msg, MTYPE_SIZE);
         ssize_t got;
-        if (a.n > 0) {
-            /* Holding some: take more while there are, else write them out before waiting. */
+        if (a.at >= FLUSH_BYTES) {
+            /* Holding a pipe's worth: take more while there are, else write them out before waiting. */
             got = msgrcv(msqid, msg, maxsize, msgtyp, msgflg | IPC_NOWAIT);
             if (got == -1 && errno == ENOMSG) {
                 memcpy(msg, saved, MTYPE_SIZE);
