@@ -6,9 +6,13 @@
  * 1 KiB message is about 1 us. System V has no call that moves several
  * messages, so `msgq send --lines` and `msgq recv --all/--count` hand a
  * whole batch to these loops in one FFI call. They only loop: no transfer
- * policy lives here (only how a wait is paced on the CPU, below). Each
- * loop stops at the first failure and reports its errno in *stopped, so
- * the caller knows exactly which messages went and why.
+ * policy lives here (only how a wait is paced on the CPU, and when a loop
+ * that writes its own output writes, below); whatever needs judging or
+ * wording (a record too long, the end of input, a failed write and what to
+ * put back) goes back to the caller. Each loop stops at the first failure
+ * and reports its errno, so the caller knows exactly which messages went
+ * and why. With a descriptor to read or write, one call can serve a whole
+ * stream (msgsnd_read, msgrcv_write).
  *
  * Waiting in the kernel. A loop called without IPC_NOWAIT blocks inside
  * msgsnd/msgrcv, called on a worker thread (ffi-rs's runInNewThread) and run
@@ -667,7 +671,7 @@ static struct runner *runner_start(void)
 /* Run job(arg) on the stream's thread (started on first use) and wait for it; 0 when there is none. */
 static int on_runner(struct wait_ctl *ctl, void (*job)(void *), void *arg)
 {
-    if (!ctl->runner && !(ctl->runner = runner_start()))
+    if (!ctl || (!ctl->runner && !(ctl->runner = runner_start())))
         return 0;
     struct runner *r = ctl->runner;
     pthread_mutex_lock(&r->mu);
@@ -685,7 +689,7 @@ static int on_runner(struct wait_ctl *ctl, void (*job)(void *), void *arg)
 /* End the stream's thread, if it has one (no loop may be running). */
 void ipcctl_wait_free(struct wait_ctl *ctl)
 {
-    struct runner *r = ctl->runner;
+    struct runner *r = ctl ? ctl->runner : NULL;
     if (!r)
         return;
     pthread_mutex_lock(&r->mu);
