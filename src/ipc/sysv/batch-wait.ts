@@ -41,6 +41,7 @@ export async function waitInKernel<T>(ctl: WaitControl, plan: WaitPlan, call: ()
   let wanted = false;
   let timedOut = false;
   let heldSince = 0;
+  let lastHeld = 0;
   const want = () => {
     wanted = true;
     ctl.wake();
@@ -57,11 +58,15 @@ export async function waitInKernel<T>(ctl: WaitControl, plan: WaitPlan, call: ()
     if (wanted) return ctl.wake();
     plan.onTick?.();
     if (plan.deadline.remaining() === 0) return expire();
-    if (plan.hold && ctl.held > 0) {
+    // A loop that writes its messages itself holds fewer (or none) after each write: what
+    // it holds then came after the last look.
+    const held = ctl.held;
+    if (plan.hold && held > 0) {
       const now = Date.now();
-      if (heldSince === 0) heldSince = now;
+      if (heldSince === 0 || held < lastHeld) heldSince = now;
       else if (now - heldSince >= HOLD_MS) want();
-    } else heldSince = 0; // (a loop that writes its messages itself holds none after each write)
+    } else heldSince = 0;
+    lastHeld = held;
   }, TICK_MS);
   const unsubscribe = plan.signals.onStop(want);
   try {
