@@ -288,3 +288,29 @@ describe.each([
     ).toEqual(lines);
   });
 });
+
+describe.each([
+  ['the C helper', {}],
+  ['one FFI call per message', { IPCCTL_NO_C_HELPER: '1' }],
+] as const)('recv --count with messages coming one by one, through %s', (_name, env) => {
+  it('each message reaches stdout while the command waits for the next (it is not held until the count is reached)', { timeout: 60_000 }, async () => {
+    const id = newQueue();
+    const reader = spawn(IPCCTL, ['msgq', 'recv', String(id), '--count', '3', '--timeout', '50s'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    reader.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((resolve) => reader.on('exit', resolve));
+    try {
+      for (const [i, want] of ['m1\n', 'm1\nm2\n', 'm1\nm2\nm3\n'].entries()) {
+        expect(ipcctl(['msgq', 'send', String(id), `m${i + 1}`]).code).toBe(0);
+        for (let k = 0; k < 1000 && out !== want; k++) await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(out).toBe(want);
+      }
+      expect(await exited).toBe(0);
+    } finally {
+      reader.kill('SIGKILL');
+    }
+  });
+});
