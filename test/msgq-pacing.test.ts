@@ -2,7 +2,8 @@
 // "Ping-pong on one CPU"): when both ends of a small queue share one CPU,
 // each wake-up would preempt the other end, so the waiting loop's thread
 // runs as SCHED_BATCH while that goes on, and goes back to SCHED_OTHER
-// before the loop returns (it is a pool thread that runs other work after).
+// before the loop returns (and its thread, the stream's own, ends with the
+// stream).
 // A batch process outlives its transfer, so its threads can be looked at
 // during it and after it.
 import { spawn } from 'node:child_process';

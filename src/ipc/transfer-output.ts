@@ -7,6 +7,13 @@
 /** Where received messages go: write all of `data` or throw OutputFailure. */
 export interface Output {
   write(data: Uint8Array): void;
+  /**
+   * A descriptor that native code may write the same bytes to itself, with
+   * the same meaning as write() (absent when the sink must see each byte),
+   * and the OutputFailure that write() would have thrown for a write to it
+   * that failed with errno name `code` after `written` bytes.
+   */
+  readonly direct?: { fd: number; failure(written: number, code: string): OutputFailure };
 }
 
 /** A write that did not complete: how many bytes got out, and the errno name. */

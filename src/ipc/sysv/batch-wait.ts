@@ -22,6 +22,8 @@ export interface WaitPlan {
   signals: StopSignals;
   /** Wake the batch once it holds a message for HOLD_MS (receivers). */
   hold?: boolean;
+  /** Called at each look at a waiting batch (every TICK_MS). */
+  onTick?: () => void;
 }
 
 export interface Waited<T> {
@@ -39,6 +41,7 @@ export async function waitInKernel<T>(ctl: WaitControl, plan: WaitPlan, call: ()
   let wanted = false;
   let timedOut = false;
   let heldSince = 0;
+  let lastHeld = 0;
   const want = () => {
     wanted = true;
     ctl.wake();
@@ -53,12 +56,17 @@ export async function waitInKernel<T>(ctl: WaitControl, plan: WaitPlan, call: ()
   const tick = setInterval(() => {
     // A wake may land just before the thread enters the kernel: repeat it.
     if (wanted) return ctl.wake();
+    plan.onTick?.();
     if (plan.deadline.remaining() === 0) return expire();
-    if (plan.hold && ctl.held > 0) {
+    // A loop that writes its messages itself holds fewer (or none) after each write: what
+    // it holds then came after the last look.
+    const held = ctl.held;
+    if (plan.hold && held > 0) {
       const now = Date.now();
-      if (heldSince === 0) heldSince = now;
+      if (heldSince === 0 || held < lastHeld) heldSince = now;
       else if (now - heldSince >= HOLD_MS) want();
-    }
+    } else heldSince = 0;
+    lastHeld = held;
   }, TICK_MS);
   const unsubscribe = plan.signals.onStop(want);
   try {

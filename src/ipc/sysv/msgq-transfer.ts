@@ -120,10 +120,40 @@ export async function receiveStream(q: MessageQueue, out: Output, opts: ReceiveS
     }
   };
 
+  // Take what is there from this thread first, unless the last batch emptied the queue: then
+  // a producer is feeding it, and the next batch goes straight to the call that waits in the
+  // kernel (with the helper), which keeps taking as the messages come. Taking the few that a
+  // small queue holds from here, one turn of JS and one write per queueful, would make this end
+  // slower than the producer, which would then wait on a full queue at every turn.
+  let takeNow = true;
+  const mayWait = ctl !== null && !opts.all && !opts.nowait;
+  // With the helper, and an output that takes raw bytes on a descriptor, the native loop
+  // receives and writes on the stream's thread, one call for the whole stream; it writes
+  // out in large writes, and what it holds while it waits for more within the hold time
+  // (it is woken then, writes it out and returns). A failed write comes back with the
+  // messages not all written, which are put back as below.
+  const direct = mayWait && !opts.encode && out.direct !== undefined && Number.isFinite(opts.count) && batch().canReceiveWriting();
+  const directPlan: WaitPlan = { ...plan, onTick: () => setWaiting(ctl!.waiting) };
   try {
     while (delivered < opts.count && !signals.stopped && !timedOut) {
+      if (direct) {
+        const w = await waitInKernel(ctl!, directPlan, () => q.receiveWritingWaiting(out.direct!.fd, opts.capacity, ropts, opts.count - delivered, sep, ctl!));
+        setWaiting(false);
+        delivered += w.value.delivered;
+        timedOut = w.timedOut;
+        if (w.value.unwritten) {
+          const { run, written, code } = w.value.unwritten;
+          const first = run.firstUnwritten(written);
+          delivered += first;
+          inHand = run.messages(first);
+          failure = out.direct!.failure(written, code);
+          break;
+        }
+        w.value.failure?.();
+        continue;
+      }
       const max = Math.min(opts.count - delivered, RUN_COUNT);
-      let run = q.receiveRunNow(opts.capacity, ropts, max, sep);
+      let run: ReceivedRun | null = takeNow || !mayWait ? q.receiveRunNow(opts.capacity, ropts, max, sep) : null;
       if (!run) {
         if (opts.all || opts.nowait) {
           empty = !opts.all;
@@ -143,6 +173,7 @@ export async function receiveStream(q: MessageQueue, out: Output, opts: ReceiveS
       }
       setWaiting(false);
       poll.reset();
+      takeNow = run.count === max || run.full;
       deliver(run);
       if (failure) break;
       // Let a signal in between batches: a drain may never need to wait.
@@ -252,8 +283,26 @@ export async function sendStream(q: MessageQueue, input: Input, opts: SendStream
     if (on !== waiting) opts.onWait?.((waiting = on));
   };
   let timedOut = false;
+  // With the helper, and input from a descriptor, the native loop reads, splits and sends
+  // on the stream's thread, one call for the whole stream; what it stops at (the end of
+  // input, a record too long, a failure) is judged by the code below, as without it.
+  const fd = input.fd;
+  const inNative = ctl !== null && fd !== undefined && !opts.nowait && batch().canSendReading();
+  const nativePlan: WaitPlan = { ...plan, onTick: () => setWaiting(ctl!.waiting) };
   try {
     outer: while (!signals.stopped) {
+      if (inNative) {
+        const w = await waitInKernel(ctl!, nativePlan, () => q.sendReadingWaiting(records, fd!, opts.separator, opts.type, ctl!));
+        setWaiting(false);
+        sent += w.value.sent;
+        if (w.value.error) throw annotate(w.value.error);
+        if (w.value.readError) throw annotate(readFailure(w.value.readError, what));
+        if (w.value.woken) {
+          if (w.timedOut) timedOut = true;
+          if (w.timedOut || signals.stopped) break;
+          continue;
+        }
+      }
       let more: boolean | null;
       try {
         more = records.next(read);
@@ -430,8 +479,13 @@ function guardedReader(input: Input, what: string): ReadInto {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) throw e;
-      const detail = code === 'EISDIR' ? 'stdin is a directory' : 'reading stdin failed';
-      throw IpcError.of(code, what, '', { detail, exitCode: EXIT.FAILED });
+      throw readFailure(code, what);
     }
   };
+}
+
+/** A failed read of the input (errno name `code`) as one line. */
+function readFailure(code: string, what: string): IpcError {
+  const detail = code === 'EISDIR' ? 'stdin is a directory' : 'reading stdin failed';
+  return IpcError.of(code, what, '', { detail, exitCode: EXIT.FAILED });
 }

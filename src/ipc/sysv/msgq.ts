@@ -200,6 +200,29 @@ export class MessageQueue extends SysvObject<MsqStat, MsqChanges> {
     return { sent: r.done, woken: false, error: this.sendError(r.error) };
   }
 
+  /**
+   * Read records from `fd` and send them, waiting for room and for input, in
+   * one native call on the stream's thread (Batch.canSendReading()), from
+   * where `records` stands (all of its current batch sent). Returns when
+   * the input ended, a record is too long for the queue, at a failure, or
+   * when `ctl` is woken; `records` then holds what is left for the
+   * TypeScript path to judge (the last record, the record too long).
+   */
+  async sendReadingWaiting(
+    records: RecordBatch,
+    fd: number,
+    sep: number,
+    type: number,
+    ctl: Batch.WaitControl,
+  ): Promise<ManySent & { woken: boolean; readError?: string }> {
+    records.handOver();
+    const r = await batch().msgSendReadingWaiting(this.id, records.native, fd, sep, this.messageLimit().bytes, type, ctl);
+    records.takeBack();
+    if (r.error === undefined) return { sent: r.done, woken: false, readError: r.readError };
+    if (r.error === 'EINTR') return { sent: r.done, woken: true };
+    return { sent: r.done, woken: false, error: this.sendError(r.error) };
+  }
+
   private sendError(code: string): unknown {
     try {
       relabel(IpcError.of(code, 'msgsnd', this.name), 'msgq send', this.name);
@@ -285,6 +308,34 @@ export class MessageQueue extends SysvObject<MsqStat, MsqChanges> {
     if (r.done > 0) return new ReceivedRun(area, r.done, sep === -1 ? 0 : 1);
     if (r.error === undefined || r.error === 'EINTR' || r.error === 'ENOMSG' || r.error === 'EAGAIN') return null;
     return this.receiveError(IpcError.of(r.error, 'msgrcv', this.name), capacity);
+  }
+
+  /**
+   * Receive up to `max` messages waiting in the kernel and write them to
+   * `fd` as they come, in one native call on the stream's thread
+   * (Batch.canReceiveWriting()), until `max`, a failed write, or `ctl` is
+   * woken (after writing what it held). A failed write leaves `unwritten`:
+   * the run of messages taken and not all written, with how many of its
+   * bytes were, for the caller to put back the rest. A failed msgrcv
+   * throws, as receiveRunWaiting's does, once what came before is written.
+   */
+  async receiveWritingWaiting(
+    fd: number,
+    capacity: number,
+    opts: ReceiveOptions,
+    max: number,
+    sep: number,
+    ctl: Batch.WaitControl,
+  ): Promise<{ delivered: number; unwritten?: { run: ReceivedRun; written: number; code: string }; failure?: () => never }> {
+    const area = this.areaFor(capacity);
+    const r = await batch().msgReceiveWritingWaiting(this.id, area, fd, opts.type, this.flags(opts), max, sep, ctl);
+    const out: { delivered: number; unwritten?: { run: ReceivedRun; written: number; code: string }; failure?: () => never } = { delivered: r.delivered };
+    if (r.writeError) out.unwritten = { run: new ReceivedRun(area, r.held, sep === -1 ? 0 : 1), written: r.written, code: r.writeError };
+    else if (r.error !== undefined && r.error !== 'EINTR' && r.error !== 'ENOMSG' && r.error !== 'EAGAIN') {
+      const code = r.error;
+      out.failure = () => this.receiveError(IpcError.of(code, 'msgrcv', this.name), capacity);
+    }
+    return out;
   }
 
   private areaFor(capacity: number): Batch.ReceiveArea {
@@ -414,6 +465,11 @@ export class ReceivedRun {
       out.push({ type: this.area.typeOf(i), data: copy.subarray(start, end) });
     }
     return out;
+  }
+
+  /** Did the run stop because the area had no room for one more message of the largest size? */
+  get full(): boolean {
+    return this.count >= this.area.room || this.area.endOf(this.count - 1) + this.area.capacity + 1 > this.area.size;
   }
 
   /** The first message not wholly within the first `written` bytes. */

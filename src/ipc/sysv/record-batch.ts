@@ -79,6 +79,24 @@ export class RecordBatch {
     }
   }
 
+  /**
+   * Let a native loop read and send from here on (msgSendReadingWaiting):
+   * every record of the current batch must have gone. It starts from the
+   * bytes read and not yet consumed.
+   */
+  handOver(): void {
+    this.native.setReadState(this.filled, this.consumed, this.ended);
+  }
+
+  /** Take back what the native loop left: its block, where the records not sent start, and the end of input. */
+  takeBack(): void {
+    const st = this.native.readState;
+    this.filled = st.filled;
+    this.consumed = this.scanned = st.start;
+    this.ended = st.ended;
+    this.native.count = 0;
+  }
+
   /** Move the partial record to the start of the block. */
   private dropConsumed(): void {
     if (this.consumed === 0) return;

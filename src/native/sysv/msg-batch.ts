@@ -28,11 +28,23 @@ const helperPath = join(__dirname, '..', 'libipcctl-batch.so');
 const useHelper = process.env.IPCCTL_NO_C_HELPER !== '1' && existsSync(helperPath) && openLibrary(HELPER, helperPath);
 
 const sendSpans = useHelper ? bind('ipcctl_msgsnd_spans', C.long, [C.int, C.long, C.ptr, C.ptr, C.long, C.ptr, C.int, C.ptr, C.ptr], HELPER) : null;
+const sendReading = useHelper
+  ? bind('ipcctl_msgsnd_read', C.long, [C.int, C.long, C.int, C.ptr, C.size_t, C.int, C.size_t, C.ptr, C.int, C.ptr, C.ptr, C.ptr], HELPER)
+  : null;
+const receiveWrite = useHelper
+  ? bind(
+      'ipcctl_msgrcv_write',
+      C.long,
+      [C.int, C.int, C.ptr, C.size_t, C.size_t, C.long, C.int, C.long, C.long, C.int, C.ptr, C.ptr, C.ptr, C.ptr, C.ptr],
+      HELPER,
+    )
+  : null;
 const receiveRun = useHelper
   ? bind('ipcctl_msgrcv_run', C.long, [C.int, C.ptr, C.size_t, C.size_t, C.long, C.int, C.long, C.int, C.ptr, C.ptr, C.ptr, C.ptr], HELPER)
   : null;
 const wake = useHelper ? bind('ipcctl_wake', C.int, [C.ptr], HELPER) : null;
 const waitInit = useHelper ? bind('ipcctl_wait_init', C.int, [], HELPER) : null;
+const waitFree = useHelper ? bind('ipcctl_wait_free', C.void, [C.ptr], HELPER) : null;
 let waitReady: boolean | null = null;
 
 /** True when a batch can block in the kernel and still be ended at once (the C helper is there). */
@@ -44,12 +56,14 @@ export function canWaitInBatch(): boolean {
 /**
  * Shared between JS and a waiting batch: the loop's thread id, a stop flag,
  * how many messages a receive loop holds so far, and five words in which
- * the loops of one stream keep how they pace themselves (int32 each; the C
- * file's struct wait_ctl). One per stream: the pacing outlives each call.
+ * the loops of one stream keep how they pace themselves (int32 each), then
+ * the C side's pointer to the stream's own loop thread (the C file's struct
+ * wait_ctl). One per stream: the pacing and the thread outlive each call;
+ * free() ends the thread.
  */
 export class WaitControl {
-  private mem = new NativeMemory(32);
-  private view = new Int32Array(this.mem.buf.buffer, this.mem.buf.byteOffset, 8);
+  private mem = new NativeMemory(48);
+  private view = new Int32Array(this.mem.buf.buffer, this.mem.buf.byteOffset, 12);
 
   constructor() {
     this.mem.buf.fill(0);
@@ -64,6 +78,11 @@ export class WaitControl {
   /** Messages the running receive loop has taken so far. */
   get held(): number {
     return Atomics.load(this.view, 2);
+  }
+
+  /** Is a send loop blocked for room on the queue now? */
+  get waiting(): boolean {
+    return Atomics.load(this.view, 10) !== 0;
   }
 
   /** Is a loop running on a thread now? */
@@ -81,7 +100,9 @@ export class WaitControl {
     return this.mem.addr;
   }
 
+  /** End the stream's loop thread (no call may be running) and release the words. */
   free(): void {
+    waitFree?.call(this.mem.addr);
     this.mem.free();
   }
 }
@@ -98,6 +119,8 @@ export class SendBatch {
   private spans: Uint32Array;
   private scratch: NativeMemory;
   private stopped = new NativeMemory(4);
+  private readMem = new NativeMemory(32);
+  private readView = new BigInt64Array(this.readMem.buf.buffer, this.readMem.buf.byteOffset, 4);
   count = 0;
 
   constructor(
@@ -165,11 +188,29 @@ export class SendBatch {
     return this.stopped.buf.readInt32LE(0);
   }
 
+  /** Where msgSendReadingWaiting starts: bytes in the block, first byte not sent, input ended. */
+  setReadState(filled: number, start: number, ended: boolean): void {
+    this.readView[0] = BigInt(filled);
+    this.readView[1] = BigInt(start);
+    this.readView[2] = ended ? 1n : 0n;
+    this.readView[3] = 0n;
+  }
+
+  /** Where it stopped, and the errno of a failed read (0 for none). */
+  get readState(): { filled: number; start: number; ended: boolean; readErrno: number } {
+    return { filled: Number(this.readView[0]), start: Number(this.readView[1]), ended: this.readView[2] !== 0n, readErrno: Number(this.readView[3]) };
+  }
+
+  get readStateAddr(): number {
+    return this.readMem.addr;
+  }
+
   free(): void {
     this.block.free();
     this.spanMem.free();
     this.scratch.free();
     this.stopped.free();
+    this.readMem.free();
   }
 }
 
@@ -216,6 +257,54 @@ export async function msgSendBatchWaiting(id: number, batch: SendBatch, from: nu
   return result(r.value, batch.stoppedErrno);
 }
 
+/** Where msgSendReadingWaiting stopped (see the C helper's msgsnd_read). */
+export interface ReadingResult extends BatchResult {
+  /** errno name of a failed read of the input, if that stopped it. */
+  readError?: string;
+}
+
+/** Can msgSendReadingWaiting run (the C helper is there)? */
+export const canSendReading = (): boolean => sendReading !== null && canWaitInBatch();
+
+/**
+ * Read records ended by `sep` from `fd` into the batch's data block and
+ * send each, waiting in the kernel for room and for input, on the stream's
+ * thread: one call for the whole stream, from where setReadState says. It
+ * returns at the end of input, at a record longer than `limit`, when the
+ * block is full, at a failed read or msgsnd, or at `ctl.wake()` (error
+ * EINTR); batch.readState then says where it got to. Only with the C helper.
+ */
+export async function msgSendReadingWaiting(
+  id: number,
+  batch: SendBatch,
+  fd: number,
+  sep: number,
+  limit: number,
+  type: number,
+  ctl: WaitControl,
+): Promise<ReadingResult> {
+  if (!sendReading) throw new Error('msgSendReadingWaiting needs the C helper');
+  const scratch = batch.scratchFor(limit);
+  const r = await sendReading.callBlocking(
+    id,
+    type,
+    fd,
+    batch.dataAddr,
+    batch.data.length,
+    sep,
+    limit,
+    scratch.addr,
+    0,
+    batch.readStateAddr,
+    batch.stoppedAddr,
+    ctl.addr,
+  );
+  const out: ReadingResult = result(r.value, batch.stoppedErrno);
+  const readErrno = batch.readState.readErrno;
+  if (readErrno !== 0) out.readError = errnoName(readErrno);
+  return out;
+}
+
 /**
  * Received messages as one run in native memory: their texts back to back,
  * each followed by a separator byte or not, ready to be written out as they
@@ -228,6 +317,8 @@ export class ReceiveArea {
   private index: BigInt64Array;
   private scratch: NativeMemory;
   private stopped: NativeMemory;
+  private writeMem = new NativeMemory(32);
+  private writeView = new BigInt64Array(this.writeMem.buf.buffer, this.writeMem.buf.byteOffset, 4);
 
   constructor(
     readonly size: number,
@@ -285,11 +376,21 @@ export class ReceiveArea {
     return this.stopped.buf.readInt32LE(0);
   }
 
+  get writeStateAddr(): number {
+    return this.writeMem.addr;
+  }
+  /** What msgReceiveWritingWaiting left: messages wholly written, held and not all written, their bytes written, errno. */
+  get writeState(): { delivered: number; held: number; written: number; writeErrno: number } {
+    const v = this.writeView;
+    return { delivered: Number(v[0]), held: Number(v[1]), written: Number(v[2]), writeErrno: Number(v[3]) };
+  }
+
   free(): void {
     this.out.free();
     this.indexMem.free();
     this.scratch.free();
     this.stopped.free();
+    this.writeMem.free();
   }
 }
 
@@ -351,4 +452,59 @@ export async function msgReceiveRunWaiting(
     ctl.addr,
   );
   return result(r.value, area.stoppedErrno);
+}
+
+/** Where msgReceiveWritingWaiting stopped. */
+export interface WritingResult extends BatchResult {
+  /** Messages wholly written to the descriptor. */
+  delivered: number;
+  /** After a failed write (its errno name): messages [0, held) of the area were taken and not all written, `written` bytes of them were. */
+  writeError?: string;
+  held: number;
+  written: number;
+}
+
+/** Can msgReceiveWritingWaiting run (the C helper is there)? */
+export const canReceiveWriting = (): boolean => receiveWrite !== null && canWaitInBatch();
+
+/**
+ * Up to `max` msgrcv calls waiting in the kernel, on the stream's thread,
+ * each text followed by `sep` (or -1), written to `fd` from `area` when it
+ * is full, before each wait and at the end: one call for the whole stream.
+ * Ends after `max`, at a failed msgrcv (error), a failed write (writeError),
+ * or `ctl.wake()` (error EINTR, after writing what it held). `done` counts
+ * the messages taken. Only with the C helper.
+ */
+export async function msgReceiveWritingWaiting(
+  id: number,
+  area: ReceiveArea,
+  fd: number,
+  type: number,
+  flags: number,
+  max: number,
+  sep: number,
+  ctl: WaitControl,
+): Promise<WritingResult> {
+  if (!receiveWrite) throw new Error('msgReceiveWritingWaiting needs the C helper');
+  const r = await receiveWrite.callBlocking(
+    id,
+    fd,
+    area.outAddr,
+    area.size,
+    area.capacity,
+    type,
+    flags,
+    max,
+    area.room,
+    sep,
+    area.scratchMem.addr,
+    area.indexAddr,
+    area.writeStateAddr,
+    area.stoppedAddr,
+    ctl.addr,
+  );
+  const st = area.writeState;
+  const out: WritingResult = { ...result(r.value, area.stoppedErrno), delivered: st.delivered, held: st.held, written: st.written };
+  if (st.writeErrno !== 0) out.writeError = errnoName(st.writeErrno);
+  return out;
 }
