@@ -24,11 +24,30 @@ export interface Reply {
   stderr: Buffer;
 }
 
+/**
+ * The reply of a command and the read of the next input in one native call
+ * (the C helper's), or null: then capture.take(), reply() and a read.
+ */
+export interface ReplyTurn {
+  /** Input is read into this. */
+  readonly buf: Buffer;
+  /**
+   * The reply of the command that just ran with `exit` (its output still in
+   * the capture's files; null: no reply), then, when `read`, up to `waitMs`
+   * of waiting for input: the bytes read (0 at EOF), or undefined when none
+   * came. Throws as reply() does when the reply fails; a failed read is an
+   * IpcError whose op is the system call.
+   */
+  step(exit: number | null, read: boolean, waitMs: number): number | undefined;
+}
+
 export interface BatchOptions {
   capture: StdioCapture;
   run: (argv: string[]) => Promise<number>;
   /** Writes one reply; may throw when the reader is gone (ends the batch). */
   reply: (r: Reply) => void;
+  /** Replies of commands (not refusals) and reads together, when the C helper is there. */
+  turn?: ReplyTurn | null;
   /** Ends the process (the batch never returns from a signal that ends it). */
   exit: (code: number) => never;
 }
@@ -47,7 +66,7 @@ export function refusal(words: string[]): string | null {
 /** The longest command line a batch takes (longer ones get a usage error). */
 export const MAX_LINE = 1 << 20;
 
-function inputError(e: NodeJS.ErrnoException): Error {
+function inputError(e: Error & { code?: string }): Error {
   return e.code && /^E[A-Z0-9]+$/.test(e.code)
     ? IpcError.of(e.code, 'batch', 'reading the commands', e.code === 'EISDIR' ? { detail: 'the input is a directory' } : {})
     : e;
@@ -56,23 +75,35 @@ function inputError(e: NodeJS.ErrnoException): Error {
 /** Lines of a descriptor, read as they arrive (a coprocess sends one, waits for the reply). */
 class LineReader {
   private pending = '';
-  private readonly buf = Buffer.allocUnsafe(64 * 1024);
+  private readonly buf: Buffer;
   private eof = false;
   private lines: string[] = [];
   // A character split between two reads is completed by the next one.
   private readonly decoder = new StringDecoder('utf8');
+  private readonly poll: PollSet | null;
 
-  constructor(private readonly fd: number) {
+  constructor(
+    private readonly fd: number,
+    private readonly turn: ReplyTurn | null,
+  ) {
+    this.buf = turn?.buf ?? Buffer.allocUnsafe(64 * 1024);
     // poll(2) changes only revents: the one entry is set up once.
-    this.poll.add(fd, POLLIN);
+    this.poll = turn ? null : new PollSet(1);
+    this.poll?.add(fd, POLLIN);
   }
 
   /**
    * The next line (null at EOF) when it is here or comes within poll's
    * short wait, without a promise (a coprocess's line usually does);
-   * undefined when waitForNext() has to wait for it.
+   * undefined when waitForNext() has to wait for it. `exit`: the exit code
+   * of a command whose reply the turn writes first (null: none).
    */
-  nextNow(): string | null | undefined {
+  nextNow(exit: number | null = null): string | null | undefined {
+    if (exit !== null && (this.lines.length > 0 || this.eof)) {
+      // The line is here already: the reply alone.
+      this.turn!.step(exit, false, 0);
+      exit = null;
+    }
     while (this.lines.length === 0) {
       if (this.eof) {
         if (this.pending === '') return null;
@@ -80,7 +111,8 @@ class LineReader {
         this.pending = '';
         return last;
       }
-      const n = this.fillNow();
+      const n = this.fillNow(exit);
+      exit = null;
       if (n === undefined) return undefined;
       if (n === 0) this.eof = true;
     }
@@ -98,8 +130,6 @@ class LineReader {
     }
   }
 
-  private readonly poll = new PollSet(1);
-
   private take(n: number): void {
     if (n > 0) {
       const parts = (this.pending + this.decoder.write(this.buf.subarray(0, n))).split('\n');
@@ -115,12 +145,22 @@ class LineReader {
   }
 
   /** Bytes read (0: EOF) if they came within the short wait; undefined: wait on the pool thread. */
-  private fillNow(): number | undefined {
+  private fillNow(exit: number | null): number | undefined {
     // A coprocess sends its next line within microseconds of our reply:
     // waiting for it in poll(2) on this thread (up to 20 ms) lets the kernel
     // wake us directly, where a pool-thread read costs two more thread
     // hand-offs per command. Longer idle waits go to the pool thread.
-    if (this.poll.wait(20) > 0) {
+    if (this.turn) {
+      let n: number | undefined;
+      try {
+        n = this.turn.step(exit, true, 20);
+      } catch (e) {
+        throw e instanceof IpcError && e.op === 'read' ? inputError(e) : e;
+      }
+      if (n !== undefined) this.take(n);
+      return n;
+    }
+    if (this.poll!.wait(20) > 0) {
       try {
         const n = readSync(this.fd, this.buf, 0, this.buf.length, null);
         this.take(n);
@@ -171,10 +211,14 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
     setTimeout(() => opts.exit(128 + 15), 2000).unref();
   });
 
-  const reader = new LineReader(opts.capture.input);
+  const turn = opts.turn ?? null;
+  const reader = new LineReader(opts.capture.input, turn);
   let last: number = EXIT.OK;
+  // With a turn, a command's reply is written by the call that reads the next line.
+  let unanswered: number | null = null;
   for (let line = 1; ; line++) {
-    let text = reader.nextNow();
+    let text = reader.nextNow(unanswered);
+    unanswered = null;
     if (text === undefined) text = await reader.waitForNext();
     if (text === null) return last;
     let words: string[];
@@ -200,6 +244,10 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
       last = await opts.run(words);
     } finally {
       running = false;
+    }
+    if (turn && !terminating) {
+      unanswered = last;
+      continue;
     }
     const out = opts.capture.take();
     opts.reply({ line, exit: last, stdout: out.stdout, stderr: out.stderr });
