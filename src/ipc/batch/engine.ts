@@ -9,6 +9,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { CliError, EXIT, IpcError, UsageError } from '../../errors.js';
 import { blockingCallEnded, blockingCallStarted } from '../../exit.js';
 import { ensureHardExit } from '../../native/hard-exit.js';
+import { enableFastCalls } from '../../native/fast-call.js';
 import { POLLIN, PollSet } from '../../native/poll.js';
 import { rememberKeys } from '../sysv/keys.js';
 import { keepSegmentsAttached } from '../sysv/shm.js';
@@ -196,6 +197,8 @@ class LineReader {
 export async function runBatch(opts: BatchOptions): Promise<number> {
   rememberKeys();
   keepSegmentsAttached();
+  // A batch makes a libc call or two per command: through the C helper's slot, without ffi-rs's cost per argument.
+  enableFastCalls();
   keepProcessOnSigint();
   let running = false;
   let sigints = 0;

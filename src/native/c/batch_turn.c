@@ -208,3 +208,43 @@ long ipcctl_batch_turn(struct turn *t) {
   if (n < 0) return errno == EAGAIN || errno == EINTR ? TURN_NONE : fail(t, FAIL_READ);
   return n;
 }
+
+/*
+ * Calls without ffi-rs's per-argument cost. ffi-rs reads and converts each
+ * argument of a call through N-API (measured here: 2.2 us for getpid, 5-6
+ * us for lseek's three arguments); a batch makes one or two such calls per
+ * command (semop, shmctl IPC_STAT). Through this slot a call is one FFI
+ * call without arguments: the caller (src/native/bind.ts) writes the
+ * function's address and its integer arguments into the slot, calls
+ * ipcctl_call(), and reads the result and errno from the slot. Only for
+ * functions that take integers and pointers and return an integer (every
+ * argument travels in a 64-bit register on x86-64 and aarch64 alike; the
+ * caller narrows the result to the declared return type).
+ */
+#include <dlfcn.h>
+
+struct call_slot {
+  int64_t fn;
+  int64_t args[6];
+  int64_t ret;
+  int32_t err;
+  int32_t pad;
+};
+
+static struct call_slot slot;
+
+typedef int64_t (*fn6)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
+
+int64_t ipcctl_call(void) {
+  fn6 f = (fn6)(intptr_t)slot.fn;
+  errno = 0;
+  slot.ret = f(slot.args[0], slot.args[1], slot.args[2], slot.args[3], slot.args[4], slot.args[5]);
+  slot.err = errno;
+  return 0;
+}
+
+/** Where the slot is (read once). */
+void *ipcctl_call_slot(void) { return &slot; }
+
+/** The address of a libc function, or NULL. */
+void *ipcctl_symbol(const char *name) { return dlsym(RTLD_DEFAULT, name); }
