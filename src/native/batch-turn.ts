@@ -7,15 +7,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { IpcError } from '../errors.js';
-import { bind, type LibcFunction } from './bind.js';
-import { C, openLibrary } from './library.js';
+import { ffi } from './binding.js';
+import { openLibrary } from './library.js';
 import { NativeMemory } from './memory.js';
 
 const HELPER = 'ipcctl_batch_turn';
 const helperPath = join(__dirname, 'libipcctl-turn.so');
 
-// struct turn (64 bytes).
-const T = { inFd: 0, replyFd: 4, outFd: 8, errFd: 12, exit: 16, op: 20, waitMs: 24, failAt: 28, inBuf: 32, inCap: 40, err: 48, size: 64 };
+// struct turn (72 bytes; start[2] at 56 is the helper's own).
+const T = { inFd: 0, replyFd: 4, outFd: 8, errFd: 12, exit: 16, op: 20, waitMs: 24, failAt: 28, inBuf: 32, inCap: 40, err: 48, size: 72 };
 const OP_REPLY = 1;
 const OP_READ = 2;
 const FAILED = -1;
@@ -35,22 +35,23 @@ export interface TurnFds {
 /** The bytes read of input (0 at EOF), or undefined when none came within the wait. */
 export type TurnResult = number | undefined;
 
+// The helper's own struct turn, and the call on it (no arguments: the cheapest FFI call).
+const call = { library: HELPER, funcName: 'ipcctl_batch_turn_own', retType: ffi.DataType.I64, paramsType: [], paramsValue: [], freeResultMemory: false };
+
 export class BatchTurn {
-  private readonly params: NativeMemory;
+  /** struct turn, in the helper's memory. */
+  private readonly params: Buffer;
   private readonly input: NativeMemory;
 
   /** Input is read into this (it aliases native memory the C helper writes). */
   readonly buf: Buffer;
 
-  private constructor(
-    fds: TurnFds,
-    private readonly fn: LibcFunction,
-    capacity: number,
-  ) {
-    this.params = new NativeMemory(T.size);
+  private constructor(fds: TurnFds, capacity: number) {
+    const at = ffi.load({ library: HELPER, funcName: 'ipcctl_batch_turn_params', retType: ffi.DataType.External, paramsType: [], paramsValue: [], freeResultMemory: false } as never);
+    this.params = ffi.createExternalBuffer(at as never, T.size);
     this.input = new NativeMemory(capacity);
     this.buf = this.input.buf;
-    const p = this.params.buf;
+    const p = this.params;
     p.fill(0);
     p.writeInt32LE(fds.input, T.inFd);
     p.writeInt32LE(fds.replies, T.replyFd);
@@ -63,7 +64,7 @@ export class BatchTurn {
   /** The turn through the C helper, or null when it is not there. */
   static open(fds: TurnFds, capacity = 64 * 1024): BatchTurn | null {
     if (process.env.IPCCTL_NO_C_HELPER === '1' || !existsSync(helperPath) || !openLibrary(HELPER, helperPath)) return null;
-    return new BatchTurn(fds, bind('ipcctl_batch_turn', C.long, [C.ptr], HELPER), capacity);
+    return new BatchTurn(fds, capacity);
   }
 
   /**
@@ -73,11 +74,11 @@ export class BatchTurn {
    * poll: the input; pread: a capture file).
    */
   step(exit: number | null, read: boolean, waitMs: number): TurnResult {
-    const p = this.params.buf;
+    const p = this.params;
     p.writeInt32LE(exit ?? 0, T.exit);
     p.writeInt32LE((exit === null ? 0 : OP_REPLY) | (read ? OP_READ : 0), T.op);
     p.writeInt32LE(waitMs, T.waitMs);
-    const r = this.fn.call(this.params.addr).value;
+    const r = Number(ffi.load(call as never));
     if (r >= 0) return read ? r : undefined;
     if (r === FAILED) throw new IpcError(p.readInt32LE(T.err), STEP_CALLS[p.readInt32LE(T.failAt)] ?? 'batch', '');
     // -2: nothing came within the wait (or a signal came); -3: a reply-only step.

@@ -248,9 +248,14 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
     } finally {
       running = false;
     }
-    if (turn && !terminating) {
-      unanswered = last;
-      continue;
+    if (turn) {
+      // The capture's files are the turn's to read (it does not empty them after each command).
+      if (!terminating) {
+        unanswered = last;
+        continue;
+      }
+      turn.step(last, false, 0);
+      opts.exit(128 + 15);
     }
     const out = opts.capture.take();
     opts.reply({ line, exit: last, stdout: out.stdout, stderr: out.stderr });
