@@ -14,8 +14,8 @@ import { NativeMemory } from './memory.js';
 const HELPER = 'ipcctl_batch_turn';
 const helperPath = join(__dirname, 'libipcctl-turn.so');
 
-// struct turn (72 bytes; start[2] at 56 is the helper's own).
-const T = { inFd: 0, replyFd: 4, outFd: 8, errFd: 12, exit: 16, op: 20, waitMs: 24, failAt: 28, inBuf: 32, inCap: 40, err: 48, size: 72 };
+// struct turn (64 bytes).
+const T = { inFd: 0, replyFd: 4, outFd: 8, errFd: 12, exit: 16, op: 20, waitMs: 24, failAt: 28, inBuf: 32, inCap: 40, err: 48, size: 64 };
 const OP_REPLY = 1;
 const OP_READ = 2;
 const FAILED = -1;
@@ -47,7 +47,14 @@ export class BatchTurn {
   readonly buf: Buffer;
 
   private constructor(fds: TurnFds, capacity: number) {
-    const at = ffi.load({ library: HELPER, funcName: 'ipcctl_batch_turn_params', retType: ffi.DataType.External, paramsType: [], paramsValue: [], freeResultMemory: false } as never);
+    const at = ffi.load({
+      library: HELPER,
+      funcName: 'ipcctl_batch_turn_params',
+      retType: ffi.DataType.External,
+      paramsType: [],
+      paramsValue: [],
+      freeResultMemory: false,
+    } as never);
     this.params = ffi.createExternalBuffer(at as never, T.size);
     this.input = new NativeMemory(capacity);
     this.buf = this.input.buf;

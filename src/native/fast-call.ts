@@ -37,7 +37,14 @@ const symbolParams = {
 export function enableFastCalls(): boolean {
   if (words) return true;
   if (process.env.IPCCTL_NO_C_HELPER === '1' || !existsSync(helperPath) || !openLibrary(HELPER, helperPath)) return false;
-  const at = ffi.load({ library: HELPER, funcName: 'ipcctl_call_slot', retType: ffi.DataType.External, paramsType: [], paramsValue: [], freeResultMemory: false } as never);
+  const at = ffi.load({
+    library: HELPER,
+    funcName: 'ipcctl_call_slot',
+    retType: ffi.DataType.External,
+    paramsType: [],
+    paramsValue: [],
+    freeResultMemory: false,
+  } as never);
   const view = ffi.createExternalBuffer(at as never, SLOT_WORDS * 4);
   words = new Int32Array(view.buffer, view.byteOffset, SLOT_WORDS);
   return true;

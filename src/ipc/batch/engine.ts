@@ -249,7 +249,6 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
       running = false;
     }
     if (turn) {
-      // The capture's files are the turn's to read (it does not empty them after each command).
       if (!terminating) {
         unanswered = last;
         continue;

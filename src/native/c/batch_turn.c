@@ -1,8 +1,9 @@
 /*
  * One turn of `ipcctl batch` between two commands, in one FFI call: the
  * reply of the command that just ran (its stdout and stderr are in the
- * batch's two in-memory files) framed and written, then the next input
- * read when it comes within a short wait.
+ * batch's two in-memory files) framed and written, the files emptied for
+ * the next command, then the next input read when it comes within a short
+ * wait.
  *
  * Why C: a coprocess sends a line, waits for its reply, sends the next. In
  * that ping-pong each turn of the batch starts with cold caches (the shell
@@ -36,7 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* struct turn, 72 bytes, as src/native/batch-turn.ts lays it out. */
+/* struct turn, 64 bytes, as src/native/batch-turn.ts lays it out. */
 struct turn {
   int32_t in_fd;     /* 0: where the commands come from */
   int32_t reply_fd;  /* 4: where replies go */
@@ -50,7 +51,7 @@ struct turn {
   int64_t in_cap;    /* 40: its size */
   int32_t err;       /* 48: out: errno of the failure */
   int32_t pad;       /* 52 */
-  int64_t start[2];  /* 56, 64: where the next command's output begins in each file */
+  int64_t spare;     /* 56 */
 };
 
 #define TURN_REPLY 1
@@ -145,39 +146,28 @@ static int put_escaped(struct sink *s, const unsigned char *p, size_t n) {
 }
 
 /*
- * Escape what the command wrote to the in-memory file `fd` into the sink.
- * The files are not emptied after each command: ftruncate frees their page,
- * and the next command's first write then has the kernel allocate and zero
- * a new one (5 us a command here). A command's output is appended at the
- * offset fd 1 (or 2) shares with `fd`, from *start to the end of the file;
- * lseek(SEEK_END) reads that end and leaves the offset there for the next
- * command. A file smaller than *start was truncated by a writer of its own
- * (`sh -c 'echo hi > /dev/stdout'` opens the file anew): all of it is then
- * that command's. Past KEEP_MAX bytes the file is emptied after all.
+ * Escape what the command wrote to the in-memory file `fd` into the sink,
+ * then empty the file and put its offset (shared with fd 1 or 2) back at 0,
+ * as src/ipc/batch/capture.ts does. (Appending each command's output after
+ * the last one's would spare the kernel a page freed and zeroed again per
+ * command, about 5 us; but a child that reopens /dev/stdout, truncating it,
+ * would then leave its command's reply indistinguishable from stale bytes.)
  * Returns 0, -1 (errno) when the write failed, -2 (errno) when the file did.
  */
-#define KEEP_MAX (1 << 20)
-static int drain(struct sink *s, int fd, int64_t *start) {
+static int drain(struct sink *s, int fd) {
   static unsigned char chunk[16384];
-  off_t end = lseek(fd, 0, SEEK_END);
-  if (end < 0) return -2;
-  off_t at = end < *start ? 0 : *start;
-  while (at < end) {
-    size_t want = end - at < (off_t)sizeof chunk ? (size_t)(end - at) : sizeof chunk;
-    ssize_t n = pread(fd, chunk, want, at);
+  off_t at = 0;
+  for (;;) {
+    ssize_t n = pread(fd, chunk, sizeof chunk, at);
     if (n < 0) {
       if (errno == EINTR) continue;
       return -2;
     }
-    if (n == 0) break; /* shrunk meanwhile */
+    if (n == 0) break;
     if (put_escaped(s, chunk, (size_t)n) < 0) return -1;
     at += n;
   }
-  *start = end;
-  if (end > KEEP_MAX) {
-    if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0) return -2;
-    *start = 0;
-  }
+  if (at > 0 && (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)) return -2;
   return 0;
 }
 
@@ -187,11 +177,11 @@ static int reply(struct turn *t) {
   struct sink *s = &sink;
   s->fd = t->reply_fd;
   s->used = (size_t)snprintf(s->buf, 16, "%d|", t->exit_code);
-  int r = drain(s, t->out_fd, &t->start[0]);
+  int r = drain(s, t->out_fd);
   if (r == 0) {
     if (room(s, 1) < 0) return fail(t, FAIL_WRITE);
     s->buf[s->used++] = '|';
-    r = drain(s, t->err_fd, &t->start[1]);
+    r = drain(s, t->err_fd);
   }
   if (r == 0) {
     if (room(s, 1) < 0) return fail(t, FAIL_WRITE);
