@@ -15,7 +15,7 @@ import { rememberKeys } from '../sysv/keys.js';
 import { keepSegmentsAttached } from '../sysv/shm.js';
 import { clearStopping, interruptWaits, keepProcessOnSigint } from '../wait.js';
 import type { StdioCapture } from './capture.js';
-import { splitWords } from './words.js';
+import { LineWords } from './words.js';
 
 export interface Reply {
   /** 1-based line number of the command in the input. */
@@ -131,8 +131,17 @@ class LineReader {
     }
   }
 
+  /** The decoder holds no part of a character (the last byte it was given was ASCII). */
+  private decoderClean = true;
+
   private take(n: number): void {
+    // A coprocess's read is one whole line: no decoder, concatenation or split for it.
+    if (n > 0 && this.decoderClean && this.pending === '' && this.buf[n - 1] === 0x0a && this.buf.indexOf(0x0a) === n - 1) {
+      this.lines.push(this.buf.toString('utf8', 0, n - 1));
+      return;
+    }
     if (n > 0) {
+      this.decoderClean = this.buf[n - 1]! < 0x80;
       const parts = (this.pending + this.decoder.write(this.buf.subarray(0, n))).split('\n');
       this.pending = parts.pop()!;
       this.lines.push(...parts);
@@ -216,6 +225,7 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
 
   const turn = opts.turn ?? null;
   const reader = new LineReader(opts.capture.input, turn);
+  const lineWords = new LineWords();
   let last: number = EXIT.OK;
   // With a turn, a command's reply is written by the call that reads the next line.
   let unanswered: number | null = null;
@@ -227,7 +237,7 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
     let words: string[];
     try {
       if (text.length > MAX_LINE) throw new UsageError(`batch: line ${line} is longer than ${MAX_LINE} characters; refused`);
-      words = splitWords(text);
+      words = lineWords.split(text);
     } catch (e) {
       last = EXIT.USAGE;
       opts.reply({ line, exit: last, stdout: Buffer.alloc(0), stderr: Buffer.from(`ipcctl: ${(e as CliError).message}\n`) });

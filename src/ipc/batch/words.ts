@@ -50,3 +50,23 @@ export function splitWords(line: string): string[] {
   if (inWord) words.push(word);
   return words;
 }
+
+/** The most lines a LineWords remembers. */
+const REMEMBERED_MAX = 256;
+
+/**
+ * splitWords with a memory of the lines it split: a script sends the same
+ * few lines again and again. Each call gets its own array.
+ */
+export class LineWords {
+  private readonly known = new Map<string, string[]>();
+
+  split(line: string): string[] {
+    const known = this.known.get(line);
+    if (known) return known.slice();
+    const words = splitWords(line);
+    if (this.known.size >= REMEMBERED_MAX) this.known.clear();
+    this.known.set(line, words);
+    return words.slice();
+  }
+}
