@@ -8,7 +8,19 @@ export const IPC_PRIVATE = 0;
 /** A key as the user wrote it: a number, or a path for ftok. */
 export type KeySpec = { kind: 'key'; key: number } | { kind: 'path'; path: string; proj: number };
 
+// A batch sends the same keys on every line: each text is parsed once.
+const parsedKeys = new Map<string, number>();
+
 export function parseKey(text: string): number {
+  const known = parsedKeys.get(text);
+  if (known !== undefined) return known;
+  const key = parseKeyText(text);
+  if (parsedKeys.size >= 64) parsedKeys.clear();
+  parsedKeys.set(text, key);
+  return key;
+}
+
+function parseKeyText(text: string): number {
   const t = text.trim().toLowerCase();
   if (t === 'private' || t === 'ipc_private') return IPC_PRIVATE;
   let n: number;
