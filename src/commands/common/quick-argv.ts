@@ -10,6 +10,7 @@
 // specially) is answered "not mine" (null), and the caller hands the line to
 // commander, so every error and every unusual line reads exactly as before.
 import type { Argument, Command, Option } from 'commander';
+import { callOf, type Parsed, parsedLine, PARSED_MAX } from './parsed-line.js';
 
 /** What the program's own flags set (the preAction hook of cli.ts does the same). */
 export interface QuickGlobals {
@@ -128,15 +129,8 @@ export class QuickParser {
     return leaf;
   }
 
-  /**
-   * Lines parsed before, by their words: a script sends the same few lines
-   * again and again, and parsing one (a fresh options object filled key by
-   * key, each value through its parser) was the largest part of running a
-   * small command in a batch. The values are what the parsers made of the
-   * same words (they are pure), copied for each call so that no action
-   * sees another's changes.
-   */
-  private readonly parsed = new Map<string, Parsed>();
+  /** Lines parsed before, by their words (see parsed-line.ts). */
+  private readonly parsed = new Map<string, Parsed<Leaf>>();
 
   /** The line as commander would run it, or null: let commander parse it. */
   parse(argv: readonly string[]): QuickCall | null {
@@ -146,13 +140,13 @@ export class QuickParser {
     if (known) return callOf(known);
     const parsed = this.parseFresh(argv);
     if (!parsed) return null;
-    // A bounded memory: a script of many different lines starts over now and then.
-    if (this.parsed.size >= PARSED_MAX) this.parsed.clear();
+    // A bounded memory: past it the oldest line goes (a line used all along comes back at its next use).
+    if (this.parsed.size >= PARSED_MAX) this.parsed.delete(this.parsed.keys().next().value!);
     this.parsed.set(key, parsed);
     return callOf(parsed);
   }
 
-  private parseFresh(argv: readonly string[]): Parsed | null {
+  private parseFresh(argv: readonly string[]): Parsed<Leaf> | null {
     const globals: QuickGlobals = { json: false, color: true };
     // The program's flags count wherever they stand (commander reads them first).
     const words: string[] = [];
@@ -173,7 +167,7 @@ export class QuickParser {
     return leaf ? this.parseLeaf(leaf, words, globals) : null;
   }
 
-  private parseLeaf(leaf: Leaf, words: string[], globals: QuickGlobals): Parsed | null {
+  private parseLeaf(leaf: Leaf, words: string[], globals: QuickGlobals): Parsed<Leaf> | null {
     const opts: Record<string, unknown> = { ...leaf.defaults };
     const operands: string[] = [];
     try {
@@ -200,38 +194,6 @@ export class QuickParser {
       return null;
     }
   }
-}
-
-/** The most lines a parser remembers (see QuickParser.parsed). */
-const PARSED_MAX = 256;
-
-/** One line parsed: its leaf, the program's flags, the operand values and the options. */
-interface Parsed {
-  leaf: Leaf;
-  globals: QuickGlobals;
-  args: unknown[];
-  opts: Record<string, unknown>;
-  /** Which options and operands hold arrays (variadic, repeated): copied for each call. */
-  arrayOpts: string[];
-  arrayArgs: number[];
-}
-
-function parsedLine(leaf: Leaf, globals: QuickGlobals, args: unknown[], opts: Record<string, unknown>): Parsed {
-  const arrayOpts = Object.keys(opts).filter((k) => Array.isArray(opts[k]));
-  const arrayArgs = args.flatMap((v, i) => (Array.isArray(v) ? [i] : []));
-  return { leaf, globals, args, opts, arrayOpts, arrayArgs };
-}
-
-/** The call of a parsed line, with its own copies of the values. */
-function callOf(p: Parsed): QuickCall {
-  const { command, action } = p.leaf;
-  // A spread of one same-shaped object: the copy V8 makes fastest, and the same shape every time.
-  const opts = { ...p.opts };
-  for (const k of p.arrayOpts) opts[k] = (opts[k] as unknown[]).slice();
-  const args = p.args.slice();
-  for (const i of p.arrayArgs) args[i] = (args[i] as unknown[]).slice();
-  args.push(opts, command);
-  return { json: p.globals.json, color: p.globals.color, run: () => action.apply(command, args) };
 }
 
 /**

@@ -65,7 +65,8 @@ export class LineWords {
     const known = this.known.get(line);
     if (known) return known.slice();
     const words = splitWords(line);
-    if (this.known.size >= REMEMBERED_MAX) this.known.clear();
+    // Past the bound the oldest line goes (a line used all along comes back at its next use).
+    if (this.known.size >= REMEMBERED_MAX) this.known.delete(this.known.keys().next().value!);
     this.known.set(line, words);
     return words.slice();
   }

@@ -15,7 +15,7 @@ export function parseKey(text: string): number {
   const known = parsedKeys.get(text);
   if (known !== undefined) return known;
   const key = parseKeyText(text);
-  if (parsedKeys.size >= 64) parsedKeys.clear();
+  if (parsedKeys.size >= 64) parsedKeys.delete(parsedKeys.keys().next().value!);
   parsedKeys.set(text, key);
   return key;
 }
