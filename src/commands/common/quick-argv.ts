@@ -10,6 +10,7 @@
 // specially) is answered "not mine" (null), and the caller hands the line to
 // commander, so every error and every unusual line reads exactly as before.
 import type { Argument, Command, Option } from 'commander';
+import { BoundedMap } from '../../bounded-map.js';
 import { callOf, type Parsed, parsedLine, PARSED_MAX } from './parsed-line.js';
 
 /** What the program's own flags set (the preAction hook of cli.ts does the same). */
@@ -130,7 +131,7 @@ export class QuickParser {
   }
 
   /** Lines parsed before, by their words (see parsed-line.ts). */
-  private readonly parsed = new Map<string, Parsed<Leaf>>();
+  private readonly parsed = new BoundedMap<string, Parsed<Leaf>>(PARSED_MAX);
 
   /** The line as commander would run it, or null: let commander parse it. */
   parse(argv: readonly string[]): QuickCall | null {
@@ -141,8 +142,7 @@ export class QuickParser {
     const parsed = this.parseFresh(argv);
     if (!parsed) return null;
     // A bounded memory: past it the oldest line goes (a line used all along comes back at its next use).
-    if (this.parsed.size >= PARSED_MAX) this.parsed.delete(this.parsed.keys().next().value!);
-    this.parsed.set(key, parsed);
+    this.parsed.add(key, parsed);
     return callOf(parsed);
   }
 
