@@ -41,6 +41,8 @@ const call = { library: HELPER, funcName: 'ipcctl_batch_turn_own', retType: ffi.
 export class BatchTurn {
   /** struct turn, in the helper's memory. */
   private readonly params: Buffer;
+  /** The same as 32-bit words (cheaper to write per turn than Buffer's checked writers). */
+  private readonly words: Int32Array;
   private readonly input: NativeMemory;
 
   /** Input is read into this (it aliases native memory the C helper writes). */
@@ -56,6 +58,7 @@ export class BatchTurn {
       freeResultMemory: false,
     } as never);
     this.params = ffi.createExternalBuffer(at as never, T.size);
+    this.words = new Int32Array(this.params.buffer, this.params.byteOffset, T.size / 4);
     this.input = new NativeMemory(capacity);
     this.buf = this.input.buf;
     const p = this.params;
@@ -81,13 +84,13 @@ export class BatchTurn {
    * poll: the input; pread: a capture file).
    */
   step(exit: number | null, read: boolean, waitMs: number): TurnResult {
-    const p = this.params;
-    p.writeInt32LE(exit ?? 0, T.exit);
-    p.writeInt32LE((exit === null ? 0 : OP_REPLY) | (read ? OP_READ : 0), T.op);
-    p.writeInt32LE(waitMs, T.waitMs);
+    const w = this.words;
+    w[T.exit / 4] = exit ?? 0;
+    w[T.op / 4] = (exit === null ? 0 : OP_REPLY) | (read ? OP_READ : 0);
+    w[T.waitMs / 4] = waitMs;
     const r = Number(ffi.load(call as never));
     if (r >= 0) return read ? r : undefined;
-    if (r === FAILED) throw new IpcError(p.readInt32LE(T.err), STEP_CALLS[p.readInt32LE(T.failAt)] ?? 'batch', '');
+    if (r === FAILED) throw new IpcError(w[T.err / 4]!, STEP_CALLS[w[T.failAt / 4]!] ?? 'batch', '');
     // -2: nothing came within the wait (or a signal came); -3: a reply-only step.
     return undefined;
   }
