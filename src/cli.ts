@@ -351,7 +351,8 @@ async function programFor(argv: string[]): Promise<Reused | { program: Command; 
 export async function runCommand(argv: string[]): Promise<number> {
   settings.json = false;
   settings.color = true;
-  process.exitCode = undefined;
+  // process.exitCode is an accessor that validates what it is given: set it only when it holds something.
+  if (process.exitCode !== undefined) process.exitCode = undefined;
   let code: number;
   const canned = cannedHelp?.get(argv.join('\0'));
   if (canned !== undefined && !isatty(1)) {
@@ -371,11 +372,12 @@ export async function runCommand(argv: string[]): Promise<number> {
       settings.color = call.color;
       await call.run();
     } else await program.parseAsync(argv, { from: 'user' });
-    code = typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+    const exitCode = process.exitCode;
+    code = typeof exitCode === 'number' ? exitCode : EXIT.OK;
   } catch (err) {
     code = report(err);
   }
-  process.exitCode = undefined;
+  if (process.exitCode !== undefined) process.exitCode = undefined;
   return code;
 }
 

@@ -99,6 +99,32 @@ describe('quick parse of batch lines', async () => {
     expect(taken).toBeGreaterThan(100);
   });
 
+  it('a line parsed again (remembered) calls the action with the same values, and what one call changes does not reach the next', async () => {
+    const wrong: string[] = [];
+    for (const argv of [...PLAIN, ...corpus]) {
+      const expected = await viaCommander(program, calls, argv);
+      const first = quick.parse(argv);
+      if (first === null) continue;
+      calls.length = 0;
+      await first.run();
+      // The first call's action spoils everything it was given.
+      for (const a of calls[0]!) {
+        if (Array.isArray(a)) a.splice(0, a.length, 'spoilt');
+        else if (a && typeof a === 'object')
+          for (const [k, v] of Object.entries(a)) (a as Record<string, unknown>)[k] = Array.isArray(v) ? v.splice(0, v.length, 'spoilt') : 'spoilt';
+      }
+      const again = quick.parse(argv)!;
+      calls.length = 0;
+      await again.run();
+      try {
+        expect({ args: calls[0], json: again.json, color: again.color }).toEqual(expected);
+      } catch {
+        wrong.push(argv.join(' '));
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('takes the lines of the README counter loop', () => {
     for (const line of ['sem op -k 0x4b001 0:-1 --undo', 'shm read -k 0x4b001', 'shm write -k 0x4b001 42']) {
       expect(quick.parse(line.split(' '))).not.toBeNull();

@@ -16,7 +16,7 @@ async function batch(file: string | undefined, host: Host): Promise<void> {
   host.reusePrograms();
   const { StdioCapture } = await import('../ipc/batch/capture.js');
   const { runBatch } = await import('../ipc/batch/engine.js');
-  const { writeReply } = await import('../output/batch-reply.js');
+  const { replyTurn, writeReply } = await import('../output/batch-reply.js');
   let capture: InstanceType<typeof StdioCapture>;
   try {
     capture = new StdioCapture(file);
@@ -30,6 +30,7 @@ async function batch(file: string | undefined, host: Host): Promise<void> {
       capture,
       run: (argv) => host.run(argv),
       reply: (r) => writeReply(capture.replies, r, json),
+      turn: replyTurn({ input: capture.input, replies: capture.replies, stdout: capture.out, stderr: capture.err }, json),
       exit: exitProcess,
     });
   } finally {

@@ -7,6 +7,7 @@ import { DataType, ffi } from './binding.js';
 import { blockingCallEnded, blockingCallStarted } from '../exit.js';
 import { ensureHardExit } from './hard-exit.js';
 import { currentErrno, externalAddress, LIB, type CType } from './library.js';
+import { fastCall, fastCallsOn, symbolAddress, type Width } from './fast-call.js';
 
 export interface CallResult {
   value: number;
@@ -26,7 +27,23 @@ interface RawResult {
   errnoCode: number;
 }
 
+/** How a fast call (fast-call.ts) reads a return type; null: not an integer type. */
+function widthOf(t: CType): Width | null {
+  if (t === DataType.I32) return 'i32';
+  if (t === DataType.U32) return 'u32';
+  if (t === DataType.I64) return 'i64';
+  if (t === DataType.U64) return 'u64';
+  if (t === DataType.Void) return 'void';
+  return null;
+}
+
+const INTEGER_PARAMS = new Set<CType>([DataType.I32, DataType.U32, DataType.I64, DataType.U64]);
+
 export function bind(name: string, ret: CType, params: CType[], library = LIB): LibcFunction {
+  // libc functions of integers and pointers can go through the fast-call slot once a batch turned it on.
+  const width = library === LIB && params.length <= 6 && params.every((p) => INTEGER_PARAMS.has(p)) ? widthOf(ret) : null;
+  /** The function's address for a fast call: 0 until looked up, -1 when dlsym does not know it. */
+  let address = 0;
   const sync = {
     library,
     funcName: name,
@@ -39,6 +56,10 @@ export function bind(name: string, ret: CType, params: CType[], library = LIB): 
   return {
     name,
     call(...args) {
+      if (width !== null && fastCallsOn()) {
+        if (address === 0) address = symbolAddress(name) || -1;
+        if (address > 0) return fastCall(address, args as number[], width);
+      }
       for (let i = 0; i < args.length; i++) sync.paramsValue[i] = args[i]!;
       const value = ffi.load(sync as never) as unknown as number;
       return { value, errno: value === -1 ? currentErrno() : 0 };

@@ -15,6 +15,8 @@
 // "stderr":"..."}, with "stdout_base64" (or "stderr_base64") in place of
 // the text when the bytes are not valid UTF-8.
 import { IpcError } from '../errors.js';
+import { BatchTurn, type TurnFds } from '../native/batch-turn.js';
+import type { ReplyTurn } from '../ipc/batch/engine.js';
 import { writeAll } from './sink.js';
 
 const SAFE = new Uint8Array(256);
@@ -75,14 +77,40 @@ export function formatReply(r: BatchReply, json: boolean): Buffer {
   return Buffer.from(`${r.exit}|${escapeForPrintf(r.stdout)}|${escapeForPrintf(r.stderr)}\n`, 'latin1');
 }
 
+function replyFailed(code: string): IpcError {
+  return IpcError.of(code, 'batch', 'writing a reply', code === 'ENOSPC' ? { detail: 'no space left on the output' } : {});
+}
+
 /** Write one reply to `fd` whole; OutputClosedError when the reader is gone. */
 export function writeReply(fd: number, r: BatchReply, json: boolean): void {
   try {
     writeAll(fd, formatReply(r, json));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code && /^E[A-Z0-9]+$/.test(code))
-      throw IpcError.of(code, 'batch', 'writing a reply', code === 'ENOSPC' ? { detail: 'no space left on the output' } : {});
+    if (code && /^E[A-Z0-9]+$/.test(code)) throw replyFailed(code);
     throw e;
   }
+}
+
+/**
+ * A reply and the next input in one native call (src/native/batch-turn.ts),
+ * for the EXIT|STDOUT|STDERR form (it frames exactly as formatReply does; a
+ * failed reply throws as writeReply does). Null under --json or without the
+ * C helper: then writeReply.
+ */
+export function replyTurn(fds: TurnFds, json: boolean): ReplyTurn | null {
+  const turn = json ? null : BatchTurn.open(fds);
+  if (!turn) return null;
+  return {
+    buf: turn.buf,
+    step(exit, read, waitMs) {
+      try {
+        return turn.step(exit, read, waitMs);
+      } catch (e) {
+        // writeAll's words: a reader gone (EPIPE, ECONNRESET) is EPIPE.
+        if (e instanceof IpcError && e.op === 'write') throw replyFailed(e.code === 'ECONNRESET' ? 'EPIPE' : e.code);
+        throw e;
+      }
+    },
+  };
 }

@@ -10,6 +10,8 @@
 // specially) is answered "not mine" (null), and the caller hands the line to
 // commander, so every error and every unusual line reads exactly as before.
 import type { Argument, Command, Option } from 'commander';
+import { BoundedMap } from '../../bounded-map.js';
+import { callOf, type Parsed, parsedLine, PARSED_MAX } from './parsed-line.js';
 
 /** What the program's own flags set (the preAction hook of cli.ts does the same). */
 export interface QuickGlobals {
@@ -128,9 +130,23 @@ export class QuickParser {
     return leaf;
   }
 
+  /** Lines parsed before, by their words (see parsed-line.ts). */
+  private readonly parsed = new BoundedMap<string, Parsed<Leaf>>(PARSED_MAX);
+
   /** The line as commander would run it, or null: let commander parse it. */
   parse(argv: readonly string[]): QuickCall | null {
     if (!this.usable) return null;
+    const key = argv.join('\n');
+    const known = this.parsed.get(key);
+    if (known) return callOf(known);
+    const parsed = this.parseFresh(argv);
+    if (!parsed) return null;
+    // A bounded memory: past it the oldest line goes (a line used all along comes back at its next use).
+    this.parsed.add(key, parsed);
+    return callOf(parsed);
+  }
+
+  private parseFresh(argv: readonly string[]): Parsed<Leaf> | null {
     const globals: QuickGlobals = { json: false, color: true };
     // The program's flags count wherever they stand (commander reads them first).
     const words: string[] = [];
@@ -151,7 +167,7 @@ export class QuickParser {
     return leaf ? this.parseLeaf(leaf, words, globals) : null;
   }
 
-  private parseLeaf(leaf: Leaf, words: string[], globals: QuickGlobals): QuickCall | null {
+  private parseLeaf(leaf: Leaf, words: string[], globals: QuickGlobals): Parsed<Leaf> | null {
     const opts: Record<string, unknown> = { ...leaf.defaults };
     const operands: string[] = [];
     try {
@@ -170,11 +186,9 @@ export class QuickParser {
       }
       for (const o of leaf.mandatory) if (opts[leaf.names.get(o)!] === undefined) return null;
       if (operands.length > leaf.most || operands.length < leaf.least) return null;
-      // The action's arguments as commander passes them: the operands, the options, the command.
+      // The action's arguments as commander passes them: the operands, then (per call) the options and the command.
       const args = leaf.args.map((a, i) => argumentValue(a, operands, i));
-      const { command, action } = leaf;
-      args.push(opts, command);
-      return { json: globals.json, color: globals.color, run: () => action.apply(command, args) };
+      return parsedLine(leaf, globals, args, opts);
     } catch {
       // A value its parser refuses: commander says so in its own words.
       return null;

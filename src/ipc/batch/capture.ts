@@ -18,8 +18,9 @@ export class StdioCapture {
   readonly input: number;
   readonly replies: number;
   readonly diagnostics: number;
-  private readonly out: number;
-  private readonly err: number;
+  /** The in-memory files behind fds 1 and 2 (a native turn drains them itself). */
+  readonly out: number;
+  readonly err: number;
 
   constructor(inputFile?: string) {
     // A closed 0, 1 or 2 would be handed out again by the dups below.

@@ -9,12 +9,13 @@ import { StringDecoder } from 'node:string_decoder';
 import { CliError, EXIT, IpcError, UsageError } from '../../errors.js';
 import { blockingCallEnded, blockingCallStarted } from '../../exit.js';
 import { ensureHardExit } from '../../native/hard-exit.js';
+import { enableFastCalls } from '../../native/fast-call.js';
 import { POLLIN, PollSet } from '../../native/poll.js';
 import { rememberKeys } from '../sysv/keys.js';
 import { keepSegmentsAttached } from '../sysv/shm.js';
 import { clearStopping, interruptWaits, keepProcessOnSigint } from '../wait.js';
 import type { StdioCapture } from './capture.js';
-import { splitWords } from './words.js';
+import { LineWords } from './words.js';
 
 export interface Reply {
   /** 1-based line number of the command in the input. */
@@ -24,11 +25,30 @@ export interface Reply {
   stderr: Buffer;
 }
 
+/**
+ * The reply of a command and the read of the next input in one native call
+ * (the C helper's), or null: then capture.take(), reply() and a read.
+ */
+export interface ReplyTurn {
+  /** Input is read into this. */
+  readonly buf: Buffer;
+  /**
+   * The reply of the command that just ran with `exit` (its output still in
+   * the capture's files; null: no reply), then, when `read`, up to `waitMs`
+   * of waiting for input: the bytes read (0 at EOF), or undefined when none
+   * came. Throws as reply() does when the reply fails; a failed read is an
+   * IpcError whose op is the system call.
+   */
+  step(exit: number | null, read: boolean, waitMs: number): number | undefined;
+}
+
 export interface BatchOptions {
   capture: StdioCapture;
   run: (argv: string[]) => Promise<number>;
   /** Writes one reply; may throw when the reader is gone (ends the batch). */
   reply: (r: Reply) => void;
+  /** Replies of commands (not refusals) and reads together, when the C helper is there. */
+  turn?: ReplyTurn | null;
   /** Ends the process (the batch never returns from a signal that ends it). */
   exit: (code: number) => never;
 }
@@ -47,7 +67,7 @@ export function refusal(words: string[]): string | null {
 /** The longest command line a batch takes (longer ones get a usage error). */
 export const MAX_LINE = 1 << 20;
 
-function inputError(e: NodeJS.ErrnoException): Error {
+function inputError(e: Error & { code?: string }): Error {
   return e.code && /^E[A-Z0-9]+$/.test(e.code)
     ? IpcError.of(e.code, 'batch', 'reading the commands', e.code === 'EISDIR' ? { detail: 'the input is a directory' } : {})
     : e;
@@ -56,23 +76,35 @@ function inputError(e: NodeJS.ErrnoException): Error {
 /** Lines of a descriptor, read as they arrive (a coprocess sends one, waits for the reply). */
 class LineReader {
   private pending = '';
-  private readonly buf = Buffer.allocUnsafe(64 * 1024);
+  private readonly buf: Buffer;
   private eof = false;
   private lines: string[] = [];
   // A character split between two reads is completed by the next one.
   private readonly decoder = new StringDecoder('utf8');
+  private readonly poll: PollSet | null;
 
-  constructor(private readonly fd: number) {
+  constructor(
+    private readonly fd: number,
+    private readonly turn: ReplyTurn | null,
+  ) {
+    this.buf = turn?.buf ?? Buffer.allocUnsafe(64 * 1024);
     // poll(2) changes only revents: the one entry is set up once.
-    this.poll.add(fd, POLLIN);
+    this.poll = turn ? null : new PollSet(1);
+    this.poll?.add(fd, POLLIN);
   }
 
   /**
    * The next line (null at EOF) when it is here or comes within poll's
    * short wait, without a promise (a coprocess's line usually does);
-   * undefined when waitForNext() has to wait for it.
+   * undefined when waitForNext() has to wait for it. `exit`: the exit code
+   * of a command whose reply the turn writes first (null: none).
    */
-  nextNow(): string | null | undefined {
+  nextNow(exit: number | null = null): string | null | undefined {
+    if (exit !== null && (this.lines.length > 0 || this.eof)) {
+      // The line is here already: the reply alone.
+      this.turn!.step(exit, false, 0);
+      exit = null;
+    }
     while (this.lines.length === 0) {
       if (this.eof) {
         if (this.pending === '') return null;
@@ -80,7 +112,8 @@ class LineReader {
         this.pending = '';
         return last;
       }
-      const n = this.fillNow();
+      const n = this.fillNow(exit);
+      exit = null;
       if (n === undefined) return undefined;
       if (n === 0) this.eof = true;
     }
@@ -98,10 +131,17 @@ class LineReader {
     }
   }
 
-  private readonly poll = new PollSet(1);
+  /** The decoder holds no part of a character (the last byte it was given was ASCII). */
+  private decoderClean = true;
 
   private take(n: number): void {
+    // A coprocess's read is one whole line: no decoder, concatenation or split for it.
+    if (n > 0 && this.decoderClean && this.pending === '' && this.buf[n - 1] === 0x0a && this.buf.indexOf(0x0a) === n - 1) {
+      this.lines.push(this.buf.toString('utf8', 0, n - 1));
+      return;
+    }
     if (n > 0) {
+      this.decoderClean = this.buf[n - 1]! < 0x80;
       const parts = (this.pending + this.decoder.write(this.buf.subarray(0, n))).split('\n');
       this.pending = parts.pop()!;
       this.lines.push(...parts);
@@ -115,12 +155,22 @@ class LineReader {
   }
 
   /** Bytes read (0: EOF) if they came within the short wait; undefined: wait on the pool thread. */
-  private fillNow(): number | undefined {
+  private fillNow(exit: number | null): number | undefined {
     // A coprocess sends its next line within microseconds of our reply:
     // waiting for it in poll(2) on this thread (up to 20 ms) lets the kernel
     // wake us directly, where a pool-thread read costs two more thread
     // hand-offs per command. Longer idle waits go to the pool thread.
-    if (this.poll.wait(20) > 0) {
+    if (this.turn) {
+      let n: number | undefined;
+      try {
+        n = this.turn.step(exit, true, 20);
+      } catch (e) {
+        throw e instanceof IpcError && e.op === 'read' ? inputError(e) : e;
+      }
+      if (n !== undefined) this.take(n);
+      return n;
+    }
+    if (this.poll!.wait(20) > 0) {
       try {
         const n = readSync(this.fd, this.buf, 0, this.buf.length, null);
         this.take(n);
@@ -156,6 +206,8 @@ class LineReader {
 export async function runBatch(opts: BatchOptions): Promise<number> {
   rememberKeys();
   keepSegmentsAttached();
+  // A batch makes a libc call or two per command: through the C helper's slot, without ffi-rs's cost per argument.
+  enableFastCalls();
   keepProcessOnSigint();
   let running = false;
   let sigints = 0;
@@ -171,16 +223,21 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
     setTimeout(() => opts.exit(128 + 15), 2000).unref();
   });
 
-  const reader = new LineReader(opts.capture.input);
+  const turn = opts.turn ?? null;
+  const reader = new LineReader(opts.capture.input, turn);
+  const lineWords = new LineWords();
   let last: number = EXIT.OK;
+  // With a turn, a command's reply is written by the call that reads the next line.
+  let unanswered: number | null = null;
   for (let line = 1; ; line++) {
-    let text = reader.nextNow();
+    let text = reader.nextNow(unanswered);
+    unanswered = null;
     if (text === undefined) text = await reader.waitForNext();
     if (text === null) return last;
     let words: string[];
     try {
       if (text.length > MAX_LINE) throw new UsageError(`batch: line ${line} is longer than ${MAX_LINE} characters; refused`);
-      words = splitWords(text);
+      words = lineWords.split(text);
     } catch (e) {
       last = EXIT.USAGE;
       opts.reply({ line, exit: last, stdout: Buffer.alloc(0), stderr: Buffer.from(`ipcctl: ${(e as CliError).message}\n`) });
@@ -200,6 +257,14 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
       last = await opts.run(words);
     } finally {
       running = false;
+    }
+    if (turn) {
+      if (!terminating) {
+        unanswered = last;
+        continue;
+      }
+      turn.step(last, false, 0);
+      opts.exit(128 + 15);
     }
     const out = opts.capture.take();
     opts.reply({ line, exit: last, stdout: out.stdout, stderr: out.stderr });

@@ -4,6 +4,7 @@
 // stays), a backslash outside quotes keeps the next character, and `#` at the
 // start of a word begins a comment. No $VAR, no globs, no ~, no redirections:
 // what is written is what the command gets.
+import { BoundedMap } from '../../bounded-map.js';
 import { UsageError } from '../../errors.js';
 
 /** Space, tab, carriage return: what separates words (a char compare, not a regex, per character). */
@@ -49,4 +50,24 @@ export function splitWords(line: string): string[] {
   }
   if (inWord) words.push(word);
   return words;
+}
+
+/** The most lines a LineWords remembers. */
+const REMEMBERED_MAX = 256;
+
+/**
+ * splitWords with a memory of the lines it split: a script sends the same
+ * few lines again and again. Each call gets its own array.
+ */
+export class LineWords {
+  private readonly known = new BoundedMap<string, string[]>(REMEMBERED_MAX);
+
+  split(line: string): string[] {
+    const known = this.known.get(line);
+    if (known) return known.slice();
+    const words = splitWords(line);
+    // Past the bound the oldest line goes (a line used all along comes back at its next use).
+    this.known.add(line, words);
+    return words.slice();
+  }
 }

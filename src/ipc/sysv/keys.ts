@@ -1,6 +1,7 @@
 // Keys of System V objects: hex (0x1a2b), decimal (6699), `private`
 // (IPC_PRIVATE), or ftok(path, proj). Parsing is pure; ftok needs libc and is
 // imported only when a path is given.
+import { BoundedMap } from '../../bounded-map.js';
 import { IpcError, UsageError } from '../../errors.js';
 
 export const IPC_PRIVATE = 0;
@@ -8,7 +9,18 @@ export const IPC_PRIVATE = 0;
 /** A key as the user wrote it: a number, or a path for ftok. */
 export type KeySpec = { kind: 'key'; key: number } | { kind: 'path'; path: string; proj: number };
 
+// A batch sends the same keys on every line: each text is parsed once.
+const parsedKeys = new BoundedMap<string, number>(64);
+
 export function parseKey(text: string): number {
+  const known = parsedKeys.get(text);
+  if (known !== undefined) return known;
+  const key = parseKeyText(text);
+  parsedKeys.add(text, key);
+  return key;
+}
+
+function parseKeyText(text: string): number {
   const t = text.trim().toLowerCase();
   if (t === 'private' || t === 'ipc_private') return IPC_PRIVATE;
   let n: number;
