@@ -239,6 +239,8 @@ let programs: Map<string, Reused> | null = null;
 
 function reusePrograms(): void {
   programs ??= new Map();
+  // A batch's lines are help only now and then: not worth a lookup per line.
+  cannedHelp = null;
 }
 
 /** The program a batch already built for the line's group (no promise to wait for), or undefined. */

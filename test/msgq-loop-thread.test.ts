@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { IPCCTL, ipcctl, newQueue, ROOT } from './helpers/run.js';
+import { batchInBackground, IPCCTL, ipcctl, newQueue, ROOT } from './helpers/run.js';
 
 /** read, write, msgsnd and msgrcv system call numbers, as /proc/PID/task/TID/syscall shows them. */
 const CALLS: Record<string, { read: number; write: number; msgsnd: number; msgrcv: number }> = {
@@ -77,16 +77,7 @@ describe.skipIf(!calls || !hasHelper || process.env.IPCCTL_NO_C_HELPER === '1')(
     async () => {
       const id = newQueue();
       const n = 60;
-      const batch = spawn(IPCCTL, ['batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let reply = '';
-      batch.stdout.setEncoding('utf8');
-      const replied = new Promise<string>((resolve) => {
-        batch.stdout.on('data', (d: string) => {
-          reply += d;
-          if (reply.includes('\n')) resolve(reply);
-        });
-      });
-      const exited = new Promise<number | null>((resolve) => batch.on('exit', resolve));
+      const { child: batch, firstReply: replied, exited } = batchInBackground();
       try {
         batch.stdin.write(`msgq recv ${id} --count ${n} --timeout 50s\n`);
         // One message every 15 ms: the receiver waits for each, and hands on what it holds

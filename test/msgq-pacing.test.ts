@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { IPCCTL, newQueue, run } from './helpers/run.js';
+import { batchInBackground, IPCCTL, newQueue, run } from './helpers/run.js';
 
 const SCHED_OTHER = 0;
 const SCHED_BATCH = 3;
@@ -49,16 +49,7 @@ describe.skipIf(!hasTaskset)('pacing of a waiting stream (C helper)', () => {
       const n = 20_000;
       const lines = Array.from({ length: n }, (_, i) => `${i} ${'y'.repeat(90)}`);
       const input = lines.join('\n') + '\n';
-      const batch = spawn('taskset', ['-c', '0', IPCCTL, 'batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let reply = '';
-      batch.stdout.setEncoding('utf8');
-      const replied = new Promise<string>((resolve) => {
-        batch.stdout.on('data', (d: string) => {
-          reply += d;
-          if (reply.includes('\n')) resolve(reply);
-        });
-      });
-      const exited = new Promise<number | null>((resolve) => batch.on('exit', resolve));
+      const { child: batch, firstReply: replied, exited } = batchInBackground(['taskset', '-c', '0', IPCCTL]);
       try {
         batch.stdin.write(`msgq recv ${id} --count ${n} --timeout 60s\n`);
         const sender = spawn('taskset', ['-c', '0', IPCCTL, 'msgq', 'send', String(id), '--lines', '--timeout', '60s'], { stdio: ['pipe', 'ignore', 'pipe'] });

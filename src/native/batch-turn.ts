@@ -4,15 +4,12 @@
 // a short wait. Null without the C helper (no compiler at build time, or
 // IPCCTL_NO_C_HELPER=1): the batch then does the same steps one call at a
 // time (src/ipc/batch/, src/output/batch-reply.ts), with the same bytes.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { IpcError } from '../errors.js';
 import { ffi } from './binding.js';
-import { openLibrary } from './library.js';
+import { openHelper } from './library.js';
 import { NativeMemory } from './memory.js';
 
 const HELPER = 'ipcctl_batch_turn';
-const helperPath = join(__dirname, 'libipcctl-turn.so');
 
 // struct turn (64 bytes).
 const T = { inFd: 0, replyFd: 4, outFd: 8, errFd: 12, exit: 16, op: 20, waitMs: 24, failAt: 28, inBuf: 32, inCap: 40, err: 48, size: 64 };
@@ -73,7 +70,7 @@ export class BatchTurn {
 
   /** The turn through the C helper, or null when it is not there. */
   static open(fds: TurnFds, capacity = 64 * 1024): BatchTurn | null {
-    if (process.env.IPCCTL_NO_C_HELPER === '1' || !existsSync(helperPath) || !openLibrary(HELPER, helperPath)) return null;
+    if (!openHelper(HELPER, 'libipcctl-turn.so')) return null;
     return new BatchTurn(fds, capacity);
   }
 

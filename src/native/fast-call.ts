@@ -6,13 +6,10 @@
 // and the call is one FFI call without arguments (lseek: 2.7 us). Used by
 // bind.ts for libc functions without string arguments, once a batch turned
 // it on (a single command makes too few calls to pay for opening the helper).
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { ffi } from './binding.js';
-import { openLibrary } from './library.js';
+import { openHelper } from './library.js';
 
 const HELPER = 'ipcctl_fast_call';
-const helperPath = join(__dirname, 'libipcctl-turn.so');
 
 // struct call_slot: fn, args[6], ret, err (as int32 pairs: low word first).
 const FN = 0;
@@ -36,7 +33,7 @@ const symbolParams = {
 /** Turn the slot on (idempotent); false without the helper or under IPCCTL_NO_C_HELPER=1. */
 export function enableFastCalls(): boolean {
   if (words) return true;
-  if (process.env.IPCCTL_NO_C_HELPER === '1' || !existsSync(helperPath) || !openLibrary(HELPER, helperPath)) return false;
+  if (!openHelper(HELPER, 'libipcctl-turn.so')) return false;
   const at = ffi.load({
     library: HELPER,
     funcName: 'ipcctl_call_slot',

@@ -2,6 +2,8 @@
 // types this layer speaks, the calling thread's errno, and the address held
 // in an External. bind.ts builds every binding on these; memory.ts the
 // memory we own.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { DataType, ffi, onLoad } from './binding.js';
 
 export const LIB = 'libc';
@@ -50,10 +52,15 @@ export function currentErrno(): number {
 }
 
 /**
- * Open a shared library of our own under `name`, for bind(..., name).
- * False when the file is missing or will not load.
+ * Open one of ipcctl's C helpers (a file built beside this module, in
+ * dist/native/) under `name`, for bind(..., name). False when
+ * IPCCTL_NO_C_HELPER=1 asks for the TypeScript paths, when the file was not
+ * built (no compiler), or when it will not load.
  */
-export function openLibrary(name: string, path: string): boolean {
+export function openHelper(name: string, file: string): boolean {
+  if (process.env.IPCCTL_NO_C_HELPER === '1') return false;
+  const path = join(__dirname, file);
+  if (!existsSync(path)) return false;
   try {
     ffi.open({ library: name, path });
     return true;

@@ -8,10 +8,8 @@
 // WNOHANG (never waitpid(-1): Node's own children stay Node's).
 import { errnoNumber, IpcError } from '../errors.js';
 import { setNonBlocking } from './fd.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { bind } from './bind.js';
-import { C, openLibrary } from './library.js';
+import { C, openHelper } from './library.js';
 import { IoBuffer } from './io-buffer.js';
 import { NativeMemory } from './memory.js';
 import { AGAIN, close } from './net/socket.js';
@@ -209,7 +207,6 @@ export function childPipe(ours: 'read' | 'write'): [number, number] {
 // above does the same through ffi-rs's thread per call (slower: a new
 // thread each time, and its completion seen only between poll slices).
 export const HELPER = 'ipcctl-spawn';
-const helperPath = join(__dirname, 'libipcctl-spawn.so');
 /** struct job: id, file, argv, envp, fd[3], close_fd[2], owns_env, reply_fd, pad. */
 const JOB = 64;
 /** struct reply: id, pid, err, pidfd, pad. */
@@ -255,7 +252,7 @@ export class Spawner {
   }
 
   private static start(): Spawner | null {
-    if (process.env.IPCCTL_NO_C_HELPER === '1' || !existsSync(helperPath) || !openLibrary(HELPER, helperPath)) return null;
+    if (!openHelper(HELPER, 'libipcctl-spawn.so')) return null;
     const startFn = bind('ipcctl_spawner_start', C.int, [C.int, C.int, C.int, C.int], HELPER);
     // Jobs: we write (blocking: 64-byte records never fill it for long), the threads read.
     const [reqR, reqW] = childPipe('read');

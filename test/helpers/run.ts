@@ -136,3 +136,21 @@ export function uniqueKey(): string {
       .padStart(6, '0')
   );
 }
+
+/**
+ * `ipcctl batch` (or `taskset ... ipcctl batch`: any launcher and its words)
+ * in the background: its first reply line, and its exit code.
+ */
+export function batchInBackground(command: string[] = [IPCCTL]) {
+  const child = spawn(command[0]!, [...command.slice(1), 'batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let reply = '';
+  child.stdout.setEncoding('utf8');
+  const firstReply = new Promise<string>((resolve) => {
+    child.stdout.on('data', (d: string) => {
+      reply += d;
+      if (reply.includes('\n')) resolve(reply);
+    });
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { child, firstReply, exited };
+}

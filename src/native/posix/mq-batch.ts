@@ -4,17 +4,14 @@
 // (src/native/c/msg_batch.c, ipcctl_mq_*), one call per batch. Without the
 // helper (no C compiler, or IPCCTL_NO_C_HELPER=1) the same loops run here,
 // one FFI call per message: slower, same results.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { bind } from '../bind.js';
 import { errnoName } from '../../errors.js';
-import { C, currentErrno, openLibrary } from '../library.js';
+import { C, currentErrno, openHelper } from '../library.js';
 import { NativeMemory } from '../memory.js';
 import type { SendBatch } from '../sysv/msg-batch.js';
 
 const HELPER = 'ipcctl_batch_mq';
-const helperPath = join(__dirname, '..', 'libipcctl-batch.so');
-const useHelper = process.env.IPCCTL_NO_C_HELPER !== '1' && existsSync(helperPath) && openLibrary(HELPER, helperPath);
+const useHelper = openHelper(HELPER, 'libipcctl-batch.so');
 
 const sendSpans = useHelper ? bind('ipcctl_mq_send_spans', C.long, [C.int, C.ptr, C.ptr, C.long, C.uint], HELPER) : null;
 const receiveRun = useHelper ? bind('ipcctl_mq_receive_run', C.long, [C.int, C.ptr, C.size_t, C.size_t, C.long, C.int, C.ptr, C.ptr], HELPER) : null;

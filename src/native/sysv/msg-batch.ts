@@ -15,17 +15,14 @@
 // callers wait by polling instead (canWaitInBatch says which).
 //
 // Results carry errno NAMES: nothing above this layer sees errno numbers.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { errnoName } from '../../errors.js';
 import { bind } from '../bind.js';
-import { C, openLibrary } from '../library.js';
+import { C, openHelper } from '../library.js';
 import { NativeMemory } from '../memory.js';
 import { msgrcv, msgsnd, MTYPE_SIZE } from './msg.js';
 
 const HELPER = 'ipcctl_batch';
-const helperPath = join(__dirname, '..', 'libipcctl-batch.so');
-const useHelper = process.env.IPCCTL_NO_C_HELPER !== '1' && existsSync(helperPath) && openLibrary(HELPER, helperPath);
+const useHelper = openHelper(HELPER, 'libipcctl-batch.so');
 
 const sendSpans = useHelper ? bind('ipcctl_msgsnd_spans', C.long, [C.int, C.long, C.ptr, C.ptr, C.long, C.ptr, C.int, C.ptr, C.ptr], HELPER) : null;
 const sendReading = useHelper
